@@ -1,0 +1,15 @@
+//! Domain types shared by every prescale pipeline stage; no I/O lives here.
+
+pub mod error;
+pub mod fingerprint;
+pub mod forecast;
+pub mod ids;
+pub mod series;
+pub mod time;
+
+pub use error::CoreError;
+pub use fingerprint::{ClusterId, Fingerprint};
+pub use forecast::{Forecast, Level};
+pub use ids::{Labels, MetricName, SeriesKey, WorkloadId};
+pub use series::{Sample, Series};
+pub use time::{Interval, Timestamp};

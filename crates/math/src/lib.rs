@@ -1,0 +1,12 @@
+//! Shared numeric building blocks used by fingerprint, cluster and forecast (one home per formula).
+
+pub mod distance;
+pub mod period;
+pub mod stats;
+
+pub use distance::{euclidean, squared_euclidean};
+pub use period::{detect_periods, DetectedPeriod};
+pub use stats::{
+    autocorrelation, least_squares_slope, mean, mean_abs_diff, median, quantile, quantile_sorted,
+    std_dev, variance,
+};

@@ -1,0 +1,104 @@
+//! Summary statistics over slices (callers guarantee finite inputs; empty input yields `None`).
+
+/// Arithmetic mean.
+pub fn mean(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    Some(xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+/// Population variance (divides by n).
+pub fn variance(xs: &[f64]) -> Option<f64> {
+    let m = mean(xs)?;
+    Some(xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len() as f64)
+}
+
+/// Population standard deviation.
+pub fn std_dev(xs: &[f64]) -> Option<f64> {
+    variance(xs).map(f64::sqrt)
+}
+
+/// Quantile `q` in [0, 1] of already sorted data, linear interpolation (numpy's default, type 7).
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
+}
+
+/// Quantile `q` in [0, 1] of unsorted data (copies and sorts).
+pub fn quantile(xs: &[f64], q: f64) -> Option<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, q)
+}
+
+/// Median.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    quantile(xs, 0.5)
+}
+
+/// Least-squares slope of `xs` against its index 0..n (per step); `None` for fewer than 2 points.
+pub fn least_squares_slope(xs: &[f64]) -> Option<f64> {
+    let n = xs.len();
+    if n < 2 {
+        return None;
+    }
+    let tm = (n - 1) as f64 / 2.0;
+    let ym = mean(xs)?;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, y) in xs.iter().enumerate() {
+        let dt = i as f64 - tm;
+        sxy += dt * (y - ym);
+        sxx += dt * dt;
+    }
+    Some(sxy / sxx)
+}
+
+/// Sample autocorrelation at `lag` (biased estimator as in most textbooks); `None` if undefined.
+pub fn autocorrelation(xs: &[f64], lag: usize) -> Option<f64> {
+    if lag >= xs.len() {
+        return None;
+    }
+    let m = mean(xs)?;
+    let denom: f64 = xs.iter().map(|x| (x - m) * (x - m)).sum();
+    if denom <= 0.0 {
+        return None;
+    }
+    let num: f64 = xs.windows(lag + 1).map(|w| (w[0] - m) * (w[lag] - m)).sum();
+    Some(num / denom)
+}
+
+/// Mean absolute first difference, the MASE scale of a non-seasonal naive forecast.
+pub fn mean_abs_diff(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    Some(xs.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (xs.len() - 1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answers() {
+        let xs = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(mean(&xs), Some(2.5));
+        assert_eq!(variance(&xs), Some(1.25));
+        assert_eq!(quantile(&xs, 0.5), Some(2.5));
+        assert_eq!(quantile(&xs, 1.0), Some(4.0));
+        assert!((quantile(&[0.0, 10.0], 0.9).unwrap() - 9.0).abs() < 1e-12);
+        assert!((least_squares_slope(&[1.0, 3.0, 5.0, 7.0]).unwrap() - 2.0).abs() < 1e-12);
+        assert_eq!(mean_abs_diff(&[1.0, 3.0, 2.0]), Some(1.5));
+        assert!(autocorrelation(&[1.0, 1.0, 1.0], 1).is_none());
+        let alt = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0];
+        assert!(autocorrelation(&alt, 1).unwrap() < -0.8);
+        assert_eq!(mean(&[]), None);
+    }
+}
