@@ -17,7 +17,7 @@ impl Timestamp {
     pub fn secs(self) -> i64 {
         self.0.div_euclid(1000)
     }
-    pub fn add(self, interval: Interval) -> Self {
+    pub fn plus(self, interval: Interval) -> Self {
         Timestamp(self.0.saturating_add(interval.millis()))
     }
 }
@@ -70,7 +70,7 @@ pub fn parse_duration(text: &str) -> Option<Interval> {
         _ => return None,
     };
     let ms = n * mult;
-    if !ms.is_finite() || ms < 1.0 || ms > 1e15 {
+    if !ms.is_finite() || !(1.0..=1e15).contains(&ms) {
         return None;
     }
     Interval::from_millis(ms.round() as i64)

@@ -1,1 +1,25 @@
-//! placeholder, replaced by the forecast stage.
+//! prescale-forecast: forecasters with conformal prediction intervals, model selection, error
+//! metrics and the backtest protocol. Works on plain `&[f64]` (regular steps, oldest first); never
+//! reads the clock, files or the store.
+
+pub mod api;
+pub mod backtest;
+mod calibrated;
+pub mod conformal;
+pub mod config;
+pub mod error;
+pub mod kind;
+pub mod metrics;
+pub mod models;
+pub mod optimize;
+mod path;
+
+pub use api::{forecaster, Fitted, Forecaster, ModelInfo};
+pub use backtest::{
+    backtest_series, summarize, BacktestConfig, ModelScore, ModelSummary, SeriesBacktest,
+};
+pub use conformal::IntervalMode;
+pub use config::ModelConfig;
+pub use error::ForecastError;
+pub use kind::ModelKind;
+pub use metrics::{coverage, mase, msis};

@@ -1,9 +1,11 @@
 //! Shared numeric building blocks used by fingerprint, cluster and forecast (one home per formula).
 
+pub mod correlation;
 pub mod distance;
 pub mod period;
 pub mod stats;
 
+pub use correlation::pearson;
 pub use distance::{euclidean, squared_euclidean};
 pub use period::{detect_periods, DetectedPeriod};
 pub use stats::{

@@ -99,9 +99,7 @@ pub fn detect_periods(
         let Some(k) = best else { break };
         let g = power[k] / remaining;
         let p = fisher_p_value(g, kmax);
-        for j in k.saturating_sub(1)..=(k + 1).min(kmax) {
-            used[j] = true;
-        }
+        used[k.saturating_sub(1)..=(k + 1).min(kmax)].fill(true);
         remaining -= power[k];
         if p > alpha {
             break;

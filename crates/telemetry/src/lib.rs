@@ -1,1 +1,11 @@
-//! placeholder, replaced by the telemetry stage.
+//! prescale telemetry: sources that turn recorded or live measurements into validated series.
+
+pub mod import;
+pub mod resample;
+pub mod synthetic;
+
+pub use import::{
+    csv_files, import_file, import_reader, CsvShape, ImportError, ImportOptions, ImportSummary,
+    Imported, TimeKind,
+};
+pub use resample::{resample, Agg};

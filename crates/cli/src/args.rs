@@ -1,0 +1,253 @@
+//! Command-line arguments of every subcommand (clap derive); parsing only, no behaviour.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// prescale: a predictive autoscaler that fingerprints, clusters and forecasts workloads.
+#[derive(Debug, Parser)]
+#[command(name = "prescale", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The embedded store file.
+    #[arg(long, global = true, default_value = "prescale.db", env = "PRESCALE_DB")]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a generated demo fleet: demo-data → import → fingerprint → cluster →
+    /// forecast → backtest.
+    Demo(DemoArgs),
+    /// Generate a synthetic demo fleet (labelled synthetic=true) as a long-format CSV.
+    DemoData(DemoDataArgs),
+    /// Import CSV traces (NAB, Bitbrains, wide, long) into the store.
+    Import(ImportArgs),
+    /// List the series in the store.
+    Series(JsonFlag),
+    /// Compute workload fingerprints (window features → robust scaling → PCA) and store them.
+    Fingerprint(FingerprintArgs),
+    /// Cluster the latest fingerprints (k-means, DBSCAN) with stable ids, or place one workload.
+    Cluster(ClusterArgs),
+    /// Forecast one series with a calibrated prediction band.
+    Forecast(ForecastArgs),
+    /// Rolling-origin backtest of the forecasters on CSV files (MASE, MSIS, coverage, time per fit).
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    /// Output CSV file.
+    #[arg(long, short, default_value = "demo-fleet.csv")]
+    pub out: PathBuf,
+    /// Number of workloads (cycled through five behaviour archetypes).
+    #[arg(long, default_value_t = 15)]
+    pub workloads: usize,
+    /// Days of history to generate.
+    #[arg(long, default_value_t = 21)]
+    pub days: usize,
+    /// Sampling interval (e.g. 5m, 60s).
+    #[arg(long, default_value = "5m")]
+    pub interval: String,
+    /// Random seed (same seed, same fleet).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's files (CSV, map JSON/SVG, backtest JSON).
+    #[arg(long, default_value = "prescale-demo")]
+    pub out: PathBuf,
+    /// Number of workloads.
+    #[arg(long, default_value_t = 15)]
+    pub workloads: usize,
+    /// Days of history.
+    #[arg(long, default_value_t = 21)]
+    pub days: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShapeArg {
+    Nab,
+    Bitbrains,
+    Wide,
+    Long,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AggArg {
+    Sum,
+    Mean,
+    Max,
+    Last,
+}
+
+/// Options that say how to read CSV files (shared by import and backtest).
+#[derive(Debug, Args, Clone)]
+pub struct ReadArgs {
+    /// CSV shape; detected from the header when omitted.
+    #[arg(long = "format", value_enum)]
+    pub shape: Option<ShapeArg>,
+    /// Workload id (default: the file name without extension; long files use their app column).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Sampling interval for files without timestamps (row index), e.g. 300s.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Only these metric columns (repeat or comma-separate).
+    #[arg(long = "column", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Skip malformed rows (counted in the summary) instead of failing.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Aggregate to this step before use (e.g. 5m).
+    #[arg(long)]
+    pub resample: Option<String>,
+    /// Aggregation used by --resample.
+    #[arg(long, value_enum, default_value = "mean")]
+    pub agg: AggArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV files or directories of CSV files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// Compute the fingerprints as of this time (ISO-8601 or Unix seconds); default: the newest sample.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Sliding windows (durations), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1h,1d,1w")]
+    pub windows: Vec<String>,
+    /// Keep components explaining at least this share of variance.
+    #[arg(long, default_value_t = 0.95)]
+    pub variance: f64,
+    /// Keep exactly this many PCA components instead.
+    #[arg(long)]
+    pub components: Option<usize>,
+    /// Write the 2-D map (PCA, and t-SNE with --tsne) as JSON here.
+    #[arg(long)]
+    pub map_json: Option<PathBuf>,
+    /// Write the 2-D map as an SVG scatter plot coloured by the latest k-means clusters.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Also compute a t-SNE map (slow on large fleets); the SVG then uses it.
+    #[arg(long)]
+    pub tsne: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    Kmeans,
+    Dbscan,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Which algorithm(s) to run.
+    #[arg(long, value_enum, default_value = "both")]
+    pub algorithm: AlgorithmArg,
+    /// Number of k-means clusters (default: best silhouette).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// DBSCAN radius (default: knee of the k-distance curve).
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// DBSCAN minimum neighbourhood size.
+    #[arg(long, default_value_t = 3)]
+    pub min_points: usize,
+    /// Seed for k-means initialisation.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Place this workload into its nearest existing k-means cluster (no re-clustering).
+    #[arg(long)]
+    pub assign: Option<String>,
+    /// Write the 2-D map coloured by the k-means clusters as SVG.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// Workload id.
+    #[arg(long)]
+    pub workload: String,
+    /// Metric name.
+    #[arg(long)]
+    pub metric: String,
+    /// How far ahead (duration, e.g. 1h).
+    #[arg(long, default_value = "1h")]
+    pub horizon: String,
+    /// Prediction band level in percent.
+    #[arg(long, default_value_t = 90.0)]
+    pub level: f64,
+    /// Model: naive, seasonal_naive, ets, mstl, theta or auto.
+    #[arg(long, default_value = "auto")]
+    pub model: String,
+    /// Season length in samples (default: one day of samples, a week for daily data).
+    #[arg(long)]
+    pub season: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// CSV files or directories of CSV files.
+    #[arg(required_unless_present = "suite")]
+    pub paths: Vec<PathBuf>,
+    /// A TOML suite listing inputs with their own read options (see bench/shared44.toml).
+    #[arg(long)]
+    pub suite: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Models to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "naive,seasonal_naive,ets,mstl,theta,auto")]
+    pub models: Vec<String>,
+    /// Steps per forecast window.
+    #[arg(long, default_value_t = 12)]
+    pub horizon: usize,
+    /// Number of rolling windows.
+    #[arg(long, default_value_t = 12)]
+    pub windows: usize,
+    /// Training points at most per origin.
+    #[arg(long, default_value_t = 4032)]
+    pub history: usize,
+    /// Prediction band level in percent.
+    #[arg(long, default_value_t = 90.0)]
+    pub level: f64,
+    /// Season length in samples (default: one day of samples, a week for daily data).
+    #[arg(long)]
+    pub season: Option<usize>,
+    /// Write the summary and per-series rows as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

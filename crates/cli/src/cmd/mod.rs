@@ -1,0 +1,45 @@
+//! Subcommand implementations: each wires stage crates together and prints the result.
+
+mod backtest;
+mod cluster;
+mod demo;
+mod fingerprint;
+mod forecast;
+mod import;
+mod series;
+
+use crate::args::{Cli, Command};
+use anyhow::{Context, Result};
+use prescale_store::Store;
+use std::path::Path;
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo(a) => demo::run(&cli.db, &a),
+        Command::DemoData(a) => demo::data(&a),
+        Command::Import(a) => import::run(&mut open(&cli.db)?, &a),
+        Command::Series(a) => series::run(&open(&cli.db)?, a.json),
+        Command::Fingerprint(a) => fingerprint::run(&mut open(&cli.db)?, &a),
+        Command::Cluster(a) => cluster::run(&mut open(&cli.db)?, &a),
+        Command::Forecast(a) => forecast::run(&mut open(&cli.db)?, &a),
+        Command::Backtest(a) => backtest::run(&a),
+    }
+}
+
+fn open(path: &Path) -> Result<Store> {
+    Store::open(path).with_context(|| format!("opening store {}", path.display()))
+}
+
+/// Current wall time: the binary's edge is the one place that reads the clock.
+fn now() -> prescale_core::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    prescale_core::Timestamp(ms)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

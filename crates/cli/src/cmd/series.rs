@@ -1,0 +1,36 @@
+//! `prescale series`: what the store holds.
+
+use crate::output::{num, table};
+use anyhow::Result;
+use prescale_store::Store;
+
+pub fn run(store: &Store, json: bool) -> Result<()> {
+    let infos = store.list_series()?;
+    if json {
+        let rows: Vec<_> = infos
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "workload": i.key.workload, "metric": i.key.metric, "labels": i.labels,
+                    "samples": i.samples, "first_ts": i.first_ts, "last_ts": i.last_ts,
+                })
+            })
+            .collect();
+        return super::print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = infos
+        .iter()
+        .map(|i| {
+            vec![
+                i.key.workload.to_string(),
+                i.key.metric.to_string(),
+                i.samples.to_string(),
+                i.first_ts.map(|t| prescale_telemetry::synthetic::iso8601(t)).unwrap_or_default(),
+                i.last_ts.map(|t| prescale_telemetry::synthetic::iso8601(t)).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!("{}", table(&["workload", "metric", "samples", "first", "last"], &rows));
+    let _ = num;
+    Ok(())
+}

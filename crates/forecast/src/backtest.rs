@@ -1,0 +1,190 @@
+//! The rolling-origin backtest protocol and its per-model summary.
+//!
+//! Protocol: take the last `history + windows·horizon` points (fewer if the series is shorter, then
+//! `history = len − windows·horizon`); origins `o_i = history + i·horizon`; at each origin refit on the
+//! (at most `history`) points before it, timing `Forecaster::fit`, and predict `horizon` steps at
+//! `level`. MASE and MSIS divide by one scale per series: the mean absolute first difference of the
+//! first origin's training part. A failed fit falls back to naive for that origin and is counted.
+
+use crate::calibrated::check_finite;
+use crate::metrics::{coverage, mase, msis};
+use crate::{forecaster, ForecastError, ModelConfig, ModelKind};
+use prescale_core::Level;
+use prescale_math::{mean, mean_abs_diff, median};
+use std::time::Instant;
+
+/// Backtest settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestConfig {
+    /// Most training points per origin (the window slides).
+    pub history: usize,
+    /// Number of forecast origins.
+    pub windows: usize,
+    /// Steps forecast from each origin (origins are this far apart).
+    pub horizon: usize,
+    /// Prediction level of the scored intervals.
+    pub level: Level,
+    /// Seasonal period in samples, if any.
+    pub season: Option<usize>,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            history: 4032,
+            windows: 12,
+            horizon: 12,
+            level: Level::new(90.0).unwrap_or_else(|_| unreachable!("90 is a valid level")),
+            season: None,
+        }
+    }
+}
+
+/// One model's scores on one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelScore {
+    pub kind: ModelKind,
+    pub mase: f64,
+    pub msis: f64,
+    pub coverage: f64,
+    /// Seconds spent in `fit` over all origins.
+    pub seconds: f64,
+    pub fits: usize,
+    pub failed_fits: usize,
+}
+
+/// All models' scores on one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesBacktest {
+    /// Points of the series the backtest used (history plus test part).
+    pub points_used: usize,
+    pub scores: Vec<ModelScore>,
+}
+
+/// One model's scores aggregated over series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSummary {
+    pub kind: ModelKind,
+    pub mean_mase: f64,
+    pub median_msis: f64,
+    pub mean_coverage: f64,
+    pub seconds: f64,
+    pub fits: usize,
+    pub ms_per_fit: f64,
+}
+
+/// Runs the backtest protocol for each model on one series.
+pub fn backtest_series(
+    values: &[f64],
+    cfg: &BacktestConfig,
+    models: &[ModelKind],
+) -> Result<SeriesBacktest, ForecastError> {
+    if models.is_empty() {
+        return Err(ForecastError::NoModels);
+    }
+    if cfg.windows == 0 || cfg.horizon == 0 {
+        return Err(ForecastError::InvalidConfig {
+            field: if cfg.windows == 0 { "windows" } else { "horizon" },
+            value: "0".to_string(),
+            reason: "must be at least 1",
+        });
+    }
+    check_finite(values)?;
+    let model_cfg = ModelConfig {
+        season: cfg.season,
+        max_horizon: cfg.horizon,
+        ..ModelConfig::default()
+    };
+    model_cfg.validate()?;
+    let test_len = cfg.windows * cfg.horizon;
+    let needed = model_cfg.min_len().max(2 * cfg.horizon) + test_len;
+    if values.len() < needed || cfg.history < needed - test_len {
+        return Err(ForecastError::TooShort {
+            needed,
+            got: values.len().min(cfg.history + test_len),
+        });
+    }
+    let used = values.len().min(cfg.history + test_len);
+    let v = &values[values.len() - used..];
+    let history = used - test_len;
+    let scale = mean_abs_diff(&v[..history]).filter(|s| *s > 0.0);
+    let scale = scale.ok_or(ForecastError::ZeroScale)?;
+    let alpha = cfg.level.alpha();
+    let naive = forecaster(ModelKind::Naive, &model_cfg);
+    let mut scores = Vec::with_capacity(models.len());
+    for &kind in models {
+        let model = forecaster(kind, &model_cfg);
+        let (mut seconds, mut fits, mut failed_fits) = (0.0, 0usize, 0usize);
+        let mut actual = Vec::with_capacity(test_len);
+        let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..cfg.windows {
+            let o = history + i * cfg.horizon;
+            let train = &v[o - history..o];
+            let started = Instant::now();
+            let fitted = model.fit(train);
+            seconds += started.elapsed().as_secs_f64();
+            fits += 1;
+            let forecast = match fitted.and_then(|f| f.predict(cfg.horizon, cfg.level)) {
+                Ok(f) => f,
+                Err(_) => {
+                    failed_fits += 1;
+                    naive.fit(train)?.predict(cfg.horizon, cfg.level)?
+                }
+            };
+            actual.extend_from_slice(&v[o..o + cfg.horizon]);
+            point.extend(forecast.point);
+            lower.extend(forecast.lower);
+            upper.extend(forecast.upper);
+        }
+        scores.push(ModelScore {
+            kind,
+            mase: mase(&actual, &point, scale).ok_or(ForecastError::ZeroScale)?,
+            msis: msis(&actual, &lower, &upper, scale, alpha).ok_or(ForecastError::ZeroScale)?,
+            coverage: coverage(&actual, &lower, &upper).ok_or(ForecastError::ZeroScale)?,
+            seconds,
+            fits,
+            failed_fits,
+        });
+    }
+    Ok(SeriesBacktest {
+        points_used: used,
+        scores,
+    })
+}
+
+/// Aggregates per-series results by model, in order of first appearance: mean MASE, median MSIS,
+/// mean coverage, total fit seconds and milliseconds per fit.
+pub fn summarize(results: &[SeriesBacktest]) -> Vec<ModelSummary> {
+    let mut kinds: Vec<ModelKind> = Vec::new();
+    for s in results.iter().flat_map(|r| &r.scores) {
+        if !kinds.contains(&s.kind) {
+            kinds.push(s.kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .filter_map(|kind| {
+            let scores: Vec<&ModelScore> = results
+                .iter()
+                .flat_map(|r| &r.scores)
+                .filter(|s| s.kind == kind)
+                .collect();
+            let pick = |f: fn(&ModelScore) -> f64| scores.iter().map(|s| f(s)).collect::<Vec<_>>();
+            let seconds: f64 = pick(|s| s.seconds).iter().sum();
+            let fits: usize = scores.iter().map(|s| s.fits).sum();
+            Some(ModelSummary {
+                kind,
+                mean_mase: mean(&pick(|s| s.mase))?,
+                median_msis: median(&pick(|s| s.msis))?,
+                mean_coverage: mean(&pick(|s| s.coverage))?,
+                seconds,
+                fits,
+                ms_per_fit: if fits > 0 {
+                    seconds * 1000.0 / fits as f64
+                } else {
+                    0.0
+                },
+            })
+        })
+        .collect()
+}

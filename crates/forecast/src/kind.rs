@@ -1,0 +1,80 @@
+//! The names of the available forecasting models.
+
+use crate::ForecastError;
+use std::fmt;
+use std::str::FromStr;
+
+/// Which forecasting model to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelKind {
+    /// Last value repeated.
+    Naive,
+    /// Value one season ago repeated (naive without a season or with less than one cycle of data).
+    SeasonalNaive,
+    /// AutoETS: exponential smoothing state-space models chosen by AICc.
+    Ets,
+    /// MSTL-style seasonal decomposition plus non-seasonal ETS on the adjusted series.
+    Mstl,
+    /// The standard Theta method (SES with half the regression drift), seasonally adjusted.
+    Theta,
+    /// Per-series choice (or combination) by rolling-origin cross-validation.
+    Auto,
+}
+
+impl ModelKind {
+    /// Every model kind, in a fixed order.
+    pub const ALL: [ModelKind; 6] = [
+        ModelKind::Naive,
+        ModelKind::SeasonalNaive,
+        ModelKind::Ets,
+        ModelKind::Mstl,
+        ModelKind::Theta,
+        ModelKind::Auto,
+    ];
+
+    /// The lowercase name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Naive => "naive",
+            ModelKind::SeasonalNaive => "seasonal_naive",
+            ModelKind::Ets => "ets",
+            ModelKind::Mstl => "mstl",
+            ModelKind::Theta => "theta",
+            ModelKind::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = ForecastError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase().replace('-', "_");
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == t)
+            .ok_or_else(|| ForecastError::UnknownModel(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_names() {
+        for k in ModelKind::ALL {
+            assert_eq!(k.to_string().parse::<ModelKind>(), Ok(k));
+        }
+        assert_eq!("Seasonal-Naive".parse(), Ok(ModelKind::SeasonalNaive));
+        assert!(matches!(
+            "arima".parse::<ModelKind>(),
+            Err(ForecastError::UnknownModel(_))
+        ));
+    }
+}

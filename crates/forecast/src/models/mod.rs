@@ -1,0 +1,87 @@
+//! The forecasting models and the one `Forecaster` that dispatches to them.
+
+pub mod auto;
+pub mod decompose;
+pub mod ets;
+pub mod mstl;
+pub mod naive;
+pub mod robust;
+pub mod theta;
+
+use crate::calibrated::{check_finite, Calibrated, Plan};
+use crate::path::PathModel;
+use crate::{Fitted, ForecastError, Forecaster, ModelConfig, ModelKind};
+use ets::{EtsModel, EtsSearch};
+use mstl::{mstl_periods, MstlModel};
+use naive::{NaiveModel, SeasonalNaiveModel};
+use theta::ThetaModel;
+
+/// A forecaster of one kind with its configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelForecaster {
+    kind: ModelKind,
+    cfg: ModelConfig,
+}
+
+impl ModelForecaster {
+    /// A forecaster for `kind`.
+    pub fn new(kind: ModelKind, cfg: ModelConfig) -> Self {
+        ModelForecaster { kind, cfg }
+    }
+}
+
+impl Forecaster for ModelForecaster {
+    fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    fn fit(&self, y: &[f64]) -> Result<Box<dyn Fitted>, ForecastError> {
+        self.cfg.validate()?;
+        check_finite(y)?;
+        let plan = Plan::new(y.len(), &self.cfg, self.kind == ModelKind::Auto)?;
+        let fitted = if self.kind == ModelKind::Auto {
+            auto::fit_auto(y, &plan, &self.cfg)?
+        } else {
+            let model = build(self.kind, y, plan.fit_end, &self.cfg)?;
+            let spec = model.spec();
+            Calibrated::build(self.kind, spec, model.as_ref(), y, &plan, &self.cfg)?
+        };
+        Ok(Box::new(fitted))
+    }
+}
+
+/// Builds the path model of a single (non-auto) kind fitted on `y[..fit_end]`.
+pub(crate) fn build(
+    kind: ModelKind,
+    y: &[f64],
+    fit_end: usize,
+    cfg: &ModelConfig,
+) -> Result<Box<dyn PathModel>, ForecastError> {
+    let failed = |reason| ForecastError::FitFailed {
+        model: kind,
+        reason,
+    };
+    Ok(match kind {
+        ModelKind::Naive => Box::new(NaiveModel),
+        ModelKind::SeasonalNaive => match cfg.season.filter(|&m| fit_end >= m) {
+            Some(period) => Box::new(SeasonalNaiveModel { period }),
+            None => Box::new(NaiveModel),
+        },
+        ModelKind::Ets => Box::new(
+            EtsModel::auto(y, fit_end, &EtsSearch::full(cfg.season))
+                .ok_or_else(|| failed("no ETS form could be estimated"))?,
+        ),
+        ModelKind::Theta => Box::new(
+            ThetaModel::fit(y, fit_end, cfg.season)
+                .ok_or_else(|| failed("too few points for Theta"))?,
+        ),
+        ModelKind::Mstl => {
+            let periods = mstl_periods(cfg.season, &cfg.extra_periods, fit_end);
+            Box::new(
+                MstlModel::fit(y, fit_end, &periods)
+                    .ok_or_else(|| failed("no trend model could be estimated"))?,
+            )
+        }
+        ModelKind::Auto => return Err(failed("auto is assembled from the other models")),
+    })
+}

@@ -1,0 +1,18 @@
+//! CSV trace import: NAB, Bitbrains, wide and long files into validated series with a summary.
+
+mod assemble;
+mod error;
+mod files;
+mod layout;
+mod options;
+mod reader;
+mod record;
+mod timeparse;
+
+pub use error::ImportError;
+pub use files::{csv_files, import_file};
+pub use options::{CsvShape, ImportOptions, ImportSummary, Imported, TimeKind};
+pub use reader::import_reader;
+
+#[cfg(test)]
+mod tests;
