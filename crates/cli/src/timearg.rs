@@ -13,7 +13,7 @@ pub fn timestamp(flag: &str, text: &str) -> Result<Timestamp> {
     if let Ok(secs) = text.trim().parse::<i64>() {
         return Ok(Timestamp::from_secs(secs));
     }
-    prescale_telemetry::parse_iso8601(text.trim())
+    prescale_telemetry::parse_timestamp(text.trim())
         .ok_or_else(|| anyhow!("{flag} {text:?} is neither Unix seconds nor an ISO-8601 time"))
 }
 

@@ -34,7 +34,7 @@ impl FeatureVector {
         self.names
             .iter()
             .position(|n| n == name)
-            .map(|i| self.values[i])
+            .and_then(|i| self.values.get(i).copied())
     }
 }
 

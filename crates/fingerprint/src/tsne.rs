@@ -61,7 +61,8 @@ pub fn tsne_2d(
     let data = Array2::from_shape_fn((n, cols), |(i, j)| {
         vectors[i].get(j).copied().unwrap_or(0.0)
     });
-    let perplexity = perplexity.min((n - 1) as f64 / 3.0);
+    // A hair below the limit so linfa's `n − 1 < 3 · perplexity` check cannot trip on rounding.
+    let perplexity = perplexity.min((n - 1) as f64 / 3.0 * (1.0 - 1e-9));
     let theta = if n <= EXACT_LIMIT { 0.0 } else { 0.5 };
     let out = TSneParams::embedding_size_with_rng(2, StdRng::seed_from_u64(seed))
         .perplexity(perplexity)

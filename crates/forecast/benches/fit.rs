@@ -29,7 +29,11 @@ fn bench_fit(c: &mut Criterion) {
     for kind in ModelKind::ALL {
         let model = forecaster(kind, &cfg);
         group.bench_function(kind.name(), |b| {
-            b.iter(|| model.fit(black_box(&y)).map(|f| f.describe().calibration_points))
+            b.iter(|| {
+                model
+                    .fit(black_box(&y))
+                    .map(|f| f.describe().calibration_points)
+            })
         });
     }
     group.finish();

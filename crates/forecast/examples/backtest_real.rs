@@ -3,6 +3,7 @@
 //! [-- --per-series] [-- models=auto,ets]`.
 
 #[path = "../tests/support/real_data.rs"]
+#[allow(dead_code)]
 mod real_data;
 
 use prescale_forecast::{backtest_series, summarize, BacktestConfig, ModelKind};

@@ -84,7 +84,11 @@ pub fn backtest_series(
     }
     if cfg.windows == 0 || cfg.horizon == 0 {
         return Err(ForecastError::InvalidConfig {
-            field: if cfg.windows == 0 { "windows" } else { "horizon" },
+            field: if cfg.windows == 0 {
+                "windows"
+            } else {
+                "horizon"
+            },
             value: "0".to_string(),
             reason: "must be at least 1",
         });

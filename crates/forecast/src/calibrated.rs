@@ -1,9 +1,9 @@
 //! The one `Fitted` implementation: a point path plus a conformal table built from rolling origins.
 
+use crate::config::{MIN_CALIBRATION_WINDOWS, MIN_FIT_POINTS};
 use crate::conformal::{ConformalTable, IntervalMode};
 use crate::path::PathModel;
 use crate::{Fitted, ForecastError, ModelConfig, ModelInfo, ModelKind};
-use crate::config::{MIN_CALIBRATION_WINDOWS, MIN_FIT_POINTS};
 use prescale_core::{Forecast, Level};
 
 /// Where fitting ends and which origins calibrate (and, for `auto`, select).
@@ -149,7 +149,10 @@ impl Fitted for Calibrated {
         let mut lower = Vec::with_capacity(horizon);
         let mut upper = Vec::with_capacity(horizon);
         for (j, &p) in self.point.iter().take(horizon).enumerate() {
-            let (lo, hi) = self.table.offsets(j, alpha, self.mode).unwrap_or((0.0, 0.0));
+            let (lo, hi) = self
+                .table
+                .offsets(j, alpha, self.mode)
+                .unwrap_or((0.0, 0.0));
             let (mut p, mut l, mut u) = (p, p + lo, p + hi);
             if self.nonneg {
                 p = p.max(0.0);
@@ -174,7 +177,11 @@ mod tests {
 
     #[test]
     fn plan_places_origins_at_the_end() {
-        let cfg = ModelConfig::default();
+        let cfg = ModelConfig {
+            calibration_windows: 48,
+            selection_windows: 144,
+            ..ModelConfig::default()
+        };
         let p = Plan::new(1000, &cfg, false).unwrap();
         assert_eq!(p.calibration.len(), 48);
         assert_eq!(*p.calibration.last().unwrap(), 1000 - 12);

@@ -18,10 +18,11 @@ pub struct ModelConfig {
     /// Steps the conformal calibration covers; `predict(h)` with `h > max_horizon` is an error.
     pub max_horizon: usize,
     /// In-sample rolling origins (one step apart, at the end of the training data) whose h-step errors
-    /// calibrate the prediction intervals.
+    /// calibrate the prediction intervals. Default 144 (half a day of 5-minute data): on the shared
+    /// real series 144 gave lower MSIS than 48 or 96 at the same coverage.
     pub calibration_windows: usize,
     /// Rolling origins (one step apart) over which `auto` compares its candidates. At least
-    /// `calibration_windows` are used.
+    /// `calibration_windows` are used. Default 144 (288 selected worse on the shared real series).
     pub selection_windows: usize,
 }
 
@@ -31,7 +32,7 @@ impl Default for ModelConfig {
             season: None,
             extra_periods: Vec::new(),
             max_horizon: 12,
-            calibration_windows: 48,
+            calibration_windows: 144,
             selection_windows: 144,
         }
     }
@@ -117,9 +118,7 @@ mod tests {
         assert!(ModelConfig::new(Some(1), 12).is_err());
         assert!(ModelConfig::new(None, 0).is_err());
         assert!(ModelConfig::default().with_calibration_windows(2).is_err());
-        assert!(ModelConfig::default()
-            .with_extra_periods(vec![0])
-            .is_err());
+        assert!(ModelConfig::default().with_extra_periods(vec![0]).is_err());
         assert_eq!(ModelConfig::default().min_len(), 8 + 12 + 4);
     }
 }

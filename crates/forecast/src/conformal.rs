@@ -95,7 +95,10 @@ mod tests {
         // n = 19, alpha 0.1: level 0.9 * 20/19 = 0.947..., position 17.05 -> 18.05.
         let s: Vec<f64> = (1..=19).map(f64::from).collect();
         let q = conformal_quantile(&s, 0.1).unwrap();
-        assert!((q - (18.0 + 0.9 * 20.0 / 19.0 * 18.0 - 17.0)).abs() < 1e-9, "{q}");
+        assert!(
+            (q - (18.0 + 0.9 * 20.0 / 19.0 * 18.0 - 17.0)).abs() < 1e-9,
+            "{q}"
+        );
         assert_eq!(conformal_quantile(&[], 0.1), None);
     }
 

@@ -5,8 +5,8 @@
 pub mod api;
 pub mod backtest;
 mod calibrated;
-pub mod conformal;
 pub mod config;
+pub mod conformal;
 pub mod error;
 pub mod kind;
 pub mod metrics;
@@ -18,8 +18,8 @@ pub use api::{forecaster, Fitted, Forecaster, ModelInfo};
 pub use backtest::{
     backtest_series, summarize, BacktestConfig, ModelScore, ModelSummary, SeriesBacktest,
 };
-pub use conformal::IntervalMode;
 pub use config::ModelConfig;
+pub use conformal::IntervalMode;
 pub use error::ForecastError;
 pub use kind::ModelKind;
 pub use metrics::{coverage, mase, msis};

@@ -2,9 +2,14 @@
 //!
 //! Every function returns `None` for empty or mismatched inputs and for a non-positive scale.
 
+/// True for a finite value above zero (NaN is not positive).
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 /// Mean absolute scaled error: mean |actual − point| ÷ `scale` (e.g. in-sample naive MAE).
 pub fn mase(actual: &[f64], point: &[f64], scale: f64) -> Option<f64> {
-    if actual.is_empty() || actual.len() != point.len() || !(scale > 0.0) {
+    if actual.is_empty() || actual.len() != point.len() || !positive(scale) {
         return None;
     }
     let mae = actual
@@ -20,7 +25,7 @@ pub fn mase(actual: &[f64], point: &[f64], scale: f64) -> Option<f64> {
 /// `(u − l) + (2/α)(l − y)·1[y < l] + (2/α)(y − u)·1[y > u]`, divided by `scale`.
 pub fn msis(actual: &[f64], lower: &[f64], upper: &[f64], scale: f64, alpha: f64) -> Option<f64> {
     let n = actual.len();
-    if n == 0 || lower.len() != n || upper.len() != n || !(scale > 0.0) || !(alpha > 0.0) {
+    if n == 0 || lower.len() != n || upper.len() != n || !positive(scale) || !positive(alpha) {
         return None;
     }
     let total: f64 = actual
@@ -73,7 +78,10 @@ mod tests {
         )
         .unwrap();
         assert!((m - (6.0 + 20.0 + 10.0) / 3.0 / 2.0).abs() < 1e-12);
-        assert_eq!(coverage(&[-1.0, 1.0, 2.0], &[0.0; 3], &[2.0; 3]), Some(2.0 / 3.0));
+        assert_eq!(
+            coverage(&[-1.0, 1.0, 2.0], &[0.0; 3], &[2.0; 3]),
+            Some(2.0 / 3.0)
+        );
         assert_eq!(coverage(&[1.0], &[0.0, 0.0], &[1.0]), None);
     }
 }

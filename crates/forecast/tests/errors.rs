@@ -60,7 +60,10 @@ fn horizon_beyond_calibration_is_rejected() {
         f.predict(7, level90()).unwrap_err(),
         ForecastError::HorizonTooLong { horizon: 7, max: 6 }
     );
-    assert_eq!(f.predict(0, level90()).unwrap_err(), ForecastError::ZeroHorizon);
+    assert_eq!(
+        f.predict(0, level90()).unwrap_err(),
+        ForecastError::ZeroHorizon
+    );
     assert_eq!(f.predict(6, level90()).unwrap().horizon(), 6);
 }
 

@@ -14,7 +14,9 @@ fn level90() -> Level {
 #[test]
 fn naive_and_seasonal_naive_are_exact() {
     let pattern = [5.0, 1.0, 3.0, 7.0];
-    let y: Vec<f64> = (0..200).map(|t| pattern[t % 4] + (t / 4) as f64 * 0.0).collect();
+    let y: Vec<f64> = (0..200)
+        .map(|t| pattern[t % 4] + (t / 4) as f64 * 0.0)
+        .collect();
     let cfg = ModelConfig::new(Some(4), 6).unwrap();
     let f = forecaster(ModelKind::Naive, &cfg).fit(&y).unwrap();
     let p = f.predict(6, level90()).unwrap();
@@ -42,7 +44,11 @@ fn ets_finds_short_seasonal_pattern() {
     let cfg = ModelConfig::new(Some(6), 12).unwrap();
     let f = forecaster(ModelKind::Ets, &cfg).fit(&y).unwrap();
     let info = f.describe();
-    assert!(info.spec.ends_with(",A)[6]") || info.spec.ends_with(",M)[6]"), "{}", info.spec);
+    assert!(
+        info.spec.ends_with(",A)[6]") || info.spec.ends_with(",M)[6]"),
+        "{}",
+        info.spec
+    );
     let p = f.predict(12, level90()).unwrap();
     for (j, v) in p.point.iter().enumerate() {
         let want = 50.0 + pattern[(600 + j) % 6];
@@ -53,12 +59,19 @@ fn ets_finds_short_seasonal_pattern() {
 #[test]
 fn ets_follows_a_linear_trend() {
     let mut rng = Lcg(11);
-    let y: Vec<f64> = (0..500).map(|t| 10.0 + 0.5 * t as f64 + 0.1 * rng.normal()).collect();
+    let y: Vec<f64> = (0..500)
+        .map(|t| 10.0 + 0.5 * t as f64 + 0.1 * rng.normal())
+        .collect();
     let cfg = ModelConfig::new(None, 10).unwrap();
     let f = forecaster(ModelKind::Ets, &cfg).fit(&y).unwrap();
     let p = f.predict(10, level90()).unwrap();
     let want = 10.0 + 0.5 * 509.0;
-    assert!((p.point[9] - want).abs() < 1.5, "{} vs {want} ({})", p.point[9], f.describe().spec);
+    assert!(
+        (p.point[9] - want).abs() < 1.5,
+        "{} vs {want} ({})",
+        p.point[9],
+        f.describe().spec
+    );
 }
 
 #[test]
@@ -66,10 +79,16 @@ fn mstl_recovers_a_daily_pattern() {
     let mut rng = Lcg(3);
     let m = 48;
     let shape = |t: usize| 10.0 * (2.0 * std::f64::consts::PI * (t % m) as f64 / m as f64).sin();
-    let y: Vec<f64> = (0..m * 20).map(|t| 100.0 + shape(t) + 0.5 * rng.normal()).collect();
+    let y: Vec<f64> = (0..m * 20)
+        .map(|t| 100.0 + shape(t) + 0.5 * rng.normal())
+        .collect();
     let cfg = ModelConfig::new(Some(m), 12).unwrap();
     let f = forecaster(ModelKind::Mstl, &cfg).fit(&y).unwrap();
-    assert!(f.describe().spec.starts_with("MSTL[48]"), "{}", f.describe().spec);
+    assert!(
+        f.describe().spec.starts_with("MSTL[48,336]+ETS"),
+        "{}",
+        f.describe().spec
+    );
     let p = f.predict(12, level90()).unwrap();
     for (j, v) in p.point.iter().enumerate() {
         let want = 100.0 + shape(y.len() + j);
@@ -99,7 +118,11 @@ fn conformal_coverage_on_iid_noise_is_near_nominal() {
         for seed in 0..120u64 {
             let mut rng = Lcg(seed * 7919 + 1);
             let y: Vec<f64> = (0..412).map(|_| 20.0 + rng.normal()).collect();
-            let p = model.fit(&y[..400]).unwrap().predict(12, level90()).unwrap();
+            let p = model
+                .fit(&y[..400])
+                .unwrap()
+                .predict(12, level90())
+                .unwrap();
             for (j, a) in y[400..].iter().enumerate() {
                 inside += usize::from(p.lower[j] <= *a && *a <= p.upper[j]);
                 total += 1;
@@ -114,7 +137,7 @@ fn conformal_coverage_on_iid_noise_is_near_nominal() {
 fn auto_describes_its_choice() {
     let mut rng = Lcg(5);
     let y: Vec<f64> = (0..800)
-        .map(|t| 30.0 + 5.0 * ((t % 24) as f64 / 24.0 * 6.283).sin() + rng.normal())
+        .map(|t| 30.0 + 5.0 * ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin() + rng.normal())
         .collect();
     let cfg = ModelConfig::new(Some(24), 12).unwrap();
     let f = forecaster(ModelKind::Auto, &cfg).fit(&y).unwrap();
@@ -122,7 +145,7 @@ fn auto_describes_its_choice() {
     assert_eq!(info.kind, ModelKind::Auto);
     assert!(info.spec.starts_with("auto→"), "{}", info.spec);
     assert!(info.params.iter().any(|(k, _)| k == "cv_mae.naive"));
-    assert_eq!(info.calibration_points, 48);
+    assert_eq!(info.calibration_points, cfg.calibration_windows);
     let p = f.predict(12, level90()).unwrap();
     let naive_mae = info
         .params

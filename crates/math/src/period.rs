@@ -1,7 +1,8 @@
 //! Seasonal period detection: periodogram via real FFT, Fisher's g-test for significance.
 //!
-//! Own code on top of `realfft`: augurs' periodogram can be off by one bin (25 for 24), so detected
-//! peaks are refined with the autocorrelation at neighbouring lags.
+//! Own code on top of `realfft`: augurs' periodogram reports bin periods, which can be off by one (25 for
+//! 24), so each peak is refined to the integer period with the most spectral power between its neighbouring
+//! bins. Callers that need an exact season may still compare p-1, p, p+1 on their own criterion.
 
 use crate::stats::{autocorrelation, least_squares_slope, mean};
 use realfft::RealFftPlanner;

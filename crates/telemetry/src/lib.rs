@@ -5,7 +5,7 @@ pub mod resample;
 pub mod synthetic;
 
 pub use import::{
-    csv_files, import_file, import_reader, CsvShape, ImportError, ImportOptions, ImportSummary,
-    Imported, TimeKind,
+    csv_files, format_iso8601, import_file, import_reader, parse_timestamp, CsvShape, ImportError,
+    ImportOptions, ImportSummary, Imported, TimeKind,
 };
 pub use resample::{resample, Agg};

@@ -3,6 +3,7 @@
 //! This exists so `prescale demo-data` can show the whole pipeline on a machine without any telemetry; it is
 //! never presented as real data.
 
+use crate::import::format_iso8601;
 use prescale_core::{
     CoreError, Interval, Labels, MetricName, Sample, Series, SeriesKey, Timestamp, WorkloadId,
 };
@@ -182,7 +183,7 @@ pub fn write_long_csv(series: &[Series], mut w: impl Write) -> io::Result<()> {
             writeln!(
                 w,
                 "{},{},{},{:.6}",
-                iso8601(p.ts),
+                format_iso8601(p.ts),
                 s.key.workload,
                 s.key.metric,
                 p.value
@@ -192,45 +193,9 @@ pub fn write_long_csv(series: &[Series], mut w: impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Formats a timestamp as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
-pub fn iso8601(ts: Timestamp) -> String {
-    let secs = ts.secs();
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_known_answers() {
-        assert_eq!(iso8601(Timestamp(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            iso8601(Timestamp::from_secs(1_767_571_200)),
-            "2026-01-05T00:00:00Z"
-        );
-        assert_eq!(
-            iso8601(Timestamp::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
-    }
 
     #[test]
     fn fleet_is_labelled_deterministic_and_seasonal() {

@@ -138,7 +138,7 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         .collect();
     println!(
         "fingerprint run {run_id} as of {}: {} workloads, {} features, {} PCA components kept ({:.1}% of variance)",
-        prescale_telemetry::synthetic::iso8601(as_of),
+        prescale_telemetry::format_iso8601(as_of),
         fleet.vectors.len(),
         fleet.model.feature_names.len(),
         fleet.kept,

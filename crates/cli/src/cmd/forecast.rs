@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use prescale_core::{Level, MetricName, SeriesKey, Timestamp, WorkloadId};
 use prescale_forecast::{forecaster, ModelConfig, ModelKind};
 use prescale_store::{ForecastRecord, ModelRecord, Store};
-use prescale_telemetry::synthetic::iso8601;
+use prescale_telemetry::format_iso8601 as iso8601;
 use serde_json::json;
 
 pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {

@@ -1,14 +1,15 @@
 //! `auto`: per-series model choice by rolling-origin cross-validation on the series' own recent past.
 //!
-//! Every candidate (naive, seasonal naive, AutoETS, Theta, MSTL) is fitted once on the data before the
+//! Every candidate (naive, seasonal naive, AutoETS, Theta, MSTL, and the robust medians of
+//! `robust.rs`: last 12/48/288 points, same phase over the last 3/7 cycles) is fitted once on the data before the
 //! selection tail; its recursion then forecasts `max_horizon` steps from every selection origin (one
 //! step apart) without refitting. The option with the lowest mean absolute error over all origins and
 //! steps wins: a single candidate or the equal-weight mean of the best two or three. The winner's
 //! residuals at the last `calibration_windows` origins calibrate its intervals.
 
 use super::build;
-use crate::calibrated::{Calibrated, Plan};
 use super::robust::{SeasonalMedian, WindowMedian};
+use crate::calibrated::{Calibrated, Plan};
 use crate::path::PathModel;
 use crate::{ForecastError, ModelConfig, ModelInfo, ModelKind};
 
@@ -65,7 +66,11 @@ fn mean_paths(members: &[&Candidate]) -> Vec<Vec<f64>> {
 }
 
 /// Fits every candidate, picks the best option by cross-validated MAE, calibrates it.
-pub(crate) fn fit_auto(y: &[f64], plan: &Plan, cfg: &ModelConfig) -> Result<Calibrated, ForecastError> {
+pub(crate) fn fit_auto(
+    y: &[f64],
+    plan: &Plan,
+    cfg: &ModelConfig,
+) -> Result<Calibrated, ForecastError> {
     let h = cfg.max_horizon;
     let mut origins = plan.selection.clone();
     origins.push(y.len());
@@ -98,8 +103,7 @@ pub(crate) fn fit_auto(y: &[f64], plan: &Plan, cfg: &ModelConfig) -> Result<Cali
         .into_iter()
         .filter_map(|(label, model)| {
             let paths = model.paths(y, &origins, h);
-            let ok = paths.len() == origins.len()
-                && paths.iter().flatten().all(|v| v.is_finite());
+            let ok = paths.len() == origins.len() && paths.iter().flatten().all(|v| v.is_finite());
             ok.then(|| Candidate {
                 label,
                 mae: mean_abs_error(y, sel, &paths),

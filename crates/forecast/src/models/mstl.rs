@@ -7,9 +7,9 @@
 //! with ETS(A,N,N)/ETS(A,Ad,N) (AICc), and each seasonal profile is repeated over the horizon.
 
 use super::decompose::additive_profile;
+use super::ets::spec::TrendType;
 use super::ets::{EtsModel, EtsSearch};
 use crate::path::PathModel;
-use super::ets::spec::TrendType;
 
 /// Most cycles of the longest period used for the decomposition.
 const DECOMPOSE_CYCLES: usize = 14;
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn periods_follow_config_and_length() {
-        assert_eq!(mstl_periods(Some(24), &[], 400), vec![24]);
+        assert_eq!(mstl_periods(Some(24), &[], 300), vec![24]);
         assert_eq!(mstl_periods(Some(24), &[], 400 * 24), vec![24, 168]);
         assert_eq!(mstl_periods(Some(4), &[10, 4], 100), vec![4, 10]);
         assert!(mstl_periods(None, &[], 100).is_empty());

@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn exact_paths() {
         let y = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(NaiveModel.paths(&y, &[5, 2], 2), vec![vec![5.0; 2], vec![2.0; 2]]);
+        assert_eq!(
+            NaiveModel.paths(&y, &[5, 2], 2),
+            vec![vec![5.0; 2], vec![2.0; 2]]
+        );
         let s = SeasonalNaiveModel { period: 2 };
         assert_eq!(s.paths(&y, &[5], 5), vec![vec![4.0, 5.0, 4.0, 5.0, 4.0]]);
         assert_eq!(s.paths(&y, &[4], 3), vec![vec![3.0, 4.0, 3.0]]);

@@ -83,8 +83,14 @@ mod tests {
     #[test]
     fn medians_known_answers() {
         let y = [1.0, 100.0, 2.0, 3.0, 4.0];
-        assert_eq!(WindowMedian { window: 3 }.paths(&y, &[5], 2), vec![vec![3.0; 2]]);
-        assert_eq!(WindowMedian { window: 10 }.paths(&y, &[2], 1), vec![vec![50.5]]);
+        assert_eq!(
+            WindowMedian { window: 3 }.paths(&y, &[5], 2),
+            vec![vec![3.0; 2]]
+        );
+        assert_eq!(
+            WindowMedian { window: 10 }.paths(&y, &[2], 1),
+            vec![vec![50.5]]
+        );
         // period 2, phases: even t -> 1, 2, 4 ; odd t -> 100, 3
         let s = SeasonalMedian {
             period: 2,

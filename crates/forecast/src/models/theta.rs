@@ -41,7 +41,7 @@ impl Adjustment {
 
     /// Classical decomposition indices estimated on `y[..fit_end]`.
     pub fn estimate(y: &[f64], fit_end: usize, season: Option<usize>) -> Adjustment {
-        let Some(m) = season.filter(|&m| m >= 2 && fit_end >= 2 * m + 1) else {
+        let Some(m) = season.filter(|&m| m >= 2 && fit_end > 2 * m) else {
             return Adjustment::None;
         };
         let start = fit_end.saturating_sub(SEASON_CYCLES * m);
@@ -190,7 +190,9 @@ mod tests {
 
     #[test]
     fn seasonal_adjustment_is_used_on_strong_seasons() {
-        let y: Vec<f64> = (0..300).map(|t| 10.0 + [4.0, -4.0, 1.0, -1.0][t % 4]).collect();
+        let y: Vec<f64> = (0..300)
+            .map(|t| 10.0 + [4.0, -4.0, 1.0, -1.0][t % 4])
+            .collect();
         let m = ThetaModel::fit(&y, 300, Some(4)).unwrap();
         assert!(matches!(m.adjustment, Adjustment::Multiplicative(_)));
         let f = &m.paths(&y, &[300], 4)[0];

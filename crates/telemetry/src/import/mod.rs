@@ -13,6 +13,7 @@ pub use error::ImportError;
 pub use files::{csv_files, import_file};
 pub use options::{CsvShape, ImportOptions, ImportSummary, Imported, TimeKind};
 pub use reader::import_reader;
+pub use timeparse::{format_iso8601, parse_timestamp};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Timestamp parsing: ISO-8601 (hand-written, days-from-civil) and Unix seconds/milliseconds.
 
 use super::options::TimeKind;
+use prescale_core::Timestamp;
 
 /// Numeric timestamps at or above this magnitude are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 const MILLIS_THRESHOLD: f64 = 1e11;
@@ -66,6 +67,34 @@ impl Cursor<'_> {
     fn done(&self) -> bool {
         self.i >= self.b.len()
     }
+}
+
+/// Formats a timestamp as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
+pub fn format_iso8601(ts: Timestamp) -> String {
+    let secs = ts.secs();
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+/// Parses an ISO-8601 date or date-time (see [`parse_iso8601`]) into a timestamp; `None` if it is not one.
+pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
+    parse_iso8601(text).ok().map(Timestamp)
 }
 
 /// Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH[:MM]]` to Unix milliseconds (no offset = UTC).
@@ -219,6 +248,21 @@ fn describe(kind: Option<TimeKind>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_known_answers_and_round_trips() {
+        assert_eq!(format_iso8601(Timestamp(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_iso8601(Timestamp::from_secs(1_767_571_200)),
+            "2026-01-05T00:00:00Z"
+        );
+        assert_eq!(
+            format_iso8601(Timestamp::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+        let t = Timestamp::from_secs(-1_234_567_890);
+        assert_eq!(parse_timestamp(&format_iso8601(t)), Some(t));
+    }
 
     #[test]
     fn civil_days_known_answers() {

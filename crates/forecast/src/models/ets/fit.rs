@@ -197,7 +197,9 @@ mod tests {
         let mut y = Vec::new();
         let mut state = 12345u64;
         for _ in 0..600 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let e = ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
             y.push(level + e);
             level += 0.6 * e;
@@ -210,7 +212,9 @@ mod tests {
 
     #[test]
     fn seasonal_initial_state_is_normalized() {
-        let y: Vec<f64> = (0..48).map(|t| 10.0 + [1.0, -1.0, 2.0, -2.0][t % 4]).collect();
+        let y: Vec<f64> = (0..48)
+            .map(|t| 10.0 + [1.0, -1.0, 2.0, -2.0][t % 4])
+            .collect();
         let spec = EtsSpec {
             error: ErrorType::Additive,
             trend: TrendType::None,
