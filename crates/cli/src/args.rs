@@ -8,7 +8,12 @@ use std::path::PathBuf;
 #[command(name = "prescale", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// The embedded store file.
-    #[arg(long, global = true, default_value = "prescale.db", env = "PRESCALE_DB")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "prescale.db",
+        env = "PRESCALE_DB"
+    )]
     pub db: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -227,7 +232,11 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub read: ReadArgs,
     /// Models to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "naive,seasonal_naive,ets,mstl,theta,auto")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "naive,seasonal_naive,ets,mstl,theta,auto"
+    )]
     pub models: Vec<String>,
     /// Steps per forecast window.
     #[arg(long, default_value_t = 12)]

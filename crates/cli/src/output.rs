@@ -9,14 +9,18 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             width[i] = width[i].max(c.chars().count());
         }
     }
-    let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
+    let numeric = |s: &str| s == "-" || s.parse::<f64>().is_ok();
+    // A column whose cells are all numbers is right-aligned, header included.
+    let right: Vec<bool> = (0..cols)
+        .map(|i| !rows.is_empty() && rows.iter().all(|r| r.get(i).is_some_and(|c| numeric(c))))
+        .collect();
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
         let parts: Vec<String> = cells
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if numeric(c) {
+                if right[i] {
                     format!("{:>w$}", c, w = width[i])
                 } else {
                     format!("{:<w$}", c, w = width[i])
@@ -48,7 +52,13 @@ pub fn num(x: Option<f64>, digits: usize) -> String {
 mod tests {
     #[test]
     fn aligns_columns() {
-        let t = super::table(&["name", "x"], &[vec!["a".into(), "1.5".into()], vec!["bbb".into(), "10".into()]]);
+        let t = super::table(
+            &["name", "x"],
+            &[
+                vec!["a".into(), "1.5".into()],
+                vec!["bbb".into(), "10".into()],
+            ],
+        );
         assert_eq!(t, "name    x\n----  ---\na     1.5\nbbb    10\n");
     }
 }

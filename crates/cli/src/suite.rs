@@ -42,12 +42,18 @@ pub struct Suite {
 
 impl Suite {
     pub fn load(path: &Path) -> Result<Suite> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading suite {}", path.display()))?;
-        let file: SuiteFile = toml::from_str(&text).with_context(|| format!("parsing suite {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading suite {}", path.display()))?;
+        let file: SuiteFile =
+            toml::from_str(&text).with_context(|| format!("parsing suite {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let root = base.join(file.root.unwrap_or_default());
         if !root.exists() {
-            bail!("suite {}: data root {} does not exist", path.display(), root.display());
+            bail!(
+                "suite {}: data root {} does not exist",
+                path.display(),
+                root.display()
+            );
         }
         let mut inputs = Vec::new();
         for (i, inp) in file.input.into_iter().enumerate() {
@@ -58,7 +64,10 @@ impl Suite {
                 Some("bitbrains") => Some(ShapeArg::Bitbrains),
                 Some("wide") => Some(ShapeArg::Wide),
                 Some("long") => Some(ShapeArg::Long),
-                Some(other) => bail!("{}: unknown format {other:?} (nab, bitbrains, wide, long)", at()),
+                Some(other) => bail!(
+                    "{}: unknown format {other:?} (nab, bitbrains, wide, long)",
+                    at()
+                ),
             };
             let agg = match inp.agg.as_deref() {
                 None | Some("mean") => AggArg::Mean,

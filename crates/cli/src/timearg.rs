@@ -5,7 +5,8 @@ use prescale_core::{time::parse_duration, Interval, Timestamp};
 
 /// A duration such as `5m`, `1h`, `300` (seconds).
 pub fn duration(flag: &str, text: &str) -> Result<Interval> {
-    parse_duration(text).ok_or_else(|| anyhow!("{flag} {text:?} is not a duration (try 300s, 5m, 1h, 1d)"))
+    parse_duration(text)
+        .ok_or_else(|| anyhow!("{flag} {text:?} is not a duration (try 300s, 5m, 1h, 1d)"))
 }
 
 /// A point in time: Unix seconds, or an ISO-8601 date or date-time.

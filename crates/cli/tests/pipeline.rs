@@ -8,7 +8,16 @@ use serde_json::Value;
 fn every_subcommand_has_help() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    for sub in ["demo", "demo-data", "import", "series", "fingerprint", "cluster", "forecast", "backtest"] {
+    for sub in [
+        "demo",
+        "demo-data",
+        "import",
+        "series",
+        "fingerprint",
+        "cluster",
+        "forecast",
+        "backtest",
+    ] {
         let out = ok(&db, &[sub, "--help"]);
         assert!(out.contains("Usage:"), "{sub}: {out}");
     }
@@ -20,7 +29,18 @@ fn pipeline_on_demo_fleet() {
     let db = dir.path().join("p.db");
     let csv = dir.path().join("fleet.csv");
     let csv_s = csv.to_str().unwrap();
-    ok(&db, &["demo-data", "--out", csv_s, "--workloads", "6", "--days", "9"]);
+    ok(
+        &db,
+        &[
+            "demo-data",
+            "--out",
+            csv_s,
+            "--workloads",
+            "6",
+            "--days",
+            "9",
+        ],
+    );
 
     let imported: Value = serde_json::from_str(&ok(&db, &["import", csv_s, "--json"])).unwrap();
     assert_eq!(imported[0]["series"], 18);
@@ -30,51 +50,105 @@ fn pipeline_on_demo_fleet() {
     assert_eq!(listed.as_array().unwrap().len(), 18);
 
     // A fingerprint as of an earlier time, then now: a history exists.
-    ok(&db, &["fingerprint", "--at", "2026-01-10T00:00:00Z", "--json"]);
+    ok(
+        &db,
+        &["fingerprint", "--at", "2026-01-10T00:00:00Z", "--json"],
+    );
     let svg = dir.path().join("map.svg");
     let map = dir.path().join("map.json");
     let fp: Value = serde_json::from_str(&ok(
         &db,
-        &["fingerprint", "--json", "--svg", svg.to_str().unwrap(), "--map-json", map.to_str().unwrap()],
+        &[
+            "fingerprint",
+            "--json",
+            "--svg",
+            svg.to_str().unwrap(),
+            "--map-json",
+            map.to_str().unwrap(),
+        ],
     ))
     .unwrap();
     assert_eq!(fp["workloads"], 6);
-    let ev: Vec<f64> = fp["explained_variance"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let ev: Vec<f64> = fp["explained_variance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let kept = fp["kept"].as_u64().unwrap() as usize;
     assert!(kept >= 1 && kept <= ev.len());
     assert!(ev[..kept].iter().sum::<f64>() >= 0.95 - 1e-9);
-    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg") || std::fs::read_to_string(&svg).unwrap().starts_with("<?xml"));
+    assert!(
+        std::fs::read_to_string(&svg).unwrap().starts_with("<svg")
+            || std::fs::read_to_string(&svg).unwrap().starts_with("<?xml")
+    );
     let map: Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
     assert_eq!(map["points"].as_array().unwrap().len(), 6);
 
     // Clustering twice on the same fingerprints keeps the same ids for the same members.
-    let first: Value = serde_json::from_str(&ok(&db, &["cluster", "--algorithm", "kmeans", "--json"])).unwrap();
-    let second: Value = serde_json::from_str(&ok(&db, &["cluster", "--algorithm", "kmeans", "--json"])).unwrap();
+    let first: Value =
+        serde_json::from_str(&ok(&db, &["cluster", "--algorithm", "kmeans", "--json"])).unwrap();
+    let second: Value =
+        serde_json::from_str(&ok(&db, &["cluster", "--algorithm", "kmeans", "--json"])).unwrap();
     assert_eq!(first["kmeans"]["clusters"], second["kmeans"]["clusters"]);
     let k = first["kmeans"]["k"].as_u64().unwrap();
     assert!((2..=5).contains(&k), "k = {k}");
 
-    let assigned: Value = serde_json::from_str(&ok(&db, &["cluster", "--assign", "web-daily-1", "--json"])).unwrap();
+    let assigned: Value =
+        serde_json::from_str(&ok(&db, &["cluster", "--assign", "web-daily-1", "--json"])).unwrap();
     let cluster = assigned["cluster"].as_u64().unwrap().to_string();
     let members = &first["kmeans"]["clusters"][format!("c{cluster}")];
-    assert!(members.as_array().unwrap().iter().any(|m| m == "web-daily-1"), "{assigned} vs {first}");
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "web-daily-1"),
+        "{assigned} vs {first}"
+    );
 
     let fc: Value = serde_json::from_str(&ok(
         &db,
-        &["forecast", "--workload", "web-daily-1", "--metric", "requests", "--horizon", "1h", "--json"],
+        &[
+            "forecast",
+            "--workload",
+            "web-daily-1",
+            "--metric",
+            "requests",
+            "--horizon",
+            "1h",
+            "--json",
+        ],
     ))
     .unwrap();
     let points = fc["points"].as_array().unwrap();
     assert_eq!(points.len(), 12);
     for p in points {
-        let (l, m, u) = (p["lower"].as_f64().unwrap(), p["point"].as_f64().unwrap(), p["upper"].as_f64().unwrap());
+        let (l, m, u) = (
+            p["lower"].as_f64().unwrap(),
+            p["point"].as_f64().unwrap(),
+            p["upper"].as_f64().unwrap(),
+        );
         assert!(l <= m && m <= u, "{p}");
     }
 
     let bt = dir.path().join("bt.json");
     ok(
         &db,
-        &["backtest", csv_s, "--column", "requests", "--history", "1500", "--windows", "3", "--models", "naive,seasonal_naive,auto", "--json", bt.to_str().unwrap()],
+        &[
+            "backtest",
+            csv_s,
+            "--column",
+            "requests",
+            "--history",
+            "1500",
+            "--windows",
+            "3",
+            "--models",
+            "naive,seasonal_naive,auto",
+            "--json",
+            bt.to_str().unwrap(),
+        ],
     );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&bt).unwrap()).unwrap();
     assert_eq!(doc["series_count"], 6);
@@ -90,11 +164,19 @@ fn bad_input_fails_cleanly_and_keeps_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let good = dir.path().join("good.csv");
-    std::fs::write(&good, "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n").unwrap();
+    std::fs::write(
+        &good,
+        "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n",
+    )
+    .unwrap();
     ok(&db, &["import", good.to_str().unwrap()]);
 
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "timestamp,value\n2024-01-01 00:10:00,3\n2024-01-01 00:15:00,abc\n").unwrap();
+    std::fs::write(
+        &bad,
+        "timestamp,value\n2024-01-01 00:10:00,3\n2024-01-01 00:15:00,abc\n",
+    )
+    .unwrap();
     let err = fails(&db, &["import", bad.to_str().unwrap()]);
     assert!(err.contains("bad.csv:3"), "{err}");
 
@@ -108,14 +190,37 @@ fn bad_input_fails_cleanly_and_keeps_the_store() {
     assert_eq!(listed[0]["samples"], 2);
 
     // --skip-bad imports the good row and counts the bad one.
-    let out: Value = serde_json::from_str(&ok(&db, &["import", bad.to_str().unwrap(), "--skip-bad", "--json"])).unwrap();
+    let out: Value = serde_json::from_str(&ok(
+        &db,
+        &["import", bad.to_str().unwrap(), "--skip-bad", "--json"],
+    ))
+    .unwrap();
     assert_eq!(out[0]["skipped_bad"], 1);
 
-    fails(&db, &["forecast", "--workload", "good", "--metric", "value", "--level", "150"]);
-    fails(&db, &["forecast", "--workload", "nope", "--metric", "value"]);
-    fails(&db, &["backtest", good.to_str().unwrap(), "--models", "prophet"]);
+    fails(
+        &db,
+        &[
+            "forecast",
+            "--workload",
+            "good",
+            "--metric",
+            "value",
+            "--level",
+            "150",
+        ],
+    );
+    fails(
+        &db,
+        &["forecast", "--workload", "nope", "--metric", "value"],
+    );
+    fails(
+        &db,
+        &["backtest", good.to_str().unwrap(), "--models", "prophet"],
+    );
     fails(&db, &["cluster"]);
     let missing = dir.path().join("missing.csv");
     fails(&db, &["import", missing.to_str().unwrap()]);
-    assert!(!prescale(&db, &["fingerprint", "--windows", "5 parsecs"]).status.success());
+    assert!(!prescale(&db, &["fingerprint", "--windows", "5 parsecs"])
+        .status
+        .success());
 }

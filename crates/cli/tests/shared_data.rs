@@ -10,14 +10,27 @@ fn imports_every_real_family_and_backtests_nab() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let nab = data.join("nab_realAWSCloudwatch");
-    let out: Value = serde_json::from_str(&ok(&db, &["import", nab.to_str().unwrap(), "--json"])).unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(&db, &["import", nab.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(out.as_array().unwrap().len(), 17);
     let vm = data.join("bitbrains_gwa_t12_rnd/2013-7/107.csv");
-    let out: Value = serde_json::from_str(&ok(&db, &["import", vm.to_str().unwrap(), "--json"])).unwrap();
-    assert_eq!(out[0]["series"], 11);
-    let ali = data.join("alibaba2018_machine_usage_aggregated/machine_usage_days_1_to_8_grouped_300_seconds.csv");
     let out: Value =
-        serde_json::from_str(&ok(&db, &["import", ali.to_str().unwrap(), "--interval", "300s", "--json"])).unwrap();
+        serde_json::from_str(&ok(&db, &["import", vm.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(out[0]["series"], 10); // ten metric columns beside the timestamp
+    let ali = data.join(
+        "alibaba2018_machine_usage_aggregated/machine_usage_days_1_to_8_grouped_300_seconds.csv",
+    );
+    let out: Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "import",
+            ali.to_str().unwrap(),
+            "--interval",
+            "300s",
+            "--json",
+        ],
+    ))
+    .unwrap();
     assert_eq!(out[0]["series"], 5);
     assert_eq!(out[0]["samples"], 5 * 2243);
 
@@ -27,7 +40,17 @@ fn imports_every_real_family_and_backtests_nab() {
 
     let file = nab.join("ec2_cpu_utilization_24ae8d.csv");
     let bt = dir.path().join("bt.json");
-    ok(&db, &["backtest", file.to_str().unwrap(), "--windows", "4", "--json", bt.to_str().unwrap()]);
+    ok(
+        &db,
+        &[
+            "backtest",
+            file.to_str().unwrap(),
+            "--windows",
+            "4",
+            "--json",
+            bt.to_str().unwrap(),
+        ],
+    );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&bt).unwrap()).unwrap();
     for m in ["naive", "seasonal_naive", "ets", "mstl", "theta", "auto"] {
         let cov = doc["models"][m]["coverage"].as_f64().unwrap();

@@ -57,13 +57,17 @@ impl FleetModel {
     }
 
     /// Fingerprint of a workload (in the fit or not) with this model.
+    ///
+    /// A young workload's features for windows longer than its history would describe a shorter span
+    /// than the fleet's do (a day standing in for a week), so they are treated as missing (imputed at the
+    /// fleet median) rather than compared like for like.
     pub fn project(
         &self,
         w: &WorkloadInput,
         cfg: &FingerprintConfig,
     ) -> Result<Vec<f64>, FingerprintError> {
         cfg.validate()?;
-        let fv = features_validated(w, cfg)?;
+        let fv = observed_only(features_validated(w, cfg)?, w, cfg);
         self.pca.transform(&self.scaled_row(&fv)?)
     }
 
@@ -77,6 +81,27 @@ impl FleetModel {
         let fv = features_validated(w, cfg)?;
         self.pca.transform2(&self.scaled_row(&fv)?)
     }
+}
+
+/// Drops the per-window features of windows longer than the metric's history.
+fn observed_only(fv: FeatureVector, w: &WorkloadInput, cfg: &FingerprintConfig) -> FeatureVector {
+    let too_long: Vec<String> = w
+        .metrics
+        .iter()
+        .flat_map(|m| {
+            cfg.windows
+                .iter()
+                .filter(move |&&win| m.values.len() < win)
+                .map(move |win| format!("{}.w{}.", m.metric, win))
+        })
+        .collect();
+    let (names, values) = fv
+        .names
+        .into_iter()
+        .zip(fv.values)
+        .filter(|(n, _)| !too_long.iter().any(|p| n.starts_with(p.as_str())))
+        .unzip();
+    FeatureVector { names, values }
 }
 
 /// Fingerprints a fleet of at least two workloads (distinct ids; metric sets may differ).

@@ -1,4 +1,5 @@
-//! Robust per-column scaling: subtract the median, divide by the interquartile range.
+//! Robust per-column scaling: subtract the median, divide by the interquartile range, then compress the
+//! tails with `asinh` so a few extreme workloads cannot own the PCA (linear near 0, logarithmic beyond ±1).
 
 use crate::FingerprintError;
 use prescale_math::{median, quantile};
@@ -81,7 +82,7 @@ impl RobustScaler {
         self.center.len()
     }
 
-    /// Scales one row: `(x − median) / IQR`, clipped to ±[`CLIP`].
+    /// Scales one row: `asinh(clip((x − median) / IQR, ±CLIP))`.
     pub fn transform(&self, row: &[f64]) -> Result<Vec<f64>, FingerprintError> {
         if row.len() != self.dims() {
             return Err(FingerprintError::Dimension {
@@ -98,7 +99,7 @@ impl RobustScaler {
                 if z.is_nan() {
                     0.0
                 } else {
-                    z.clamp(-CLIP, CLIP)
+                    z.clamp(-CLIP, CLIP).asinh()
                 }
             })
             .collect())
@@ -116,8 +117,11 @@ mod tests {
         let s = RobustScaler::fit(&rows).unwrap();
         assert_eq!(s.center, vec![3.0, 7.0]);
         assert_eq!(s.scale, vec![2.0, 1.0]);
-        assert_eq!(s.transform(&[5.0, 9.0]).unwrap(), vec![1.0, 2.0]);
-        assert_eq!(s.transform(&[1e9, 7.0]).unwrap(), vec![CLIP, 0.0]);
+        assert_eq!(
+            s.transform(&[5.0, 9.0]).unwrap(),
+            vec![1f64.asinh(), 2f64.asinh()]
+        );
+        assert_eq!(s.transform(&[1e9, 7.0]).unwrap(), vec![CLIP.asinh(), 0.0]);
         assert!(s.transform(&[1.0]).is_err());
     }
 

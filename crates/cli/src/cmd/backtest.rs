@@ -60,13 +60,15 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
         .clamp(1, jobs.len());
     let pb = progress::bar(jobs.len() as u64, "backtest");
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<SeriesBacktest, String>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<SeriesBacktest, String>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                let r = backtest_series(&job.values, &cfg_for(job.season), &models).map_err(|e| e.to_string());
+                let r = backtest_series(&job.values, &cfg_for(job.season), &models)
+                    .map_err(|e| e.to_string());
                 if let Ok(mut all) = results.lock() {
                     all[i] = Some(r);
                 }
@@ -75,7 +77,9 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
         }
     });
     pb.finish_and_clear();
-    let results = results.into_inner().map_err(|_| anyhow!("a backtest worker panicked"))?;
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow!("a backtest worker panicked"))?;
     let mut ok = Vec::new();
     let mut rows_json = Vec::new();
     let mut skipped = Vec::new();
@@ -108,7 +112,8 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
                 "seconds": m.seconds, "fits": m.fits, "ms_per_fit": m.ms_per_fit}))).collect::<serde_json::Map<_, _>>(),
             "series": rows_json,
         });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     println!(
         "backtest: {} series, history {}, {} windows × horizon {}, {}% band",
@@ -134,7 +139,18 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
         .collect();
     print!(
         "{}",
-        table(&["model", "mean MASE", "median MSIS", "coverage", "seconds", "fits", "ms/fit"], &rows)
+        table(
+            &[
+                "model",
+                "mean MASE",
+                "median MSIS",
+                "coverage",
+                "seconds",
+                "fits",
+                "ms/fit"
+            ],
+            &rows
+        )
     );
     for s in &skipped {
         eprintln!("skipped {s}");
@@ -143,7 +159,15 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
 }
 
 fn job(file: &str, many: bool, s: Series, season: Option<usize>) -> Job {
-    let name = if many { format!("{file}:{}", s.key.metric) } else { file.to_string() };
+    let name = if many {
+        format!("{file}:{}", s.key.metric)
+    } else {
+        file.to_string()
+    };
     let season = season.or_else(|| s.median_interval().map(timearg::default_season));
-    Job { name, values: s.values(), season }
+    Job {
+        name,
+        values: s.values(),
+        season,
+    }
 }

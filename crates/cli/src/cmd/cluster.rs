@@ -24,8 +24,20 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
     if matches!(args.algorithm, AlgorithmArg::Kmeans | AlgorithmArg::Both) {
         let r = kmeans(&points, args.k, args.seed).context("k-means")?;
         let labels: Vec<Option<usize>> = r.labels.iter().map(|l| Some(*l)).collect();
-        let ids = save(store, run_id, "kmeans", &names, &labels, &r.centroids, json!({"k": r.k, "seed": args.seed, "silhouette": r.silhouette, "inertia": r.inertia}))?;
-        kmeans_members = names.iter().cloned().zip(labels.iter().map(|l| l.map(|l| ids[l].0))).collect();
+        let ids = save(
+            store,
+            run_id,
+            "kmeans",
+            &names,
+            &labels,
+            &r.centroids,
+            json!({"k": r.k, "seed": args.seed, "silhouette": r.silhouette, "inertia": r.inertia}),
+        )?;
+        kmeans_members = names
+            .iter()
+            .cloned()
+            .zip(labels.iter().map(|l| l.map(|l| ids[l].0)))
+            .collect();
         report.insert(
             "kmeans".into(),
             json!({"k": r.k, "silhouette": r.silhouette, "silhouette_by_k": r.silhouette_by_k, "inertia": r.inertia,
@@ -35,7 +47,11 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
             println!(
                 "k-means: k = {} ({}), silhouette {}",
                 r.k,
-                if args.k.is_some() { "given" } else { "best silhouette" },
+                if args.k.is_some() {
+                    "given"
+                } else {
+                    "best silhouette"
+                },
                 num(r.silhouette, 3)
             );
             print!("{}", members_table(&names, &labels, &ids));
@@ -44,7 +60,15 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
     if matches!(args.algorithm, AlgorithmArg::Dbscan | AlgorithmArg::Both) {
         let r = dbscan(&points, args.eps, args.min_points).context("DBSCAN")?;
         let centroids = prescale_cluster::centroids_of(&points, &r.labels);
-        let ids = save(store, run_id, "dbscan", &names, &r.labels, &centroids, json!({"eps": r.eps, "min_points": r.min_points}))?;
+        let ids = save(
+            store,
+            run_id,
+            "dbscan",
+            &names,
+            &r.labels,
+            &centroids,
+            json!({"eps": r.eps, "min_points": r.min_points}),
+        )?;
         report.insert(
             "dbscan".into(),
             json!({"eps": r.eps, "min_points": r.min_points, "clusters": members_json(&names, &r.labels, &ids),
@@ -54,7 +78,11 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
             println!(
                 "DBSCAN: eps = {} ({}), min points {}, {} clusters, {} noise",
                 num(Some(r.eps), 4),
-                if args.eps.is_some() { "given" } else { "k-distance knee" },
+                if args.eps.is_some() {
+                    "given"
+                } else {
+                    "k-distance knee"
+                },
                 r.min_points,
                 r.clusters,
                 r.labels.iter().filter(|l| l.is_none()).count()
@@ -67,11 +95,20 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
             .map2d
             .iter()
             .map(|(w, p)| {
-                let c = kmeans_members.iter().find(|(n, _)| n == w).and_then(|(_, c)| *c);
+                let c = kmeans_members
+                    .iter()
+                    .find(|(n, _)| n == w)
+                    .and_then(|(_, c)| *c);
                 (w.to_string(), *p, c)
             })
             .collect();
-        write(path, &scatter_svg(&pts, "prescale fingerprints by k-means cluster (PCA 1 vs 2)"))?;
+        write(
+            path,
+            &scatter_svg(
+                &pts,
+                "prescale fingerprints by k-means cluster (PCA 1 vs 2)",
+            ),
+        )?;
     }
     if args.json {
         super::print_json(&report)?;
@@ -103,7 +140,11 @@ fn save(
         .map(|(_, run)| {
             run.clusters
                 .into_iter()
-                .map(|c| PreviousCluster { id: c.id, centroid: c.centroid, members: c.members })
+                .map(|c| PreviousCluster {
+                    id: c.id,
+                    centroid: c.centroid,
+                    members: c.members,
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -117,18 +158,36 @@ fn save(
             .iter()
             .zip(centroids)
             .zip(&members)
-            .map(|((id, c), m)| ClusterRecord { id: *id, centroid: c.clone(), members: m.clone() })
+            .map(|((id, c), m)| ClusterRecord {
+                id: *id,
+                centroid: c.clone(),
+                members: m.clone(),
+            })
             .collect(),
-        noise: names.iter().zip(labels).filter(|(_, l)| l.is_none()).map(|(n, _)| n.clone()).collect(),
+        noise: names
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| l.is_none())
+            .map(|(n, _)| n.clone())
+            .collect(),
     };
     store.save_clustering(&run)?;
     Ok(ids)
 }
 
-fn members_json(names: &[WorkloadId], labels: &[Option<usize>], ids: &[ClusterId]) -> serde_json::Value {
+fn members_json(
+    names: &[WorkloadId],
+    labels: &[Option<usize>],
+    ids: &[ClusterId],
+) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     for (i, id) in ids.iter().enumerate() {
-        let m: Vec<&WorkloadId> = names.iter().zip(labels).filter(|(_, l)| **l == Some(i)).map(|(n, _)| n).collect();
+        let m: Vec<&WorkloadId> = names
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l == Some(i))
+            .map(|(n, _)| n)
+            .collect();
         out.insert(id.to_string(), json!(m));
     }
     serde_json::Value::Object(out)
@@ -139,7 +198,12 @@ fn members_table(names: &[WorkloadId], labels: &[Option<usize>], ids: &[ClusterI
         .iter()
         .enumerate()
         .map(|(i, id)| {
-            let m: Vec<String> = names.iter().zip(labels).filter(|(_, l)| **l == Some(i)).map(|(n, _)| n.to_string()).collect();
+            let m: Vec<String> = names
+                .iter()
+                .zip(labels)
+                .filter(|(_, l)| **l == Some(i))
+                .map(|(n, _)| n.to_string())
+                .collect();
             vec![id.to_string(), m.len().to_string(), m.join(" ")]
         })
         .collect();
@@ -153,7 +217,8 @@ fn assign(store: &Store, fp: &FingerprintRun, workload: &str, json: bool) -> Res
     let (_, clustering) = store
         .latest_clustering("kmeans")?
         .ok_or_else(|| anyhow!("no k-means clustering stored yet: run `prescale cluster` first"))?;
-    let model: FleetModel = serde_json::from_str(&fp.model_json).context("reading the stored fingerprint model")?;
+    let model: FleetModel =
+        serde_json::from_str(&fp.model_json).context("reading the stored fingerprint model")?;
     let (inputs, interval, _) = load_inputs(store, None)?;
     let input = inputs
         .into_iter()
@@ -161,14 +226,30 @@ fn assign(store: &Store, fp: &FingerprintRun, workload: &str, json: bool) -> Res
         .ok_or_else(|| anyhow!("workload {w} has no series with 8 or more samples in the store"))?;
     let interval = interval.context("cannot infer the sampling interval")?;
     let cfg = model.config.clone();
-    let vector = model.project(&input, &cfg).with_context(|| format!("projecting {w} into the fleet's fingerprint space"))?;
-    let centroids: Vec<(ClusterId, Vec<f64>)> = clustering.clusters.iter().map(|c| (c.id, c.centroid.clone())).collect();
+    let vector = model
+        .project(&input, &cfg)
+        .with_context(|| format!("projecting {w} into the fleet's fingerprint space"))?;
+    let centroids: Vec<(ClusterId, Vec<f64>)> = clustering
+        .clusters
+        .iter()
+        .map(|c| (c.id, c.centroid.clone()))
+        .collect();
     if centroids.is_empty() {
         bail!("the latest k-means clustering has no clusters");
     }
     let a = assign_nearest(&vector, &centroids)?;
-    let members = clustering.clusters.iter().find(|c| c.id == a.cluster).map(|c| c.members.clone()).unwrap_or_default();
-    let samples: usize = input.metrics.iter().map(|m| m.values.len()).max().unwrap_or(0);
+    let members = clustering
+        .clusters
+        .iter()
+        .find(|c| c.id == a.cluster)
+        .map(|c| c.members.clone())
+        .unwrap_or_default();
+    let samples: usize = input
+        .metrics
+        .iter()
+        .map(|m| m.values.len())
+        .max()
+        .unwrap_or(0);
     if json {
         return super::print_json(&json!({
             "workload": w, "cluster": a.cluster, "distance": a.distance, "runner_up": a.runner_up,
@@ -181,8 +262,14 @@ fn assign(store: &Store, fp: &FingerprintRun, workload: &str, json: bool) -> Res
         samples,
         a.cluster,
         a.distance,
-        a.runner_up.map(|(c, d)| format!(" (next: {c} at {d:.3})")).unwrap_or_default(),
-        members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(" ")
+        a.runner_up
+            .map(|(c, d)| format!(" (next: {c} at {d:.3})"))
+            .unwrap_or_default(),
+        members
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `prescale demo-data` and `prescale demo`: the synthetic fleet and the whole pipeline run on it.
 
 use crate::args::{
-    AggArg, AlgorithmArg, BacktestArgs, ClusterArgs, DemoArgs, DemoDataArgs, FingerprintArgs, ForecastArgs, ImportArgs,
-    ReadArgs,
+    AggArg, AlgorithmArg, BacktestArgs, ClusterArgs, DemoArgs, DemoDataArgs, FingerprintArgs,
+    ForecastArgs, ImportArgs, ReadArgs,
 };
 use crate::timearg;
 use anyhow::{Context, Result};
@@ -54,7 +54,8 @@ fn read(shape_long: bool) -> ReadArgs {
 }
 
 pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let fleet_csv = args.out.join("demo-fleet.csv");
     let newcomer_csv = args.out.join("newcomer.csv");
     println!("== 1. demo-data (synthetic, labelled synthetic=true)");
@@ -66,7 +67,12 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
         seed: 42,
     })?;
     // A workload with only one day of history, to show nearest-cluster placement.
-    let young = demo_fleet(&DemoConfig { workloads: 1, days: 1, seed: 4242, ..DemoConfig::default() })?;
+    let young = demo_fleet(&DemoConfig {
+        workloads: 1,
+        days: 1,
+        seed: 4242,
+        ..DemoConfig::default()
+    })?;
     let young: Vec<Series> = young
         .into_iter()
         .map(|s| {
@@ -80,7 +86,14 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
 
     let mut store = super::open(db)?;
     println!("\n== 2. import into {}", db.display());
-    super::import::run(&mut store, &ImportArgs { paths: vec![fleet_csv.clone()], read: read(true), json: false })?;
+    super::import::run(
+        &mut store,
+        &ImportArgs {
+            paths: vec![fleet_csv.clone()],
+            read: read(true),
+            json: false,
+        },
+    )?;
 
     println!("\n== 3. fingerprint");
     let fp = |svg: bool| FingerprintArgs {
@@ -112,7 +125,14 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
     super::fingerprint::run(&mut store, &fp(true))?;
 
     println!("\n== 5. a newcomer with one day of history borrows its nearest cluster");
-    super::import::run(&mut store, &ImportArgs { paths: vec![newcomer_csv], read: read(true), json: false })?;
+    super::import::run(
+        &mut store,
+        &ImportArgs {
+            paths: vec![newcomer_csv],
+            read: read(true),
+            json: false,
+        },
+    )?;
     super::cluster::run(&mut store, &cl(Some("newcomer-web".into())))?;
 
     println!("\n== 6. forecast the next hour of web-daily-1 requests");
@@ -136,7 +156,9 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
         paths: vec![fleet_csv],
         suite: None,
         read: r,
-        models: ["naive", "seasonal_naive", "ets", "mstl", "theta", "auto"].map(String::from).to_vec(),
+        models: ["naive", "seasonal_naive", "ets", "mstl", "theta", "auto"]
+            .map(String::from)
+            .to_vec(),
         horizon: 12,
         windows: 12,
         history: 4032,

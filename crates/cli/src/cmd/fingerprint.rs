@@ -5,13 +5,18 @@ use crate::output::{num, table};
 use crate::timearg;
 use anyhow::{bail, Context, Result};
 use prescale_core::{Fingerprint, Interval, Timestamp, WorkloadId};
-use prescale_fingerprint::{fingerprint_fleet, scatter_svg, tsne_2d, FingerprintConfig, MetricInput, WorkloadInput};
+use prescale_fingerprint::{
+    fingerprint_fleet, scatter_svg, tsne_2d, FingerprintConfig, MetricInput, WorkloadInput,
+};
 use prescale_store::{FingerprintRun, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Loads each workload's metrics up to `at` (all data when `None`), with the fleet's typical interval.
-pub fn load_inputs(store: &Store, at: Option<Timestamp>) -> Result<(Vec<WorkloadInput>, Option<Interval>, Timestamp)> {
+pub fn load_inputs(
+    store: &Store,
+    at: Option<Timestamp>,
+) -> Result<(Vec<WorkloadInput>, Option<Interval>, Timestamp)> {
     let infos = store.list_series()?;
     let mut by_workload: BTreeMap<WorkloadId, Vec<MetricInput>> = BTreeMap::new();
     let mut intervals = Vec::new();
@@ -29,13 +34,18 @@ pub fn load_inputs(store: &Store, at: Option<Timestamp>) -> Result<(Vec<Workload
             intervals.push(i.millis());
         }
         newest = newest.max(series.last_ts());
-        by_workload.entry(info.key.workload.clone()).or_default().push(MetricInput {
-            metric: info.key.metric.clone(),
-            values: series.values(),
-        });
+        by_workload
+            .entry(info.key.workload.clone())
+            .or_default()
+            .push(MetricInput {
+                metric: info.key.metric.clone(),
+                values: series.values(),
+            });
     }
     intervals.sort_unstable();
-    let interval = intervals.get(intervals.len() / 2).and_then(|m| Interval::from_millis(*m));
+    let interval = intervals
+        .get(intervals.len() / 2)
+        .and_then(|m| Interval::from_millis(*m));
     let inputs = by_workload
         .into_iter()
         .map(|(workload, metrics)| WorkloadInput { workload, metrics })
@@ -45,7 +55,12 @@ pub fn load_inputs(store: &Store, at: Option<Timestamp>) -> Result<(Vec<Workload
 }
 
 /// Converts window durations to samples at `interval`.
-pub fn config(windows: &[String], interval: Interval, variance: f64, components: Option<usize>) -> Result<FingerprintConfig> {
+pub fn config(
+    windows: &[String],
+    interval: Interval,
+    variance: f64,
+    components: Option<usize>,
+) -> Result<FingerprintConfig> {
     let mut cfg = FingerprintConfig::default();
     cfg.windows = windows
         .iter()
@@ -59,7 +74,11 @@ pub fn config(windows: &[String], interval: Interval, variance: f64, components:
 }
 
 pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
-    let at = args.at.as_deref().map(|t| timearg::timestamp("--at", t)).transpose()?;
+    let at = args
+        .at
+        .as_deref()
+        .map(|t| timearg::timestamp("--at", t))
+        .transpose()?;
     let (inputs, interval, as_of) = load_inputs(store, at)?;
     if inputs.len() < 2 {
         bail!(
@@ -80,7 +99,11 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         vectors: fleet
             .vectors
             .iter()
-            .map(|(w, v)| Fingerprint { workload: w.clone(), at: as_of, vector: v.clone() })
+            .map(|(w, v)| Fingerprint {
+                workload: w.clone(),
+                at: as_of,
+                vector: v.clone(),
+            })
             .collect(),
         map2d: fleet.map2d.clone(),
     };
@@ -118,7 +141,11 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
                 (w.to_string(), xy, clusters.get(w).copied().flatten())
             })
             .collect();
-        let title = if tsne.is_some() { "prescale fingerprints (t-SNE)" } else { "prescale fingerprints (PCA 1 vs 2)" };
+        let title = if tsne.is_some() {
+            "prescale fingerprints (t-SNE)"
+        } else {
+            "prescale fingerprints (PCA 1 vs 2)"
+        };
         write(path, &scatter_svg(&points, title))?;
     }
     if args.json {
@@ -152,7 +179,10 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         .enumerate()
         .map(|(i, (v, c))| vec![format!("PC{}", i + 1), num(Some(*v), 3), num(Some(*c), 3)])
         .collect();
-    print!("{}", table(&["component", "explained", "cumulative"], &rows));
+    print!(
+        "{}",
+        table(&["component", "explained", "cumulative"], &rows)
+    );
     let rows: Vec<Vec<String>> = fleet
         .map2d
         .iter()

@@ -11,7 +11,10 @@ use prescale_telemetry::format_iso8601 as iso8601;
 use serde_json::json;
 
 pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
-    let key = SeriesKey::new(WorkloadId::new(&args.workload)?, MetricName::new(&args.metric)?);
+    let key = SeriesKey::new(
+        WorkloadId::new(&args.workload)?,
+        MetricName::new(&args.metric)?,
+    );
     let level = Level::new(args.level).context("--level")?;
     let kind: ModelKind = args.model.parse().map_err(|e| anyhow!("--model: {e}"))?;
     let series = store
@@ -23,14 +26,20 @@ pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
     let horizon_span = timearg::duration("--horizon", &args.horizon)?;
     let steps = interval.steps_in(horizon_span);
     let values = series.values();
-    let season = args.season.unwrap_or_else(|| timearg::default_season(interval));
+    let season = args
+        .season
+        .unwrap_or_else(|| timearg::default_season(interval));
     let cfg = ModelConfig {
         season: Some(season),
         max_horizon: steps,
         ..ModelConfig::default()
     };
-    let fitted = forecaster(kind, &cfg).fit(&values).with_context(|| format!("fitting {kind} to {key}"))?;
-    let fc = fitted.predict(steps, level).with_context(|| format!("forecasting {key}"))?;
+    let fitted = forecaster(kind, &cfg)
+        .fit(&values)
+        .with_context(|| format!("fitting {kind} to {key}"))?;
+    let fc = fitted
+        .predict(steps, level)
+        .with_context(|| format!("forecasting {key}"))?;
     let info = fitted.describe();
     let last = series.last_ts().unwrap_or(Timestamp(0));
     let model_id = store.save_model(&ModelRecord {
@@ -49,7 +58,9 @@ pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
         step: interval,
         forecast: fc.clone(),
     })?;
-    let times: Vec<Timestamp> = (1..=steps as i64).map(|i| Timestamp(last.millis() + i * interval.millis())).collect();
+    let times: Vec<Timestamp> = (1..=steps as i64)
+        .map(|i| Timestamp(last.millis() + i * interval.millis()))
+        .collect();
     if args.json {
         return super::print_json(&json!({
             "workload": key.workload, "metric": key.metric, "model": info.spec, "level": level.percent(),

@@ -6,7 +6,9 @@ use crate::timearg;
 use anyhow::{Context, Result};
 use prescale_core::Series;
 use prescale_store::Store;
-use prescale_telemetry::{csv_files, import_file, resample, Agg, CsvShape, ImportOptions, ImportSummary};
+use prescale_telemetry::{
+    csv_files, import_file, resample, Agg, CsvShape, ImportOptions, ImportSummary,
+};
 use std::path::{Path, PathBuf};
 
 /// Import options from the shared read flags.
@@ -19,7 +21,11 @@ pub fn options(read: &ReadArgs) -> Result<ImportOptions> {
         ShapeArg::Long => CsvShape::Long,
     });
     o.workload = read.workload.clone();
-    o.interval = read.interval.as_deref().map(|t| timearg::duration("--interval", t)).transpose()?;
+    o.interval = read
+        .interval
+        .as_deref()
+        .map(|t| timearg::duration("--interval", t))
+        .transpose()?;
     o.columns = (!read.columns.is_empty()).then(|| read.columns.clone());
     o.skip_bad = read.skip_bad;
     Ok(o)
@@ -28,7 +34,11 @@ pub fn options(read: &ReadArgs) -> Result<ImportOptions> {
 /// Reads every CSV under `paths`, resampled if asked: the one reading path for import and backtest.
 pub fn read_all(paths: &[PathBuf], read: &ReadArgs) -> Result<Vec<(Vec<Series>, ImportSummary)>> {
     let opts = options(read)?;
-    let step = read.resample.as_deref().map(|t| timearg::duration("--resample", t)).transpose()?;
+    let step = read
+        .resample
+        .as_deref()
+        .map(|t| timearg::duration("--resample", t))
+        .transpose()?;
     let agg = match read.agg {
         AggArg::Sum => Agg::Sum,
         AggArg::Mean => Agg::Mean,
@@ -63,7 +73,9 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<()> {
     for (series, summary) in &batches {
         let (mut inserted, mut replaced) = (0, 0);
         for s in series {
-            let st = store.upsert_series(s).with_context(|| format!("storing {}", s.key))?;
+            let st = store
+                .upsert_series(s)
+                .with_context(|| format!("storing {}", s.key))?;
             inserted += st.inserted;
             replaced += st.replaced;
         }
@@ -82,7 +94,18 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<()> {
     print!(
         "{}",
         table(
-            &["file", "format", "rows", "series", "samples", "new", "replaced", "bad skipped", "dup merged", "reordered"],
+            &[
+                "file",
+                "format",
+                "rows",
+                "series",
+                "samples",
+                "new",
+                "replaced",
+                "bad skipped",
+                "dup merged",
+                "reordered"
+            ],
             &rows
         )
     );
@@ -118,5 +141,8 @@ fn summary_row(s: &ImportSummary, inserted: usize, replaced: usize) -> Vec<Strin
 
 /// File name for tables.
 pub fn short(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -25,12 +25,19 @@ pub fn run(store: &Store, json: bool) -> Result<()> {
                 i.key.workload.to_string(),
                 i.key.metric.to_string(),
                 i.samples.to_string(),
-                i.first_ts.map(|t| prescale_telemetry::format_iso8601(t)).unwrap_or_default(),
-                i.last_ts.map(|t| prescale_telemetry::format_iso8601(t)).unwrap_or_default(),
+                i.first_ts
+                    .map(|t| prescale_telemetry::format_iso8601(t))
+                    .unwrap_or_default(),
+                i.last_ts
+                    .map(|t| prescale_telemetry::format_iso8601(t))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
-    print!("{}", table(&["workload", "metric", "samples", "first", "last"], &rows));
+    print!(
+        "{}",
+        table(&["workload", "metric", "samples", "first", "last"], &rows)
+    );
     let _ = num;
     Ok(())
 }

@@ -28,9 +28,16 @@ pub fn ok(db: &Path, args: &[&str]) -> String {
 /// Fails and returns stderr, which must be exactly one line.
 pub fn fails(db: &Path, args: &[&str]) -> String {
     let out = prescale(db, args);
-    assert!(!out.status.success(), "prescale {args:?} unexpectedly succeeded");
+    assert!(
+        !out.status.success(),
+        "prescale {args:?} unexpectedly succeeded"
+    );
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(err.trim_end().lines().count(), 1, "error is not one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "error is not one line: {err}"
+    );
     err
 }
 
