@@ -96,33 +96,32 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
     )?;
 
     println!("\n== 3. fingerprint");
-    let fp = |svg: bool| FingerprintArgs {
-        at: None,
-        windows: vec!["1h".into(), "1d".into(), "1w".into()],
-        variance: 0.95,
-        components: None,
-        map_json: svg.then(|| args.out.join("map.json")),
-        svg: svg.then(|| args.out.join("map.svg")),
-        tsne: false,
-        json: false,
-    };
-    super::fingerprint::run(&mut store, &fp(false))?;
+    super::fingerprint::run(
+        &mut store,
+        &FingerprintArgs {
+            at: None,
+            windows: vec!["1h".into(), "1d".into(), "1w".into()],
+            variance: 0.95,
+            components: None,
+            map_json: Some(args.out.join("map.json")),
+            svg: None,
+            tsne: false,
+            json: false,
+        },
+    )?;
 
-    println!("\n== 4. cluster");
-    let cl = |assign: Option<String>| ClusterArgs {
+    println!("\n== 4. cluster (the map coloured by k-means cluster goes to map.svg)");
+    let cl = |assign: Option<String>, svg: bool| ClusterArgs {
         algorithm: AlgorithmArg::Both,
         k: None,
         eps: None,
         min_points: 2,
         seed: 7,
         assign,
-        svg: None,
+        svg: svg.then(|| args.out.join("map.svg")),
         json: false,
     };
-    super::cluster::run(&mut store, &cl(None))?;
-    // Re-export the map now that clusters exist, so the SVG is coloured by cluster.
-    println!("\n(map coloured by cluster)");
-    super::fingerprint::run(&mut store, &fp(true))?;
+    super::cluster::run(&mut store, &cl(None, true))?;
 
     println!("\n== 5. a newcomer with one day of history borrows its nearest cluster");
     super::import::run(
@@ -133,7 +132,7 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
             json: false,
         },
     )?;
-    super::cluster::run(&mut store, &cl(Some("newcomer-web".into())))?;
+    super::cluster::run(&mut store, &cl(Some("newcomer-web".into()), false))?;
 
     println!("\n== 6. forecast the next hour of web-daily-1 requests");
     super::forecast::run(

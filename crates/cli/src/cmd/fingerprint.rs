@@ -61,14 +61,16 @@ pub fn config(
     variance: f64,
     components: Option<usize>,
 ) -> Result<FingerprintConfig> {
-    let mut cfg = FingerprintConfig::default();
-    cfg.windows = windows
-        .iter()
-        .map(|w| timearg::duration("--windows", w).map(|d| interval.steps_in(d)))
-        .collect::<Result<_>>()?;
-    cfg.max_period = interval.steps_in(Interval::from_secs(7 * 86_400).unwrap_or(interval));
-    cfg.variance_target = variance;
-    cfg.components = components;
+    let cfg = FingerprintConfig {
+        windows: windows
+            .iter()
+            .map(|w| timearg::duration("--windows", w).map(|d| interval.steps_in(d)))
+            .collect::<Result<_>>()?,
+        max_period: interval.steps_in(Interval::from_secs(7 * 86_400).unwrap_or(interval)),
+        variance_target: variance,
+        components,
+        ..FingerprintConfig::default()
+    };
     cfg.validate().context("fingerprint settings")?;
     Ok(cfg)
 }
@@ -175,7 +177,7 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         .explained_variance
         .iter()
         .zip(&cum)
-        .take(fleet.kept.max(2).min(10))
+        .take(fleet.kept.clamp(2, 10))
         .enumerate()
         .map(|(i, (v, c))| vec![format!("PC{}", i + 1), num(Some(*v), 3), num(Some(*c), 3)])
         .collect();

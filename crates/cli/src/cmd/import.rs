@@ -13,22 +13,23 @@ use std::path::{Path, PathBuf};
 
 /// Import options from the shared read flags.
 pub fn options(read: &ReadArgs) -> Result<ImportOptions> {
-    let mut o = ImportOptions::default();
-    o.shape = read.shape.map(|s| match s {
-        ShapeArg::Nab => CsvShape::Nab,
-        ShapeArg::Bitbrains => CsvShape::Bitbrains,
-        ShapeArg::Wide => CsvShape::Wide,
-        ShapeArg::Long => CsvShape::Long,
-    });
-    o.workload = read.workload.clone();
-    o.interval = read
-        .interval
-        .as_deref()
-        .map(|t| timearg::duration("--interval", t))
-        .transpose()?;
-    o.columns = (!read.columns.is_empty()).then(|| read.columns.clone());
-    o.skip_bad = read.skip_bad;
-    Ok(o)
+    Ok(ImportOptions {
+        shape: read.shape.map(|s| match s {
+            ShapeArg::Nab => CsvShape::Nab,
+            ShapeArg::Bitbrains => CsvShape::Bitbrains,
+            ShapeArg::Wide => CsvShape::Wide,
+            ShapeArg::Long => CsvShape::Long,
+        }),
+        workload: read.workload.clone(),
+        interval: read
+            .interval
+            .as_deref()
+            .map(|t| timearg::duration("--interval", t))
+            .transpose()?,
+        columns: (!read.columns.is_empty()).then(|| read.columns.clone()),
+        skip_bad: read.skip_bad,
+        ..ImportOptions::default()
+    })
 }
 
 /// Reads every CSV under `paths`, resampled if asked: the one reading path for import and backtest.

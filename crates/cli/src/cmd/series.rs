@@ -1,6 +1,6 @@
 //! `prescale series`: what the store holds.
 
-use crate::output::{num, table};
+use crate::output::table;
 use anyhow::Result;
 use prescale_store::Store;
 
@@ -26,10 +26,10 @@ pub fn run(store: &Store, json: bool) -> Result<()> {
                 i.key.metric.to_string(),
                 i.samples.to_string(),
                 i.first_ts
-                    .map(|t| prescale_telemetry::format_iso8601(t))
+                    .map(prescale_telemetry::format_iso8601)
                     .unwrap_or_default(),
                 i.last_ts
-                    .map(|t| prescale_telemetry::format_iso8601(t))
+                    .map(prescale_telemetry::format_iso8601)
                     .unwrap_or_default(),
             ]
         })
@@ -38,6 +38,5 @@ pub fn run(store: &Store, json: bool) -> Result<()> {
         "{}",
         table(&["workload", "metric", "samples", "first", "last"], &rows)
     );
-    let _ = num;
     Ok(())
 }
