@@ -38,16 +38,37 @@ fn fisher_p_value(g: f64, m: usize) -> f64 {
     p.clamp(0.0, 1.0)
 }
 
-/// Periodogram power of `xs` at the (possibly non-bin) frequency `1 / period`.
+/// Periodogram power of `xs` at the (possibly non-bin) frequency `1 / period` (Goertzel recurrence:
+/// one multiply-add per sample, no trigonometry in the loop).
 fn power_at(xs: &[f64], period: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI / period;
-    let (mut re, mut im) = (0.0, 0.0);
-    for (t, x) in xs.iter().enumerate() {
-        let a = w * t as f64;
-        re += x * a.cos();
-        im -= x * a.sin();
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for x in xs {
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
     }
-    re * re + im * im
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2).max(0.0)
+}
+
+/// The integer period in `lo..=hi` with the most power: ternary search (power is unimodal within one
+/// bin either side of a periodogram peak), then a scan of the last few candidates.
+fn refine_period(xs: &[f64], lo: usize, hi: usize) -> usize {
+    let (mut lo, mut hi) = (lo, hi.max(lo));
+    while hi - lo > 4 {
+        let m1 = lo + (hi - lo) / 3;
+        let m2 = hi - (hi - lo) / 3;
+        if power_at(xs, m1 as f64) < power_at(xs, m2 as f64) {
+            lo = m1 + 1;
+        } else {
+            hi = m2 - 1;
+        }
+    }
+    (lo..=hi)
+        .map(|p| (p, power_at(xs, p as f64)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(lo, |(p, _)| p)
 }
 
 /// Detects up to `max_count` significant periods between 2 and `max_period` samples (at least two full
@@ -105,17 +126,31 @@ pub fn detect_periods(
         if p > alpha {
             break;
         }
-        let raw = n as f64 / k as f64;
         // Refine to the integer period with the most spectral power at frequency 1/period, between the
         // neighbouring FFT bins (the bin grid is coarse for long periods).
         let lo = ((n as f64 / (k as f64 + 0.5)).floor() as usize).max(2);
         let hi = ((n as f64 / (k as f64 - 0.5)).ceil() as usize)
             .min(max_period)
             .max(lo);
-        let period = (lo..=hi)
-            .map(|lag| (lag, power_at(&detrended, lag as f64)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or(raw.round() as usize, |(lag, _)| lag);
+        let period = refine_period(&detrended, lo, hi);
+        // A low harmonic (1/2, 1/3, 1/4) of a stronger period (144 beside 288) is the shape of that period,
+        // not a new one (a seventh of a week is a day, and stays); a period within 3% of a whole
+        // multiple of a stronger one (2056 beside 288) is that multiple (a week of a daily pattern): the
+        // periodogram cannot resolve long periods more finely than that from a few cycles.
+        if found
+            .iter()
+            .any(|f| f.period % period == 0 && (2..=4).contains(&(f.period / period)))
+        {
+            continue;
+        }
+        let period = found
+            .iter()
+            .find_map(|f| {
+                let m = (period as f64 / f.period as f64).round() as usize;
+                (m >= 2 && period.abs_diff(m * f.period) * 100 <= 3 * period)
+                    .then_some(m * f.period)
+            })
+            .unwrap_or(period);
         let acf = autocorrelation(&detrended, period).unwrap_or(0.0);
         if period < 2 || found.iter().any(|f| f.period == period) {
             continue;
@@ -157,6 +192,22 @@ mod tests {
     }
 
     #[test]
+    fn goertzel_matches_direct_sum() {
+        let xs: Vec<f64> = (0..500).map(|i| ((i * 7919) % 101) as f64 - 50.0).collect();
+        for period in [2.0, 7.5, 24.0, 250.0] {
+            let w = 2.0 * std::f64::consts::PI / period;
+            let (re, im) = xs.iter().enumerate().fold((0.0, 0.0), |(re, im), (t, x)| {
+                (re + x * (w * t as f64).cos(), im - x * (w * t as f64).sin())
+            });
+            let direct = re * re + im * im;
+            assert!(
+                (power_at(&xs, period) - direct).abs() <= 1e-6 * direct.max(1.0),
+                "{period}"
+            );
+        }
+    }
+
+    #[test]
     fn white_noise_has_no_period() {
         let mut seed = 11;
         let xs: Vec<f64> = (0..2000).map(|_| lcg(&mut seed)).collect();
@@ -178,5 +229,33 @@ mod tests {
             .collect();
         assert!(p.contains(&288), "{p:?}");
         assert!(p.contains(&2016), "{p:?}");
+    }
+
+    #[test]
+    fn weekly_of_a_non_sinusoidal_daily_pattern_snaps_to_seven_days() {
+        // Square-ish daily load with a weekend dip: harmonics at 144 are dropped, the week is 7 × 288.
+        let xs: Vec<f64> = (0..6048)
+            .map(|i| {
+                let hour = (i % 288) as f64 / 12.0;
+                let weekend = (i / 288) % 7 >= 5;
+                let day = if (8.0..20.0).contains(&hour) {
+                    10.0
+                } else {
+                    2.0
+                };
+                if weekend {
+                    day * 0.6
+                } else {
+                    day
+                }
+            })
+            .collect();
+        let p: Vec<usize> = detect_periods(&xs, 3024, 3, 0.01)
+            .iter()
+            .map(|d| d.period)
+            .collect();
+        assert_eq!(p.first(), Some(&288), "{p:?}");
+        assert!(p.contains(&2016), "{p:?}");
+        assert!(!p.contains(&144), "{p:?}");
     }
 }

@@ -6,6 +6,7 @@ use crate::timearg;
 use anyhow::{anyhow, Context, Result};
 use prescale_core::{Level, MetricName, SeriesKey, Timestamp, WorkloadId};
 use prescale_forecast::{forecaster, ModelConfig, ModelKind};
+use prescale_math::detect_periods;
 use prescale_store::{ForecastRecord, ModelRecord, Store};
 use prescale_telemetry::format_iso8601 as iso8601;
 use serde_json::json;
@@ -29,8 +30,19 @@ pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
     let season = args
         .season
         .unwrap_or_else(|| timearg::default_season(interval));
+    // Further seasonal periods for MSTL come from the same period detection the fingerprint uses.
+    let detected: Vec<usize> = detect_periods(&values, values.len() / 2, 3, 0.01)
+        .into_iter()
+        .map(|d| d.period)
+        .collect();
+    let extra_periods: Vec<usize> = detected
+        .iter()
+        .copied()
+        .filter(|&p| p.abs_diff(season) * 50 > season && values.len() >= 2 * p)
+        .collect();
     let cfg = ModelConfig {
         season: Some(season),
+        extra_periods: extra_periods.clone(),
         max_horizon: steps,
         ..ModelConfig::default()
     };
@@ -64,13 +76,14 @@ pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
     if args.json {
         return super::print_json(&json!({
             "workload": key.workload, "metric": key.metric, "model": info.spec, "level": level.percent(),
+            "season": season, "detected_periods": detected, "extra_periods": extra_periods,
             "issued_at": iso8601(last), "step_seconds": interval.secs_f64(),
             "points": times.iter().enumerate().map(|(i, t)| json!({
                 "time": iso8601(*t), "point": fc.point[i], "lower": fc.lower[i], "upper": fc.upper[i]})).collect::<Vec<_>>(),
         }));
     }
     println!(
-        "{key}: {} on {} samples, {}% band calibrated on {} out-of-sample points",
+        "{key}: {} on {} samples (season {season}, detected periods {detected:?}), {}% band calibrated on {} out-of-sample points",
         info.spec,
         values.len(),
         level.percent(),
