@@ -15,9 +15,35 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the error and its causes, outermost first.
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, outermost first, leaving out a cause whose text the message
+/// already carries (library errors often print their source inline too).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_causes_are_left_out() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = anyhow::Error::new(io).context("x.csv: gone").context("listing x.csv");
+        assert_eq!(super::one_line(&e), "listing x.csv: x.csv: gone");
     }
 }

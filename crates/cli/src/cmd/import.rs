@@ -48,7 +48,7 @@ pub fn read_all(paths: &[PathBuf], read: &ReadArgs) -> Result<Vec<(Vec<Series>, 
     };
     let mut files = Vec::new();
     for p in paths {
-        files.extend(csv_files(p).with_context(|| format!("listing {}", p.display()))?);
+        files.extend(csv_files(p)?);
     }
     let mut out = Vec::with_capacity(files.len());
     for f in &files {

@@ -9,7 +9,7 @@ mod import;
 mod series;
 
 use crate::args::{Cli, Command};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use prescale_store::Store;
 use std::path::Path;
 
@@ -27,7 +27,8 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn open(path: &Path) -> Result<Store> {
-    Store::open(path).with_context(|| format!("opening store {}", path.display()))
+    // The store's errors name the file already.
+    Ok(Store::open(path)?)
 }
 
 /// Current wall time: the binary's edge is the one place that reads the clock.
