@@ -156,6 +156,9 @@ pub struct FingerprintArgs {
     /// Also compute a t-SNE map (slow on large fleets); the SVG then uses it.
     #[arg(long)]
     pub tsne: bool,
+    /// Show this workload's stored fingerprint history instead of computing a new fingerprint.
+    #[arg(long, value_name = "WORKLOAD")]
+    pub history: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

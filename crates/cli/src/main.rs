@@ -43,7 +43,9 @@ mod tests {
     #[test]
     fn repeated_causes_are_left_out() {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
-        let e = anyhow::Error::new(io).context("x.csv: gone").context("listing x.csv");
+        let e = anyhow::Error::new(io)
+            .context("x.csv: gone")
+            .context("listing x.csv");
         assert_eq!(super::one_line(&e), "listing x.csv: x.csv: gone");
     }
 }

@@ -84,6 +84,14 @@ fn pipeline_on_demo_fleet() {
     );
     let map: Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
     assert_eq!(map["points"].as_array().unwrap().len(), 6);
+    let hist: Value = serde_json::from_str(&ok(
+        &db,
+        &["fingerprint", "--history", "web-daily-1", "--json"],
+    ))
+    .unwrap();
+    let hist = hist.as_array().unwrap();
+    assert_eq!(hist.len(), 2);
+    assert!(hist[0]["at"].as_i64().unwrap() < hist[1]["at"].as_i64().unwrap());
 
     // Clustering twice on the same fingerprints keeps the same ids for the same members.
     let first: Value =

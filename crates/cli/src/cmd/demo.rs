@@ -106,6 +106,7 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
             map_json: Some(args.out.join("map.json")),
             svg: None,
             tsne: false,
+            history: None,
             json: false,
         },
     )?;

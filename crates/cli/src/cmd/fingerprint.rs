@@ -76,6 +76,9 @@ pub fn config(
 }
 
 pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
+    if let Some(w) = &args.history {
+        return history(store, &WorkloadId::new(w.as_str())?, args.json);
+    }
     let at = args
         .at
         .as_deref()
@@ -191,6 +194,33 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         .map(|(w, p)| vec![w.to_string(), num(Some(p[0]), 3), num(Some(p[1]), 3)])
         .collect();
     print!("{}", table(&["workload", "pc1", "pc2"], &rows));
+    Ok(())
+}
+
+/// Prints the stored fingerprints of one workload, oldest first (each run's PCA basis is its own).
+fn history(store: &Store, w: &WorkloadId, json: bool) -> Result<()> {
+    let hist = store.fingerprint_history(w)?;
+    if hist.is_empty() {
+        bail!("no fingerprints stored for {w}: run `prescale fingerprint` first");
+    }
+    if json {
+        return super::print_json(&hist);
+    }
+    let rows: Vec<Vec<String>> = hist
+        .iter()
+        .map(|f| {
+            let head: Vec<String> = f.vector.iter().take(4).map(|v| format!("{v:.3}")).collect();
+            vec![
+                prescale_telemetry::format_iso8601(f.at),
+                f.vector.len().to_string(),
+                head.join(" "),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["as of", "components", "first components"], &rows)
+    );
     Ok(())
 }
 
