@@ -1,0 +1,98 @@
+//! Simulator settings, validated once.
+
+use crate::EngineError;
+use prescale_core::Level;
+
+/// How a trace is simulated. `Default` = 5-minute steps, delay 1 step, bounds [1, 1000],
+/// a daily season of 288 steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Demand one replica serves; `None` = p99(demand) / 10.
+    pub capacity_per_replica: Option<f64>,
+    /// Steps an added replica takes to become ready (0 = at once).
+    pub delay_steps: usize,
+    /// Lowest replica count.
+    pub min: u32,
+    /// Highest replica count.
+    pub max: u32,
+    /// Length of one step in seconds (rate limits, stabilization windows, replica-hours).
+    pub step_seconds: f64,
+    /// Price per replica-hour, if costs are to be reported in money too.
+    pub price: Option<f64>,
+    /// Seasonal period in steps handed to the forecaster (`None`: no season).
+    pub season: Option<usize>,
+    /// Level of the forecast interval handed to the policies.
+    pub level: Level,
+    /// Refit the forecaster at most every this many steps; in between the last forecast path is
+    /// shifted by the steps elapsed.
+    pub refit_every: usize,
+    /// Fit on at most this many most recent points.
+    pub history_window: usize,
+    /// No forecast before this many observed points (policies use their fallbacks).
+    pub min_history: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            capacity_per_replica: None,
+            delay_steps: 1,
+            min: 1,
+            max: 1000,
+            step_seconds: 300.0,
+            price: None,
+            season: Some(288),
+            level: Level::new(90.0).unwrap_or_else(|_| unreachable!()),
+            refit_every: 12,
+            history_window: 4032,
+            min_history: 288,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |field: &'static str, value: String, reason: &'static str| {
+            Err(EngineError::InvalidConfig {
+                field,
+                value,
+                reason,
+            })
+        };
+        if let Some(c) = self.capacity_per_replica {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(EngineError::BadCapacity(c));
+            }
+        }
+        if self.min > self.max {
+            return bad("min", self.min.to_string(), "must not exceed max");
+        }
+        if !(self.step_seconds > 0.0 && self.step_seconds.is_finite()) {
+            return bad(
+                "step_seconds",
+                self.step_seconds.to_string(),
+                "must be positive",
+            );
+        }
+        if let Some(p) = self.price {
+            if !(p >= 0.0 && p.is_finite()) {
+                return bad("price", p.to_string(), "must be finite and >= 0");
+            }
+        }
+        if self.season.is_some_and(|s| s < 2) {
+            return bad("season", format!("{:?}", self.season), "must be at least 2");
+        }
+        if self.refit_every == 0 {
+            return bad("refit_every", "0".into(), "must be at least 1");
+        }
+        if self.history_window < self.min_history.max(1) {
+            return bad(
+                "history_window",
+                self.history_window.to_string(),
+                "must be at least min_history",
+            );
+        }
+        Ok(())
+    }
+}

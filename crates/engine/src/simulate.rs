@@ -1,0 +1,213 @@
+//! The trace-driven simulator.
+//!
+//! Semantics (fixed, so figures compare with other tools):
+//! - capacity per replica `c` = p99(demand) / 10 unless given;
+//! - every policy starts with the oracle's count at step 0, all ready;
+//! - at each step `t` the policy sees the demand at `t` and the replicas ready at `t`, and sets the
+//!   requested count; added replicas become ready at `t + delay`, removals take effect at once
+//!   (starting replicas are cancelled first);
+//! - step `t` is under-provisioned when demand(t) > c × ready(t) after the decision;
+//! - cost = Σ requested × step; `actions` = steps where the request changed.
+
+use crate::forecasts::RollingForecaster;
+use crate::metrics::Tally;
+use crate::{EngineError, Metrics, ReplicaSet, SimConfig};
+use prescale_core::Forecast;
+use prescale_policy::{
+    replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,
+};
+
+/// Per-step record of one policy, for plots.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StepTrace {
+    /// Requested replicas after each step's decision.
+    pub requested: Vec<u32>,
+    /// Ready replicas at each step (after the decision).
+    pub ready: Vec<u32>,
+    /// Whether each step was under-provisioned.
+    pub violation: Vec<bool>,
+    /// The policy's learned headroom after each step (`None` for policies that learn none).
+    pub headroom: Vec<Option<f64>>,
+    /// Every decision that changed the request: (step, decision).
+    pub changes: Vec<(usize, Decision)>,
+}
+
+/// One policy's result on a trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRun {
+    /// `PolicyKind::label()`, e.g. `predictive` or `hpa@0.50`.
+    pub name: String,
+    pub metrics: Metrics,
+    pub trace: StepTrace,
+}
+
+/// Result of simulating one demand trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimResult {
+    /// Capacity per replica used (given or p99/10).
+    pub capacity_per_replica: f64,
+    /// Steps simulated.
+    pub steps: usize,
+    /// Step length in seconds.
+    pub step_seconds: f64,
+    /// The oracle's request at each step (the lower bound).
+    pub oracle_requested: Vec<u32>,
+    /// One entry per requested policy, in the order given.
+    pub policies: Vec<PolicyRun>,
+    /// Forecaster fits performed (0 when no policy wanted forecasts).
+    pub fits: usize,
+    /// Forecaster fits that failed.
+    pub fit_failures: usize,
+}
+
+impl SimResult {
+    /// The run of the policy labelled `name`.
+    pub fn policy(&self, name: &str) -> Option<&PolicyRun> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Capacity per replica: p99(demand) / 10 unless `given` (peak / 10 when p99 is 0).
+pub fn capacity_per_replica(demand: &[f64], given: Option<f64>) -> Result<f64, EngineError> {
+    let c = match given {
+        Some(c) => c,
+        None => {
+            let p99 =
+                prescale_math::stats::quantile(demand, 0.99).ok_or(EngineError::EmptyDemand)?;
+            // A mostly idle trace (p99 = 0) falls back to its peak, so rare bursts still scale.
+            let peak = demand.iter().copied().fold(0.0, f64::max);
+            (if p99 > 0.0 { p99 } else { peak }) / 10.0
+        }
+    };
+    if c > 0.0 && c.is_finite() {
+        Ok(c)
+    } else {
+        Err(EngineError::BadCapacity(c))
+    }
+}
+
+struct Lane {
+    name: String,
+    policy: Box<dyn Policy>,
+    replicas: ReplicaSet,
+    tally: Tally,
+    trace: StepTrace,
+}
+
+/// Simulates every policy in `policies` on `demand` (oldest first, one value per step).
+pub fn simulate(
+    demand: &[f64],
+    policies: &[PolicyKind],
+    cfg: &SimConfig,
+) -> Result<SimResult, EngineError> {
+    cfg.validate()?;
+    if demand.is_empty() {
+        return Err(EngineError::EmptyDemand);
+    }
+    if policies.is_empty() {
+        return Err(EngineError::NoPolicies);
+    }
+    if let Some((index, &value)) = demand
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        return Err(EngineError::BadDemand { index, value });
+    }
+    let c = capacity_per_replica(demand, cfg.capacity_per_replica)?;
+    let bounds = Bounds::new(cfg.min, cfg.max)?;
+    let lead = cfg.delay_steps;
+    let oracle_requested: Vec<u32> = (0..demand.len())
+        .map(|t| bounds.clamp(Oracle::need(demand[t], &demand[t + 1..], lead, c)))
+        .collect();
+    let peak_need = demand
+        .iter()
+        .map(|&d| replicas_for(d, c))
+        .max()
+        .unwrap_or(0);
+    let ctx = BuildContext {
+        bounds,
+        step_seconds: cfg.step_seconds,
+        peak_need,
+    };
+    let initial = oracle_requested[0];
+    let mut lanes = policies
+        .iter()
+        .map(|k| {
+            Ok(Lane {
+                name: k.label(),
+                policy: k.build(&ctx)?,
+                replicas: ReplicaSet::new(initial, cfg.delay_steps),
+                tally: Tally::default(),
+                trace: StepTrace::default(),
+            })
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    let oracle_lanes: Vec<bool> = policies
+        .iter()
+        .map(|k| matches!(k, PolicyKind::Oracle))
+        .collect();
+    let mut forecaster = lanes
+        .iter()
+        .any(|l| l.policy.wants_forecast())
+        .then(|| RollingForecaster::new(cfg));
+
+    for t in 0..demand.len() {
+        let history = &demand[..=t];
+        let forecast: Option<Forecast> = forecaster.as_mut().and_then(|f| f.at(history));
+        for (lane, &is_oracle) in lanes.iter_mut().zip(&oracle_lanes) {
+            lane.replicas.advance_to(t);
+            let from = lane.replicas.requested();
+            let input = PolicyInput {
+                step: t,
+                step_seconds: cfg.step_seconds,
+                demand: demand[t],
+                history,
+                ready: lane.replicas.ready(),
+                requested: from,
+                capacity_per_replica: c,
+                lead_steps: lead,
+                forecast: forecast.as_ref(),
+                lookahead: is_oracle.then(|| &demand[t + 1..]),
+            };
+            let decision = lane.policy.decide(&input);
+            let to = decision.replicas();
+            lane.replicas.request(t, to);
+            let ready = lane.replicas.ready();
+            let served = c * f64::from(ready);
+            lane.tally.add(demand[t], served, from, to);
+            lane.trace.requested.push(to);
+            lane.trace.ready.push(ready);
+            lane.trace.violation.push(demand[t] > served);
+            lane.trace.headroom.push(lane.policy.learned_headroom());
+            if to != from {
+                lane.trace.changes.push((t, decision));
+            }
+        }
+    }
+
+    let oracle_cost =
+        oracle_requested.iter().map(|&r| f64::from(r)).sum::<f64>() * cfg.step_seconds / 3600.0;
+    let (fits, fit_failures) = forecaster
+        .as_ref()
+        .map_or((0, 0), |f| (f.fits(), f.failures()));
+    let policies = lanes
+        .into_iter()
+        .map(|l| PolicyRun {
+            name: l.name,
+            metrics: l
+                .tally
+                .finish(cfg.step_seconds, cfg.price, Some(oracle_cost)),
+            trace: l.trace,
+        })
+        .collect();
+    Ok(SimResult {
+        capacity_per_replica: c,
+        steps: demand.len(),
+        step_seconds: cfg.step_seconds,
+        oracle_requested,
+        policies,
+        fits,
+        fit_failures,
+    })
+}
