@@ -38,6 +38,8 @@ pub enum Command {
     Forecast(ForecastArgs),
     /// Rolling-origin backtest of the forecasters on CSV files (MASE, MSIS, coverage, time per fit).
     Backtest(BacktestArgs),
+    /// Replay demand traces through scaling policies (HPA, threshold, predictive, oracle, static).
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +259,52 @@ pub struct BacktestArgs {
     #[arg(long)]
     pub season: Option<usize>,
     /// Write the summary and per-series rows as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Demand traces: CSV files or directories of CSV files.
+    #[arg(required_unless_present = "suite")]
+    pub paths: Vec<PathBuf>,
+    /// A TOML suite listing inputs with their own read options (see bench/shared44.toml).
+    #[arg(long)]
+    pub suite: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Policies to compare, comma-separated (hpa, threshold, predictive, oracle, static; hpa@0.6 for a target).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hpa,threshold,predictive,oracle,static"
+    )]
+    pub policies: Vec<String>,
+    /// Capacity of one replica in demand units (default: p99(demand) / 10).
+    #[arg(long)]
+    pub capacity_per_replica: Option<f64>,
+    /// Provisioning delay: steps (e.g. 1) or a duration (e.g. 5m).
+    #[arg(long, default_value = "1")]
+    pub delay: String,
+    /// HPA utilization target.
+    #[arg(long, default_value_t = 0.7)]
+    pub target: f64,
+    /// Violation budget of the predictive policy (share of steps).
+    #[arg(long, default_value_t = 0.01)]
+    pub budget: f64,
+    /// Fewest replicas.
+    #[arg(long, default_value_t = 1)]
+    pub min: u32,
+    /// Most replicas.
+    #[arg(long, default_value_t = 1000)]
+    pub max: u32,
+    /// Price per replica-hour (adds a money column).
+    #[arg(long)]
+    pub price: Option<f64>,
+    /// Write totals and per-series figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Worker threads (default: all cores).

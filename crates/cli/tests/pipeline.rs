@@ -232,3 +232,46 @@ fn bad_input_fails_cleanly_and_keeps_the_store() {
         .status
         .success());
 }
+
+#[test]
+fn simulate_compares_policies_against_the_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let csv = dir.path().join("fleet.csv");
+    let csv_s = csv.to_str().unwrap();
+    ok(
+        &db,
+        &[
+            "demo-data",
+            "--out",
+            csv_s,
+            "--workloads",
+            "2",
+            "--days",
+            "3",
+        ],
+    );
+    let js = dir.path().join("sim.json");
+    ok(
+        &db,
+        &[
+            "simulate",
+            csv_s,
+            "--column",
+            "requests",
+            "--policies",
+            "hpa,oracle,static",
+            "--json",
+            js.to_str().unwrap(),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert_eq!(doc["series_count"], 2);
+    let oracle = &doc["policies"]["oracle"];
+    assert_eq!(oracle["under_pct"].as_f64().unwrap(), 0.0);
+    assert!((oracle["cost_vs_oracle"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert!(
+        doc["policies"]["static"]["cost"].as_f64().unwrap() >= oracle["cost"].as_f64().unwrap()
+    );
+    fails(&db, &["simulate", csv_s, "--policies", "bogus"]);
+}

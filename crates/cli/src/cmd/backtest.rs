@@ -1,17 +1,12 @@
 //! `prescale backtest`: the rolling-origin protocol over many files, in parallel, with a summary per model.
 
-use super::import::{read_all, short};
 use crate::args::BacktestArgs;
 use crate::output::{num, table};
-use crate::progress;
-use crate::suite::Suite;
 use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::{Level, Series};
-use prescale_forecast::{backtest_series, summarize, BacktestConfig, ModelKind, SeriesBacktest};
+use prescale_forecast::{backtest_series, summarize, BacktestConfig, ModelKind};
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// One series to evaluate, with where it came from.
 struct Job {
@@ -30,23 +25,10 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     if args.horizon == 0 || args.windows == 0 || args.history < 2 {
         bail!("--horizon and --windows must be at least 1 and --history at least 2");
     }
-    let mut jobs = Vec::new();
-    let inputs = match &args.suite {
-        Some(path) => Suite::load(path)?.inputs(),
-        None => vec![(args.paths.clone(), args.read.clone())],
-    };
-    for (paths, read) in &inputs {
-        for (series, summary) in read_all(paths, read)? {
-            let file = short(&summary.file);
-            let many = series.len() > 1;
-            for s in series {
-                jobs.push(job(&file, many, s, args.season));
-            }
-        }
-    }
-    if jobs.is_empty() {
-        bail!("no series found in the given inputs");
-    }
+    let jobs: Vec<Job> = super::jobs::collect(&args.paths, &args.read, args.suite.as_deref())?
+        .into_iter()
+        .map(|(name, s)| job(name, s, args.season))
+        .collect();
     let cfg_for = |season| BacktestConfig {
         history: args.history,
         windows: args.windows,
@@ -54,38 +36,15 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
         level,
         season,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, jobs.len());
-    let pb = progress::bar(jobs.len() as u64, "backtest");
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<SeriesBacktest, String>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(i) else { break };
-                let r = backtest_series(&job.values, &cfg_for(job.season), &models)
-                    .map_err(|e| e.to_string());
-                if let Ok(mut all) = results.lock() {
-                    all[i] = Some(r);
-                }
-                pb.inc(1);
-            });
-        }
-    });
-    pb.finish_and_clear();
-    let results = results
-        .into_inner()
-        .map_err(|_| anyhow!("a backtest worker panicked"))?;
+    let results = super::jobs::parallel_map(&jobs, args.threads, "backtest", |job| {
+        backtest_series(&job.values, &cfg_for(job.season), &models).map_err(|e| e.to_string())
+    })?;
     let mut ok = Vec::new();
     let mut rows_json = Vec::new();
     let mut skipped = Vec::new();
     for (job, r) in jobs.iter().zip(results) {
         match r {
-            Some(Ok(bt)) => {
+            Ok(bt) => {
                 rows_json.push(json!({
                     "series": job.name, "points": bt.points_used, "season": job.season,
                     "models": bt.scores.iter().map(|s| (s.kind.to_string(), json!({
@@ -94,8 +53,7 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
                 }));
                 ok.push(bt);
             }
-            Some(Err(e)) => skipped.push(format!("{}: {e}", job.name)),
-            None => skipped.push(format!("{}: not evaluated", job.name)),
+            Err(e) => skipped.push(format!("{}: {e}", job.name)),
         }
     }
     if ok.is_empty() {
@@ -158,12 +116,7 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     Ok(())
 }
 
-fn job(file: &str, many: bool, s: Series, season: Option<usize>) -> Job {
-    let name = if many {
-        format!("{file}:{}", s.key.metric)
-    } else {
-        file.to_string()
-    };
+fn job(name: String, s: Series, season: Option<usize>) -> Job {
     let season = season.or_else(|| s.median_interval().map(timearg::default_season));
     Job {
         name,

@@ -6,7 +6,9 @@ mod demo;
 mod fingerprint;
 mod forecast;
 mod import;
+mod jobs;
 mod series;
+mod simulate;
 
 use crate::args::{Cli, Command};
 use anyhow::Result;
@@ -23,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cluster(a) => cluster::run(&mut open(&cli.db)?, &a),
         Command::Forecast(a) => forecast::run(&mut open(&cli.db)?, &a),
         Command::Backtest(a) => backtest::run(&a),
+        Command::Simulate(a) => simulate::run(&a),
     }
 }
 
