@@ -307,6 +307,9 @@ pub struct SimulateArgs {
     /// Write totals and per-series figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (plots per series) to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

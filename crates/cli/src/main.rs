@@ -2,6 +2,7 @@
 
 mod args;
 mod cmd;
+mod html_report;
 mod output;
 mod progress;
 mod suite;

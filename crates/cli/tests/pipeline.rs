@@ -252,6 +252,7 @@ fn simulate_compares_policies_against_the_oracle() {
         ],
     );
     let js = dir.path().join("sim.json");
+    let html = dir.path().join("sim.html");
     ok(
         &db,
         &[
@@ -272,6 +273,12 @@ fn simulate_compares_policies_against_the_oracle() {
     assert!((oracle["cost_vs_oracle"].as_f64().unwrap() - 1.0).abs() < 1e-12);
     assert!(
         doc["policies"]["static"]["cost"].as_f64().unwrap() >= oracle["cost"].as_f64().unwrap()
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>")
+            && page.contains("<svg")
+            && page.contains("learned headroom")
     );
     fails(&db, &["simulate", csv_s, "--policies", "bogus"]);
 }

@@ -43,9 +43,10 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut per_series = Vec::new();
     let mut skipped = Vec::new();
+    let mut kept: Vec<(String, Vec<f64>, SimResult)> = Vec::new();
     let names: Vec<String> = policies.iter().map(PolicyKind::label).collect();
     let mut totals: Vec<Total> = names.iter().map(|_| Total::default()).collect();
-    for ((name, _), r) in series.iter().zip(results) {
+    for ((name, s), r) in series.iter().zip(results) {
         let r: SimResult = match r {
             Ok(r) => r,
             Err(e) => {
@@ -86,6 +87,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             json!({"series": name, "steps": r.steps, "capacity_per_replica": r.capacity_per_replica,
                                "fits": r.fits, "policies": pj}),
         );
+        if args.report.is_some() {
+            kept.push((name.clone(), s.values(), r));
+        }
     }
     if per_series.is_empty() {
         bail!("every series failed: {}", skipped.join("; "));
@@ -109,6 +113,15 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             json!({"under_pct": mean(t.under_pct, t.series), "unserved_pct": mean(t.unserved_pct, t.series),
                    "cost": t.cost, "cost_vs_oracle": ratio, "actions": t.actions}),
         );
+    }
+    if let Some(path) = &args.report {
+        let totals_rows: Vec<Vec<String>> = rows
+            .iter()
+            .filter(|r| r[0] == "TOTAL (mean)")
+            .map(|r| r[1..7].to_vec())
+            .collect();
+        let page = crate::html_report::render("prescale simulate", &totals_rows, &kept);
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
     }
     print!(
         "{}",
