@@ -261,9 +261,11 @@ fn simulate_compares_policies_against_the_oracle() {
             "--column",
             "requests",
             "--policies",
-            "hpa,oracle,static",
+            "hpa,oracle,static,predictive",
             "--json",
             js.to_str().unwrap(),
+            "--report",
+            html.to_str().unwrap(),
         ],
     );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
