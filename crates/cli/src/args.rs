@@ -226,8 +226,9 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
+/// Which series to evaluate: files and directories, or a suite file (shared by backtest and simulate).
 #[derive(Debug, Args)]
-pub struct BacktestArgs {
+pub struct InputArgs {
     /// CSV files or directories of CSV files.
     #[arg(required_unless_present = "suite")]
     pub paths: Vec<PathBuf>,
@@ -236,6 +237,12 @@ pub struct BacktestArgs {
     pub suite: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Models to compare, comma-separated.
     #[arg(
         long,
@@ -268,14 +275,8 @@ pub struct BacktestArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Demand traces: CSV files or directories of CSV files.
-    #[arg(required_unless_present = "suite")]
-    pub paths: Vec<PathBuf>,
-    /// A TOML suite listing inputs with their own read options (see bench/shared44.toml).
-    #[arg(long)]
-    pub suite: Option<PathBuf>,
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub inputs: InputArgs,
     /// Policies to compare, comma-separated (hpa, threshold, predictive, oracle, static; hpa@0.6 for a target).
     #[arg(
         long,

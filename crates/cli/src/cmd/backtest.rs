@@ -25,7 +25,7 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     if args.horizon == 0 || args.windows == 0 || args.history < 2 {
         bail!("--horizon and --windows must be at least 1 and --history at least 2");
     }
-    let jobs: Vec<Job> = super::jobs::collect(&args.paths, &args.read, args.suite.as_deref())?
+    let jobs: Vec<Job> = super::jobs::collect(&args.inputs)?
         .into_iter()
         .map(|(name, s)| job(name, s, args.season))
         .collect();

@@ -2,7 +2,7 @@
 
 use crate::args::{
     AggArg, AlgorithmArg, BacktestArgs, ClusterArgs, DemoArgs, DemoDataArgs, FingerprintArgs,
-    ForecastArgs, ImportArgs, ReadArgs,
+    ForecastArgs, ImportArgs, InputArgs, ReadArgs,
 };
 use crate::timearg;
 use anyhow::{Context, Result};
@@ -153,9 +153,11 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
     let mut r = read(true);
     r.columns = Vec::new();
     super::backtest::run(&BacktestArgs {
-        paths: vec![fleet_csv],
-        suite: None,
-        read: r,
+        inputs: InputArgs {
+            paths: vec![fleet_csv],
+            suite: None,
+            read: r,
+        },
         models: ["naive", "seasonal_naive", "ets", "mstl", "theta", "auto"]
             .map(String::from)
             .to_vec(),

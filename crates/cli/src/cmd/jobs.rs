@@ -1,24 +1,19 @@
 //! Shared plumbing for commands that evaluate many series: collecting inputs and a parallel map.
 
 use super::import::{read_all, short};
-use crate::args::ReadArgs;
+use crate::args::InputArgs;
 use crate::progress;
 use crate::suite::Suite;
 use anyhow::{anyhow, bail, Result};
 use prescale_core::Series;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Every series named by `paths` (or by a suite file), each with a display name (`file` or `file:metric`).
-pub fn collect(
-    paths: &[PathBuf],
-    read: &ReadArgs,
-    suite: Option<&Path>,
-) -> Result<Vec<(String, Series)>> {
-    let inputs = match suite {
+pub fn collect(args: &InputArgs) -> Result<Vec<(String, Series)>> {
+    let inputs = match &args.suite {
         Some(path) => Suite::load(path)?.inputs(),
-        None => vec![(paths.to_vec(), read.clone())],
+        None => vec![(args.paths.clone(), args.read.clone())],
     };
     let mut out = Vec::new();
     for (paths, read) in &inputs {

@@ -35,7 +35,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             Ok(k.with_budget(args.budget)?)
         })
         .collect::<Result<_>>()?;
-    let series = super::jobs::collect(&args.paths, &args.read, args.suite.as_deref())?;
+    let series = super::jobs::collect(&args.inputs)?;
     let results = super::jobs::parallel_map(&series, args.threads, "simulate", |(_, s)| {
         config(args, s)
             .and_then(|cfg| simulate(&s.values(), &policies, &cfg).map_err(|e| e.to_string()))
