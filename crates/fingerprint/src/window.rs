@@ -23,6 +23,7 @@
 //! near `f64::MAX` give finite features.
 
 use crate::{FingerprintConfig, FingerprintError};
+use prescale_math::seasonal::phase_mean_strength;
 use prescale_math::{
     autocorrelation, detect_periods, least_squares_slope, mean, mean_abs_diff, quantile_sorted,
     std_dev,
@@ -180,7 +181,7 @@ pub(crate) fn features_unchecked(values: &[f64], cfg: &FingerprintConfig) -> Win
     // whose phase means explain the series best.
     let (period, strength) = detected.map_or((None, 0.0), |p| {
         let (best, s) = (p.saturating_sub(1).max(2)..=(p + 1).min(max_period).max(p))
-            .map(|q| (q, seasonal_strength(&x, slope, q)))
+            .map(|q| (q, phase_mean_strength(&x, slope, q)))
             .fold(
                 (p, f64::NEG_INFINITY),
                 |acc, c| if c.1 > acc.1 { c } else { acc },
@@ -228,42 +229,6 @@ fn histogram_entropy(x: &[f64], lo: f64, hi: f64) -> f64 {
         })
         .sum();
     (h / (bins as f64).ln()).clamp(0.0, 1.0)
-}
-
-/// `1 − Var(remainder) / Var(detrended)` for phase-mean seasonality of period `p` (see module docs).
-fn seasonal_strength(x: &[f64], slope: f64, p: usize) -> f64 {
-    let n = x.len();
-    if p < 2 || n <= p + 1 {
-        return 0.0;
-    }
-    let m = mean(x).unwrap_or(0.0);
-    let tm = (n - 1) as f64 / 2.0;
-    let detrended: Vec<f64> = x
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v - m - slope * (i as f64 - tm))
-        .collect();
-    let mut sums = vec![0.0; p];
-    let mut counts = vec![0usize; p];
-    for (i, d) in detrended.iter().enumerate() {
-        sums[i % p] += d;
-        counts[i % p] += 1;
-    }
-    let ss_detrended: f64 = detrended.iter().map(|d| d * d).sum();
-    if ss_detrended <= 0.0 {
-        return 0.0;
-    }
-    let ss_remainder: f64 = detrended
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let r = d - sums[i % p] / counts[i % p].max(1) as f64;
-            r * r
-        })
-        .sum();
-    let var_r = ss_remainder / (n - p) as f64;
-    let var_d = ss_detrended / (n - 1) as f64;
-    (1.0 - var_r / var_d).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

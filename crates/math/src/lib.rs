@@ -3,6 +3,7 @@
 pub mod correlation;
 pub mod distance;
 pub mod period;
+pub mod seasonal;
 pub mod stats;
 
 pub use correlation::pearson;

@@ -4,7 +4,8 @@
 //! 24), so each peak is refined to the integer period with the most spectral power between its neighbouring
 //! bins. Callers that need an exact season may still compare p-1, p, p+1 on their own criterion.
 
-use crate::stats::{autocorrelation, least_squares_slope, mean};
+use crate::seasonal::detrend_linear;
+use crate::stats::{autocorrelation, least_squares_slope};
 use realfft::RealFftPlanner;
 
 /// A significant periodic component.
@@ -85,13 +86,7 @@ pub fn detect_periods(
     }
     // Detrend by least squares so a trend does not masquerade as a long period.
     let slope = least_squares_slope(values).unwrap_or(0.0);
-    let m = mean(values).unwrap_or(0.0);
-    let tm = (n - 1) as f64 / 2.0;
-    let mut x: Vec<f64> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v - m - slope * (i as f64 - tm))
-        .collect();
+    let mut x = detrend_linear(values, slope);
     let detrended = x.clone();
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);

@@ -1,7 +1,6 @@
 //! The forecasting models and the one `Forecaster` that dispatches to them.
 
 pub mod auto;
-pub mod decompose;
 pub mod ets;
 pub mod mstl;
 pub mod naive;

@@ -6,10 +6,10 @@
 //! values, centred to zero; this is iterated twice. The adjusted series `y − Σ seasonal` is forecast
 //! with ETS(A,N,N)/ETS(A,Ad,N) (AICc), and each seasonal profile is repeated over the horizon.
 
-use super::decompose::additive_profile;
 use super::ets::spec::TrendType;
 use super::ets::{EtsModel, EtsSearch};
 use crate::path::PathModel;
+use prescale_math::seasonal::additive_profile;
 
 /// Most cycles of the longest period used for the decomposition.
 const DECOMPOSE_CYCLES: usize = 14;

@@ -3,10 +3,10 @@
 //! least-squares slope, with classical seasonal adjustment (multiplicative for positive data, else
 //! additive) when a season is known, two cycles fit and the seasonal strength is material.
 
-use super::decompose::{additive_profile, multiplicative_profile, seasonal_strength};
 use crate::optimize::{nelder_mead, NelderMeadOptions};
 use crate::path::PathModel;
 use prescale_math::least_squares_slope;
+use prescale_math::seasonal::{additive_profile, multiplicative_profile, seasonal_strength};
 
 /// Points before the calibration tail used to estimate alpha and the slope.
 const FIT_WINDOW: usize = 1024;

@@ -1,6 +1,8 @@
-//! Seasonal decomposition helpers: centred moving averages, per-phase profiles, seasonal strength.
+//! Seasonal decomposition: linear detrending, centred moving averages, per-phase profiles, and the two
+//! seasonal-strength measures (MA-detrended profile for the forecasters, linear-detrended phase means for
+//! the fingerprint).
 
-use prescale_math::{mean, median, variance};
+use crate::stats::{mean, median, variance};
 
 /// Centred moving average of length `p` (a 2×p average when `p` is even); `out[t]` is `None` where the
 /// window does not fit.
@@ -95,6 +97,48 @@ pub fn seasonal_strength(x: &[f64], profile: &[f64], offset: usize) -> Option<f6
         return Some(0.0);
     }
     Some((1.0 - variance(&remainder)? / vd).max(0.0))
+}
+
+/// `x` minus its mean and the line of slope `slope` (per step) through the middle of the window.
+pub fn detrend_linear(x: &[f64], slope: f64) -> Vec<f64> {
+    let m = mean(x).unwrap_or(0.0);
+    let tm = (x.len().max(1) - 1) as f64 / 2.0;
+    x.iter()
+        .enumerate()
+        .map(|(i, v)| v - m - slope * (i as f64 - tm))
+        .collect()
+}
+
+/// `1 − Var(remainder) / Var(detrended)` for phase-mean seasonality of period `p` (the fingerprint's measure: the seasonal
+/// part is the mean of each phase after removing the mean and the least-squares line of slope `slope`;
+/// the remainder variance is corrected for the `p` phase means fitted). 0 for `p < 2` or too little data..
+pub fn phase_mean_strength(x: &[f64], slope: f64, p: usize) -> f64 {
+    let n = x.len();
+    if p < 2 || n <= p + 1 {
+        return 0.0;
+    }
+    let detrended = detrend_linear(x, slope);
+    let mut sums = vec![0.0; p];
+    let mut counts = vec![0usize; p];
+    for (i, d) in detrended.iter().enumerate() {
+        sums[i % p] += d;
+        counts[i % p] += 1;
+    }
+    let ss_detrended: f64 = detrended.iter().map(|d| d * d).sum();
+    if ss_detrended <= 0.0 {
+        return 0.0;
+    }
+    let ss_remainder: f64 = detrended
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let r = d - sums[i % p] / counts[i % p].max(1) as f64;
+            r * r
+        })
+        .sum();
+    let var_r = ss_remainder / (n - p) as f64;
+    let var_d = ss_detrended / (n - 1) as f64;
+    (1.0 - var_r / var_d).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
