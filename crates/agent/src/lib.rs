@@ -1,0 +1,1 @@
+//! The built-in agent: per-process and per-cgroup resource sampling from /proc and /sys.

@@ -1,0 +1,1 @@
+//! The prescale daemon: HTTP API, remote-write receiver, scrape, agent and back-fill loops.

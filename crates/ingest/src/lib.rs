@@ -1,0 +1,1 @@
+//! Live telemetry decoding: Prometheus exposition text, remote-write payloads, and sample admission.
