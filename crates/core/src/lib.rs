@@ -4,6 +4,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod forecast;
 pub mod ids;
+pub mod point;
 pub mod series;
 pub mod time;
 
@@ -11,5 +12,6 @@ pub use error::CoreError;
 pub use fingerprint::{ClusterId, Fingerprint};
 pub use forecast::{Forecast, Level};
 pub use ids::{Labels, MetricName, SeriesKey, WorkloadId};
+pub use point::Point;
 pub use series::{Sample, Series};
 pub use time::{Interval, Timestamp};
