@@ -1,0 +1,1 @@
+//! Prometheus-compatible remote stores: back-fill via query_range, window reads, remote-write export.
