@@ -277,7 +277,7 @@ pub struct BacktestArgs {
 pub struct SimulateArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Policies to compare, comma-separated (hpa, threshold, predictive, oracle, static; hpa@0.6 for a target).
+    /// Policies to compare, comma-separated (hpa, threshold, predictive, oracle, static; hpa@0.6 for an HPA target, predictive@0.04 for a violation budget).
     #[arg(
         long,
         value_delimiter = ',',

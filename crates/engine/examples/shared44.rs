@@ -64,6 +64,18 @@ fn load(root: &Path) -> Result<Vec<(String, Vec<f64>)>> {
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     let series = load(&root)?;
+    // `PRESCALE_DUMP=FILE` writes the loaded demand traces (one per line: name,v1,v2,...) for analysis.
+    if let Some(path) = std::env::var_os("PRESCALE_DUMP") {
+        let lines: Vec<String> = series
+            .iter()
+            .map(|(n, v)| {
+                let vals: Vec<String> = v.iter().map(f64::to_string).collect();
+                format!("{n},{}", vals.join(","))
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n"))?;
+        return Ok(());
+    }
     let mut kinds = PolicyKind::all_defaults();
     kinds.extend(PolicyKind::hpa_curve(&[0.5, 0.6, 0.8, 0.9]));
     let cfg = SimConfig::default();

@@ -49,7 +49,8 @@ impl PolicyKind {
     }
 
     /// The name results are keyed by: `hpa`, `threshold`, `predictive`, `oracle`, `static`, and
-    /// `hpa@0.50` for an HPA whose target is not the default 0.7.
+    /// `hpa@0.50` for an HPA whose target is not the default 0.7, `predictive@0.04` for a predictive
+    /// policy whose violation budget is not the default 0.01.
     pub fn label(&self) -> String {
         match self {
             PolicyKind::Hpa(c) if (c.target - HpaConfig::default().target).abs() > 1e-12 => {
@@ -57,6 +58,12 @@ impl PolicyKind {
             }
             PolicyKind::Hpa(_) => "hpa".into(),
             PolicyKind::Threshold(_) => "threshold".into(),
+            PolicyKind::Predictive(c)
+                if (c.headroom.budget - PredictiveConfig::default().headroom.budget).abs()
+                    > 1e-12 =>
+            {
+                format!("predictive@{}", c.headroom.budget)
+            }
             PolicyKind::Predictive(_) => "predictive".into(),
             PolicyKind::Oracle => "oracle".into(),
             PolicyKind::Static => "static".into(),
@@ -123,6 +130,12 @@ impl FromStr for PolicyKind {
                 .map_err(|_| invalid("hpa target", target, "not a number"))?;
             return PolicyKind::Hpa(HpaConfig::default()).with_target(v);
         }
+        if let Some(budget) = t.strip_prefix("predictive@") {
+            let v: f64 = budget
+                .parse()
+                .map_err(|_| invalid("predictive budget", budget, "not a number"))?;
+            return PolicyKind::Predictive(PredictiveConfig::default()).with_budget(v);
+        }
         match t.as_str() {
             "hpa" => Ok(PolicyKind::Hpa(HpaConfig::default())),
             "threshold" => Ok(PolicyKind::Threshold(ThresholdConfig::default())),
@@ -145,6 +158,10 @@ mod tests {
         }
         let h: PolicyKind = "hpa@0.5".parse().unwrap();
         assert_eq!(h.label(), "hpa@0.50");
+        let p: PolicyKind = "predictive@0.04".parse().unwrap();
+        assert_eq!(p.label(), "predictive@0.04");
+        assert_eq!(p.label().parse::<PolicyKind>(), Ok(p));
+        assert!("predictive@7".parse::<PolicyKind>().is_err());
         assert!("hpa@2".parse::<PolicyKind>().is_err());
         assert!("magic".parse::<PolicyKind>().is_err());
     }

@@ -27,12 +27,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .iter()
         .map(|p| {
             let k: PolicyKind = p.parse().map_err(|e| anyhow!("--policies: {e}"))?;
-            let k = if p == "hpa" {
-                k.with_target(args.target)?
-            } else {
-                k
-            };
-            Ok(k.with_budget(args.budget)?)
+            // `--target` / `--budget` set the plain names; `hpa@0.6` / `predictive@0.04` keep theirs.
+            Ok(match p.trim() {
+                "hpa" => k.with_target(args.target)?,
+                "predictive" => k.with_budget(args.budget)?,
+                _ => k,
+            })
         })
         .collect::<Result<_>>()?;
     let series = super::jobs::collect(&args.inputs)?;
