@@ -28,8 +28,13 @@ pub struct SimConfig {
     pub refit_every: usize,
     /// Fit on at most this many most recent points.
     pub history_window: usize,
-    /// No forecast before this many observed points (policies use their fallbacks).
+    /// No seasonal forecast before this many observed points.
     pub min_history: usize,
+    /// With a season, a non-seasonal model forecasts from this many points until `min_history`
+    /// is reached (`None`: policies use their fallbacks until then).
+    pub short_history: Option<usize>,
+    /// Correct a forecast path between refits by the persisting part of its latest residual.
+    pub residual_correction: bool,
 }
 
 impl Default for SimConfig {
@@ -46,6 +51,8 @@ impl Default for SimConfig {
             refit_every: 12,
             history_window: 4032,
             min_history: 288,
+            short_history: Some(36),
+            residual_correction: true,
         }
     }
 }
