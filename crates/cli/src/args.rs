@@ -15,6 +15,9 @@ pub struct Cli {
         env = "PRESCALE_DB"
     )]
     pub db: PathBuf,
+    /// Whether `--db` or `PRESCALE_DB` was given (set after parsing; `run` lets it override its config).
+    #[arg(skip)]
+    pub db_given: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,6 +43,10 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Replay demand traces through scaling policies (HPA, threshold, predictive, oracle, static).
     Simulate(SimulateArgs),
+    /// Run the daemon: agent, scrapes, back-fill, remote-write receiver, /metrics, /api/v1/workloads.
+    Run(crate::cmd::run::RunArgs),
+    /// Sample this machine's processes with the built-in agent and print per-workload values.
+    Agent(crate::cmd::agent::AgentArgs),
 }
 
 #[derive(Debug, Args)]

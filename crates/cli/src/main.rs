@@ -8,11 +8,24 @@ mod progress;
 mod suite;
 mod timearg;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let matches = args::Cli::command().get_matches();
+    let mut cli = match args::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    // A global flag may be given before or after the subcommand.
+    let given = |m: &clap::ArgMatches| {
+        matches!(
+            m.value_source("db"),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    cli.db_given = given(&matches) || matches.subcommand().is_some_and(|(_, m)| given(m));
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

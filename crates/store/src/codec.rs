@@ -1,7 +1,7 @@
 //! Column codecs: f64 vectors as little-endian BLOBs, checked integer and name conversions.
 
 use crate::error::{invalid, StoreError};
-use prescale_core::{MetricName, SeriesKey, WorkloadId};
+use prescale_core::{MetricName, SeriesKey, Timestamp, WorkloadId};
 
 /// Encodes a vector as little-endian f64 bytes (NaN and infinities survive the round trip).
 pub(crate) fn encode_f64s(values: &[f64]) -> Vec<u8> {
@@ -50,6 +50,16 @@ pub(crate) fn key(
     let m = MetricName::new(metric)
         .map_err(|e| invalid(context, format!("stored metric name: {e}")))?;
     Ok(SeriesKey::new(w, m))
+}
+
+/// The earliest of two optional times.
+pub(crate) fn earliest(a: Option<i64>, b: Option<i64>) -> Option<Timestamp> {
+    a.into_iter().chain(b).min().map(Timestamp)
+}
+
+/// The latest of two optional times.
+pub(crate) fn latest(a: Option<i64>, b: Option<i64>) -> Option<Timestamp> {
+    a.into_iter().chain(b).max().map(Timestamp)
 }
 
 #[cfg(test)]

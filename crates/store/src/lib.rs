@@ -1,22 +1,39 @@
 //! The embedded prescale store: series, fingerprint runs, clusterings, models and forecasts in SQLite.
 //!
+//! Live telemetry arrives through `append_points` (batched, one transaction a batch, written to a
+//! head clustered by arrival so that a batch touching thousands of series writes a few pages; see
+//! `head.rs`); `apply_retention` keeps it bounded by rolling raw samples up into per-step
+//! min/mean/max/count rows and deleting old ones; `load_window` reads raw and rollups together, while
+//! `load_series` stays raw-only so that the later stages see one regular sampling step.
+//!
 //! One file, WAL journal, `synchronous=FULL`, foreign keys on; every write is one transaction, so a
 //! write that fails (or a process killed mid-write) leaves the file as it was before that write.
 
+mod append;
 mod clusterings;
 mod codec;
 mod error;
 mod fingerprints;
 mod forecasts;
+mod head;
 mod open;
+mod options;
 mod records;
+mod retention;
 mod schema;
 mod series;
+mod summaries;
+mod window;
 
+pub use append::AppendStats;
 pub use error::StoreError;
 pub use open::Store;
+pub use options::{StoreOptions, Synchronous};
 pub use records::{
     ClusterRecord, ClusteringRun, FingerprintRun, ForecastRecord, ModelRecord, SeriesInfo,
     UpsertStats,
 };
+pub use retention::{Retention, RetentionStats};
 pub use schema::SCHEMA_VERSION;
+pub use summaries::{SeriesSummary, WorkloadSummary};
+pub use window::Rollup;

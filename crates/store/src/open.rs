@@ -1,6 +1,8 @@
 //! Opening a store: connection settings (WAL, synchronous, busy timeout, foreign keys) and migrations.
 
+use crate::append::SeriesCache;
 use crate::error::{Context, StoreError};
+use crate::options::{StoreOptions, Synchronous};
 use crate::schema::migrate;
 use rusqlite::Connection;
 use std::path::Path;
@@ -9,11 +11,16 @@ use std::time::Duration;
 /// How long a writer waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// The embedded store: one SQLite connection.
 pub struct Store {
     pub(crate) conn: Connection,
     /// For messages: the file path, or `:memory:`.
     pub(crate) path: String,
+    /// Series ids by key for live appends (dropped whenever another connection commits).
+    pub(crate) cache: SeriesCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -25,12 +32,17 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens (creating if needed) the store at `path` with explicit connection options.
+    pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         let name = path.display().to_string();
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: name.clone(),
             source,
         })?;
-        Self::setup(conn, name, true)
+        Self::setup(conn, name, true, options)
     }
 
     /// A private in-memory store (tests, simulations).
@@ -40,15 +52,22 @@ impl Store {
             path: name.clone(),
             source,
         })?;
-        Self::setup(conn, name, false)
+        Self::setup(conn, name, false, &StoreOptions::default())
     }
 
-    fn setup(mut conn: Connection, path: String, wal: bool) -> Result<Store, StoreError> {
+    fn setup(
+        mut conn: Connection,
+        path: String,
+        wal: bool,
+        options: &StoreOptions,
+    ) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Appends, reads through the head and retention use about 30 distinct statements.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if wal {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -59,12 +78,20 @@ impl Store {
                 ))));
             }
         }
-        conn.pragma_update(None, "synchronous", "FULL")
+        let synchronous = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
         migrate(&mut conn, &path)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            cache: SeriesCache::default(),
+        })
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).

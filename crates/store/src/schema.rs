@@ -100,6 +100,36 @@ CREATE TABLE forecasts (
 );
 CREATE INDEX forecasts_by_key ON forecasts (workload, metric, issued_at);
 "#,
+    // 2: rollups (the downsampled samples retention keeps once the raw ones are gone), the head of
+    // live appends and the live flag. Rollups: one row per series and step; `ts` is the step start,
+    // the step covers [ts, ts + step_ms); `n` samples with sum `total`, smallest `lo` and largest
+    // `hi`. Sums (not means) so that merging is exact.
+    r#"
+CREATE TABLE rollups (
+    series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+    ts        INTEGER NOT NULL,
+    step_ms   INTEGER NOT NULL CHECK (step_ms > 0),
+    n         INTEGER NOT NULL CHECK (n > 0),
+    total     REAL NOT NULL,
+    lo        REAL NOT NULL,
+    hi        REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+-- The head: recent live appends clustered by generation (see head.rs), and its generations.
+CREATE TABLE samples_head (
+    gen       INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    value     REAL NOT NULL,
+    PRIMARY KEY (gen, series_id, ts)
+) WITHOUT ROWID;
+CREATE TABLE head_gens (
+    gen  INTEGER PRIMARY KEY,
+    rows INTEGER NOT NULL
+);
+-- live = 1: written by live appends, so subject to retention; series saved whole stay as they are.
+ALTER TABLE series ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -1,10 +1,11 @@
 //! Series and their samples: upsert (merging by timestamp), listing and loading.
 
-use crate::codec::{key as stored_key, to_usize, workload};
+use crate::codec::{earliest, key as stored_key, latest, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
+use crate::head::{self, HEAD_ONLY};
 use crate::open::Store;
 use crate::records::{SeriesInfo, UpsertStats};
-use prescale_core::{Labels, Sample, Series, SeriesKey, Timestamp, WorkloadId};
+use prescale_core::{Labels, Series, SeriesKey, Timestamp, WorkloadId};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 impl Store {
@@ -33,6 +34,8 @@ impl Store {
                 |r| r.get(0),
             )
             .ctx(&context)?;
+        // Recent live appends of this series first, so that this write overrides them.
+        head::flush_series(&tx, id, &context)?;
         let mut stats = UpsertStats::default();
         {
             let mut insert = tx
@@ -53,22 +56,24 @@ impl Store {
             }
         }
         tx.commit().ctx(&context)?;
+        // The labels may have changed under the live-append cache.
+        self.cache.forget(&series.key);
         Ok(stats)
     }
 
-    /// Every stored series with its sample count and time span, ordered by key.
+    /// Every stored series with its raw sample count and time span, ordered by key.
     pub fn list_series(&self) -> Result<Vec<SeriesInfo>, StoreError> {
         let context = "listing series";
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.workload, s.metric, s.labels,
-                        (SELECT COUNT(*) FROM samples x WHERE x.series_id = s.id),
-                        (SELECT MIN(ts) FROM samples x WHERE x.series_id = s.id),
-                        (SELECT MAX(ts) FROM samples x WHERE x.series_id = s.id)
-                 FROM series s ORDER BY s.workload, s.metric",
-            )
-            .ctx(context)?;
+        let sql = format!(
+            "SELECT s.workload, s.metric, s.labels, COALESCE(r.n, 0) + COALESCE(h.n, 0),
+                    r.first, r.last, h.first, h.last
+             FROM series s
+             LEFT JOIN (SELECT series_id, COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last
+                        FROM samples GROUP BY series_id) r ON r.series_id = s.id
+             LEFT JOIN ({HEAD_ONLY}) h ON h.series_id = s.id
+             ORDER BY s.workload, s.metric"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(context)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -76,8 +81,8 @@ impl Store {
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
+                    earliest(r.get(4)?, r.get(6)?),
+                    latest(r.get(5)?, r.get(7)?),
                 ))
             })
             .ctx(context)?;
@@ -88,14 +93,16 @@ impl Store {
                 key: stored_key(context, w, m)?,
                 labels: serde_json::from_str(&labels).ctx(context)?,
                 samples: to_usize(context, "sample count", n)?,
-                first_ts: first.map(Timestamp),
-                last_ts: last.map(Timestamp),
+                first_ts: first,
+                last_ts: last,
             });
         }
         Ok(out)
     }
 
-    /// The whole series, or `None` when it is not stored.
+    /// The whole raw series, or `None` when it is not stored. Raw samples only: steps already rolled
+    /// up by retention are absent here (read them with `load_window`), so callers that need a regular
+    /// series never see rollup means mixed in at a coarser step.
     pub fn load_series(&self, key: &SeriesKey) -> Result<Option<Series>, StoreError> {
         self.load_range(key, i64::MAX, &format!("loading series {key}"))
     }
@@ -118,28 +125,13 @@ impl Store {
         let Some((id, labels)) = self.series_row(key, context)? else {
             return Ok(None);
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts <= ?2 ORDER BY ts",
-            )
-            .ctx(context)?;
-        let samples = stmt
-            .query_map(params![id, until], |r| {
-                Ok(Sample {
-                    ts: Timestamp(r.get(0)?),
-                    value: r.get(1)?,
-                })
-            })
-            .ctx(context)?
-            .collect::<Result<Vec<_>, _>>()
-            .ctx(context)?;
+        let samples = head::raw_range(&self.conn, id, i64::MIN, until, context)?;
         Series::new(key.clone(), labels, samples)
             .map(Some)
             .map_err(|e| invalid(context, format!("stored samples: {e}")))
     }
 
-    fn series_row(
+    pub(crate) fn series_row(
         &self,
         key: &SeriesKey,
         context: &str,
@@ -162,13 +154,20 @@ impl Store {
     /// Removes a series and its samples; `false` when it was not stored.
     pub fn delete_series(&mut self, key: &SeriesKey) -> Result<bool, StoreError> {
         let context = format!("deleting series {key}");
-        let n = self
+        let Some(id) = self.series_id(key, &context)? else {
+            return Ok(false);
+        };
+        let tx = self
             .conn
-            .execute(
-                "DELETE FROM series WHERE workload = ?1 AND metric = ?2",
-                params![key.workload.as_str(), key.metric.as_str()],
-            )
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(&context)?;
+        // Samples and rollups go by cascade; the head has no foreign key (it would slow appends).
+        head::delete_series(&tx, id, &context)?;
+        let n = tx
+            .execute("DELETE FROM series WHERE id = ?1", params![id])
+            .ctx(&context)?;
+        tx.commit().ctx(&context)?;
+        self.cache.forget(key);
         Ok(n > 0)
     }
 

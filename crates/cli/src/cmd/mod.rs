@@ -1,5 +1,6 @@
 //! Subcommand implementations: each wires stage crates together and prints the result.
 
+pub mod agent;
 mod backtest;
 mod cluster;
 mod demo;
@@ -7,6 +8,7 @@ mod fingerprint;
 mod forecast;
 mod import;
 mod jobs;
+pub mod run;
 mod series;
 mod simulate;
 
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Forecast(a) => forecast::run(&mut open(&cli.db)?, &a),
         Command::Backtest(a) => backtest::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Run(a) => run::run(&cli.db, cli.db_given, &a),
+        Command::Agent(a) => agent::run(&a),
     }
 }
 

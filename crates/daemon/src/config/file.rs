@@ -1,0 +1,115 @@
+//! The config file as written (TOML, serde, unknown fields refused); validation turns it into `DaemonConfig`.
+//!
+//! Sections owned by other crates (`[agent]` settings, mapping rules) stay raw TOML here and are read
+//! into those crates' types during validation, so their errors carry this file's paths.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub db: Option<String>,
+    pub agent: Option<toml::Table>,
+    #[serde(default)]
+    pub scrape: Vec<FileScrape>,
+    pub remote_write: Option<FileRemoteWrite>,
+    pub admission: Option<FileAdmission>,
+    pub retention: Option<FileRetention>,
+    #[serde(default)]
+    pub backfill: Vec<FileBackfill>,
+    #[serde(default)]
+    pub export: Vec<FileExport>,
+    pub store: Option<FileStore>,
+    pub writer: Option<FileWriter>,
+}
+
+/// One `[[scrape]]` target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileScrape {
+    pub name: String,
+    pub url: String,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    /// Largest response body read, in bytes.
+    pub max_body_bytes: Option<u64>,
+    /// Mapping rules (prescale-ingest `MappingRules`).
+    pub mapping: Option<toml::Value>,
+}
+
+/// `[remote_write]`: limits of the receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRemoteWrite {
+    pub max_body_bytes: Option<u64>,
+    pub max_decompressed_bytes: Option<u64>,
+    pub max_series: Option<u64>,
+    pub max_labels_per_series: Option<u64>,
+    pub max_label_bytes: Option<u64>,
+    pub mapping: Option<toml::Value>,
+}
+
+/// `[admission]`: what samples are accepted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdmission {
+    pub max_future: Option<String>,
+    pub max_age: Option<String>,
+    pub max_series: Option<u64>,
+    pub counters_as_rates: Option<bool>,
+}
+
+/// `[retention]`: raw samples, rollups, how often to apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRetention {
+    pub raw_for: Option<String>,
+    /// `"forever"` or a duration.
+    pub rollup_for: Option<String>,
+    pub rollup_step: Option<String>,
+    pub every: Option<String>,
+}
+
+/// One `[[backfill]]` source, read once at start-up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBackfill {
+    pub url: String,
+    pub range: Option<String>,
+    pub step: Option<String>,
+    pub timeout: Option<String>,
+    /// prescale-remote `BackfillQuery` tables: `promql`, `workload` and `metric` templates, `step`.
+    pub queries: Vec<toml::Value>,
+}
+
+/// One `[[export]]` destination for prescale's own series.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExport {
+    pub url: String,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+}
+
+/// `[store]`: where raw telemetry lives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStore {
+    pub kind: String,
+    /// Base URL of the Prometheus-compatible API windows are read from (kind = "prometheus").
+    pub url: Option<String>,
+    /// Remote-write URL raw telemetry is pushed to (default: `url` + `/api/v1/write`).
+    pub write_url: Option<String>,
+    /// `"full"` (default: every commit fsynced) or `"normal"` (survives kill -9, not power loss).
+    pub synchronous: Option<String>,
+}
+
+/// `[writer]`: batching of agent and scrape points into store transactions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWriter {
+    pub flush_interval: Option<String>,
+    pub max_batch_points: Option<u64>,
+    pub queue: Option<u64>,
+}

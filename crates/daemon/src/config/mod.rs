@@ -1,0 +1,230 @@
+//! Daemon configuration: the TOML file, validated once into a typed `DaemonConfig`.
+
+mod duration;
+mod error;
+mod file;
+mod validate;
+
+pub use duration::show as show_duration;
+pub use error::{ConfigError, Problem};
+pub use file::FileConfig;
+
+use prescale_agent::AgentConfig;
+use prescale_ingest::admit::{AdmissionConfig, MappingRules};
+use prescale_ingest::remote_write::Limits;
+use prescale_remote::BackfillQuery;
+use prescale_store::Synchronous;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default HTTP listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+/// Default embedded store file.
+pub const DEFAULT_DB: &str = "./prescale.db";
+
+/// The validated configuration the daemon runs on.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    /// `None` when `[agent] enabled = false`.
+    pub agent: Option<AgentConfig>,
+    pub scrape: Vec<ScrapeTarget>,
+    pub receiver: ReceiverConfig,
+    pub admission: AdmissionConfig,
+    /// `None` (`raw_for = "forever"`) keeps every sample forever.
+    pub retention: Option<RetentionSchedule>,
+    pub backfill: Vec<BackfillJob>,
+    pub export: Vec<ExportTarget>,
+    pub store: StoreKind,
+    /// Durability of each embedded-store commit.
+    pub synchronous: Synchronous,
+    pub writer: WriterConfig,
+}
+
+/// One Prometheus/OpenMetrics endpoint scraped on an interval.
+#[derive(Debug, Clone)]
+pub struct ScrapeTarget {
+    pub name: String,
+    pub url: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+    pub mapping: MappingRules,
+}
+
+/// The remote-write receiver: decoder limits and how pushed series map to workloads.
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    pub limits: Limits,
+    pub mapping: MappingRules,
+}
+
+/// Retention applied by the writer every `every`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionSchedule {
+    pub raw_for: Duration,
+    /// `None`: rollups are kept forever.
+    pub rollup_for: Option<Duration>,
+    pub rollup_step: Duration,
+    pub every: Duration,
+}
+
+/// One back-fill source read at start-up.
+#[derive(Debug, Clone)]
+pub struct BackfillJob {
+    pub url: String,
+    pub range: Duration,
+    pub step: Duration,
+    pub timeout: Duration,
+    pub queries: Vec<BackfillQuery>,
+}
+
+/// One remote-write destination for prescale's own series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportTarget {
+    pub url: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// Where raw telemetry lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The embedded SQLite file at `DaemonConfig::db`.
+    Embedded,
+    /// A Prometheus-compatible server: points are remote-written to `write_url`, windows read from `url`.
+    Prometheus { url: String, write_url: String },
+}
+
+/// Batching of points into store transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Points from the agent and scrapes wait at most this long before a commit.
+    pub flush_interval: Duration,
+    /// A commit happens as soon as this many points are pending.
+    pub max_batch_points: usize,
+    /// Batches queued for the writer before senders wait (back-pressure).
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            flush_interval: Duration::from_secs(1),
+            max_batch_points: 50_000,
+            queue: 256,
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// Reads and validates a config file.
+    pub fn from_file(path: &Path) -> Result<DaemonConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        validate::validate(file, &path.display().to_string())
+    }
+
+    /// Parses and validates config text (tests, `prescale config check`).
+    pub fn from_toml(text: &str) -> Result<DaemonConfig, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("config"),
+            source: Box::new(e),
+        })?;
+        validate::validate(file, "config")
+    }
+
+    /// The configuration used without a file: the agent over this machine's processes grouped by
+    /// command name, the embedded store at `./prescale.db`, HTTP on `127.0.0.1:9464`.
+    pub fn defaults() -> DaemonConfig {
+        match validate::validate(FileConfig::default(), "defaults") {
+            Ok(c) => c,
+            // The defaults are constants that validate; this arm exists only to avoid a panic path.
+            Err(_) => DaemonConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+                db: PathBuf::from(DEFAULT_DB),
+                agent: Some(AgentConfig::default()),
+                scrape: Vec::new(),
+                receiver: ReceiverConfig {
+                    limits: Limits::default(),
+                    mapping: MappingRules::default(),
+                },
+                admission: AdmissionConfig::default(),
+                retention: None,
+                backfill: Vec::new(),
+                export: Vec::new(),
+                store: StoreKind::Embedded,
+                synchronous: Synchronous::Full,
+                writer: WriterConfig::default(),
+            },
+        }
+    }
+}
+
+/// A human summary of what the daemon would run (`prescale run --check`).
+pub fn describe(cfg: &DaemonConfig) -> String {
+    let mut lines = vec![
+        format!("listen     {}", cfg.listen),
+        format!("db         {}", cfg.db.display()),
+        match &cfg.store {
+            StoreKind::Embedded => format!("store      embedded ({:?} sync)", cfg.synchronous),
+            StoreKind::Prometheus { url, write_url } => {
+                format!("store      prometheus: write {write_url}, read {url}")
+            }
+        },
+        match &cfg.agent {
+            Some(a) => format!(
+                "agent      every {}, {} grouping rules",
+                show_duration(a.interval),
+                a.rules.len()
+            ),
+            None => "agent      disabled".to_string(),
+        },
+    ];
+    for s in &cfg.scrape {
+        lines.push(format!(
+            "scrape     {} {} every {} (timeout {})",
+            s.name,
+            s.url,
+            show_duration(s.interval),
+            show_duration(s.timeout)
+        ));
+    }
+    for b in &cfg.backfill {
+        lines.push(format!(
+            "backfill   {} {} queries over {} at {}",
+            b.url,
+            b.queries.len(),
+            show_duration(b.range),
+            show_duration(b.step)
+        ));
+    }
+    for e in &cfg.export {
+        lines.push(format!(
+            "export     {} every {}",
+            e.url,
+            show_duration(e.interval)
+        ));
+    }
+    lines.push(match &cfg.retention {
+        Some(r) => format!(
+            "retention  raw {}, rollups of {} for {}, applied every {}",
+            show_duration(r.raw_for),
+            show_duration(r.rollup_step),
+            r.rollup_for
+                .map(show_duration)
+                .unwrap_or_else(|| "ever".into()),
+            show_duration(r.every)
+        ),
+        None => "retention  none (raw kept forever)".to_string(),
+    });
+    lines.join("\n")
+}

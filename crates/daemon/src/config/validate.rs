@@ -1,0 +1,440 @@
+//! The one validation pass: file values → `DaemonConfig`, collecting every problem with its path.
+
+use super::duration::parse_at_least;
+use super::error::{ConfigError, Problem};
+use super::file::*;
+use super::*;
+use serde::de::DeserializeOwned;
+
+/// Collects problems while reading values; each reader returns a fallback so the pass goes on.
+struct Check {
+    problems: Vec<Problem>,
+}
+
+impl Check {
+    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn duration(
+        &mut self,
+        path: &str,
+        text: Option<&str>,
+        default: Duration,
+        min: Duration,
+    ) -> Duration {
+        match text {
+            None => default,
+            Some(t) => parse_at_least(t, min).unwrap_or_else(|m| {
+                self.fail(path, m);
+                default
+            }),
+        }
+    }
+
+    fn url(&mut self, path: &str, url: &str) -> String {
+        let u = url.trim();
+        if u.starts_with("https://") {
+            self.fail(
+                path,
+                format!("{u:?}: https is not supported by this build (no TLS); use http://"),
+            );
+        } else if !u.starts_with("http://") || u.len() <= "http://".len() {
+            self.fail(path, format!("{u:?} is not an http:// URL"));
+        }
+        u.trim_end_matches('/').to_string()
+    }
+
+    fn positive(&mut self, path: &str, v: Option<u64>, default: usize) -> usize {
+        match v {
+            None => default,
+            Some(0) => {
+                self.fail(path, "must be ≥ 1");
+                default
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// A section owned by another crate, read into its type.
+    fn typed<T: DeserializeOwned + Default>(&mut self, path: &str, v: Option<toml::Value>) -> T {
+        match v {
+            None => T::default(),
+            Some(v) => v.try_into().unwrap_or_else(|e: toml::de::Error| {
+                self.fail(path, e.message().trim().to_string());
+                T::default()
+            }),
+        }
+    }
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MILLI: Duration = Duration::from_millis(1);
+
+pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigError> {
+    let mut c = Check {
+        problems: Vec::new(),
+    };
+
+    let listen_text = file.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+        c.fail(
+            "listen",
+            format!("{listen_text:?} is not an address:port such as 127.0.0.1:9464"),
+        );
+        SocketAddr::from(([127, 0, 0, 1], 9464))
+    });
+    let db = PathBuf::from(file.db.as_deref().unwrap_or(DEFAULT_DB));
+    if db.as_os_str().is_empty() {
+        c.fail("db", "must not be empty");
+    }
+
+    let agent = agent(&mut c, file.agent);
+
+    let scrape = scrape_targets(&mut c, file.scrape);
+
+    let rw = file.remote_write;
+    let mut limits = Limits::default();
+    let mut receiver_mapping = MappingRules::default();
+    if let Some(rw) = rw {
+        limits.max_body_bytes = c.positive(
+            "remote_write.max_body_bytes",
+            rw.max_body_bytes,
+            limits.max_body_bytes,
+        );
+        limits.max_decompressed_bytes = c.positive(
+            "remote_write.max_decompressed_bytes",
+            rw.max_decompressed_bytes,
+            limits.max_decompressed_bytes,
+        );
+        limits.max_series = c.positive("remote_write.max_series", rw.max_series, limits.max_series);
+        limits.max_labels_per_series = c.positive(
+            "remote_write.max_labels_per_series",
+            rw.max_labels_per_series,
+            limits.max_labels_per_series,
+        );
+        limits.max_label_bytes = c.positive(
+            "remote_write.max_label_bytes",
+            rw.max_label_bytes,
+            limits.max_label_bytes,
+        );
+        receiver_mapping = c.typed("remote_write.mapping", rw.mapping);
+    }
+
+    let mut admission = AdmissionConfig::default();
+    if let Some(a) = file.admission {
+        if let Some(t) = a.max_future.as_deref() {
+            let d = c.duration("admission.max_future", Some(t), Duration::ZERO, MILLI);
+            admission.max_future_ms = d.as_millis() as i64;
+        }
+        if let Some(t) = a.max_age.as_deref() {
+            let d = c.duration("admission.max_age", Some(t), Duration::ZERO, SECOND);
+            admission.max_age_ms = d.as_millis() as i64;
+        }
+        admission.max_series =
+            c.positive("admission.max_series", a.max_series, admission.max_series);
+        if let Some(b) = a.counters_as_rates {
+            admission.counters_as_rates = b;
+        }
+    }
+
+    let retention = retention(&mut c, file.retention);
+
+    let backfill = file
+        .backfill
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let p = |f: &str| format!("backfill[{i}].{f}");
+            let url = c.url(&p("url"), &b.url);
+            let range = c.duration(
+                &p("range"),
+                b.range.as_deref(),
+                Duration::from_secs(14 * 86_400),
+                SECOND,
+            );
+            let step = c.duration(
+                &p("step"),
+                b.step.as_deref(),
+                Duration::from_secs(60),
+                SECOND,
+            );
+            let timeout = c.duration(
+                &p("timeout"),
+                b.timeout.as_deref(),
+                Duration::from_secs(30),
+                SECOND,
+            );
+            if step > range {
+                c.fail(p("step"), "must not exceed range");
+            }
+            if b.queries.is_empty() {
+                c.fail(p("queries"), "needs at least one query");
+            }
+            let queries = b
+                .queries
+                .into_iter()
+                .enumerate()
+                .filter_map(|(j, q)| {
+                    let path = format!("backfill[{i}].queries[{j}]");
+                    match q.try_into::<BackfillQuery>() {
+                        Ok(q) => {
+                            if q.promql.trim().is_empty() {
+                                c.fail(format!("{path}.promql"), "must not be empty");
+                            }
+                            Some(q)
+                        }
+                        Err(e) => {
+                            c.fail(path, e.message().trim().to_string());
+                            None
+                        }
+                    }
+                })
+                .collect();
+            BackfillJob {
+                url,
+                range,
+                step,
+                timeout,
+                queries,
+            }
+        })
+        .collect();
+
+    let export = file
+        .export
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let p = |f: &str| format!("export[{i}].{f}");
+            ExportTarget {
+                url: c.url(&p("url"), &e.url),
+                interval: c.duration(
+                    &p("interval"),
+                    e.interval.as_deref(),
+                    Duration::from_secs(30),
+                    SECOND,
+                ),
+                timeout: c.duration(
+                    &p("timeout"),
+                    e.timeout.as_deref(),
+                    Duration::from_secs(10),
+                    MILLI,
+                ),
+            }
+        })
+        .collect();
+
+    let mut synchronous = Synchronous::Full;
+    let store = match file.store {
+        None => StoreKind::Embedded,
+        Some(s) => match s.kind.as_str() {
+            "embedded" => {
+                match s.synchronous.as_deref() {
+                    None | Some("full") => {}
+                    Some("normal") => synchronous = Synchronous::Normal,
+                    Some(other) => c.fail(
+                        "store.synchronous",
+                        format!("{other:?} is not one of \"full\", \"normal\""),
+                    ),
+                }
+                if s.url.is_some() || s.write_url.is_some() {
+                    c.fail("store.url", "only applies to kind = \"prometheus\"");
+                }
+                StoreKind::Embedded
+            }
+            "prometheus" => match s.url {
+                None => {
+                    c.fail("store.url", "is required when kind = \"prometheus\"");
+                    StoreKind::Embedded
+                }
+                Some(u) => {
+                    let url = c.url("store.url", &u);
+                    let write_url = match s.write_url {
+                        Some(w) => c.url("store.write_url", &w),
+                        None => format!("{url}/api/v1/write"),
+                    };
+                    StoreKind::Prometheus { url, write_url }
+                }
+            },
+            other => {
+                c.fail(
+                    "store.kind",
+                    format!("{other:?} is not one of \"embedded\", \"prometheus\""),
+                );
+                StoreKind::Embedded
+            }
+        },
+    };
+
+    let mut writer = WriterConfig::default();
+    if let Some(w) = file.writer {
+        writer.flush_interval = c.duration(
+            "writer.flush_interval",
+            w.flush_interval.as_deref(),
+            writer.flush_interval,
+            MILLI,
+        );
+        writer.max_batch_points = c.positive(
+            "writer.max_batch_points",
+            w.max_batch_points,
+            writer.max_batch_points,
+        );
+        writer.queue = c.positive("writer.queue", w.queue, writer.queue);
+    }
+
+    if !c.problems.is_empty() {
+        return Err(ConfigError::Invalid {
+            origin: origin.to_string(),
+            problems: c.problems,
+        });
+    }
+    Ok(DaemonConfig {
+        listen,
+        db,
+        agent,
+        scrape,
+        receiver: ReceiverConfig {
+            limits,
+            mapping: receiver_mapping,
+        },
+        admission,
+        retention,
+        backfill,
+        export,
+        store,
+        synchronous,
+        writer,
+    })
+}
+
+/// `[agent]`: `enabled` is the daemon's; every other key belongs to the agent crate's `AgentConfig`.
+fn agent(c: &mut Check, table: Option<toml::Table>) -> Option<AgentConfig> {
+    let mut table = table.unwrap_or_default();
+    let enabled = match table.remove("enabled") {
+        None => true,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(other) => {
+            c.fail("agent.enabled", format!("{other:?} is not true or false"));
+            true
+        }
+    };
+    let cfg: AgentConfig = c.typed("agent", Some(toml::Value::Table(table)));
+    if enabled {
+        if let Err(e) = cfg.validate() {
+            c.fail("agent", e.to_string());
+        }
+    }
+    enabled.then_some(cfg)
+}
+
+fn scrape_targets(c: &mut Check, targets: Vec<FileScrape>) -> Vec<ScrapeTarget> {
+    let mut names = std::collections::BTreeSet::new();
+    targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let p = |f: &str| format!("scrape[{i}].{f}");
+            if s.name.trim().is_empty() {
+                c.fail(p("name"), "must not be empty");
+            } else if !names.insert(s.name.clone()) {
+                c.fail(
+                    p("name"),
+                    format!("{:?} is used by an earlier target", s.name),
+                );
+            }
+            let url = c.url(&p("url"), &s.url);
+            let interval = c.duration(
+                &p("interval"),
+                s.interval.as_deref(),
+                Duration::from_secs(15),
+                SECOND,
+            );
+            let timeout = c.duration(
+                &p("timeout"),
+                s.timeout.as_deref(),
+                interval.min(Duration::from_secs(10)),
+                MILLI,
+            );
+            if timeout > interval {
+                c.fail(
+                    p("timeout"),
+                    format!("must not exceed interval ({})", show_duration(interval)),
+                );
+            }
+            let max_body_bytes =
+                c.positive(&p("max_body_bytes"), s.max_body_bytes, 16 << 20) as u64;
+            let mapping = c.typed(&p("mapping"), s.mapping);
+            ScrapeTarget {
+                name: s.name,
+                url,
+                interval,
+                timeout,
+                max_body_bytes,
+                mapping,
+            }
+        })
+        .collect()
+}
+
+fn retention(c: &mut Check, r: Option<FileRetention>) -> Option<RetentionSchedule> {
+    let r = r.unwrap_or(FileRetention {
+        raw_for: None,
+        rollup_for: None,
+        rollup_step: None,
+        every: None,
+    });
+    if r.raw_for.as_deref() == Some("forever") {
+        return None;
+    }
+    // The store's defaults: one home for them.
+    let d = prescale_store::Retention::default();
+    let raw_for = c.duration(
+        "retention.raw_for",
+        r.raw_for.as_deref(),
+        d.raw_for,
+        Duration::from_secs(60),
+    );
+    let rollup_for = match r.rollup_for.as_deref() {
+        Some("forever") => None,
+        None => d.rollup_for,
+        Some(t) => Some(c.duration(
+            "retention.rollup_for",
+            Some(t),
+            d.rollup_for.unwrap_or(d.raw_for),
+            Duration::from_secs(60),
+        )),
+    };
+    let rollup_step = c.duration(
+        "retention.rollup_step",
+        r.rollup_step.as_deref(),
+        d.rollup_step,
+        SECOND,
+    );
+    let every = c.duration(
+        "retention.every",
+        r.every.as_deref(),
+        Duration::from_secs(600),
+        SECOND,
+    );
+    if let Some(rf) = rollup_for {
+        if rf < raw_for {
+            c.fail(
+                "retention.rollup_for",
+                "must be ≥ raw_for (rollups outlive raw samples)",
+            );
+        }
+    }
+    if rollup_step > raw_for {
+        c.fail("retention.rollup_step", "must not exceed raw_for");
+    }
+    Some(RetentionSchedule {
+        raw_for,
+        rollup_for,
+        rollup_step,
+        every,
+    })
+}

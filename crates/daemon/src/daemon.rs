@@ -1,0 +1,201 @@
+//! Start-up and shutdown: opens the store, starts the writer, HTTP server and loops, and stops them
+//! in order (sources first, then the writer, which commits what is pending).
+
+use crate::admission::SourceAdmission;
+use crate::config::{DaemonConfig, StoreKind};
+use crate::error::DaemonError;
+use crate::http::{self, AppState};
+use crate::loops;
+use crate::selfmetrics::SelfMetrics;
+use crate::sink::{PointSink, RemoteSink};
+use crate::writer::{self, WriterHandle};
+use prescale_agent::Agent;
+use prescale_remote::{RemoteWriter, WriterOptions};
+use prescale_store::{Store, StoreOptions};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A running daemon.
+pub struct Daemon {
+    addr: SocketAddr,
+    metrics: Arc<SelfMetrics>,
+    writer: WriterHandle,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    loops: Vec<JoinHandle<()>>,
+    agent: Option<loops::agent::AgentThread>,
+    writer_task: JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Opens the store, binds the listen address and starts every configured loop.
+    pub async fn start(cfg: DaemonConfig) -> Result<Daemon, DaemonError> {
+        let metrics = Arc::new(SelfMetrics::new());
+        let db = cfg.db.clone();
+        let opts = StoreOptions {
+            synchronous: cfg.synchronous,
+        };
+        let (store, reader) = tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+            let w = Store::open_with(&db, &opts)?;
+            let r = Store::open_with(&db, &opts)?;
+            Ok((w, r))
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))??;
+        if let Ok(infos) = reader.list_series() {
+            metrics.known_series(infos.into_iter().map(|i| i.key));
+        }
+        let sink: Box<dyn PointSink> = match &cfg.store {
+            StoreKind::Embedded => Box::new(store),
+            StoreKind::Prometheus { write_url, .. } => Box::new(RemoteSink {
+                writer: RemoteWriter::new(write_url, WriterOptions::default())?,
+            }),
+        };
+        let (writer, writer_task) = writer::spawn(sink, cfg.writer.clone(), metrics.clone());
+        let reader = Arc::new(Mutex::new(reader));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let state = AppState {
+            writer: writer.clone(),
+            metrics: metrics.clone(),
+            receiver: Arc::new(cfg.receiver.clone()),
+            admission: Arc::new(Mutex::new(SourceAdmission::new(
+                cfg.admission.clone(),
+                cfg.receiver.mapping.clone(),
+            ))),
+            reader: reader.clone(),
+        };
+        let mut srv_shutdown = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, http::router(state))
+                .with_graceful_shutdown(async move { loops::stopped(&mut srv_shutdown).await })
+                .await
+        });
+        tracing::info!(%addr, db = %cfg.db.display(), "serving /api/v1/write, /metrics, /api/v1/workloads");
+
+        let agent = match &cfg.agent {
+            None => None,
+            Some(acfg) => {
+                let interval = acfg.interval;
+                let a = Agent::new(acfg.clone())?;
+                let t = loops::agent::spawn(a, interval, writer.clone(), metrics.clone()).map_err(
+                    |source| DaemonError::Io {
+                        what: "starting the agent thread",
+                        source,
+                    },
+                )?;
+                tracing::info!(interval = %crate::config::show_duration(interval), "agent sampling");
+                Some(t)
+            }
+        };
+
+        let mut tasks = Vec::new();
+        for target in &cfg.scrape {
+            let scraper = Arc::new(loops::scrape::Scraper::new(
+                target.clone(),
+                cfg.admission.clone(),
+            ));
+            tasks.push(tokio::spawn(loops::scrape::run(
+                scraper,
+                target.interval,
+                writer.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        if let (Some(r), StoreKind::Embedded) = (&cfg.retention, &cfg.store) {
+            tasks.push(tokio::spawn(loops::retention::run(
+                r.clone(),
+                writer.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        for target in &cfg.export {
+            tasks.push(tokio::spawn(loops::export::run(
+                target.clone(),
+                reader.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        if !cfg.backfill.is_empty() {
+            // Not awaited on shutdown: a long back-fill is abandoned, not waited for.
+            let mut rx = shutdown_rx.clone();
+            let job = loops::backfill::run(
+                cfg.backfill.clone(),
+                writer.clone(),
+                metrics.clone(),
+                cfg.writer.max_batch_points,
+            );
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = job => {}
+                    _ = loops::stopped(&mut rx) => {}
+                }
+            });
+        }
+
+        Ok(Daemon {
+            addr,
+            metrics,
+            writer,
+            shutdown,
+            server,
+            loops: tasks,
+            agent,
+            writer_task,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The daemon's own metrics.
+    pub fn metrics(&self) -> Arc<SelfMetrics> {
+        self.metrics.clone()
+    }
+
+    /// A handle to queue points (tests, embedding).
+    pub fn writer(&self) -> WriterHandle {
+        self.writer.clone()
+    }
+
+    /// Stops the sources and the server, then lets the writer commit what is pending.
+    pub async fn shutdown(self) -> Result<(), DaemonError> {
+        let _ = self.shutdown.send(true);
+        if let Some(a) = self.agent {
+            let _ = a.stop.send(());
+            let _ = tokio::task::spawn_blocking(move || a.join.join()).await;
+        }
+        for t in self.loops {
+            let _ = t.await;
+        }
+        let served = tokio::time::timeout(Duration::from_secs(10), self.server).await;
+        self.writer.close().await;
+        let _ = self.writer_task.await;
+        match served {
+            Ok(Ok(Err(source))) => Err(DaemonError::Io {
+                what: "serving HTTP",
+                source,
+            }),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/healthz`.
+
+mod metrics;
+mod workloads;
+mod write;
+
+use crate::admission::SourceAdmission;
+use crate::config::ReceiverConfig;
+use crate::selfmetrics::SelfMetrics;
+use crate::writer::WriterHandle;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use prescale_store::Store;
+use std::sync::{Arc, Mutex};
+
+/// What every handler can reach; handlers hold no business logic beyond wiring.
+#[derive(Clone)]
+pub struct AppState {
+    pub writer: WriterHandle,
+    pub metrics: Arc<SelfMetrics>,
+    pub receiver: Arc<ReceiverConfig>,
+    /// Admission of remote-write samples (stateful: counter rates need the previous value).
+    pub admission: Arc<Mutex<SourceAdmission>>,
+    /// A read connection to the embedded store (WAL lets it read while the writer commits).
+    pub reader: Arc<Mutex<Store>>,
+}
+
+/// The router with every route and the remote-write body limit.
+pub fn router(state: AppState) -> Router {
+    let limit = state.receiver.limits.max_body_bytes;
+    Router::new()
+        .route(
+            "/api/v1/write",
+            post(write::remote_write).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/workloads", get(workloads::workloads))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state)
+}
+
+/// Locks a mutex, recovering the value if a panicking thread poisoned it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}

@@ -1,0 +1,18 @@
+//! The daemon's background loops; each runs on its own task or thread so one slow source never stalls another.
+
+pub mod agent;
+pub mod backfill;
+pub mod export;
+pub mod retention;
+pub mod scrape;
+
+use tokio::sync::watch;
+
+/// Resolves when shutdown has been asked for.
+pub async fn stopped(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}

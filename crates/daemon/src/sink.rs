@@ -1,0 +1,62 @@
+//! Where the writer commits points: the embedded store, or a Prometheus-compatible server by remote-write.
+
+use crate::config::RetentionSchedule;
+use prescale_core::{Point, Timestamp};
+use prescale_remote::RemoteWriter;
+use prescale_store::{Retention, Store};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Store(#[from] prescale_store::StoreError),
+    #[error(transparent)]
+    Remote(#[from] prescale_remote::RemoteError),
+}
+
+/// A destination for points; synchronous, called from a blocking thread.
+pub trait PointSink: Send + 'static {
+    /// Commits `points` durably (all or nothing); returns how many were written.
+    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError>;
+    /// Applies retention as of `now`; returns a one-line summary for the log.
+    fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError>;
+}
+
+impl PointSink for Store {
+    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError> {
+        self.append_points(points)?;
+        Ok(points.len())
+    }
+
+    fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError> {
+        let stats = self.apply_retention(
+            &Retention {
+                raw_for: r.raw_for,
+                rollup_for: r.rollup_for,
+                rollup_step: r.rollup_step,
+                ..Retention::default()
+            },
+            now,
+        )?;
+        Ok(format!(
+            "{} raw rolled up, {} rollups written, {} rollups deleted, {} series dropped",
+            stats.raw_rolled_up, stats.rollups_written, stats.rollups_deleted, stats.series_dropped
+        ))
+    }
+}
+
+/// Raw telemetry kept in Prometheus/VictoriaMetrics: points are pushed; retention is that server's job.
+pub struct RemoteSink {
+    pub writer: RemoteWriter,
+}
+
+impl PointSink for RemoteSink {
+    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError> {
+        self.writer.push_points(points)?;
+        Ok(points.len())
+    }
+
+    fn retention(&mut self, _r: &RetentionSchedule, _now: Timestamp) -> Result<String, SinkError> {
+        Ok("left to the remote store".to_string())
+    }
+}

@@ -1,0 +1,290 @@
+//! The single writer: batches points from every source into one sink commit per flush, with
+//! back-pressure (a bounded queue) and acknowledgements for callers that must wait for durability.
+
+use crate::config::{RetentionSchedule, WriterConfig};
+use crate::selfmetrics::SelfMetrics;
+use crate::sink::PointSink;
+use prescale_core::{Point, Timestamp};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum WriteError {
+    #[error("the writer has shut down")]
+    Closed,
+    #[error("store commit failed: {0}")]
+    Commit(String),
+}
+
+type Ack = oneshot::Sender<Result<usize, WriteError>>;
+
+enum Job {
+    Points {
+        points: Vec<Point>,
+        ack: Option<Ack>,
+    },
+    Retention {
+        schedule: RetentionSchedule,
+        now: Timestamp,
+        ack: Option<Ack>,
+    },
+    Flush {
+        ack: Ack,
+    },
+    Close,
+}
+
+/// A cheap, cloneable way to hand points to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+impl WriterHandle {
+    /// Queues points for the next commit; waits only while the queue is full.
+    pub async fn write(&self, points: Vec<Point>) -> Result<(), WriteError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .send(Job::Points { points, ack: None })
+            .await
+            .map_err(|_| WriteError::Closed)
+    }
+
+    /// Queues points and waits until they are committed (acknowledged = durable).
+    pub async fn write_acked(&self, points: Vec<Point>) -> Result<usize, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job::Points {
+                points,
+                ack: Some(ack),
+            })
+            .await
+            .map_err(|_| WriteError::Closed)?;
+        done.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// From a plain thread (the agent): queues points, blocking while the queue is full.
+    pub fn blocking_write(&self, points: Vec<Point>) -> Result<(), WriteError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .blocking_send(Job::Points { points, ack: None })
+            .map_err(|_| WriteError::Closed)
+    }
+
+    /// Commits everything queued so far and waits for it.
+    pub async fn flush(&self) -> Result<usize, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job::Flush { ack })
+            .await
+            .map_err(|_| WriteError::Closed)?;
+        done.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Applies retention after committing what is pending; waits for it.
+    pub async fn retention(
+        &self,
+        schedule: RetentionSchedule,
+        now: Timestamp,
+    ) -> Result<usize, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job::Retention {
+                schedule,
+                now,
+                ack: Some(ack),
+            })
+            .await
+            .map_err(|_| WriteError::Closed)?;
+        done.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Asks the writer to commit what is queued and stop.
+    pub async fn close(&self) {
+        let _ = self.tx.send(Job::Close).await;
+    }
+}
+
+/// Starts the writer task over `sink`.
+pub fn spawn(
+    sink: Box<dyn PointSink>,
+    cfg: WriterConfig,
+    metrics: Arc<SelfMetrics>,
+) -> (WriterHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(cfg.queue.max(1));
+    let task = tokio::spawn(run(rx, Arc::new(Mutex::new(sink)), cfg, metrics));
+    (WriterHandle { tx }, task)
+}
+
+type SharedSink = Arc<Mutex<Box<dyn PointSink>>>;
+
+struct Pending {
+    points: Vec<Point>,
+    acks: Vec<(Ack, usize)>,
+    since: Option<Instant>,
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    sink: SharedSink,
+    cfg: WriterConfig,
+    metrics: Arc<SelfMetrics>,
+) {
+    let mut p = Pending {
+        points: Vec::new(),
+        acks: Vec::new(),
+        since: None,
+    };
+    let mut closing = false;
+    while !closing {
+        let job = match p.since {
+            None => rx.recv().await,
+            Some(since) => {
+                let deadline = tokio::time::Instant::from_std(since + cfg.flush_interval);
+                tokio::select! {
+                    j = rx.recv() => j,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        commit(&sink, &mut p, &metrics).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(job) = job else { break };
+        let mut urgent = false;
+        let mut next = Some(job);
+        // Take everything already queued, so concurrent requests share one transaction.
+        while let Some(job) = next.take() {
+            match job {
+                Job::Points { points, ack } => {
+                    let n = points.len();
+                    if p.points.is_empty() {
+                        p.since = Some(Instant::now());
+                    }
+                    p.points.extend(points);
+                    if let Some(a) = ack {
+                        p.acks.push((a, n));
+                        urgent = true;
+                    }
+                }
+                Job::Flush { ack } => {
+                    p.acks.push((ack, 0));
+                    urgent = true;
+                }
+                Job::Retention { schedule, now, ack } => {
+                    commit(&sink, &mut p, &metrics).await;
+                    let r = retention(&sink, schedule, now, &metrics).await;
+                    if let Some(a) = ack {
+                        let _ = a.send(r);
+                    }
+                }
+                Job::Close => {
+                    closing = true;
+                    break;
+                }
+            }
+            if p.points.len() >= cfg.max_batch_points {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if urgent || closing || p.points.len() >= cfg.max_batch_points {
+            commit(&sink, &mut p, &metrics).await;
+        }
+    }
+    // Closed: commit whatever is still queued.
+    rx.close();
+    while let Ok(job) = rx.try_recv() {
+        if let Job::Points { points, ack } = job {
+            let n = points.len();
+            p.points.extend(points);
+            if let Some(a) = ack {
+                p.acks.push((a, n));
+            }
+        }
+    }
+    commit(&sink, &mut p, &metrics).await;
+}
+
+async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) {
+    p.since = None;
+    let points = std::mem::take(&mut p.points);
+    let acks = std::mem::take(&mut p.acks);
+    if points.is_empty() {
+        for (a, _) in acks {
+            let _ = a.send(Ok(0));
+        }
+        return;
+    }
+    let sink = sink.clone();
+    let m = metrics.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        let mut guard = match sink.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let r = guard.append(&points);
+        let took = start.elapsed();
+        match &r {
+            Ok(_) => m.append(took, &points),
+            Err(_) => m.append_error(),
+        }
+        r.map_err(|e| e.to_string())
+    })
+    .await;
+    let result = match joined {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(msg)) => {
+            tracing::error!(error = %msg, "store commit failed");
+            Err(WriteError::Commit(msg))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store commit task failed");
+            Err(WriteError::Commit(e.to_string()))
+        }
+    };
+    for (a, n) in acks {
+        let _ = a.send(result.clone().map(|_| n));
+    }
+}
+
+async fn retention(
+    sink: &SharedSink,
+    schedule: RetentionSchedule,
+    now: Timestamp,
+    metrics: &Arc<SelfMetrics>,
+) -> Result<usize, WriteError> {
+    let sink = sink.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        let mut guard = match sink.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .retention(&schedule, now)
+            .map(|s| (s, start.elapsed()))
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match joined {
+        Ok(Ok((summary, took))) => {
+            metrics.retention_run();
+            tracing::info!(%summary, took_ms = took.as_millis() as u64, "retention applied");
+            Ok(0)
+        }
+        Ok(Err(msg)) => {
+            tracing::error!(error = %msg, "retention failed");
+            Err(WriteError::Commit(msg))
+        }
+        Err(e) => Err(WriteError::Commit(e.to_string())),
+    }
+}

@@ -1,0 +1,99 @@
+//! Test harness: a daemon on 127.0.0.1:0 with a temporary store, and small HTTP helpers.
+#![allow(dead_code)]
+
+pub mod prometheus;
+
+use prescale_daemon::{Daemon, DaemonConfig};
+use prescale_store::Store;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct Running {
+    pub daemon: Daemon,
+    pub base: String,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A daemon from `toml` (listen and db are filled in), agent off unless the text enables it.
+pub async fn start(toml: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prescale.db");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndb = {:?}\n{}",
+        db.display().to_string(),
+        if toml.contains("[agent]") {
+            toml.to_string()
+        } else {
+            format!("{toml}\n[agent]\nenabled = false\n")
+        }
+    );
+    let cfg = DaemonConfig::from_toml(&text).unwrap();
+    let daemon = Daemon::start(cfg).await.unwrap();
+    let base = format!("http://{}", daemon.local_addr());
+    Running {
+        daemon,
+        base,
+        db,
+        _dir: dir,
+    }
+}
+
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// POSTs a remote-write body; returns status and body text.
+pub async fn post_write(base: &str, body: Vec<u8>) -> (u16, String) {
+    let url = format!("{base}/api/v1/write");
+    tokio::task::spawn_blocking(move || {
+        let mut r = http()
+            .post(&url)
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .send(&body[..])
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    })
+    .await
+    .unwrap()
+}
+
+pub async fn get(base: &str, path: &str) -> (u16, String) {
+    let url = format!("{base}{path}");
+    tokio::task::spawn_blocking(move || {
+        let mut r = http().get(&url).call().unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    })
+    .await
+    .unwrap()
+}
+
+/// Opens the daemon's store read-only for assertions.
+pub fn store(db: &Path) -> Store {
+    Store::open(db).unwrap()
+}
+
+/// Polls `f` every 50 ms until it is true; panics with `what` after `patience`.
+pub async fn eventually(what: &str, patience: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < patience, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

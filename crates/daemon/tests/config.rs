@@ -1,0 +1,155 @@
+//! Config validation: every problem is reported with its path; defaults are what the issue says.
+
+use prescale_daemon::config::StoreKind;
+use prescale_daemon::DaemonConfig;
+
+fn problems(text: &str) -> Vec<String> {
+    match DaemonConfig::from_toml(text) {
+        Ok(_) => panic!("expected errors for {text}"),
+        Err(e) => e.problems().iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn defaults_without_a_file() {
+    let c = DaemonConfig::defaults();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:9464");
+    assert_eq!(c.db.to_str(), Some("./prescale.db"));
+    assert!(c.agent.is_some(), "the agent runs by default");
+    assert_eq!(c.store, StoreKind::Embedded);
+    assert!(c.scrape.is_empty());
+    assert!(
+        c.retention.is_some(),
+        "retention keeps the store bounded by default"
+    );
+}
+
+#[test]
+fn every_problem_is_named_by_its_path() {
+    let p = problems(
+        r#"
+listen = "nowhere"
+[[scrape]]
+name = "a"
+url = "http://127.0.0.1:1/metrics"
+[[scrape]]
+name = "b"
+url = "ftp://x"
+[[scrape]]
+name = "c"
+url = "http://127.0.0.1:2/metrics"
+interval = "0s"
+timeout = "soon"
+[store]
+kind = "prometheus"
+[[export]]
+url = "https://vm:8428/api/v1/write"
+"#,
+    );
+    let want = [
+        "listen: \"nowhere\" is not an address:port",
+        "scrape[1].url: \"ftp://x\" is not an http:// URL",
+        "scrape[2].interval: \"0s\" must be ≥ 1s",
+        "scrape[2].timeout: \"soon\" is not a duration",
+        "store.url: is required when kind = \"prometheus\"",
+        "export[0].url: \"https://vm:8428/api/v1/write\": https is not supported",
+    ];
+    for w in want {
+        assert!(
+            p.iter().any(|x| x.starts_with(w)),
+            "missing {w:?} in {p:#?}"
+        );
+    }
+    assert_eq!(p.len(), want.len(), "{p:#?}");
+}
+
+#[test]
+fn unknown_fields_and_bad_sections_are_refused() {
+    let e = DaemonConfig::from_toml("listn = \"127.0.0.1:1\"\n").unwrap_err();
+    assert!(e.to_string().contains("listn"), "{e}");
+    let p = problems("[agent]\ninterval = \"1ms\"\n");
+    assert!(p.iter().any(|x| x.starts_with("agent")), "{p:#?}");
+    let p = problems("[agent]\nfrobnicate = true\n");
+    assert!(
+        p.iter()
+            .any(|x| x.starts_with("agent") && x.contains("frobnicate")),
+        "{p:#?}"
+    );
+    let p = problems(
+        "[[backfill]]\nurl = \"http://p:9090\"\nqueries = []\nstep = \"1h\"\nrange = \"1m\"\n",
+    );
+    assert!(
+        p.iter().any(|x| x.starts_with("backfill[0].step")),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter().any(|x| x.starts_with("backfill[0].queries")),
+        "{p:#?}"
+    );
+    let p = problems("[retention]\nraw_for = \"7d\"\nrollup_for = \"1d\"\n");
+    assert!(
+        p.iter().any(|x| x.starts_with("retention.rollup_for")),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn a_full_config_validates() {
+    let c = DaemonConfig::from_toml(
+        r#"
+listen = "0.0.0.0:9464"
+db = "/tmp/x.db"
+[agent]
+enabled = true
+interval = "500ms"
+[[scrape]]
+name = "app"
+url = "http://127.0.0.1:8080/metrics/"
+interval = "5s"
+[remote_write]
+max_body_bytes = 1048576
+[admission]
+max_future = "5m"
+max_age = "1h"
+[retention]
+raw_for = "2d"
+rollup_for = "forever"
+every = "5m"
+[[backfill]]
+url = "http://prom:9090"
+range = "7d"
+step = "1m"
+[[backfill.queries]]
+promql = 'sum by (job) (rate(http_requests_total[5m]))'
+workload = "{job}"
+metric = "http_rps"
+[[export]]
+url = "http://vm:8428/api/v1/write"
+interval = "15s"
+[store]
+kind = "prometheus"
+url = "http://vm:8428"
+[writer]
+flush_interval = "250ms"
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.scrape[0].url, "http://127.0.0.1:8080/metrics");
+    assert_eq!(
+        c.scrape[0].timeout.as_secs(),
+        5,
+        "timeout defaults to at most the interval"
+    );
+    assert_eq!(c.receiver.limits.max_body_bytes, 1 << 20);
+    assert_eq!(c.admission.max_future_ms, 300_000);
+    assert_eq!(c.retention.as_ref().unwrap().rollup_for, None);
+    assert_eq!(c.backfill[0].queries.len(), 1);
+    assert_eq!(
+        c.store,
+        StoreKind::Prometheus {
+            url: "http://vm:8428".into(),
+            write_url: "http://vm:8428/api/v1/write".into()
+        }
+    );
+    assert_eq!(c.agent.unwrap().interval.as_millis(), 500);
+}

@@ -1,0 +1,244 @@
+//! Prometheus remote-write 1.0: snappy-block-compressed protobuf `WriteRequest`s, in and out.
+//!
+//! [`decode`] enforces body and decompressed-size limits *before* allocating, then protobuf-decodes and
+//! checks series/label limits; every refusal is a [`RemoteWriteError`] whose message is the 400 body.
+//! [`encode`] and [`from_points`] serve the export path.
+
+mod error;
+mod precheck;
+mod proto;
+
+pub use error::RemoteWriteError;
+pub use proto::{
+    Exemplar, Label, MetricMetadata, MetricType, Sample as PbSample, TimeSeries, WriteRequest,
+};
+
+use crate::{KindIndex, RawSample};
+use prost::Message;
+use std::collections::HashMap;
+
+/// The label that carries the metric name.
+pub const NAME_LABEL: &str = "__name__";
+
+/// Limits applied to every request before and after decoding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Compressed body size.
+    pub max_body_bytes: usize,
+    /// Size the snappy header declares; checked before the buffer is allocated.
+    pub max_decompressed_bytes: usize,
+    pub max_series: usize,
+    pub max_labels_per_series: usize,
+    /// Bytes of one label's name plus value.
+    pub max_label_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 32 << 20,
+            max_series: 100_000,
+            max_labels_per_series: 64,
+            max_label_bytes: 4096,
+        }
+    }
+}
+
+/// Decodes and validates a remote-write body (snappy block format, then protobuf).
+pub fn decode(body: &[u8], limits: &Limits) -> Result<WriteRequest, RemoteWriteError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(RemoteWriteError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
+    }
+    let len =
+        snap::raw::decompress_len(body).map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
+    if len > limits.max_decompressed_bytes {
+        return Err(RemoteWriteError::DecompressedTooLarge {
+            size: len,
+            limit: limits.max_decompressed_bytes,
+        });
+    }
+    let mut buf = vec![0u8; len];
+    let n = snap::raw::Decoder::new()
+        .decompress(body, &mut buf)
+        .map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
+    let buf = buf.get(..n).unwrap_or(&[]);
+    precheck::precheck(buf, limits)?;
+    let req = WriteRequest::decode(buf).map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
+    validate(&req, limits)?;
+    Ok(req)
+}
+
+/// Checks series count and each series' labels: count, sizes, a non-empty `__name__`, no empty or
+/// repeated names. Unsorted labels are tolerated (they are sorted on conversion).
+pub fn validate(req: &WriteRequest, limits: &Limits) -> Result<(), RemoteWriteError> {
+    if req.timeseries.len() > limits.max_series {
+        return Err(RemoteWriteError::TooManySeries {
+            count: req.timeseries.len(),
+            limit: limits.max_series,
+        });
+    }
+    for (series, ts) in req.timeseries.iter().enumerate() {
+        validate_labels(series, &ts.labels, limits)?;
+    }
+    Ok(())
+}
+
+fn validate_labels(
+    series: usize,
+    labels: &[Label],
+    limits: &Limits,
+) -> Result<(), RemoteWriteError> {
+    if labels.len() > limits.max_labels_per_series {
+        return Err(RemoteWriteError::TooManyLabels {
+            series,
+            count: labels.len(),
+            limit: limits.max_labels_per_series,
+        });
+    }
+    let mut name = None;
+    for l in labels {
+        if l.name.is_empty() {
+            return Err(RemoteWriteError::EmptyLabelName { series });
+        }
+        let size = l.name.len() + l.value.len();
+        if size > limits.max_label_bytes {
+            return Err(RemoteWriteError::LabelTooLarge {
+                series,
+                name: l.name.chars().take(64).collect(),
+                size,
+                limit: limits.max_label_bytes,
+            });
+        }
+        if l.name == NAME_LABEL {
+            name = Some(l.value.as_str());
+        }
+    }
+    match name {
+        None => return Err(RemoteWriteError::MissingName { series }),
+        Some("") => return Err(RemoteWriteError::EmptyName { series }),
+        Some(_) => {}
+    }
+    let dup = |name: &str| RemoteWriteError::DuplicateLabel {
+        series,
+        name: name.chars().take(64).collect(),
+    };
+    if labels.windows(2).all(|w| w[0].name < w[1].name) {
+        return Ok(());
+    }
+    if let Some(w) = labels.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(dup(&w[0].name));
+    }
+    // Unsorted: sort references (label counts are bounded by the limit above).
+    let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
+    names.sort_unstable();
+    match names.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(dup(w[0])),
+        None => Ok(()),
+    }
+}
+
+/// Encodes a request as a snappy block, or says why it cannot be (over snappy's ~4 GiB block limit).
+pub fn try_encode(req: &WriteRequest) -> Result<Vec<u8>, RemoteWriteError> {
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .map_err(|e| RemoteWriteError::Encode(e.to_string()))
+}
+
+/// Encodes a request as a snappy block for `POST /api/v1/write`. A request over snappy's ~4 GiB block
+/// limit cannot be represented and yields an empty body, which receivers refuse; split such requests
+/// (or use [`try_encode`] to see the error).
+pub fn encode(req: &WriteRequest) -> Vec<u8> {
+    try_encode(req).unwrap_or_default()
+}
+
+/// Flattens a request into one [`RawSample`] per sample; labels are sorted and `__name__` moves to
+/// `name`. Series without a name (which [`decode`] refuses) are skipped.
+pub fn to_raw_samples(req: &WriteRequest) -> Vec<RawSample> {
+    let total = req.timeseries.iter().map(|t| t.samples.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    for ts in &req.timeseries {
+        let Some(name) = ts.labels.iter().find(|l| l.name == NAME_LABEL) else {
+            continue;
+        };
+        let mut labels: Vec<(String, String)> = ts
+            .labels
+            .iter()
+            .filter(|l| l.name != NAME_LABEL)
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect();
+        labels.sort_unstable();
+        for s in &ts.samples {
+            out.push(RawSample {
+                name: name.value.clone(),
+                labels: labels.clone(),
+                value: s.value,
+                timestamp_ms: Some(s.timestamp),
+            });
+        }
+    }
+    out
+}
+
+/// Family kinds declared by the request's metadata (often sent in separate requests: keep a
+/// long-lived [`KindIndex`] and [`KindIndex::extend`] it).
+pub fn kind_index(req: &WriteRequest) -> KindIndex {
+    let mut idx = KindIndex::new();
+    for m in &req.metadata {
+        if let Ok(t) = MetricType::try_from(m.r#type) {
+            idx.insert(m.metric_family_name.clone(), t.kind());
+        }
+    }
+    idx
+}
+
+/// Builds a request from `(name, labels, timestamp_ms, value)` points: one series per distinct
+/// name + label set (in order of first appearance), labels sorted by name with `__name__` among
+/// them, samples sorted by time.
+pub fn from_points<I, N, L, K, V>(points: I) -> WriteRequest
+where
+    I: IntoIterator<Item = (N, L, i64, f64)>,
+    N: Into<String>,
+    L: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let mut index: HashMap<Vec<Label>, usize> = HashMap::new();
+    let mut timeseries: Vec<TimeSeries> = Vec::new();
+    for (name, labels, timestamp, value) in points {
+        let mut ls: Vec<Label> = labels
+            .into_iter()
+            .map(|(k, v)| Label::new(k, v))
+            .filter(|l| l.name != NAME_LABEL)
+            .collect();
+        ls.push(Label::new(NAME_LABEL, name));
+        ls.sort_by(|a, b| a.name.cmp(&b.name));
+        ls.dedup_by(|a, b| a.name == b.name);
+        let sample = PbSample { value, timestamp };
+        match index.get(&ls) {
+            Some(&i) => timeseries[i].samples.push(sample),
+            None => {
+                index.insert(ls.clone(), timeseries.len());
+                timeseries.push(TimeSeries {
+                    labels: ls,
+                    samples: vec![sample],
+                    exemplars: Vec::new(),
+                });
+            }
+        }
+    }
+    for ts in &mut timeseries {
+        ts.samples.sort_by_key(|s| s.timestamp);
+    }
+    WriteRequest {
+        timeseries,
+        metadata: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
