@@ -153,3 +153,12 @@ flush_interval = "250ms"
     );
     assert_eq!(c.agent.unwrap().interval.as_millis(), 500);
 }
+
+#[test]
+fn the_documented_example_config_validates() {
+    let text = include_str!("../../../docs/prescale.example.toml");
+    let c = DaemonConfig::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.scrape.len(), 1);
+    assert_eq!(c.backfill.len(), 1);
+    assert_eq!(c.agent.map(|a| a.rules.len()), Some(3));
+}

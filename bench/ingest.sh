@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Remote-write ingest benchmark: the same payloads (4 clients, 1000 series x 10 samples per request)
+# sent over loopback to prescale's /api/v1/write (embedded store, acknowledged after commit, with
+# synchronous=full and =normal) and to a real VictoriaMetrics started here on a temporary port.
+# Usage: bench/ingest.sh [--requests N]   (needs /usr/bin/victoria-metrics: apt-get install victoria-metrics)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+vm_bin="${PRESCALE_VICTORIA_METRICS_BIN:-$(command -v victoria-metrics || true)}"
+[ -n "$vm_bin" ] || { echo "bench/ingest.sh: victoria-metrics not installed" >&2; exit 1; }
+cargo build --release -q -p prescale-daemon --example ingest_bench
+bin="${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench"
+tmp=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$vm_bin" -httpListenAddr "127.0.0.1:$port" -storageDataPath "$tmp/vm" -retentionPeriod 100y >"$tmp/vm.log" 2>&1 &
+vm_pid=$!
+trap 'kill $vm_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+run() { "$bin" "$@" 2>/dev/null | grep -o '= [0-9]* samples/s' | grep -o '[0-9]*'; }
+full=$(run --sync full "$@")
+normal=$(run --sync normal "$@")
+vm=$(run --url "http://127.0.0.1:$port/api/v1/write" "$@")
+printf '\n%-46s %14s %10s\n' receiver samples/s "vs VM"
+printf '%-46s %14s %10s\n' "VictoriaMetrics $("$vm_bin" -version 2>&1 | head -1 | cut -c1-20)" "$vm" 1.00
+for row in "prescale, synchronous=full:$full" "prescale, synchronous=normal:$normal"; do
+  name=${row%%:*}; v=${row##*:}
+  printf '%-46s %14s %10s\n' "$name" "$v" "$(python3 -c "print(f'{$v/$vm:.2f}')")"
+done
