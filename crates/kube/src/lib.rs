@@ -1,0 +1,1 @@
+//! The Kubernetes actuator: replicas via the scale subresource, CPU/memory via pod-template patches, the PredictiveScaler resource.
