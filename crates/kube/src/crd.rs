@@ -1,0 +1,254 @@
+//! The `PredictiveScaler` custom resource (`prescale.io/v1alpha1`): the Kubernetes-native way to configure a workload.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::target::{KubeTarget, WorkloadKind};
+
+/// Which workload a `PredictiveScaler` scales (in its own namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleTargetRef {
+    pub kind: WorkloadKind,
+    pub name: String,
+    /// Container whose CPU/memory is set; the first container when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// One demand metric and how much of it one replica serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerMetric {
+    /// Metric name as stored by prescale (e.g. `http_requests_per_second`).
+    pub name: String,
+    /// Load one replica can carry within its SLO (same unit as the metric).
+    pub capacity_per_replica: f64,
+}
+
+/// Whether the scaler only forecasts and records, or also acts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ScalerMode {
+    #[default]
+    #[serde(rename = "forecast-only")]
+    ForecastOnly,
+    #[serde(rename = "act")]
+    Act,
+}
+
+fn default_violation_budget() -> f64 {
+    0.01
+}
+
+fn default_lead_time() -> String {
+    "5m".to_string()
+}
+
+/// Spec of a `PredictiveScaler`.
+// `printcolumn(...)` entries repeat `type_ = "string"`, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "prescale.io",
+    version = "v1alpha1",
+    kind = "PredictiveScaler",
+    plural = "predictivescalers",
+    shortname = "psc",
+    namespaced,
+    status = "PredictiveScalerStatus",
+    printcolumn(name = "Target", type_ = "string", json_path = ".spec.targetRef.name"),
+    printcolumn(name = "Mode", type_ = "string", json_path = ".spec.mode"),
+    printcolumn(
+        name = "Desired",
+        type_ = "integer",
+        json_path = ".status.desiredReplicas"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictiveScalerSpec {
+    pub target_ref: ScaleTargetRef,
+    /// Demand metrics; the replica count is the maximum over them.
+    #[schemars(length(min = 1))]
+    pub metrics: Vec<ScalerMetric>,
+    /// Lower bound on replicas, whatever the forecast says.
+    pub min_replicas: u32,
+    /// Upper bound on replicas, whatever the forecast says.
+    pub max_replicas: u32,
+    /// How far ahead to provision (e.g. `90s`, `5m`): at least the workload's start-up time.
+    #[serde(default = "default_lead_time")]
+    pub lead_time: String,
+    /// Allowed fraction of time above capacity (0 to 1); sets the forecast quantile acted on.
+    #[serde(default = "default_violation_budget")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub violation_budget: f64,
+    #[serde(default)]
+    pub mode: ScalerMode,
+}
+
+/// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// RFC 3339 time of the last status change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+}
+
+/// Status of a `PredictiveScaler`, written by prescale through `predictivescalers/status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictiveScalerStatus {
+    /// The last decision's one-line explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision: Option<String>,
+    /// RFC 3339 time of the last decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_replicas: Option<u32>,
+    /// Upper bound of the demand forecast at the lead time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_upper: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ScalerCondition>,
+}
+
+/// One problem found by [`PredictiveScalerSpec::validate`], with the field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl PredictiveScalerSpec {
+    /// Every problem in the spec (empty when valid).
+    pub fn validate(&self) -> Vec<SpecProblem> {
+        let mut p = Vec::new();
+        let mut add = |path: &str, message: String| {
+            p.push(SpecProblem {
+                path: format!("spec.{path}"),
+                message,
+            })
+        };
+        if self.target_ref.name.is_empty() {
+            add("targetRef.name", "must not be empty".into());
+        }
+        if self.metrics.is_empty() {
+            add("metrics", "at least one metric is required".into());
+        }
+        for (i, m) in self.metrics.iter().enumerate() {
+            if m.name.is_empty() {
+                add(&format!("metrics[{i}].name"), "must not be empty".into());
+            }
+            if !(m.capacity_per_replica.is_finite() && m.capacity_per_replica > 0.0) {
+                add(
+                    &format!("metrics[{i}].capacityPerReplica"),
+                    format!("must be a positive number, got {}", m.capacity_per_replica),
+                );
+            }
+        }
+        if self.min_replicas > self.max_replicas {
+            add(
+                "minReplicas",
+                format!(
+                    "{} is above maxReplicas {}",
+                    self.min_replicas, self.max_replicas
+                ),
+            );
+        }
+        if prescale_core::time::parse_duration(&self.lead_time).is_none() {
+            add(
+                "leadTime",
+                format!("{:?} is not a duration like 90s or 5m", self.lead_time),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.violation_budget) {
+            add(
+                "violationBudget",
+                format!("must be within [0, 1], got {}", self.violation_budget),
+            );
+        }
+        p
+    }
+
+    /// The actuator target this spec names, in `namespace`.
+    pub fn target(&self, namespace: &str) -> KubeTarget {
+        KubeTarget {
+            kind: self.target_ref.kind,
+            namespace: namespace.to_string(),
+            name: self.target_ref.name.clone(),
+            container: self.target_ref.container.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::CustomResourceExt;
+
+    fn spec() -> PredictiveScalerSpec {
+        serde_json::from_value(serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 50.0}],
+            "minReplicas": 2, "maxReplicas": 20
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let s = spec();
+        assert_eq!(s.mode, ScalerMode::ForecastOnly);
+        assert_eq!(s.lead_time, "5m");
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        let mut bad = s.clone();
+        bad.min_replicas = 30;
+        bad.violation_budget = 2.0;
+        bad.lead_time = "soon".into();
+        bad.metrics[0].capacity_per_replica = 0.0;
+        let paths: Vec<String> = bad.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.metrics[0].capacityPerReplica",
+                "spec.minReplicas",
+                "spec.leadTime",
+                "spec.violationBudget"
+            ]
+        );
+        assert_eq!(s.target("shop").to_string(), "Deployment/shop/web");
+    }
+
+    #[test]
+    fn crd_names() {
+        let crd = PredictiveScaler::crd();
+        assert_eq!(
+            crd.metadata.name.as_deref(),
+            Some("predictivescalers.prescale.io")
+        );
+        assert_eq!(crd.spec.scope, "Namespaced");
+    }
+}
