@@ -57,6 +57,8 @@ impl Daemon {
         let (writer, writer_task) = writer::spawn(sink, cfg.writer.clone(), metrics.clone());
         let reader = Arc::new(Mutex::new(reader));
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let desired = loops::control::Desired::default();
+        let slots = loops::control::slots(&cfg.control)?;
 
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -79,6 +81,7 @@ impl Daemon {
                 cfg.receiver.mapping.clone(),
             ))),
             reader: reader.clone(),
+            desired: desired.clone(),
         };
         let mut srv_shutdown = shutdown_rx.clone();
         let server = tokio::spawn(async move {
@@ -130,6 +133,31 @@ impl Daemon {
                 target.clone(),
                 reader.clone(),
                 metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        if !slots.is_empty() {
+            let (db, opts) = (
+                cfg.db.clone(),
+                StoreOptions {
+                    synchronous: cfg.synchronous,
+                },
+            );
+            let source_cfg = cfg.clone();
+            let io = tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+                Ok(loops::control::Io {
+                    windows: crate::window::window_source(&source_cfg)?,
+                    decisions: Store::open_with(&db, &opts)?,
+                })
+            })
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))??;
+            tracing::info!(workloads = slots.len(), tick = %crate::config::show_duration(cfg.control.tick), "control loop");
+            tasks.push(tokio::spawn(loops::control::run(
+                slots,
+                cfg.control.tick,
+                io,
+                desired.clone(),
                 shutdown_rx.clone(),
             )));
         }

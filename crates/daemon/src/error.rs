@@ -23,6 +23,13 @@ pub enum DaemonError {
         what: &'static str,
         source: std::io::Error,
     },
+    #[error("workload {workload}: building its actuator: {source}")]
+    Actuator {
+        workload: String,
+        source: prescale_actuate::ActuateError,
+    },
+    #[error(transparent)]
+    Control(#[from] prescale_control::ControlError),
     #[error("a start-up task failed: {0}")]
     Task(String),
 }

@@ -161,4 +161,5 @@ fn the_documented_example_config_validates() {
     assert_eq!(c.scrape.len(), 1);
     assert_eq!(c.backfill.len(), 1);
     assert_eq!(c.agent.map(|a| a.rules.len()), Some(3));
+    assert_eq!(c.control.workloads.len(), 1);
 }

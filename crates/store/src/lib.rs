@@ -1,4 +1,5 @@
-//! The embedded prescale store: series, fingerprint runs, clusterings, models and forecasts in SQLite.
+//! The embedded prescale store: series, fingerprint runs, clusterings, models, forecasts and control
+//! decisions in SQLite.
 //!
 //! Live telemetry arrives through `append_points` (batched, one transaction a batch, written to a
 //! head clustered by arrival so that a batch touching thousands of series writes a few pages; see
@@ -12,6 +13,7 @@
 mod append;
 mod clusterings;
 mod codec;
+mod decisions;
 mod error;
 mod fingerprints;
 mod forecasts;
@@ -26,6 +28,7 @@ mod summaries;
 mod window;
 
 pub use append::AppendStats;
+pub use decisions::DecisionRow;
 pub use error::StoreError;
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};

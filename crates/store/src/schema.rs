@@ -130,6 +130,20 @@ CREATE TABLE head_gens (
 -- live = 1: written by live appends, so subject to retention; series saved whole stay as they are.
 ALTER TABLE series ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3: control decisions, each with its explanation as JSON (the control crate's record).
+    r#"
+CREATE TABLE decisions (
+    id       INTEGER PRIMARY KEY,
+    workload TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    mode     TEXT NOT NULL,
+    before   INTEGER,
+    after    INTEGER,
+    record   TEXT NOT NULL
+);
+CREATE INDEX decisions_by_workload ON decisions (workload, at);
+CREATE INDEX decisions_by_at ON decisions (at);
+"#,
 ];
 
 /// The schema version this build writes.

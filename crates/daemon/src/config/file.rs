@@ -22,6 +22,35 @@ pub struct FileConfig {
     pub export: Vec<FileExport>,
     pub store: Option<FileStore>,
     pub writer: Option<FileWriter>,
+    /// Control loop period (default "15s").
+    pub tick: Option<String>,
+    /// `"forecast-only"` (default) or `"act"`, for every `[[workload]]` without its own.
+    pub mode: Option<String>,
+    /// Controlled workloads.
+    #[serde(default)]
+    pub workload: Vec<FileWorkload>,
+}
+
+/// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWorkload {
+    pub workload: String,
+    /// The demand series of the workload.
+    pub metric: String,
+    pub capacity_per_replica: f64,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub lead: Option<String>,
+    pub step: Option<String>,
+    pub budget: Option<f64>,
+    /// `predictive` (default), `hpa`, `hpa@0.6`, `threshold`, `predictive@0.02`.
+    pub policy: Option<String>,
+    pub stale_after: Option<String>,
+    pub season: Option<String>,
+    pub mode: Option<String>,
+    /// prescale-actuate `ActuatorConfig` (`type = "dry-run"` default).
+    pub actuator: Option<toml::Value>,
 }
 
 /// One `[[scrape]]` target.

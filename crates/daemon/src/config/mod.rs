@@ -41,6 +41,31 @@ pub struct DaemonConfig {
     /// Durability of each embedded-store commit.
     pub synchronous: Synchronous,
     pub writer: WriterConfig,
+    /// The control loop (no workloads: no loop).
+    pub control: ControlConfig,
+}
+
+/// The control loop: its period and the controlled workloads.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    pub tick: Duration,
+    pub workloads: Vec<ControlledWorkload>,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            tick: Duration::from_secs(15),
+            workloads: Vec::new(),
+        }
+    }
+}
+
+/// One controlled workload: its validated spec and actuator.
+#[derive(Debug, Clone)]
+pub struct ControlledWorkload {
+    pub spec: prescale_control::WorkloadSpec,
+    pub actuator: prescale_actuate::ActuatorConfig,
 }
 
 /// One Prometheus/OpenMetrics endpoint scraped on an interval.
@@ -164,6 +189,7 @@ impl DaemonConfig {
                 store: StoreKind::Embedded,
                 synchronous: Synchronous::Full,
                 writer: WriterConfig::default(),
+                control: ControlConfig::default(),
             },
         }
     }

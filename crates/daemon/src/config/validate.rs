@@ -286,6 +286,8 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         writer.queue = c.positive("writer.queue", w.queue, writer.queue);
     }
 
+    let control = control(&mut c, file.tick, file.mode, file.workload);
+
     if !c.problems.is_empty() {
         return Err(ConfigError::Invalid {
             origin: origin.to_string(),
@@ -308,7 +310,90 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         store,
         synchronous,
         writer,
+        control,
     })
+}
+
+/// `tick`, `mode` and every `[[workload]]`.
+fn control(
+    c: &mut Check,
+    tick: Option<String>,
+    mode: Option<String>,
+    files: Vec<FileWorkload>,
+) -> ControlConfig {
+    use prescale_control::{Mode, WorkloadSpec};
+    let mut out = ControlConfig::default();
+    out.tick = c.duration("tick", tick.as_deref(), out.tick, MILLI);
+    let mode_of = |c: &mut Check, path: &str, m: Option<&str>, default: Mode| match m {
+        None => default,
+        Some(t) => t.parse::<Mode>().unwrap_or_else(|e| {
+            c.fail(path, e);
+            default
+        }),
+    };
+    let global = mode_of(c, "mode", mode.as_deref(), Mode::ForecastOnly);
+    for (i, f) in files.into_iter().enumerate() {
+        let at = |field: &str| format!("workload[{i}].{field}");
+        let workload = prescale_core::WorkloadId::new(f.workload.clone());
+        let metric = prescale_core::MetricName::new(f.metric.clone());
+        let (workload, metric) = match (workload, metric) {
+            (Ok(w), Ok(m)) => (w, m),
+            (Err(e), _) => {
+                c.fail(at("workload"), e.to_string());
+                continue;
+            }
+            (_, Err(e)) => {
+                c.fail(at("metric"), e.to_string());
+                continue;
+            }
+        };
+        let mut spec = WorkloadSpec::new(workload, metric, f.capacity_per_replica);
+        spec.min = f.min.unwrap_or(spec.min);
+        spec.max = f.max.unwrap_or(spec.max);
+        spec.lead = c.duration(&at("lead"), f.lead.as_deref(), spec.lead, MILLI);
+        spec.step = c.duration(&at("step"), f.step.as_deref(), spec.step, MILLI);
+        spec.stale_after = c.duration(
+            &at("stale_after"),
+            f.stale_after.as_deref(),
+            spec.stale_after,
+            MILLI,
+        );
+        if let Some(s) = f.season.as_deref() {
+            spec.season = Some(c.duration(&at("season"), Some(s), spec.step, MILLI));
+        }
+        spec.budget = f.budget.unwrap_or(spec.budget);
+        if let Some(p) = f.policy.as_deref() {
+            match p.parse::<prescale_policy::PolicyKind>() {
+                Ok(k) => spec.policy = k,
+                Err(e) => c.fail(at("policy"), e.to_string()),
+            }
+        }
+        spec.mode = mode_of(c, &at("mode"), f.mode.as_deref(), global);
+        if let Err(e) = spec.validate() {
+            c.fail(at("spec"), e.to_string());
+        }
+        let actuator = match f.actuator {
+            None => prescale_actuate::ActuatorConfig::DryRun(prescale_actuate::DryRunConfig {
+                capacity: 1000,
+            }),
+            Some(v) => match v.try_into::<prescale_actuate::ActuatorConfig>() {
+                Ok(a) => {
+                    if let Err(problems) = a.validate_at(&at("actuator")) {
+                        for p in problems {
+                            c.fail(p.path, p.message);
+                        }
+                    }
+                    a
+                }
+                Err(e) => {
+                    c.fail(at("actuator"), e.message().trim().to_string());
+                    continue;
+                }
+            },
+        };
+        out.workloads.push(ControlledWorkload { spec, actuator });
+    }
+    out
 }
 
 /// `[agent]`: `enabled` is the daemon's; every other key belongs to the agent crate's `AgentConfig`.

@@ -12,6 +12,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
         tokio::task::spawn_blocking(move || ownseries::exposition(&lock(&reader), clock::now()))
             .await;
     let mut text = st.metrics.render();
+    text.push_str(&crate::loops::control::exposition(&st.desired));
     match own {
         Ok(Ok(t)) => text.push_str(&t),
         Ok(Err(e)) => tracing::warn!(error = %e, "reading forecasts for /metrics"),

@@ -1,5 +1,6 @@
-//! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/healthz`.
+//! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`, `/healthz`.
 
+mod decisions;
 mod metrics;
 mod workloads;
 mod write;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub admission: Arc<Mutex<SourceAdmission>>,
     /// A read connection to the embedded store (WAL lets it read while the writer commits).
     pub reader: Arc<Mutex<Store>>,
+    /// The latest desired replica count per controlled workload (for `/metrics`).
+    pub desired: crate::loops::control::Desired,
 }
 
 /// The router with every route and the remote-write body limit.
@@ -36,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/workloads", get(workloads::workloads))
+        .route("/api/v1/decisions", get(decisions::decisions))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(state)
 }

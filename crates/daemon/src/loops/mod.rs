@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod backfill;
+pub mod control;
 pub mod export;
 pub mod retention;
 pub mod scrape;

@@ -1,0 +1,21 @@
+//! prescale-control: the per-workload control step of the live loop, synchronous and clock-free.
+//!
+//! A [`Controller`] owns one workload's aligned history, rolling forecaster (prescale-engine's
+//! `RollingForecaster`, the simulator's) and policy (prescale-policy, the simulator's). Each
+//! [`Controller::tick`] aligns the raw window to the decision step, decides once per completed step
+//! and returns an explained [`DecisionRecord`]; stale or missing telemetry holds (never scales in).
+//! [`actuate`] hands an `act`-mode decision to an actuator and records the outcome.
+
+mod actuate;
+mod align;
+mod controller;
+mod error;
+pub mod explain;
+mod record;
+mod spec;
+
+pub use actuate::actuate;
+pub use controller::Controller;
+pub use error::ControlError;
+pub use record::{Actuation, DecisionRecord, ForecastSummary, Inputs};
+pub use spec::{Mode, WorkloadSpec};

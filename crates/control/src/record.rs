@@ -1,0 +1,104 @@
+//! The stored, explained form of one control decision: inputs and their freshness, model, forecast
+//! and band, the rule that decided, the guard that bound the result and what it would have been
+//! without it, and what the actuator did.
+
+use crate::Mode;
+use prescale_core::{Timestamp, WorkloadId};
+use serde::{Deserialize, Serialize};
+
+/// One decision of one workload at one tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub workload: WorkloadId,
+    pub at: Timestamp,
+    pub mode: Mode,
+    /// The policy's label (`predictive`, `hpa@0.50`, ...).
+    pub policy: String,
+    /// Replicas known before the decision (the actuator's report, else the last decision); `None`
+    /// when nothing is known yet.
+    pub replicas_before: Option<u32>,
+    /// Replicas the decision asks for; `None` on a hold with nothing known to hold.
+    pub replicas_after: Option<u32>,
+    /// What the policy wanted before its guards changed it (`None` when no guard changed it or no
+    /// policy ran).
+    pub pre_guard: Option<u32>,
+    /// The guard that bound the result last (e.g. `bounds [1, 10]`), if any.
+    pub bound_by: Option<String>,
+    /// The explanation, rendered.
+    pub reason: String,
+    /// The explanation as structured JSON (`rule` names the variant).
+    pub reason_json: serde_json::Value,
+    pub forecast: Option<ForecastSummary>,
+    /// The forecasting model used, when a forecast was made.
+    pub model: Option<String>,
+    pub inputs: Inputs,
+    /// What the actuator did (`None` until [`crate::actuate`] ran).
+    pub actuation: Option<Actuation>,
+}
+
+impl DecisionRecord {
+    /// The idempotency key of this decision: `workload@at_ms`.
+    pub fn decision_id(&self) -> String {
+        format!("{}@{}", self.workload, self.at.0)
+    }
+
+    /// Whether the decision changes the replica count.
+    pub fn is_scale(&self) -> bool {
+        matches!((self.replicas_before, self.replicas_after), (Some(b), Some(a)) if a != b)
+            || (self.replicas_before.is_none() && self.replicas_after.is_some())
+    }
+}
+
+/// The forecast the decision was sized on, at the lead time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastSummary {
+    pub point: f64,
+    pub lower: f64,
+    pub upper: f64,
+    /// Interval level in percent.
+    pub level: f64,
+    /// Steps ahead of the last complete step.
+    pub horizon_steps: usize,
+}
+
+/// What the decision saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// Timestamp of the newest sample in the window.
+    pub last_sample_at: Option<Timestamp>,
+    /// Samples in the window handed to the tick.
+    pub samples: usize,
+    /// Age of the newest sample in seconds.
+    pub freshness_s: Option<f64>,
+    /// Aligned steps of history the controller holds.
+    pub history_steps: usize,
+    /// Demand of the last complete step (the policy's `demand`).
+    pub demand: Option<f64>,
+}
+
+/// What happened when the decision was handed to the actuator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Actuation {
+    /// Not handed over (forecast-only mode, or nothing to set).
+    Skipped { why: String },
+    /// The actuator set the state.
+    Applied {
+        actuator: String,
+        changed: bool,
+        detail: String,
+    },
+    /// The actuator failed (after its own retries).
+    Failed {
+        actuator: String,
+        error: String,
+        retryable: bool,
+    },
+    /// The circuit breaker is open: the actuator was not tried.
+    CircuitOpen {
+        actuator: String,
+        retry_after_ms: u64,
+    },
+    /// A kill switch stopped the request.
+    KillSwitch { actuator: String, scope: String },
+}

@@ -1,0 +1,156 @@
+//! Control decisions, newest first: the columns the API filters on plus the whole explained record
+//! as JSON text (its shape belongs to prescale-control; the store only checks that it is JSON).
+
+use crate::error::{invalid, Context, StoreError};
+use crate::open::Store;
+use prescale_core::{Timestamp, WorkloadId};
+use rusqlite::params;
+
+/// One stored decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    pub workload: WorkloadId,
+    pub at: Timestamp,
+    /// `forecast-only` or `act`.
+    pub mode: String,
+    pub before: Option<u32>,
+    pub after: Option<u32>,
+    /// The explained record as JSON text.
+    pub record_json: String,
+}
+
+impl Store {
+    /// Saves a decision; returns its id.
+    pub fn save_decision(&mut self, d: &DecisionRow) -> Result<i64, StoreError> {
+        let context = format!("saving the decision of {} at {}", d.workload, d.at);
+        serde_json::from_str::<serde_json::Value>(&d.record_json).ctx(&context)?;
+        self.conn
+            .execute(
+                "INSERT INTO decisions (workload, at, mode, before, after, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    d.workload.as_str(),
+                    d.at.0,
+                    d.mode,
+                    d.before,
+                    d.after,
+                    d.record_json
+                ],
+            )
+            .ctx(&context)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Up to `limit` decisions, newest first (by `at`, ties: last saved), of one workload or all;
+    /// each with its id.
+    pub fn decisions(
+        &self,
+        limit: usize,
+        workload: Option<&WorkloadId>,
+    ) -> Result<Vec<(i64, DecisionRow)>, StoreError> {
+        let context = match workload {
+            Some(w) => format!("loading the decisions of {w}"),
+            None => "loading decisions".to_string(),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        type Raw = (i64, String, i64, String, Option<u32>, Option<u32>, String);
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Raw> {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        };
+        let raw: Vec<Raw> = match workload {
+            Some(w) => {
+                let mut st = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id, workload, at, mode, before, after, record FROM decisions
+                         WHERE workload = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+                    )
+                    .ctx(&context)?;
+                let rows = st
+                    .query_map(params![w.as_str(), limit], map)
+                    .ctx(&context)?;
+                rows.collect::<Result<_, _>>().ctx(&context)?
+            }
+            None => {
+                let mut st = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id, workload, at, mode, before, after, record FROM decisions
+                         ORDER BY at DESC, id DESC LIMIT ?1",
+                    )
+                    .ctx(&context)?;
+                let rows = st.query_map(params![limit], map).ctx(&context)?;
+                rows.collect::<Result<_, _>>().ctx(&context)?
+            }
+        };
+        raw.into_iter()
+            .map(|(id, workload, at, mode, before, after, record_json)| {
+                let workload = WorkloadId::new(workload)
+                    .map_err(|e| invalid(&context, format!("stored workload: {e}")))?;
+                Ok((
+                    id,
+                    DecisionRow {
+                        workload,
+                        at: Timestamp(at),
+                        mode,
+                        before,
+                        after,
+                        record_json,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(w: &str, at: i64, after: u32) -> DecisionRow {
+        DecisionRow {
+            workload: WorkloadId::new(w).unwrap(),
+            at: Timestamp(at),
+            mode: "forecast-only".into(),
+            before: None,
+            after: Some(after),
+            record_json: format!("{{\"after\":{after}}}"),
+        }
+    }
+
+    #[test]
+    fn round_trip_newest_first_filtered() {
+        let mut s = Store::open_in_memory().unwrap();
+        for (w, at, after) in [("a", 10, 1), ("b", 20, 2), ("a", 30, 3), ("a", 30, 4)] {
+            s.save_decision(&row(w, at, after)).unwrap();
+        }
+        let all: Vec<u32> = s
+            .decisions(10, None)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(_, d)| d.after)
+            .collect();
+        assert_eq!(all, vec![4, 3, 2, 1]);
+        let a = s
+            .decisions(2, Some(&WorkloadId::new("a").unwrap()))
+            .unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].1, row("a", 30, 4));
+        assert!(s
+            .decisions(5, Some(&WorkloadId::new("zz").unwrap()))
+            .unwrap()
+            .is_empty());
+        let mut bad = row("a", 1, 1);
+        bad.record_json = "not json".into();
+        assert!(s.save_decision(&bad).is_err());
+        assert_eq!(s.decisions(10, None).unwrap().len(), 4);
+    }
+}
