@@ -58,7 +58,8 @@ impl Daemon {
         let reader = Arc::new(Mutex::new(reader));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let desired = loops::control::Desired::default();
-        let slots = loops::control::slots(&cfg.control)?;
+        let controls = crate::controls::Controls::new(cfg.control.mode);
+        let slots = loops::control::slots(&cfg.control, &controls)?;
 
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -82,6 +83,15 @@ impl Daemon {
             ))),
             reader: reader.clone(),
             desired: desired.clone(),
+            controls: controls.clone(),
+            api_token: cfg.api_token.clone().map(Arc::new),
+            controlled: Arc::new(
+                cfg.control
+                    .workloads
+                    .iter()
+                    .map(|w| w.spec.workload.clone())
+                    .collect(),
+            ),
         };
         let mut srv_shutdown = shutdown_rx.clone();
         let server = tokio::spawn(async move {
@@ -158,6 +168,7 @@ impl Daemon {
                 cfg.control.tick,
                 io,
                 desired.clone(),
+                controls.clone(),
                 shutdown_rx.clone(),
             )));
         }

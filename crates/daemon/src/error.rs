@@ -23,6 +23,8 @@ pub enum DaemonError {
         what: &'static str,
         source: std::io::Error,
     },
+    #[error("workload {workload}: its retry settings: {problems}")]
+    Retry { workload: String, problems: String },
     #[error("workload {workload}: building its actuator: {source}")]
     Actuator {
         workload: String,

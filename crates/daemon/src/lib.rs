@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod clock;
 pub mod config;
+pub mod controls;
 mod daemon;
 mod error;
 pub mod http;

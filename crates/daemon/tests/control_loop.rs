@@ -10,6 +10,7 @@ use std::time::Duration;
 
 const CONFIG: &str = r#"
 tick = "100ms"
+mode = "act"
 
 [[workload]]
 workload = "api"
@@ -20,6 +21,7 @@ lead = "2s"
 stale_after = "1h"
 policy = "hpa"
 max = 20
+mode = "forecast-only"
 
 [[workload]]
 workload = "db"

@@ -7,8 +7,12 @@ use prescale_core::{MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_points_are_flushed_on_shutdown() {
-    // A flush interval far longer than the test: only shutdown can commit these.
-    let d = start("[writer]\nflush_interval = \"1h\"\n").await;
+    // A flush interval far longer than the test, and no agent or retention run that would commit
+    // the pending batch along with its own work: only shutdown can commit these.
+    let d = start(
+        "[writer]\nflush_interval = \"1h\"\n[agent]\nenabled = false\n[retention]\nraw_for = \"forever\"\n",
+    )
+    .await;
     let key = SeriesKey::new(
         WorkloadId::new("late").unwrap(),
         MetricName::new("x").unwrap(),

@@ -29,6 +29,10 @@ pub struct FileConfig {
     /// Controlled workloads.
     #[serde(default)]
     pub workload: Vec<FileWorkload>,
+    /// Bearer token of the mutating API endpoints (at least 16 characters).
+    pub api_token: Option<String>,
+    /// A file holding the bearer token (trailing whitespace trimmed); exclusive with `api_token`.
+    pub api_token_file: Option<String>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.
@@ -51,6 +55,8 @@ pub struct FileWorkload {
     pub mode: Option<String>,
     /// prescale-actuate `ActuatorConfig` (`type = "dry-run"` default).
     pub actuator: Option<toml::Value>,
+    /// prescale-actuate `RetryConfig`: back-off and circuit breaker around the actuator.
+    pub retry: Option<toml::Value>,
 }
 
 /// One `[[scrape]]` target.

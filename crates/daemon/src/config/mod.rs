@@ -3,11 +3,13 @@
 mod duration;
 mod error;
 mod file;
+mod token;
 mod validate;
 
 pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
 pub use file::FileConfig;
+pub use token::{ApiToken, MIN_TOKEN_CHARS, TOKEN_ENV};
 
 use prescale_agent::AgentConfig;
 use prescale_ingest::admit::{AdmissionConfig, MappingRules};
@@ -43,12 +45,16 @@ pub struct DaemonConfig {
     pub writer: WriterConfig,
     /// The control loop (no workloads: no loop).
     pub control: ControlConfig,
+    /// Bearer token of the mutating API endpoints; `None` disables them (403).
+    pub api_token: Option<ApiToken>,
 }
 
 /// The control loop: its period and the controlled workloads.
 #[derive(Debug, Clone)]
 pub struct ControlConfig {
     pub tick: Duration,
+    /// The global mode at start-up (top-level `mode`); switchable at run time by `POST /api/v1/mode`.
+    pub mode: prescale_control::Mode,
     pub workloads: Vec<ControlledWorkload>,
 }
 
@@ -56,6 +62,7 @@ impl Default for ControlConfig {
     fn default() -> Self {
         ControlConfig {
             tick: Duration::from_secs(15),
+            mode: prescale_control::Mode::ForecastOnly,
             workloads: Vec::new(),
         }
     }
@@ -64,8 +71,14 @@ impl Default for ControlConfig {
 /// One controlled workload: its validated spec and actuator.
 #[derive(Debug, Clone)]
 pub struct ControlledWorkload {
+    /// `spec.mode` is the start-up mode (its own `mode`, else the global one).
     pub spec: prescale_control::WorkloadSpec,
+    /// The workload's own `mode`, which wins over the run-time global mode (see
+    /// [`crate::controls::effective_mode`]).
+    pub own_mode: Option<prescale_control::Mode>,
     pub actuator: prescale_actuate::ActuatorConfig,
+    /// Back-off and circuit breaker around the actuator (defaults when the table is absent).
+    pub retry: prescale_actuate::RetryConfig,
 }
 
 /// One Prometheus/OpenMetrics endpoint scraped on an interval.
@@ -190,6 +203,7 @@ impl DaemonConfig {
                 synchronous: Synchronous::Full,
                 writer: WriterConfig::default(),
                 control: ControlConfig::default(),
+                api_token: None,
             },
         }
     }

@@ -3,6 +3,7 @@
 use super::duration::parse_at_least;
 use super::error::{ConfigError, Problem};
 use super::file::*;
+use super::token;
 use super::*;
 use serde::de::DeserializeOwned;
 
@@ -287,6 +288,15 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
     }
 
     let control = control(&mut c, file.tick, file.mode, file.workload);
+    let api_token = token::resolve(
+        file.api_token,
+        file.api_token_file,
+        std::env::var(TOKEN_ENV).ok(),
+    )
+    .unwrap_or_else(|(path, message)| {
+        c.fail(path, message);
+        None
+    });
 
     if !c.problems.is_empty() {
         return Err(ConfigError::Invalid {
@@ -311,6 +321,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         synchronous,
         writer,
         control,
+        api_token,
     })
 }
 
@@ -332,6 +343,7 @@ fn control(
         }),
     };
     let global = mode_of(c, "mode", mode.as_deref(), Mode::ForecastOnly);
+    out.mode = global;
     for (i, f) in files.into_iter().enumerate() {
         let at = |field: &str| format!("workload[{i}].{field}");
         let workload = prescale_core::WorkloadId::new(f.workload.clone());
@@ -368,7 +380,17 @@ fn control(
                 Err(e) => c.fail(at("policy"), e.to_string()),
             }
         }
-        spec.mode = mode_of(c, &at("mode"), f.mode.as_deref(), global);
+        let own_mode = f
+            .mode
+            .as_deref()
+            .map(|m| mode_of(c, &at("mode"), Some(m), global));
+        spec.mode = own_mode.unwrap_or(global);
+        let retry: prescale_actuate::RetryConfig = c.typed(&at("retry"), f.retry);
+        if let Err(problems) = retry.validate_at(&at("retry")) {
+            for p in problems {
+                c.fail(p.path, p.message);
+            }
+        }
         if let Err(e) = spec.validate() {
             c.fail(at("spec"), e.to_string());
         }
@@ -391,7 +413,12 @@ fn control(
                 }
             },
         };
-        out.workloads.push(ControlledWorkload { spec, actuator });
+        out.workloads.push(ControlledWorkload {
+            spec,
+            own_mode,
+            actuator,
+            retry,
+        });
     }
     out
 }

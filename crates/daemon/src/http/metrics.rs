@@ -13,6 +13,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
             .await;
     let mut text = st.metrics.render();
     text.push_str(&crate::loops::control::exposition(&st.desired));
+    text.push_str(&st.controls.exposition(&st.controlled));
     match own {
         Ok(Ok(t)) => text.push_str(&t),
         Ok(Err(e)) => tracing::warn!(error = %e, "reading forecasts for /metrics"),

@@ -1,5 +1,9 @@
-//! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`, `/healthz`.
+//! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
+//! `/healthz`, and the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
+//! bearer token).
 
+mod auth;
+mod controls;
 mod decisions;
 mod metrics;
 mod workloads;
@@ -27,6 +31,12 @@ pub struct AppState {
     pub reader: Arc<Mutex<Store>>,
     /// The latest desired replica count per controlled workload (for `/metrics`).
     pub desired: crate::loops::control::Desired,
+    /// The global mode and kill switch the control loop applies.
+    pub controls: crate::controls::Controls,
+    /// Bearer token of the mutating endpoints; `None` answers them 403.
+    pub api_token: Option<Arc<crate::config::ApiToken>>,
+    /// The configured (controlled) workloads, in config order.
+    pub controlled: Arc<Vec<prescale_core::WorkloadId>>,
 }
 
 /// The router with every route and the remote-write body limit.
@@ -40,6 +50,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/workloads", get(workloads::workloads))
         .route("/api/v1/decisions", get(decisions::decisions))
+        .route(
+            "/api/v1/mode",
+            get(controls::get_mode).post(controls::set_mode),
+        )
+        .route(
+            "/api/v1/kill-switch",
+            get(controls::get_kill).post(controls::set_kill),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(state)
 }

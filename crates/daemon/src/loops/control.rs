@@ -1,5 +1,7 @@
 //! The control loop: every tick, each workload's window is loaded, its controller decides, `act`
-//! mode hands the decision to its actuator, and the explained decision is stored. Workloads run one
+//! mode hands the decision to its actuator, and the explained decision is stored. The mode is read
+//! each tick (see [`crate::controls`] for the rule); every actuator sits behind the kill switch and
+//! a `Retrying` (back-off and circuit breaker) wrapper: `KillSwitch::guard(Retrying(actuator))`. Workloads run one
 //! after another on a blocking thread; one that fails (window, actuator, store) is logged and the
 //! others go on, and one whose tick panics is logged and retired while the others keep running.
 //! Actuators bound their own calls with timeouts (webhook, exec), so one slow target delays a pass
@@ -8,10 +10,11 @@
 use super::stopped;
 use crate::clock;
 use crate::config::ControlConfig;
+use crate::controls::{effective_mode, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
-use prescale_actuate::Actuator;
-use prescale_control::{actuate, Controller, DecisionRecord, Mode};
+use prescale_actuate::{Actuator, Retrying};
+use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Mode};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_remote::naming::{self, PromSample};
 use prescale_remote::WindowSource;
@@ -28,24 +31,43 @@ pub type Desired = Arc<Mutex<BTreeMap<WorkloadId, PromSample>>>;
 /// One workload's controller and actuator.
 pub struct Slot {
     controller: Controller,
+    /// The workload's own `mode`; `None` follows the global mode.
+    own_mode: Option<Mode>,
     actuator: Box<dyn Actuator>,
     seeded: bool,
     /// Set when a tick panicked: the slot's state can no longer be trusted, so it stops deciding.
     retired: bool,
 }
 
-/// Builds a controller and actuator per configured workload.
-pub fn slots(cfg: &ControlConfig) -> Result<Vec<Slot>, DaemonError> {
+/// Builds a controller and actuator per configured workload; each actuator is wrapped as
+/// `controls.kill_switch().guard(Retrying(actuator))`.
+pub fn slots(cfg: &ControlConfig, controls: &Controls) -> Result<Vec<Slot>, DaemonError> {
     cfg.workloads
         .iter()
         .map(|w| {
+            let workload = w.spec.workload.to_string();
             let actuator = w.actuator.build().map_err(|source| DaemonError::Actuator {
-                workload: w.spec.workload.to_string(),
+                workload: workload.clone(),
                 source,
             })?;
+            let (backoff, breaker) =
+                w.retry
+                    .resolve("retry")
+                    .map_err(|problems| DaemonError::Retry {
+                        workload,
+                        problems: problems
+                            .iter()
+                            .map(|p| format!("{}: {}", p.path, p.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    })?;
+            let guarded = controls
+                .kill_switch()
+                .guard(Retrying::new(actuator, backoff, breaker));
             Ok(Slot {
                 controller: Controller::new(w.spec.clone())?,
-                actuator,
+                own_mode: w.own_mode,
+                actuator: Box::new(guarded),
                 seeded: false,
                 retired: false,
             })
@@ -65,6 +87,7 @@ pub async fn run(
     tick: Duration,
     io: Io,
     desired: Desired,
+    controls: Controls,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let io = Arc::new(Mutex::new(io));
@@ -77,12 +100,13 @@ pub async fn run(
         }
         let io = io.clone();
         let desired = desired.clone();
+        let global = controls.mode();
         let pass = tokio::task::spawn_blocking(move || {
             let now = clock::now();
             let mut io = lock(&io);
             for slot in slots.iter_mut().filter(|s| !s.retired) {
                 let ticked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    tick_one(slot, &mut io, &desired, now)
+                    tick_one(slot, &mut io, &desired, global, now)
                 }));
                 if ticked.is_err() {
                     slot.retired = true;
@@ -106,7 +130,8 @@ pub async fn run(
 }
 
 /// One workload's tick; every failure is logged, none escapes.
-fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, now: Timestamp) {
+fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: Timestamp) {
+    let mode = effective_mode(slot.own_mode, global);
     let spec = slot.controller.spec();
     let key = SeriesKey::new(spec.workload.clone(), spec.metric.clone());
     // First tick: the whole history the forecaster fits on; then a few steps and the staleness span.
@@ -128,7 +153,7 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, now: Timestamp) {
         }
     };
     slot.seeded = slot.seeded || !window.is_empty();
-    let current = if slot.controller.mode() == Mode::Act {
+    let current = if mode == Mode::Act {
         match slot.actuator.current(&key.workload) {
             Ok(state) => state.and_then(|s| s.replicas),
             Err(e) => {
@@ -140,7 +165,15 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, now: Timestamp) {
         None
     };
     let mut record = slot.controller.tick(&window, now, current);
-    actuate(&mut record, slot.actuator.as_mut());
+    record.mode = mode;
+    // Forecast-only though the workload's own mode is not: the global mode is why.
+    if mode == Mode::ForecastOnly && slot.own_mode != Some(Mode::ForecastOnly) {
+        record.actuation = Some(Actuation::Skipped {
+            why: "global mode forecast-only".into(),
+        });
+    } else {
+        actuate(&mut record, slot.actuator.as_mut());
+    }
     if let Some(after) = record.replicas_after {
         let sample = naming::desired_replicas_sample(&record.workload, &record.policy, after, now);
         lock(desired).insert(record.workload.clone(), sample);

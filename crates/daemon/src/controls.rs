@@ -1,0 +1,167 @@
+//! Run-time safety controls shared by the API and the control loop: the global mode and the kill
+//! switch.
+//!
+//! The mode rule: a workload acts only when the global mode is `act` and its own `mode` (if the
+//! config gives one) is not `forecast-only`. The global mode starts as the top-level `mode`
+//! (default `forecast-only`) and is switched by `POST /api/v1/mode`; switching it to forecast-only
+//! stops every workload's actuation at once, and a workload's own mode can only restrict. The kill
+//! switch (global or per workload) also stops actuation, whatever the modes.
+
+use prescale_actuate::KillSwitch;
+use prescale_control::Mode;
+use prescale_core::WorkloadId;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Clones share the same state (one for the API, one for the loop).
+#[derive(Debug, Clone)]
+pub struct Controls {
+    act: Arc<AtomicBool>,
+    kill: KillSwitch,
+    /// The per-workload switches engaged (the kill switch cannot list them).
+    engaged: Arc<Mutex<BTreeSet<WorkloadId>>>,
+}
+
+impl Controls {
+    pub fn new(mode: Mode) -> Controls {
+        Controls {
+            act: Arc::new(AtomicBool::new(mode == Mode::Act)),
+            kill: KillSwitch::new(),
+            engaged: Arc::default(),
+        }
+    }
+
+    /// The global mode now.
+    pub fn mode(&self) -> Mode {
+        if self.act.load(Ordering::SeqCst) {
+            Mode::Act
+        } else {
+            Mode::ForecastOnly
+        }
+    }
+
+    /// Sets the global mode; returns the previous one.
+    pub fn set_mode(&self, mode: Mode) -> Mode {
+        if self.act.swap(mode == Mode::Act, Ordering::SeqCst) {
+            Mode::Act
+        } else {
+            Mode::ForecastOnly
+        }
+    }
+
+    /// The kill switch actuators are guarded by.
+    pub fn kill_switch(&self) -> &KillSwitch {
+        &self.kill
+    }
+
+    /// Engages or releases the global switch, or one workload's.
+    pub fn set_kill(&self, workload: Option<&WorkloadId>, engaged: bool) {
+        match workload {
+            None => self.kill.set_global(engaged),
+            Some(w) => {
+                let mut set = self.engaged.lock().unwrap_or_else(PoisonError::into_inner);
+                if engaged {
+                    set.insert(w.clone());
+                } else {
+                    set.remove(w);
+                }
+                self.kill.set_workload(w, engaged);
+            }
+        }
+    }
+
+    /// Whether the global switch is engaged, and the workloads whose own switch is.
+    pub fn kill_state(&self) -> (bool, Vec<WorkloadId>) {
+        let set = self.engaged.lock().unwrap_or_else(PoisonError::into_inner);
+        (self.kill.is_global(), set.iter().cloned().collect())
+    }
+
+    /// `prescale_mode_act` and `prescale_kill_switch_engaged{scope}` (one sample per configured
+    /// workload with `scope="workload"`) as exposition text.
+    pub fn exposition(&self, workloads: &[WorkloadId]) -> String {
+        let (global, engaged) = self.kill_state();
+        let mut t = String::new();
+        t.push_str(
+            "# HELP prescale_mode_act 1 when the global mode is act, 0 when forecast-only.\n",
+        );
+        t.push_str("# TYPE prescale_mode_act gauge\n");
+        let _ = writeln!(
+            t,
+            "prescale_mode_act {}",
+            u8::from(self.mode() == Mode::Act)
+        );
+        t.push_str(
+            "# HELP prescale_kill_switch_engaged 1 when the kill switch of the scope is engaged.\n",
+        );
+        t.push_str("# TYPE prescale_kill_switch_engaged gauge\n");
+        let _ = writeln!(
+            t,
+            "prescale_kill_switch_engaged{{scope=\"global\"}} {}",
+            u8::from(global)
+        );
+        for w in workloads {
+            let _ = writeln!(
+                t,
+                "prescale_kill_switch_engaged{{scope=\"workload\",workload=\"{}\"}} {}",
+                escape(w.as_str()),
+                u8::from(engaged.contains(w))
+            );
+        }
+        t
+    }
+}
+
+/// The mode a workload runs in now: `act` only when the global mode is `act` and its own mode,
+/// if given, is `act` too.
+pub fn effective_mode(own: Option<Mode>, global: Mode) -> Mode {
+    match (global, own) {
+        (Mode::Act, None | Some(Mode::Act)) => Mode::Act,
+        _ => Mode::ForecastOnly,
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_mode_wins_over_the_global_mode() {
+        use Mode::*;
+        assert_eq!(effective_mode(Some(ForecastOnly), Act), ForecastOnly);
+        assert_eq!(effective_mode(Some(Act), ForecastOnly), ForecastOnly);
+        assert_eq!(effective_mode(Some(Act), Act), Act);
+        assert_eq!(effective_mode(Some(ForecastOnly), Act), ForecastOnly);
+        assert_eq!(effective_mode(None, Act), Act);
+        assert_eq!(effective_mode(None, ForecastOnly), ForecastOnly);
+    }
+
+    #[test]
+    fn switches_are_shared_and_exposed() {
+        let c = Controls::new(Mode::ForecastOnly);
+        let other = c.clone();
+        assert_eq!(other.set_mode(Mode::Act), Mode::ForecastOnly);
+        assert_eq!(c.mode(), Mode::Act);
+        let web = WorkloadId::new("web").unwrap();
+        let db = WorkloadId::new("db").unwrap();
+        other.set_kill(Some(&web), true);
+        assert_eq!(c.kill_state(), (false, vec![web.clone()]));
+        assert!(c.kill_switch().engaged_for(&web).is_some());
+        let text = c.exposition(&[web.clone(), db.clone()]);
+        assert!(text.contains("prescale_mode_act 1\n"), "{text}");
+        assert!(text.contains("prescale_kill_switch_engaged{scope=\"global\"} 0\n"));
+        assert!(text.contains("scope=\"workload\",workload=\"web\"} 1\n"));
+        assert!(text.contains("scope=\"workload\",workload=\"db\"} 0\n"));
+        c.set_kill(None, true);
+        c.set_kill(Some(&web), false);
+        assert_eq!(other.kill_state(), (true, vec![]));
+        assert!(other.kill_switch().engaged_for(&db).is_some());
+    }
+}
