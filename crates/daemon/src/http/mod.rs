@@ -59,7 +59,18 @@ pub fn router(state: AppState) -> Router {
             get(controls::get_kill).post(controls::set_kill),
         )
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/openapi.json", get(openapi))
         .with_state(state)
+}
+
+/// The OpenAPI document of these routes (`docs/openapi.json`, checked against the router by tests).
+pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 /// Locks a mutex, recovering the value if a panicking thread poisoned it.

@@ -1,0 +1,44 @@
+//! The OpenAPI document is served, documents exactly the expected paths and methods, and every
+//! documented GET answers 200 on a running daemon (an undocumented path answers 404).
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_matches_the_router() {
+    let d = start("[agent]\nenabled = false\n").await;
+    let (s, text) = get(&d.base, "/api/v1/openapi.json").await;
+    assert_eq!(s, 200, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().expect("paths");
+    let expected = [
+        ("/healthz", vec!["get"]),
+        ("/metrics", vec!["get"]),
+        ("/api/v1/openapi.json", vec!["get"]),
+        ("/api/v1/write", vec!["post"]),
+        ("/api/v1/workloads", vec!["get"]),
+        ("/api/v1/decisions", vec!["get"]),
+        ("/api/v1/mode", vec!["get", "post"]),
+        ("/api/v1/kill-switch", vec!["get", "post"]),
+    ];
+    assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
+    for (path, methods) in &expected {
+        let ops = paths[*path]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} undocumented"));
+        let mut documented: Vec<&str> = ops.keys().map(String::as_str).collect();
+        documented.sort_unstable();
+        assert_eq!(&documented, methods, "{path}");
+    }
+    // Every documented GET answers (not 404/405) on the running daemon.
+    for (path, methods) in &expected {
+        if methods.contains(&"get") {
+            let (s, body) = get(&d.base, path).await;
+            assert_eq!(s, 200, "GET {path}: {body}");
+        }
+    }
+    let (s, _) = get(&d.base, "/api/v1/nothing-here").await;
+    assert_eq!(s, 404);
+}
