@@ -86,36 +86,22 @@ impl ProcReader {
     pub fn read(&mut self, pid: u32, file: &str) -> Result<&[u8], ReadError> {
         self.set_path(pid, file);
         let mut f = File::open(&self.path).map_err(|e| ReadError::from(&e))?;
-        self.len = 0;
-        loop {
-            if self.len == self.buf.len() {
-                if self.buf.len() >= MAX_FILE {
-                    break;
-                }
-                let grown = self.buf.len() * 2;
-                self.buf.resize(grown, 0);
-            }
-            let want = self.buf.len() - self.len;
-            match f.read(&mut self.buf[self.len..]) {
-                Ok(0) => break,
-                Ok(n) => {
-                    self.len += n;
-                    // procfs hands out a whole seq_file record in one read; a short read means
-                    // the end, which saves the extra read(2) that would return 0.
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadError::from(&e)),
-            }
-        }
-        Ok(&self.buf[..self.len])
+        self.fill(|buf, _| f.read(buf))
     }
 
     /// Read a file kept open from offset 0 (procfs regenerates it on every read).
     pub fn pread(&mut self, f: &File) -> Result<&[u8], ReadError> {
         use std::os::unix::fs::FileExt;
+        self.fill(|buf, offset| f.read_at(buf, offset))
+    }
+
+    /// Fills the reused buffer from `read(buf, offset)` until the end, growing it up to
+    /// `MAX_FILE`. procfs hands out a whole seq_file record in one read, so a short read means the
+    /// end, which saves the extra read(2) that would return 0.
+    fn fill(
+        &mut self,
+        mut read: impl FnMut(&mut [u8], u64) -> io::Result<usize>,
+    ) -> Result<&[u8], ReadError> {
         self.len = 0;
         loop {
             if self.len == self.buf.len() {
@@ -126,7 +112,7 @@ impl ProcReader {
                 self.buf.resize(grown, 0);
             }
             let want = self.buf.len() - self.len;
-            match f.read_at(&mut self.buf[self.len..], self.len as u64) {
+            match read(&mut self.buf[self.len..], self.len as u64) {
                 Ok(0) => break,
                 Ok(n) => {
                     self.len += n;
