@@ -24,9 +24,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on a generated demo fleet: demo-data → import → fingerprint → cluster →
-    /// forecast → backtest.
-    Demo(DemoArgs),
+    /// The main job on one machine: a bundled load generator with a repeating cycle, bursts and
+    /// noise, scaled ahead of demand by the daemon with the process-pool actuator (API up meanwhile).
+    Demo(crate::cmd::demo_live::LiveDemoArgs),
+    /// Run the offline pipeline on a generated demo fleet: demo-data → import → fingerprint →
+    /// cluster → forecast → backtest.
+    DemoPipeline(DemoArgs),
+    /// The demo's load generator (started by `prescale demo`).
+    #[command(hide = true)]
+    DemoLoad(crate::cmd::demo_live::DemoLoadArgs),
+    /// One replica of the demo's workload (started by the process-pool actuator).
+    #[command(hide = true)]
+    DemoWorker(crate::cmd::demo_live::DemoWorkerArgs),
     /// Generate a synthetic demo fleet (labelled synthetic=true) as a long-format CSV.
     DemoData(DemoDataArgs),
     /// Import CSV traces (NAB, Bitbrains, wide, long) into the store.
@@ -47,6 +56,11 @@ pub enum Command {
     Run(crate::cmd::run::RunArgs),
     /// Sample this machine's processes with the built-in agent and print per-workload values.
     Agent(crate::cmd::agent::AgentArgs),
+    /// Daemon config files: `prescale config check FILE` prints every problem with its path.
+    Config(crate::cmd::config::ConfigArgs),
+    /// Recommend initial resources (replicas, CPU, memory, instance type) for a workload like an
+    /// existing one or like the workloads with some labels, from its cluster's p95 levels.
+    Recommend(crate::cmd::recommend::RecommendArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod args;
 mod cmd;
 mod html_report;
+mod loadgen;
 mod output;
 mod progress;
 mod suite;

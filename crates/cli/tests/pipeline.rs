@@ -10,6 +10,7 @@ fn every_subcommand_has_help() {
     let db = dir.path().join("p.db");
     for sub in [
         "demo",
+        "demo-pipeline",
         "demo-data",
         "import",
         "series",
@@ -17,6 +18,10 @@ fn every_subcommand_has_help() {
         "cluster",
         "forecast",
         "backtest",
+        "recommend",
+        "simulate",
+        "run",
+        "agent",
     ] {
         let out = ok(&db, &[sub, "--help"]);
         assert!(out.contains("Usage:"), "{sub}: {out}");

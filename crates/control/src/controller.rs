@@ -1,6 +1,11 @@
 //! One workload's control step: align the window to the step, refit the forecaster on its
 //! schedule (prescale-engine's `RollingForecaster`), decide with the policy (the simulator's code),
 //! and explain the result. Stale or missing telemetry holds and never scales in.
+//!
+//! Feedback (prescale-feedback): every forecast acted on is recorded and scored when its step's
+//! actual arrives; an anomalous step is kept out of the history the forecaster trains on (its
+//! predicted value stands in), drift forces a refit, and a scheduled refit that forecasts worse
+//! than the model it replaced is rolled back (the engine's refit guard).
 
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
@@ -8,6 +13,7 @@ use crate::record::{DecisionRecord, ForecastSummary, Inputs};
 use crate::{ControlError, Mode, WorkloadSpec};
 use prescale_core::{Sample, SeriesKey, Timestamp};
 use prescale_engine::{RollingForecaster, SimConfig};
+use prescale_feedback::{EventChange, FeedbackConfig, WorkloadFeedback};
 use prescale_policy::{Bounds, BuildContext, Policy, PolicyInput, PolicyKind};
 
 /// The controller of one workload; owns its history, forecaster and policy state, so one failing
@@ -19,8 +25,30 @@ pub struct Controller {
     policy_label: String,
     sim: SimConfig,
     forecaster: RollingForecaster,
-    /// Aligned demand per step, oldest first.
+    /// Aligned demand per step, oldest first (what the policy sees).
     history: Vec<f64>,
+    /// The same steps as the forecaster trains on them: anomalous steps replaced by their forecast.
+    train: Vec<f64>,
+    feedback: WorkloadFeedback,
+    /// Anomaly events opened or closed since the caller last took them.
+    events: Vec<EventChange>,
+    /// Notes for the next decision record.
+    notes: Vec<String>,
+    /// A drift forced a refit: re-arm drift detection once the forecaster has refitted past this
+    /// many fits.
+    rearm_after_fits: Option<usize>,
+    rejected_seen: usize,
+    /// The latest forecast and the end (ms) of the last step it was made from.
+    last_forecast: Option<(i64, prescale_core::Forecast)>,
+    /// Steps back from the newest the first fit is made (stable per workload, in
+    /// `0..refit_every`): workloads seeded on the same tick then refit on different ticks.
+    refit_phase: usize,
+    primed: bool,
+    /// A forecast from elsewhere (the nearest cluster's profile) for while the workload's own
+    /// history is too short: (end ms of the last step it was made from, forecast, model label).
+    prior: Option<(i64, prescale_core::Forecast, String)>,
+    /// Whether the last decision had a forecast of its own.
+    own_forecast: bool,
     /// Start (ms) of the last step in `history`.
     last_step: Option<i64>,
     /// Decisions the policy made (its step index).
@@ -61,6 +89,21 @@ impl Controller {
                 reason: e.to_string(),
             })?;
         let season = spec.season_steps();
+        let refit_phase = usize::try_from(stable_hash(spec.workload.as_str().as_bytes()))
+            .unwrap_or(0)
+            % spec.refit_every.max(1);
+        let lead = spec.lead_steps() + 1;
+        let feedback = WorkloadFeedback::new(&FeedbackConfig {
+            lead,
+            ..FeedbackConfig::default()
+        })
+        .map_err(|e| ControlError::Invalid {
+            workload: spec.workload.to_string(),
+            field: "feedback",
+            value: lead.to_string(),
+            reason: e.to_string(),
+        })?
+        .with_workload(spec.workload.clone());
         let sim = SimConfig {
             capacity_per_replica: Some(spec.capacity_per_replica),
             delay_steps: spec.lead_steps() + 1,
@@ -71,6 +114,7 @@ impl Controller {
             refit_every: spec.refit_every,
             history_window: spec.history_steps,
             min_history: season.unwrap_or(0),
+            guard_refits: true,
             ..SimConfig::default()
         };
         Ok(Controller {
@@ -81,6 +125,17 @@ impl Controller {
             sim,
             spec,
             history: Vec::new(),
+            train: Vec::new(),
+            feedback,
+            events: Vec::new(),
+            notes: Vec::new(),
+            rearm_after_fits: None,
+            rejected_seen: 0,
+            last_forecast: None,
+            refit_phase,
+            primed: false,
+            prior: None,
+            own_forecast: false,
             last_step: None,
             decisions: 0,
             last_desired: None,
@@ -101,6 +156,54 @@ impl Controller {
         self.last_desired
     }
 
+    /// Whether the controller would use a prior forecast: its policy forecasts and its own history
+    /// has not yet given one (cold start).
+    pub fn wants_prior(&self) -> bool {
+        self.policy.wants_forecast() && !self.own_forecast
+    }
+
+    /// Sets the forecast used while the workload's own history is too short (e.g. its nearest
+    /// cluster's profile scaled to its level): `end` is the end (Unix ms) of the last step it was
+    /// made from, `label` names it in decision records.
+    pub fn set_prior(&mut self, end: i64, forecast: prescale_core::Forecast, label: String) {
+        self.prior = Some((end, forecast, label));
+    }
+
+    /// The aligned history (oldest first) and the end (Unix ms) of its last step.
+    pub fn recent(&self) -> (&[f64], Option<i64>) {
+        (
+            &self.history,
+            self.last_step
+                .map(|l| l.saturating_add(self.spec.step_ms())),
+        )
+    }
+
+    /// The prior forecast shifted to start after the last step, when it reaches that far.
+    fn prior_forecast(&self, record: &mut DecisionRecord) -> Option<prescale_core::Forecast> {
+        let (end, f, label) = self.prior.as_ref()?;
+        let last_end = self.last_step?.saturating_add(self.spec.step_ms());
+        let skip = usize::try_from((last_end - end).div_euclid(self.spec.step_ms())).ok()?;
+        if skip >= f.horizon() {
+            return None;
+        }
+        let cut = |v: &[f64]| v[skip..].to_vec();
+        let shifted =
+            prescale_core::Forecast::new(cut(&f.point), cut(&f.lower), cut(&f.upper), f.level)
+                .ok()?;
+        record.feedback.push(format!(
+            "cold start: {} steps of own history are too few to fit; forecast from {label}",
+            self.history.len()
+        ));
+        Some(shifted)
+    }
+
+    /// The last decision was not applied (the actuator failed, its circuit is open or a kill
+    /// switch is engaged): forget it, so the next tick starts from `known` (what was known before)
+    /// and tries again.
+    pub fn not_applied(&mut self, known: Option<u32>) {
+        self.last_desired = known;
+    }
+
     /// Aligned steps held.
     pub fn history_len(&self) -> usize {
         self.history.len()
@@ -109,6 +212,32 @@ impl Controller {
     /// Forecaster fits so far.
     pub fn fits(&self) -> usize {
         self.forecaster.fits()
+    }
+
+    /// Forecast accuracy, interval coverage, anomaly and drift state of this workload.
+    pub fn feedback(&self) -> &WorkloadFeedback {
+        &self.feedback
+    }
+
+    /// Anomaly events opened or closed since the last call (for alerts).
+    pub fn take_events(&mut self) -> Vec<EventChange> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The latest forecast with the end (Unix ms) of the last step it was made from: its point `i`
+    /// is the demand of the step starting at `end + i·step`.
+    pub fn last_forecast(&self) -> Option<(i64, &prescale_core::Forecast)> {
+        self.last_forecast.as_ref().map(|(t, f)| (*t, f))
+    }
+
+    /// The decision step in milliseconds.
+    pub fn step_ms(&self) -> i64 {
+        self.spec.step_ms()
+    }
+
+    /// The fitted model in use (e.g. `mstl`), once there is one.
+    pub fn model_label(&self) -> Option<&str> {
+        self.forecaster.model_label()
     }
 
     /// One tick: `window` holds the demand series' recent raw samples (any order), `now` is the
@@ -157,6 +286,7 @@ impl Controller {
             forecast: None,
             model: None,
             inputs,
+            feedback: std::mem::take(&mut self.notes),
             actuation: None,
         };
         if let Some((text, json)) = hold {
@@ -174,10 +304,14 @@ impl Controller {
         // from `lead` after now, so the policy looks one step further than the lead alone.
         let lead = self.spec.lead_steps() + 1;
         let forecast = if self.policy.wants_forecast() {
-            self.forecaster.at(&self.history)
+            self.prime();
+            let own = self.forecaster.at(&self.train);
+            self.own_forecast = own.is_some();
+            own.or_else(|| self.prior_forecast(&mut record))
         } else {
             None
         };
+        self.after_forecast(&mut record, forecast.as_ref(), lead);
         let requested = record.replicas_before.unwrap_or(self.spec.min);
         let input = PolicyInput {
             step: self.decisions,
@@ -209,13 +343,17 @@ impl Controller {
                 level: f.level.percent(),
                 horizon_steps: i + 1,
             });
+            let label = match (&self.prior, self.own_forecast) {
+                (Some((_, _, prior)), false) => prior.as_str(),
+                _ => self.forecaster.model_label().unwrap_or("auto"),
+            };
             record.model = Some(match self.sim.season {
                 Some(s) => format!(
-                    "auto (season {s} steps, refit every {} steps)",
+                    "{label} (auto, season {s} steps, refit every {} steps)",
                     self.sim.refit_every
                 ),
                 None => format!(
-                    "auto (no season, refit every {} steps)",
+                    "{label} (auto, no season, refit every {} steps)",
                     self.sim.refit_every
                 ),
             });
@@ -235,13 +373,18 @@ impl Controller {
                     let gap = (start - l) / step_ms;
                     if usize::try_from(gap).unwrap_or(usize::MAX) > self.spec.history_steps {
                         self.reset_history();
-                        self.history.push(v);
                     } else {
-                        self.history.extend(fill_to((l, last), (start, v), step_ms));
+                        // Interpolated steps between the last one and this (no actual to
+                        // score); `fill_to` ends with this step, which is scored below.
+                        let filled = fill_to((l, last), (start, v), step_ms);
+                        let between = &filled[..filled.len().saturating_sub(1)];
+                        self.history.extend_from_slice(between);
+                        self.train.extend_from_slice(between);
                     }
                 }
-                _ => self.history.push(v),
+                _ => {}
             }
+            self.push_observed(start, v);
             self.last_step = Some(start);
             added += 1;
         }
@@ -249,14 +392,97 @@ impl Controller {
         if self.history.len() > cap {
             let drop = self.history.len() - self.spec.history_steps;
             self.history.drain(..drop);
+            self.train.drain(..drop);
             // The forecaster indexes steps by history length: start it afresh on the shorter history.
             self.forecaster = RollingForecaster::new(&self.sim);
+            self.primed = false;
         }
         added
     }
 
+    /// Before the first fit, fits `refit_phase` steps back, so this workload's scheduled refits
+    /// fall on other ticks than those of workloads seeded on the same tick (a fleet seeded at
+    /// start-up would otherwise refit all at once every `refit_every` steps).
+    fn prime(&mut self) {
+        let len = self.train.len();
+        if self.primed || len < self.sim.min_history + self.refit_phase {
+            return;
+        }
+        self.primed = true;
+        if self.refit_phase > 0 && self.forecaster.fits() == 0 {
+            let _ = self.forecaster.at(&self.train[..len - self.refit_phase]);
+        }
+    }
+
+    /// Scores the step's forecasts and appends it: the actual to the policy's history, and to the
+    /// training history unless the step is anomalous (then the forecast made for it stands in).
+    fn push_observed(&mut self, start: i64, v: f64) {
+        let step_ms = self.spec.step_ms();
+        let step = u64::try_from(start.div_euclid(step_ms)).unwrap_or(0);
+        let end = Timestamp(start.saturating_add(step_ms));
+        let mut train = v;
+        if let Ok(obs) = self.feedback.observe(step, end, v) {
+            if self.feedback.is_excluded(step) {
+                if let Some(o) = obs.outcomes.first() {
+                    train = o.predicted;
+                    self.notes.push(format!(
+                        "step at {} ms anomalous: actual {v:.3} against {:.3} predicted \
+                         (band {:.3}–{:.3}); kept out of training",
+                        start, o.predicted, o.lower, o.upper
+                    ));
+                }
+            }
+            if let Some(d) = obs.drift {
+                self.notes
+                    .push(format!("forecast drift ({:?}): refit forced", d.reason));
+                self.forecaster.refit_now();
+                self.rearm_after_fits = Some(self.forecaster.fits());
+            }
+            self.events.extend(obs.changes);
+        }
+        self.history.push(v);
+        self.train.push(train);
+    }
+
+    /// Records the forecast the decision uses, re-arms drift detection after a forced refit and
+    /// notes a refit the guard rolled back.
+    fn after_forecast(
+        &mut self,
+        record: &mut DecisionRecord,
+        forecast: Option<&prescale_core::Forecast>,
+        lead: usize,
+    ) {
+        if let Some(after) = self.rearm_after_fits {
+            if self.forecaster.fits() > after {
+                self.feedback.refitted();
+                self.rearm_after_fits = None;
+            }
+        }
+        let rejected = self.forecaster.rejected_refits();
+        if rejected > self.rejected_seen {
+            self.rejected_seen = rejected;
+            record.feedback.push(
+                "the latest refit forecast worse than the model it replaced: kept the previous model"
+                    .into(),
+            );
+        }
+        let (Some(f), Some(last)) = (forecast, self.last_step) else {
+            return;
+        };
+        let origin = u64::try_from(last.div_euclid(self.spec.step_ms())).unwrap_or(0);
+        self.last_forecast = Some((last.saturating_add(self.spec.step_ms()), f.clone()));
+        let model = self.forecaster.model_label().unwrap_or("auto").to_string();
+        let horizons: Vec<usize> = if lead > 1 { vec![1, lead] } else { vec![1] };
+        let horizons: Vec<usize> = horizons.into_iter().filter(|&h| h <= f.horizon()).collect();
+        let _ = self
+            .feedback
+            .record(origin, record.at, &model, f, &horizons);
+    }
+
     fn reset_history(&mut self) {
+        self.primed = false;
         self.history.clear();
+        self.train.clear();
         self.forecaster = RollingForecaster::new(&self.sim);
     }
 
@@ -264,4 +490,11 @@ impl Controller {
     pub fn mode(&self) -> Mode {
         self.spec.mode
     }
+}
+
+/// FNV-1a: a hash stable across runs and platforms.
+fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -11,11 +11,13 @@ mod align;
 mod controller;
 mod error;
 pub mod explain;
+pub mod fleet;
 mod record;
 mod spec;
 
 pub use actuate::actuate;
 pub use controller::Controller;
 pub use error::ControlError;
+pub use fleet::{Fleet, Outcome};
 pub use record::{Actuation, DecisionRecord, ForecastSummary, Inputs};
 pub use spec::{Mode, WorkloadSpec};

@@ -32,6 +32,10 @@ pub struct DecisionRecord {
     /// The forecasting model used, when a forecast was made.
     pub model: Option<String>,
     pub inputs: Inputs,
+    /// What the feedback loop noticed since the last decision: anomalous steps kept out of
+    /// training, drift and the refit it forced, a refit rejected for a worse fit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<String>,
     /// What the actuator did (`None` until [`crate::actuate`] ran).
     pub actuation: Option<Actuation>,
 }

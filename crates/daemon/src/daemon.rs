@@ -28,6 +28,7 @@ pub struct Daemon {
     loops: Vec<JoinHandle<()>>,
     agent: Option<loops::agent::AgentThread>,
     writer_task: JoinHandle<()>,
+    keda: Option<prescale_keda::ScalerServer>,
 }
 
 impl Daemon {
@@ -58,7 +59,34 @@ impl Daemon {
         let reader = Arc::new(Mutex::new(reader));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let desired = loops::control::Desired::default();
-        let controls = crate::controls::Controls::new(cfg.control.mode);
+        let (insight, keda) = match &cfg.keda {
+            None => (crate::insight::Insight::default(), None),
+            Some(k) => {
+                let shared = Arc::new(prescale_keda::SharedPredictions::new());
+                let server = prescale_keda::serve(
+                    k.listen,
+                    shared.clone(),
+                    prescale_keda::ScalerOptions {
+                        poll_interval: k.poll_interval,
+                        max_age: k.max_age,
+                        ..prescale_keda::ScalerOptions::default()
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    DaemonError::Task(format!("starting the KEDA external scaler: {e}"))
+                })?;
+                (
+                    crate::insight::Insight::with_predictions(shared),
+                    Some(server),
+                )
+            }
+        };
+        let state_file = crate::controls::state_file(&cfg.db);
+        let (controls, problem) = crate::controls::Controls::restore(cfg.control.mode, &state_file);
+        if let Some(p) = problem {
+            tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
+        }
         let slots = loops::control::slots(&cfg.control, &controls)?;
 
         let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -92,6 +120,7 @@ impl Daemon {
                     .map(|w| w.spec.workload.clone())
                     .collect(),
             ),
+            insight: insight.clone(),
         };
         let mut srv_shutdown = shutdown_rx.clone();
         let server = tokio::spawn(async move {
@@ -168,9 +197,13 @@ impl Daemon {
                 cfg.control.tick,
                 io,
                 desired.clone(),
+                insight.clone(),
                 controls.clone(),
                 shutdown_rx.clone(),
             )));
+        }
+        if let Some(t) = loops::learn::spawn(&cfg, shutdown_rx.clone()).await? {
+            tasks.push(t);
         }
         if !cfg.backfill.is_empty() {
             // Not awaited on shutdown: a long back-fill is abandoned, not waited for.
@@ -198,7 +231,13 @@ impl Daemon {
             loops: tasks,
             agent,
             writer_task,
+            keda,
         })
+    }
+
+    /// Where the KEDA external scaler listens, when `[keda]` is configured.
+    pub fn keda_addr(&self) -> Option<SocketAddr> {
+        self.keda.as_ref().map(|k| k.local_addr())
     }
 
     /// The bound address (useful with port 0).
@@ -225,6 +264,11 @@ impl Daemon {
         }
         for t in self.loops {
             let _ = t.await;
+        }
+        if let Some(k) = self.keda {
+            if let Err(e) = k.shutdown().await {
+                tracing::warn!(error = %e, "stopping the KEDA external scaler");
+            }
         }
         let served = tokio::time::timeout(Duration::from_secs(10), self.server).await;
         self.writer.close().await;

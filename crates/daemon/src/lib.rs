@@ -9,6 +9,7 @@ pub mod controls;
 mod daemon;
 mod error;
 pub mod http;
+pub mod insight;
 pub mod loops;
 pub mod ownseries;
 pub mod selfmetrics;

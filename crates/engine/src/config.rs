@@ -35,6 +35,12 @@ pub struct SimConfig {
     pub short_history: Option<usize>,
     /// Correct a forecast path between refits by the persisting part of its latest residual.
     pub residual_correction: bool,
+    /// Guard scheduled refits: keep the previous forecast path when the new one does worse on
+    /// the steps after the refit (see `RollingForecaster`); off by default.
+    pub guard_refits: bool,
+    /// How much worse (relative mean absolute error) a new path may do before the guard falls
+    /// back to the previous one.
+    pub guard_tolerance: f64,
 }
 
 impl Default for SimConfig {
@@ -53,6 +59,8 @@ impl Default for SimConfig {
             min_history: 288,
             short_history: Some(36),
             residual_correction: true,
+            guard_refits: false,
+            guard_tolerance: 0.1,
         }
     }
 }
@@ -98,6 +106,13 @@ impl SimConfig {
                 "history_window",
                 self.history_window.to_string(),
                 "must be at least min_history",
+            );
+        }
+        if !(self.guard_tolerance >= 0.0 && self.guard_tolerance.is_finite()) {
+            return bad(
+                "guard_tolerance",
+                self.guard_tolerance.to_string(),
+                "must be finite and >= 0",
             );
         }
         Ok(())

@@ -3,6 +3,21 @@
 //! the band widths calibrated for the horizons asked) and correct it by the part of the latest
 //! residual that persists. Before a seasonal model can be fitted, a non-seasonal `auto` forecasts
 //! from `short_history` points on.
+//!
+//! Feedback hooks: [`RollingForecaster::refit_now`] forces the next call to refit (on drift), and
+//! [`RollingForecaster::model_label`] names the fitted model in use. With `guard_refits` on, a
+//! scheduled refit is put on probation: the fit horizon is one refit period longer, so the
+//! previous path can still serve until the next scheduled refit; over the first
+//! `⌈refit_every / 2⌉` steps observed after the refit, the new path's and the previous path's
+//! point forecasts are both scored against the actuals (mean absolute error, raw paths without
+//! residual correction). If the new path's error exceeds the previous one's by more than
+//! `guard_tolerance` (relative), the previous path is put back for the rest of the period and
+//! the refit counts as rejected. The previous path forecasts those steps from an older origin
+//! (longer horizons), so the comparison favours the new fit: the guard only falls back when a
+//! refit is clearly worse (a fit spoiled by an outlier, a bad model switch). Forced refits and
+//! the switch to the seasonal model are never put on probation. Holdouts carved out of the
+//! history before the refit do not work here: with one deterministic `auto` configuration, a
+//! candidate fitted on the history minus the steps since the last refit is the last fit itself.
 
 use crate::SimConfig;
 use prescale_core::{Forecast, Level};
@@ -17,6 +32,38 @@ struct Path {
     origin: usize,
     forecast: Forecast,
     seasonal: bool,
+    label: String,
+}
+
+impl Path {
+    /// The path's point forecast for step `t` (after its origin).
+    fn point_at(&self, t: usize) -> Option<f64> {
+        let i = t.checked_sub(self.origin + 1)?;
+        self.forecast.point.get(i).copied()
+    }
+}
+
+/// A guarded refit under probation: both paths' errors on the steps after the refit.
+struct Probation {
+    /// The refit step.
+    start: usize,
+    /// Last step scored.
+    scored_to: usize,
+    /// Steps to score before deciding.
+    steps: usize,
+    scored: usize,
+    new_abs: f64,
+    old_abs: f64,
+}
+
+/// A short name of a fitted model from its spec: `auto→mstl:MSTL[288]+ETS(A,N,N)` → `mstl`,
+/// `auto→mean(ets,theta)` → `mean(ets,theta)`, `ETS(A,Ad,N)` → `ETS(A,Ad,N)`.
+pub fn short_label(spec: &str) -> String {
+    let s = spec.strip_prefix("auto→").unwrap_or(spec);
+    match s.split_once(':') {
+        Some((name, _)) => name.to_string(),
+        None => s.to_string(),
+    }
 }
 
 /// Online estimate of how much of a path's residual carries over to the next step:
@@ -71,13 +118,24 @@ pub struct RollingForecaster {
     persistence: Persistence,
     fits: usize,
     failures: usize,
+    horizon: usize,
+    /// The step at which the next scheduled refit is due.
+    next_refit: usize,
+    /// Refit at the next call whatever the schedule.
+    force: bool,
+    guard: bool,
+    tolerance: f64,
+    fallback: Option<Path>,
+    probation: Option<Probation>,
+    rejected: usize,
 }
 
 impl RollingForecaster {
     /// A forecaster for the simulator settings: horizon = `refit_every + max(delay, 1)`.
     pub fn new(cfg: &SimConfig) -> Self {
         let lead = cfg.delay_steps.max(1);
-        let horizon = cfg.refit_every + lead;
+        // Guarded, a path must also cover the period after a refit it survives.
+        let horizon = cfg.refit_every + lead + usize::from(cfg.guard_refits) * cfg.refit_every;
         let model_cfg = ModelConfig {
             season: cfg.season,
             max_horizon: horizon,
@@ -107,7 +165,73 @@ impl RollingForecaster {
             persistence: Persistence::default(),
             fits: 0,
             failures: 0,
+            horizon,
+            next_refit: 0,
+            force: false,
+            guard: cfg.guard_refits,
+            tolerance: cfg.guard_tolerance,
+            fallback: None,
+            probation: None,
+            rejected: 0,
         }
+    }
+
+    /// Makes the next [`at`](Self::at) refit whatever the schedule (e.g. on drift); such a
+    /// refit is never put on probation.
+    pub fn refit_now(&mut self) {
+        self.force = true;
+        self.probation = None;
+        self.fallback = None;
+    }
+
+    /// Whether a forced refit is pending.
+    pub fn refit_pending(&self) -> bool {
+        self.force
+    }
+
+    /// Guarded refits whose new path did worse and was replaced by the previous one.
+    pub fn rejected_refits(&self) -> usize {
+        self.rejected
+    }
+
+    /// A short name of the fitted model whose path is in use (see [`short_label`]), e.g. `mstl`.
+    pub fn model_label(&self) -> Option<&str> {
+        self.path.as_ref().map(|p| p.label.as_str())
+    }
+
+    /// Scores the probation's paths on the steps observed since the last call and falls back
+    /// to the previous path when the new one did worse; true when it fell back.
+    fn judge(&mut self, history: &[f64], t: usize) -> bool {
+        let (Some(pb), Some(new), Some(old)) = (
+            self.probation.as_mut(),
+            self.path.as_ref(),
+            self.fallback.as_ref(),
+        ) else {
+            return false;
+        };
+        let from = pb.scored_to.max(pb.start) + 1;
+        for (s, &y) in history.iter().enumerate().take(t + 1).skip(from) {
+            if pb.scored >= pb.steps {
+                break;
+            }
+            if let (Some(n), Some(o)) = (new.point_at(s), old.point_at(s)) {
+                pb.new_abs += (y - n).abs();
+                pb.old_abs += (y - o).abs();
+                pb.scored += 1;
+            }
+            pb.scored_to = s;
+        }
+        if pb.scored < pb.steps {
+            return false;
+        }
+        let worse = pb.new_abs > pb.old_abs * (1.0 + self.tolerance) + f64::EPSILON;
+        self.probation = None;
+        let old = self.fallback.take();
+        if worse {
+            self.path = old;
+            self.rejected += 1;
+        }
+        worse
     }
 
     /// Fits performed so far.
@@ -124,13 +248,16 @@ impl RollingForecaster {
     /// `None` while there is too little history.
     pub fn at(&mut self, history: &[f64]) -> Option<Forecast> {
         let t = history.len().checked_sub(1)?;
+        let fell_back = self.judge(history, t);
         let seasonal_ready = history.len() >= self.min_history;
-        let due = match &self.path {
-            Some(p) => t >= p.origin + self.refit_every || (seasonal_ready && !p.seasonal),
-            None => true,
-        };
+        let due = self.force
+            || match &self.path {
+                Some(p) => t >= self.next_refit || (seasonal_ready && !p.seasonal),
+                None => true,
+            };
         let short_ready = self.short_history.is_some_and(|s| history.len() >= s);
-        let refitted = due && (seasonal_ready || short_ready) && self.refit(history, t);
+        let refitted =
+            (due && (seasonal_ready || short_ready) && self.refit(history, t)) || fell_back;
         let p = self.path.as_ref()?;
         let shift = t.checked_sub(p.origin)?;
         let f = &p.forecast;
@@ -188,16 +315,42 @@ impl RollingForecaster {
             return false;
         };
         let start = history.len().saturating_sub(self.window);
-        let horizon = self.refit_every + self.lead;
         self.fits += 1;
         let fitted: Result<Box<dyn Fitted>, _> = model.fit(&history[start..]);
-        match fitted.and_then(|m| m.predict(horizon, self.level)) {
-            Ok(forecast) => {
-                self.path = Some(Path {
+        let predicted = fitted.and_then(|m| {
+            let label = short_label(&m.describe().spec);
+            m.predict(self.horizon, self.level).map(|f| (f, label))
+        });
+        match predicted {
+            Ok((forecast, label)) => {
+                let forced = std::mem::take(&mut self.force);
+                let new = Path {
                     origin: t,
                     forecast,
                     seasonal,
+                    label,
+                };
+                let old = self.path.replace(new);
+                self.next_refit = t + self.refit_every;
+                // Probation only for a scheduled refit of the same kind whose previous path
+                // still reaches the next scheduled refit.
+                self.probation = None;
+                self.fallback = old.filter(|o| {
+                    self.guard
+                        && !forced
+                        && o.seasonal == seasonal
+                        && o.origin + o.forecast.horizon() >= self.next_refit + self.lead
                 });
+                if self.fallback.is_some() {
+                    self.probation = Some(Probation {
+                        start: t,
+                        scored_to: t,
+                        steps: self.refit_every.div_ceil(2),
+                        scored: 0,
+                        new_abs: 0.0,
+                        old_abs: 0.0,
+                    });
+                }
                 true
             }
             Err(_) => {
@@ -228,6 +381,13 @@ mod tests {
         p.observe(None);
         p.observe(Some(1.0));
         assert_eq!(p.pairs.len(), before);
+    }
+
+    #[test]
+    fn short_labels() {
+        assert_eq!(short_label("auto→mstl:MSTL[288]+ETS(A,N,N)"), "mstl");
+        assert_eq!(short_label("auto→mean(ets,theta)"), "mean(ets,theta)");
+        assert_eq!(short_label("ETS(A,Ad,N)"), "ETS(A,Ad,N)");
     }
 
     #[test]

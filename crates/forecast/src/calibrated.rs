@@ -27,14 +27,22 @@ impl Plan {
         }
         // origins o with MIN_FIT_POINTS <= o <= n - h
         let available = n - h - MIN_FIT_POINTS + 1;
-        let cal = cfg.calibration_windows.min(available);
+        let last = n - h;
+        // On a short series, leave one whole season before the tails when the minimum calibration
+        // still fits, so seasonal models can be fitted (and chosen) from the second cycle on rather
+        // than only once the full tails fit after a season.
+        let room = cfg
+            .season
+            .map(|m| (last + 1).saturating_sub(m.max(MIN_FIT_POINTS)))
+            .filter(|&r| r >= MIN_CALIBRATION_WINDOWS)
+            .unwrap_or(available);
+        let cal = cfg.calibration_windows.min(available).min(room);
         debug_assert!(cal >= MIN_CALIBRATION_WINDOWS);
         let sel = if select {
-            cfg.selection_windows.max(cal).min(available)
+            cfg.selection_windows.max(cal).min(available).min(room)
         } else {
             cal
         };
-        let last = n - h;
         let calibration: Vec<usize> = (last + 1 - cal..=last).collect();
         let selection: Vec<usize> = (last + 1 - sel..=last).collect();
         Ok(Plan {
@@ -196,6 +204,26 @@ mod tests {
             Plan::new(cfg.min_len() - 1, &cfg, false),
             Err(ForecastError::TooShort { .. })
         ));
+    }
+
+    #[test]
+    fn a_short_seasonal_series_keeps_a_season_before_its_tails() {
+        let cfg = ModelConfig {
+            season: Some(20),
+            max_horizon: 14,
+            ..ModelConfig::default()
+        };
+        // 60 points: the tails would reach back to point 8; with a season of 20 they start at 20.
+        let p = Plan::new(60, &cfg, true).unwrap();
+        assert_eq!(p.fit_end, 20);
+        assert_eq!(p.selection.len(), 27);
+        assert_eq!(*p.selection.last().unwrap(), 46);
+        // Too short to keep a season and five calibration origins: the tails take what there is.
+        let p = Plan::new(cfg.min_len(), &cfg, true).unwrap();
+        assert_eq!((p.fit_end, p.calibration.len()), (8, 5));
+        // Long series are untouched.
+        let p = Plan::new(1000, &cfg, true).unwrap();
+        assert_eq!(p.selection.len(), 144);
     }
 
     #[test]

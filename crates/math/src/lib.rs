@@ -3,12 +3,14 @@
 pub mod correlation;
 pub mod distance;
 pub mod period;
+pub mod robust;
 pub mod seasonal;
 pub mod stats;
 
 pub use correlation::pearson;
 pub use distance::{euclidean, squared_euclidean};
 pub use period::{detect_periods, DetectedPeriod};
+pub use robust::{mad, MAD_TO_SIGMA};
 pub use stats::{
     autocorrelation, least_squares_slope, mean, mean_abs_diff, median, quantile, quantile_sorted,
     std_dev, variance,

@@ -1,5 +1,6 @@
 //! prescale telemetry: sources that turn recorded or live measurements into validated series.
 
+pub mod cycle;
 pub mod import;
 pub mod resample;
 pub mod synthetic;

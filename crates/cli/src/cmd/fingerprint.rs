@@ -4,115 +4,41 @@ use crate::args::FingerprintArgs;
 use crate::output::{num, table};
 use crate::timearg;
 use anyhow::{bail, Context, Result};
-use prescale_core::{Fingerprint, Interval, Timestamp, WorkloadId};
-use prescale_fingerprint::{
-    fingerprint_fleet, scatter_svg, tsne_2d, FingerprintConfig, MetricInput, WorkloadInput,
-};
-use prescale_store::{FingerprintRun, Store};
+use prescale_core::{Timestamp, WorkloadId};
+use prescale_fingerprint::{scatter_svg, tsne_2d};
+use prescale_learn::{fingerprint_store, FingerprintOptions, LearnError};
+use prescale_store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Loads each workload's metrics up to `at` (all data when `None`), with the fleet's typical interval.
-pub fn load_inputs(
-    store: &Store,
-    at: Option<Timestamp>,
-) -> Result<(Vec<WorkloadInput>, Option<Interval>, Timestamp)> {
-    let infos = store.list_series()?;
-    let mut by_workload: BTreeMap<WorkloadId, Vec<MetricInput>> = BTreeMap::new();
-    let mut intervals = Vec::new();
-    let mut newest = None::<Timestamp>;
-    for info in &infos {
-        let series = match at {
-            Some(t) => store.load_series_until(&info.key, t)?,
-            None => store.load_series(&info.key)?,
-        };
-        let Some(series) = series else { continue };
-        if series.len() < 8 {
-            continue;
-        }
-        if let Some(i) = series.median_interval() {
-            intervals.push(i.millis());
-        }
-        newest = newest.max(series.last_ts());
-        by_workload
-            .entry(info.key.workload.clone())
-            .or_default()
-            .push(MetricInput {
-                metric: info.key.metric.clone(),
-                values: series.values(),
-            });
-    }
-    intervals.sort_unstable();
-    let interval = intervals
-        .get(intervals.len() / 2)
-        .and_then(|m| Interval::from_millis(*m));
-    let inputs = by_workload
-        .into_iter()
-        .map(|(workload, metrics)| WorkloadInput { workload, metrics })
-        .collect();
-    let as_of = at.or(newest).unwrap_or(Timestamp(0));
-    Ok((inputs, interval, as_of))
-}
-
-/// Converts window durations to samples at `interval`.
-pub fn config(
-    windows: &[String],
-    interval: Interval,
-    variance: f64,
-    components: Option<usize>,
-) -> Result<FingerprintConfig> {
-    let cfg = FingerprintConfig {
-        windows: windows
-            .iter()
-            .map(|w| timearg::duration("--windows", w).map(|d| interval.steps_in(d)))
-            .collect::<Result<_>>()?,
-        max_period: interval.steps_in(Interval::from_secs(7 * 86_400).unwrap_or(interval)),
-        variance_target: variance,
-        components,
-        ..FingerprintConfig::default()
-    };
-    cfg.validate().context("fingerprint settings")?;
-    Ok(cfg)
-}
 
 pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     if let Some(w) = &args.history {
         return history(store, &WorkloadId::new(w.as_str())?, args.json);
     }
-    let at = args
+    let at: Option<Timestamp> = args
         .at
         .as_deref()
         .map(|t| timearg::timestamp("--at", t))
         .transpose()?;
-    let (inputs, interval, as_of) = load_inputs(store, at)?;
-    if inputs.len() < 2 {
-        bail!(
-            "need at least 2 workloads with 8+ samples{} to fingerprint, found {} (import traces first)",
-            at.map(|_| " before --at").unwrap_or(""),
-            inputs.len()
-        );
-    }
-    let interval = interval.context("cannot infer the sampling interval")?;
-    let cfg = config(&args.windows, interval, args.variance, args.components)?;
-    let fleet = fingerprint_fleet(&inputs, &cfg).context("fingerprinting the fleet")?;
-    let run = FingerprintRun {
-        at: as_of,
-        created: super::now(),
-        model_json: serde_json::to_string(&fleet.model)?,
-        explained_variance: fleet.explained_variance.clone(),
-        kept: fleet.kept,
-        vectors: fleet
-            .vectors
+    let opts = FingerprintOptions {
+        at,
+        windows: args
+            .windows
             .iter()
-            .map(|(w, v)| Fingerprint {
-                workload: w.clone(),
-                at: as_of,
-                vector: v.clone(),
-            })
-            .collect(),
-        map2d: fleet.map2d.clone(),
+            .map(|w| timearg::duration("--windows", w))
+            .collect::<Result<_>>()?,
+        variance: args.variance,
+        components: args.components,
+        created: super::now(),
     };
-    let run_id = store.save_fingerprint_run(&run)?;
+    let report = match fingerprint_store(store, &opts) {
+        Err(e @ LearnError::Fingerprint(prescale_fingerprint::FingerprintError::Config { .. })) => {
+            return Err(anyhow::Error::new(e).context("fingerprint settings"))
+        }
+        r => r?,
+    };
+    let (run_id, run, fleet) = (report.run_id, &report.run, &report.fleet);
+    let as_of = run.at;
     let tsne = if args.tsne {
         let vs: Vec<Vec<f64>> = fleet.vectors.iter().map(|(_, v)| v.clone()).collect();
         let perplexity = ((vs.len() as f64 - 1.0) / 3.0).clamp(2.0, 30.0);
@@ -227,7 +153,7 @@ fn history(store: &Store, w: &WorkloadId, json: bool) -> Result<()> {
 /// Latest k-means membership per workload, for colouring maps.
 pub fn kmeans_labels(store: &Store) -> Result<BTreeMap<WorkloadId, Option<u32>>> {
     let mut out = BTreeMap::new();
-    if let Some((_, run)) = store.latest_clustering("kmeans")? {
+    if let Some((_, run)) = store.latest_clustering(prescale_learn::KMEANS)? {
         for c in &run.clusters {
             for m in &c.members {
                 out.insert(m.clone(), Some(c.id.0));

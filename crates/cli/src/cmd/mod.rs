@@ -3,11 +3,14 @@
 pub mod agent;
 mod backtest;
 mod cluster;
+pub mod config;
 mod demo;
+pub mod demo_live;
 mod fingerprint;
 mod forecast;
 mod import;
 mod jobs;
+pub mod recommend;
 pub mod run;
 mod series;
 mod simulate;
@@ -19,7 +22,10 @@ use std::path::Path;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo(a) => demo::run(&cli.db, &a),
+        Command::Demo(a) => demo_live::run(&cli.db, &a),
+        Command::DemoPipeline(a) => demo::run(&cli.db, &a),
+        Command::DemoLoad(a) => demo_live::demo_load(&a),
+        Command::DemoWorker(a) => demo_live::demo_worker(&a),
         Command::DemoData(a) => demo::data(&a),
         Command::Import(a) => import::run(&mut open(&cli.db)?, &a),
         Command::Series(a) => series::run(&open(&cli.db)?, a.json),
@@ -29,7 +35,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backtest(a) => backtest::run(&a),
         Command::Simulate(a) => simulate::run(&a),
         Command::Run(a) => run::run(&cli.db, cli.db_given, &a),
+        Command::Config(a) => {
+            if config::run(&a)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Agent(a) => agent::run(&a),
+        Command::Recommend(a) => recommend::run(&open(&cli.db)?, &a),
     }
 }
 

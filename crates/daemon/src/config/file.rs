@@ -33,6 +33,37 @@ pub struct FileConfig {
     pub api_token: Option<String>,
     /// A file holding the bearer token (trailing whitespace trimmed); exclusive with `api_token`.
     pub api_token_file: Option<String>,
+    /// `[learn]`: fingerprints and clusters of the stored fleet, refreshed on a schedule.
+    pub learn: Option<FileLearn>,
+    /// `[keda]`: the KEDA external scaler gRPC server (off when absent).
+    pub keda: Option<FileKeda>,
+}
+
+/// `[keda]`: where the `externalscaler.ExternalScaler` server listens and how old a prediction
+/// it serves may be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileKeda {
+    /// Default "127.0.0.1:9465".
+    pub listen: Option<String>,
+    /// Predictions older than this are refused with UNAVAILABLE (default "2m").
+    pub max_age: Option<String>,
+    /// How often an open StreamIsActive re-evaluates (default "5s").
+    pub poll_interval: Option<String>,
+}
+
+/// `[learn]`: how often the learn loop fingerprints and clusters the stored fleet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLearn {
+    /// Default true (embedded store only).
+    pub enabled: Option<bool>,
+    /// Default "1m".
+    pub fingerprint_every: Option<String>,
+    /// Default "1h".
+    pub cluster_every: Option<String>,
+    /// Sliding windows of the fingerprint features (default ["1h", "1d", "1w"]).
+    pub windows: Option<Vec<String>>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.
@@ -57,6 +88,10 @@ pub struct FileWorkload {
     pub actuator: Option<toml::Value>,
     /// prescale-actuate `RetryConfig`: back-off and circuit breaker around the actuator.
     pub retry: Option<toml::Value>,
+    /// Cold start: what the workload is like until its own history can be fitted — another
+    /// workload's id, or label matchers `k=v,k2=v2` its siblings carry. Default: its own nearest
+    /// cluster, once it has a fingerprint.
+    pub like: Option<String>,
 }
 
 /// One `[[scrape]]` target.

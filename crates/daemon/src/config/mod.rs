@@ -47,6 +47,43 @@ pub struct DaemonConfig {
     pub control: ControlConfig,
     /// Bearer token of the mutating API endpoints; `None` disables them (403).
     pub api_token: Option<ApiToken>,
+    /// The learn loop; `None` when `[learn] enabled = false`.
+    pub learn: Option<LearnConfig>,
+    /// The KEDA external scaler; `None` without a `[keda]` section.
+    pub keda: Option<KedaConfig>,
+}
+
+/// `[keda]`: the gRPC `externalscaler.ExternalScaler` server fed with each controlled workload's
+/// predicted demand at its lead time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KedaConfig {
+    pub listen: SocketAddr,
+    pub max_age: Duration,
+    pub poll_interval: Duration,
+}
+
+/// Default address of the KEDA external scaler.
+pub const DEFAULT_KEDA_LISTEN: &str = "127.0.0.1:9465";
+
+/// `[learn]`: the fleet's fingerprints are refreshed every `fingerprint_every` and re-clustered every
+/// `cluster_every` (and once after the first fingerprint run), with feature windows `windows`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnConfig {
+    pub fingerprint_every: Duration,
+    pub cluster_every: Duration,
+    pub windows: Vec<Duration>,
+}
+
+impl Default for LearnConfig {
+    /// Fingerprints every minute, clusters hourly, windows of 1 h, 1 d and 1 w.
+    fn default() -> Self {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        LearnConfig {
+            fingerprint_every: Duration::from_secs(60),
+            cluster_every: hours(1),
+            windows: vec![hours(1), hours(24), hours(168)],
+        }
+    }
 }
 
 /// The control loop: its period and the controlled workloads.
@@ -79,6 +116,8 @@ pub struct ControlledWorkload {
     pub actuator: prescale_actuate::ActuatorConfig,
     /// Back-off and circuit breaker around the actuator (defaults when the table is absent).
     pub retry: prescale_actuate::RetryConfig,
+    /// Whose cluster profile forecasts the workload while its history is too short.
+    pub like: Option<prescale_learn::Like>,
 }
 
 /// One Prometheus/OpenMetrics endpoint scraped on an interval.
@@ -204,6 +243,8 @@ impl DaemonConfig {
                 writer: WriterConfig::default(),
                 control: ControlConfig::default(),
                 api_token: None,
+                learn: Some(LearnConfig::default()),
+                keda: None,
             },
         }
     }
@@ -265,6 +306,22 @@ pub fn describe(cfg: &DaemonConfig) -> String {
             show_duration(r.every)
         ),
         None => "retention  none (raw kept forever)".to_string(),
+    });
+    lines.push(match (&cfg.learn, &cfg.store) {
+        (Some(l), StoreKind::Embedded) => format!(
+            "learn      fingerprints every {}, clusters every {} (windows {})",
+            show_duration(l.fingerprint_every),
+            show_duration(l.cluster_every),
+            l.windows
+                .iter()
+                .map(|w| show_duration(*w))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (Some(_), StoreKind::Prometheus { .. }) => {
+            "learn      off (needs the embedded store)".to_string()
+        }
+        (None, _) => "learn      disabled".to_string(),
     });
     lines.join("\n")
 }

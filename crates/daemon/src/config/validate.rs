@@ -297,6 +297,8 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         c.fail(path, message);
         None
     });
+    let learn = learn(&mut c, file.learn);
+    let keda = file.keda.map(|k| keda(&mut c, k));
 
     if !c.problems.is_empty() {
         return Err(ConfigError::Invalid {
@@ -322,6 +324,86 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         writer,
         control,
         api_token,
+        learn,
+        keda,
+    })
+}
+
+/// `[keda]`: listen address, prediction age limit and stream poll interval.
+fn keda(c: &mut Check, k: FileKeda) -> KedaConfig {
+    let text = k.listen.as_deref().unwrap_or(DEFAULT_KEDA_LISTEN);
+    let listen = text.parse::<SocketAddr>().unwrap_or_else(|_| {
+        c.fail(
+            "keda.listen",
+            format!("{text:?} is not an address:port such as {DEFAULT_KEDA_LISTEN}"),
+        );
+        SocketAddr::from(([127, 0, 0, 1], 9465))
+    });
+    KedaConfig {
+        listen,
+        max_age: c.duration(
+            "keda.max_age",
+            k.max_age.as_deref(),
+            Duration::from_secs(120),
+            SECOND,
+        ),
+        poll_interval: c.duration(
+            "keda.poll_interval",
+            k.poll_interval.as_deref(),
+            Duration::from_secs(5),
+            Duration::from_millis(100),
+        ),
+    }
+}
+
+/// Most feature windows `[learn] windows` may list.
+const MAX_LEARN_WINDOWS: usize = 8;
+
+/// `[learn]`: schedule and feature windows of the learn loop; `None` when disabled.
+fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
+    let d = LearnConfig::default();
+    let Some(l) = l else { return Some(d) };
+    let fingerprint_every = c.duration(
+        "learn.fingerprint_every",
+        l.fingerprint_every.as_deref(),
+        d.fingerprint_every,
+        SECOND,
+    );
+    let cluster_every = c.duration(
+        "learn.cluster_every",
+        l.cluster_every.as_deref(),
+        d.cluster_every,
+        SECOND,
+    );
+    let windows = match l.windows {
+        None => d.windows,
+        Some(ws) => {
+            if ws.is_empty() {
+                c.fail("learn.windows", "needs at least one window");
+            } else if ws.len() > MAX_LEARN_WINDOWS {
+                c.fail(
+                    "learn.windows",
+                    format!("at most {MAX_LEARN_WINDOWS} windows, found {}", ws.len()),
+                );
+            }
+            let mut out: Vec<Duration> = Vec::with_capacity(ws.len());
+            for (i, w) in ws.iter().enumerate() {
+                let path = format!("learn.windows[{i}]");
+                match parse_at_least(w, SECOND) {
+                    Ok(v) if out.contains(&v) => {
+                        c.fail(path, format!("{w:?} is listed twice"));
+                    }
+                    Ok(v) => out.push(v),
+                    Err(m) => c.fail(path, m),
+                }
+            }
+            out
+        }
+    };
+    l.enabled.unwrap_or(true).then_some(LearnConfig {
+        fingerprint_every,
+        cluster_every,
+        windows,
     })
 }
 
@@ -413,11 +495,24 @@ fn control(
                 }
             },
         };
+        let like = f.like.as_deref().and_then(|text| {
+            let parsed = if text.contains('=') {
+                prescale_learn::parse_matchers(text)
+                    .map(prescale_learn::Like::Labels)
+                    .map_err(|e| e.to_string())
+            } else {
+                prescale_core::WorkloadId::new(text)
+                    .map(prescale_learn::Like::Workload)
+                    .map_err(|e| e.to_string())
+            };
+            parsed.map_err(|e| c.fail(at("like"), e)).ok()
+        });
         out.workloads.push(ControlledWorkload {
             spec,
             own_mode,
             actuator,
             retry,
+            like,
         });
     }
     out

@@ -14,6 +14,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     let mut text = st.metrics.render();
     text.push_str(&crate::loops::control::exposition(&st.desired));
     text.push_str(&st.controls.exposition(&st.controlled));
+    text.push_str(&st.insight.exposition());
     match own {
         Ok(Ok(t)) => text.push_str(&t),
         Ok(Err(e)) => tracing::warn!(error = %e, "reading forecasts for /metrics"),

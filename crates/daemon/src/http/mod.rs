@@ -1,11 +1,19 @@
 //! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
-//! `/healthz`, and the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
-//! bearer token).
+//! `/healthz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
+//! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints,
+//! clusters and annotations (POST needs the bearer token).
 
+mod annotations;
+mod anomalies;
 mod auth;
+mod clusters;
 mod controls;
 mod decisions;
+mod fingerprint;
+mod forecast;
 mod metrics;
+mod models;
+mod reply;
 mod workloads;
 mod write;
 
@@ -37,6 +45,8 @@ pub struct AppState {
     pub api_token: Option<Arc<crate::config::ApiToken>>,
     /// The configured (controlled) workloads, in config order.
     pub controlled: Arc<Vec<prescale_core::WorkloadId>>,
+    /// Models, accuracy, forecasts, anomalies and annotations from the control loop.
+    pub insight: crate::insight::Insight,
 }
 
 /// The router with every route and the remote-write body limit.
@@ -57,6 +67,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/kill-switch",
             get(controls::get_kill).post(controls::set_kill),
+        )
+        .route("/api/v1/models", get(models::models))
+        .route("/api/v1/anomalies", get(anomalies::anomalies))
+        .route("/api/v1/workloads/{id}/forecast", get(forecast::forecast))
+        .route(
+            "/api/v1/workloads/{id}/fingerprint",
+            get(fingerprint::fingerprint),
+        )
+        .route("/api/v1/clusters", get(clusters::clusters))
+        .route(
+            "/api/v1/annotations",
+            get(annotations::list).post(annotations::add),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/openapi.json", get(openapi))

@@ -13,9 +13,11 @@ use crate::config::ControlConfig;
 use crate::controls::{effective_mode, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
+use crate::insight::{AnomalyChange, ForecastView, Insight, ModelView};
 use prescale_actuate::{Actuator, Retrying};
 use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Mode};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
+use prescale_keda::Prediction;
 use prescale_remote::naming::{self, PromSample};
 use prescale_remote::WindowSource;
 use prescale_store::{DecisionRow, Store};
@@ -37,7 +39,15 @@ pub struct Slot {
     seeded: bool,
     /// Set when a tick panicked: the slot's state can no longer be trusted, so it stops deciding.
     retired: bool,
+    /// Cold start: whose cluster profile stands in while the history is too short.
+    like: Option<prescale_learn::Like>,
+    profile: Option<(prescale_learn::ClusterProfile, String)>,
+    /// When the profile was last looked for (looked up at most every [`PROFILE_RETRY_MS`]).
+    profile_checked: Option<Timestamp>,
 }
+
+/// How long to wait before looking for a cluster profile again after not finding one.
+const PROFILE_RETRY_MS: i64 = 300_000;
 
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
@@ -70,6 +80,9 @@ pub fn slots(cfg: &ControlConfig, controls: &Controls) -> Result<Vec<Slot>, Daem
                 actuator: Box::new(guarded),
                 seeded: false,
                 retired: false,
+                like: w.like.clone(),
+                profile: None,
+                profile_checked: None,
             })
         })
         .collect()
@@ -87,6 +100,7 @@ pub async fn run(
     tick: Duration,
     io: Io,
     desired: Desired,
+    insight: Insight,
     controls: Controls,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -100,13 +114,15 @@ pub async fn run(
         }
         let io = io.clone();
         let desired = desired.clone();
+        let insight = insight.clone();
         let global = controls.mode();
         let pass = tokio::task::spawn_blocking(move || {
             let now = clock::now();
             let mut io = lock(&io);
             for slot in slots.iter_mut().filter(|s| !s.retired) {
                 let ticked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    tick_one(slot, &mut io, &desired, global, now)
+                    tick_one(slot, &mut io, &desired, global, now);
+                    publish(slot, &insight, now);
                 }));
                 if ticked.is_err() {
                     slot.retired = true;
@@ -164,7 +180,14 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
     } else {
         None
     };
+    if slot.controller.wants_prior() {
+        cold_start(slot, &io.decisions, now);
+    }
     let mut record = slot.controller.tick(&window, now, current);
+    if record.reason_json["rule"] == "waiting-for-step" {
+        // A tick inside a step that has already been decided: nothing new to record or set.
+        return;
+    }
     record.mode = mode;
     // Forecast-only though the workload's own mode is not: the global mode is why.
     if mode == Mode::ForecastOnly && slot.own_mode != Some(Mode::ForecastOnly) {
@@ -173,6 +196,16 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
         });
     } else {
         actuate(&mut record, slot.actuator.as_mut());
+        if matches!(
+            record.actuation,
+            Some(
+                Actuation::Failed { .. }
+                    | Actuation::CircuitOpen { .. }
+                    | Actuation::KillSwitch { .. }
+            )
+        ) {
+            slot.controller.not_applied(record.replicas_before);
+        }
     }
     if let Some(after) = record.replicas_after {
         let sample = naming::desired_replicas_sample(&record.workload, &record.policy, after, now);
@@ -182,6 +215,129 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
     if let Err(e) = save(&mut io.decisions, &record) {
         tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
     }
+}
+
+/// While the workload's own history is too short to fit: forecast it from its nearest cluster's
+/// profile (the `like` workload's or labels' cluster, else its own once fingerprinted), scaled to
+/// the level of the steps it has.
+fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
+    let spec = slot.controller.spec().clone();
+    let due = slot
+        .profile_checked
+        .is_none_or(|t| now.0.saturating_sub(t.0) >= PROFILE_RETRY_MS);
+    if slot.profile.is_none() && due {
+        slot.profile_checked = Some(now);
+        let like = slot
+            .like
+            .clone()
+            .unwrap_or_else(|| prescale_learn::Like::Workload(spec.workload.clone()));
+        let opts = prescale_learn::ProfileOptions {
+            period: spec
+                .season
+                .and_then(|s| prescale_core::Interval::from_millis(duration_ms(s))),
+            ..prescale_learn::ProfileOptions::default()
+        };
+        let found = prescale_learn::nearest_group(store, &like, prescale_learn::KMEANS)
+            .and_then(|g| prescale_learn::cluster_profile(store, g.cluster, &g.members, &opts));
+        match found {
+            Ok(p) if p.metrics.contains_key(&spec.metric) => {
+                let label = match p.cluster {
+                    Some(c) => format!("profile of cluster {} ({} members)", c.0, p.members.len()),
+                    None => format!("profile of the fleet ({} workloads)", p.members.len()),
+                };
+                tracing::info!(workload = %spec.workload, like = %like, profile = %label, "cold start from a cluster profile");
+                slot.profile = Some((p, label));
+            }
+            Ok(_) => {
+                tracing::info!(workload = %spec.workload, like = %like, metric = %spec.metric, "cold start: the nearest cluster has no such metric")
+            }
+            Err(e) => {
+                tracing::debug!(workload = %spec.workload, like = %like, error = %e, "cold start: no cluster profile yet")
+            }
+        }
+    }
+    let Some((profile, label)) = &slot.profile else {
+        return;
+    };
+    let Some(step) = prescale_core::Interval::from_millis(spec.step_ms()) else {
+        return;
+    };
+    let (recent, end) = slot.controller.recent();
+    let end = end.unwrap_or(now.0 - now.0.rem_euclid(spec.step_ms()));
+    let horizon = spec.lead_steps() + 1 + spec.refit_every;
+    let tail = &recent[recent.len().saturating_sub(288)..];
+    match prescale_learn::profile_forecast(
+        profile,
+        &spec.metric,
+        tail,
+        Timestamp(end - spec.step_ms()),
+        step,
+        horizon,
+    ) {
+        Ok(f) => slot.controller.set_prior(end, f, label.clone()),
+        Err(e) => tracing::debug!(workload = %spec.workload, error = %e, "cold-start forecast"),
+    }
+}
+
+/// Shares the workload's model, accuracy, latest forecast and anomaly changes with the API.
+fn publish(slot: &mut Slot, insight: &Insight, now: Timestamp) {
+    let c = &mut slot.controller;
+    let changes: Vec<AnomalyChange> = c
+        .take_events()
+        .into_iter()
+        .map(|e| AnomalyChange::new(e, now))
+        .collect();
+    for ch in &changes {
+        tracing::warn!(
+            workload = %c.spec().workload,
+            change = ch.change,
+            score = ch.event.score,
+            actual = ch.event.peak_actual,
+            expected = ch.event.expected,
+            "anomaly on the forecast residuals"
+        );
+    }
+    let spec = c.spec();
+    let model = c.model_label().map(str::to_string);
+    let forecast = c.last_forecast().map(|(end, f)| {
+        let step = c.step_ms();
+        ForecastView {
+            workload: spec.workload.to_string(),
+            metric: spec.metric.to_string(),
+            model: model.clone(),
+            made_at: now.0,
+            step_ms: step,
+            ts: (0..f.horizon() as i64)
+                .map(|i| end.saturating_add(i.saturating_mul(step)))
+                .collect(),
+            point: f.point.clone(),
+            lower: f.lower.clone(),
+            upper: f.upper.clone(),
+            level: f.level.percent(),
+        }
+    });
+    if let Some((_, f)) = c.last_forecast().filter(|(_, f)| f.horizon() > 0) {
+        // The step the policy plans for: one past the lead (see the controller).
+        let i = (spec.lead_steps() + 1).min(f.horizon()) - 1;
+        insight.predict(
+            spec.workload.as_str(),
+            spec.metric.as_str(),
+            Prediction {
+                value_at_lead: f.point[i],
+                upper: f.upper[i],
+                lead: spec.lead,
+                fresh_at: now,
+            },
+        );
+    }
+    let view = ModelView {
+        workload: spec.workload.to_string(),
+        model,
+        fits: c.fits(),
+        stats: c.feedback().model_stats(),
+        status: c.feedback().status(),
+    };
+    insight.update(view, forecast, changes);
 }
 
 fn save(store: &mut Store, record: &DecisionRecord) -> Result<i64, String> {

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod backfill;
 pub mod control;
 pub mod export;
+pub mod learn;
 pub mod retention;
 pub mod scrape;
 

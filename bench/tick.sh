@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Fleet tick benchmark: tick time of N synthetic workloads' controllers (1-minute step, 60-step
+# season, noise and bursts) on 1 thread and on all threads, and memory per workload
+# (crates/control/examples/tick_bench.rs). Two refit schedules:
+#   aligned   - every workload seeded on the same tick: all scheduled refits fall on one tick (today's daemon)
+#   staggered - workload i seeded i mod refit_every steps earlier: refits spread over the ticks
+# Ratios are against the 1-thread run of the same N and schedule in this run. Wall times depend on
+# what else runs on the machine: the load average is printed, and CPU s/tick is the process's own
+# user+system time (robust to sharing the cores).
+# Usage: bench/tick.sh [N ...]            (default: 1000 10000 100000)
+# Env:   THREADS=1,2 (default: 1 and all cores)   MODES="aligned staggered"
+#        LARGE=100000 (N from which the bench is bounded)   LARGE_TICKS=3 (ticks per phase there)
+#        LARGE_ALIGNED=0 (1: also run the aligned schedule there; its refit tick is N x ~4 ms CPU)
+#        EXTRA="--history 4032 ..." (more tick_bench flags)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p prescale-control --example tick_bench
+bin="${CARGO_TARGET_DIR:-target}/release/examples/tick_bench"
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(1000 10000 100000)
+modes=${MODES:-aligned staggered}
+large=${LARGE:-100000}
+threads=${THREADS:-1,$(nproc)}
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+for n in "${sizes[@]}"; do
+  for mode in $modes; do
+    flags=(--threads "$threads")
+    [ "$mode" = staggered ] && flags+=(--stagger)
+    if [ "$n" -ge "$large" ]; then
+      if [ "$mode" = aligned ] && [ "${LARGE_ALIGNED:-0}" != 1 ]; then
+        echo "== $n aligned: skipped (LARGE_ALIGNED=1 runs it); see the smaller sizes' refit tick x N"
+        continue
+      fi
+      flags+=(--ticks "${LARGE_TICKS:-3}" --split-sample 0)
+    fi
+    echo "== $n workloads, $mode refits"
+    # shellcheck disable=SC2086
+    "$bin" "$n" "${flags[@]}" ${EXTRA:-} | tee /dev/stderr | grep --line-buffered '^ROW' >>"$rows" || true
+  done
+done 2>&1 | grep --line-buffered -v '^ROW'
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at end"
+python3 - "$rows" <<'PY'
+import sys
+rows = [l.split()[1:] for l in open(sys.argv[1]) if l.startswith("ROW")]
+base = {}
+for r in rows:
+    if r[2] == "1":
+        base[(r[0], r[1])] = r
+head = ("workloads", "refits", "threads", "mean tick s", "worst tick s", "µs/workload", "CPU s/tick",
+        "fits/tick", "RSS KiB/wl", "history", "mean x1T", "worst x1T", "warm-up s")
+print()
+print("| " + " | ".join(head) + " |")
+print("|" + "|".join("---" for _ in head) + "|")
+for r in rows:
+    n, mode, t, mean, worst, per, rss, hist, _refit, _shift, warm, cpu, fits = r
+    b = base.get((n, mode))
+    ratio = lambda i: f"{float(b[i]) / float(r[i]):.2f}" if b and float(r[i]) > 0 else "n/a"
+    print(f"| {n} | {mode} | {t} | {float(mean):.3f} | {float(worst):.3f} | {float(per):.1f} | {cpu} | "
+          f"{fits} | {float(rss) / 1024:.1f} | {hist} | {ratio(3)} | {ratio(4)} | {float(warm):.1f} |")
+print()
+print("x1T: 1-thread time / this time (speed-up). Warm-up: one seeding tick (the history fitted once) on all threads.")
+PY

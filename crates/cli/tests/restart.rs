@@ -1,0 +1,199 @@
+//! kill -9 and restart: `prescale run` comes back with its state. The decision log is intact, the
+//! mode and kill switches operators set are restored (not reset to the config's), and the
+//! controller forecasts again at once from the history in the store instead of starting cold.
+
+use prescale_ingest::remote_write::{encode, from_points};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "restart-test-token-0123456789";
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn start(db: &Path, cfg: &Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .arg("--db")
+        .arg(db)
+        .args(["run", "--config"])
+        .arg(cfg)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while http()
+        .get(&format!("http://127.0.0.1:{port}/healthz"))
+        .call()
+        .is_err()
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "no daemon");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn get_json(base: &str, path: &str) -> Value {
+    let mut r = http().get(&format!("{base}{path}")).call().unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn post(base: &str, path: &str, body: &str) {
+    let r = http()
+        .post(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+/// Demand with a 20 s cycle (high for the last 8 s of each), one sample every 250 ms.
+fn demand(ts: i64) -> f64 {
+    if ts.rem_euclid(20_000) >= 12_000 {
+        80.0
+    } else {
+        20.0
+    }
+}
+
+fn write(base: &str, from: i64, to: i64) {
+    let pts: Vec<_> = (from..to)
+        .step_by(250)
+        .map(|ts| ("cpu", vec![("job", "api")], ts, demand(ts)))
+        .collect();
+    let r = http()
+        .post(&format!("{base}/api/v1/write"))
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .send(&encode(&from_points(pts))[..])
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+fn decisions(base: &str) -> Vec<Value> {
+    get_json(base, "/api/v1/decisions?workload=api&limit=1000")["decisions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_and_restart_recovers_decisions_switches_and_the_learned_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let cfg = dir.path().join("prescale.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+tick = "200ms"
+api_token = "{TOKEN}"
+[agent]
+enabled = false
+[learn]
+enabled = false
+[[workload]]
+workload = "api"
+metric = "cpu"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "1s"
+season = "20s"
+stale_after = "1h"
+max = 20
+actuator = {{ type = "dry-run" }}
+"#
+        ),
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(&db, &cfg, port);
+    // Four minutes of history, then live samples until decisions carry a forecast.
+    let t0 = now_ms() - 240_000;
+    write(&base, t0, now_ms());
+    let begin = Instant::now();
+    let mut last = now_ms();
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = now_ms();
+        write(&base, last, now);
+        last = now;
+        let d = decisions(&base);
+        if d.len() >= 5 && d[0]["forecast"].is_object() {
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(90),
+            "no forecast: {d:?}"
+        );
+    }
+    post(&base, "/api/v1/mode", r#"{"mode":"act"}"#);
+    post(
+        &base,
+        "/api/v1/kill-switch",
+        r#"{"engaged":true,"workload":"api"}"#,
+    );
+    let before = decisions(&base);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let mut child = start(&db, &cfg, port);
+    assert_eq!(get_json(&base, "/api/v1/mode")["mode"], "act");
+    let kill = get_json(&base, "/api/v1/kill-switch");
+    assert_eq!(kill["workloads"], serde_json::json!(["api"]), "{kill}");
+    // Every decision acknowledged before the kill is still served, unchanged.
+    let after = decisions(&base);
+    for d in &before {
+        assert!(after.contains(d), "lost {d}");
+    }
+    // The first decisions after the restart forecast at once from the stored history (no
+    // cold start), and the kill switch stops their actuation.
+    let begin = Instant::now();
+    let fresh = loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = now_ms();
+        write(&base, last, now);
+        last = now;
+        let d = decisions(&base);
+        let new: Vec<Value> = d.into_iter().filter(|x| !before.contains(x)).collect();
+        if let Some(first) = new.iter().rev().find(|x| !x["replicas_after"].is_null()) {
+            break first.clone();
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "no decision after restart"
+        );
+    };
+    assert!(fresh["forecast"].is_object(), "{fresh}");
+    assert!(
+        fresh["inputs"]["history_steps"].as_u64().unwrap() >= 200,
+        "{fresh}"
+    );
+    assert_eq!(fresh["mode"], "act", "{fresh}");
+    let outcome = fresh["actuation"]["outcome"].as_str().unwrap();
+    assert!(outcome == "kill-switch" || outcome == "skipped", "{fresh}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

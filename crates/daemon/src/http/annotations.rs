@@ -1,0 +1,174 @@
+//! `POST /api/v1/annotations` (bearer token) adds an operator note (a deploy, an incident, a sale),
+//! fleet-wide or for one workload; `GET /api/v1/annotations?workload=W&limit=N` lists them, newest
+//! first. Kept in memory (the latest 1000), not across restarts.
+
+use super::auth::refusal;
+use super::reply::{json, limit, text};
+use super::AppState;
+use crate::clock;
+use crate::insight::Annotation;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use prescale_core::WorkloadId;
+use serde::{Deserialize, Serialize};
+
+const ROUTE: &str = "/api/v1/annotations";
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+/// Longest text, most tags and longest tag accepted.
+const MAX_TEXT_CHARS: usize = 4096;
+const MAX_TAGS: usize = 32;
+const MAX_TAG_CHARS: usize = 64;
+/// `at` must lie between 2000-01-01 and a year after now (Unix ms).
+const EARLIEST_AT: i64 = 946_684_800_000;
+const AT_FUTURE_MS: i64 = 366 * 86_400_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAnnotation {
+    text: String,
+    #[serde(default)]
+    workload: Option<String>,
+    #[serde(default)]
+    at: Option<i64>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationsQuery {
+    pub workload: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnnotationsBody {
+    pub annotations: Vec<Annotation>,
+}
+
+pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = refusal(&st, &headers, ROUTE) {
+        return r;
+    }
+    let now = clock::now().0;
+    match checked(&body, now) {
+        Ok((at, workload, note, tags)) => {
+            let a = st.insight.annotate(at, workload, note, tags);
+            tracing::info!(id = a.id, workload = ?a.workload, at = a.at, "annotation added through the API");
+            json(&st, ROUTE, StatusCode::CREATED, &a)
+        }
+        Err(why) => text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
+    }
+}
+
+type Checked = (i64, Option<String>, String, Vec<String>);
+
+/// The body's fields, validated, or the 400 reason.
+fn checked(body: &[u8], now: i64) -> Result<Checked, String> {
+    let a: NewAnnotation = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "expected {{\"text\": \"...\", \"workload\": optional, \"at\": optional unix ms, \"tags\": optional [..]}}: {e}"
+        )
+    })?;
+    let note = a.text.trim().to_string();
+    if note.is_empty() {
+        return Err("text: must not be empty".into());
+    }
+    if note.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("text: longer than {MAX_TEXT_CHARS} characters"));
+    }
+    let workload = a
+        .workload
+        .map(|w| WorkloadId::new(w).map(|w| w.to_string()))
+        .transpose()
+        .map_err(|e| format!("workload: {e}"))?;
+    let at = a.at.unwrap_or(now);
+    if !(EARLIEST_AT..=now.saturating_add(AT_FUTURE_MS)).contains(&at) {
+        return Err(format!(
+            "at: {at} is not Unix milliseconds between 2000-01-01 and a year from now"
+        ));
+    }
+    if a.tags.len() > MAX_TAGS {
+        return Err(format!("tags: more than {MAX_TAGS}"));
+    }
+    let mut tags = Vec::with_capacity(a.tags.len());
+    for (i, t) in a.tags.into_iter().enumerate() {
+        let t = t.trim().to_string();
+        if t.is_empty() || t.chars().count() > MAX_TAG_CHARS {
+            return Err(format!("tags[{i}]: must be 1..={MAX_TAG_CHARS} characters"));
+        }
+        tags.push(t);
+    }
+    Ok((at, workload, note, tags))
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    q: Result<Query<AnnotationsQuery>, QueryRejection>,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let workload = match q.workload.map(WorkloadId::new).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            return text(
+                &st,
+                ROUTE,
+                StatusCode::BAD_REQUEST,
+                format!("workload: {e}"),
+            )
+        }
+    };
+    let n = match limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(n) => n,
+        Err(e) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, e),
+    };
+    let body = AnnotationsBody {
+        annotations: st
+            .insight
+            .annotations(workload.as_ref().map(WorkloadId::as_str), n),
+    };
+    json(&st, ROUTE, StatusCode::OK, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn bodies_are_checked() {
+        let ok = checked(
+            br#"{"text":" deploy v2 ","workload":"api","tags":["deploy"]}"#,
+            NOW,
+        );
+        assert_eq!(
+            ok,
+            Ok((
+                NOW,
+                Some("api".into()),
+                "deploy v2".into(),
+                vec!["deploy".into()]
+            ))
+        );
+        for (body, field) in [
+            (r#"{"text":"  "}"#, "text:"),
+            (r#"{"text":"x","workload":" "}"#, "workload:"),
+            (r#"{"text":"x","at":5}"#, "at:"),
+            (r#"{"text":"x","at":9000000000000000}"#, "at:"),
+            (r#"{"text":"x","tags":[""]}"#, "tags[0]:"),
+            (r#"{"text":"x","colour":"red"}"#, "expected"),
+            ("not json", "expected"),
+        ] {
+            let e = checked(body.as_bytes(), NOW).unwrap_err();
+            assert!(e.starts_with(field), "{body}: {e}");
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! `GET /api/v1/models`: per controlled workload its model, fits, accuracy (MAE, RMSE, bias, sMAPE)
+//! and interval coverage per horizon, and its feedback status, from the control loop.
+
+use super::reply::json;
+use super::AppState;
+use crate::insight::ModelView;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+
+const ROUTE: &str = "/api/v1/models";
+
+#[derive(Debug, Serialize)]
+pub struct ModelsBody {
+    pub models: Vec<ModelView>,
+}
+
+pub async fn models(State(st): State<AppState>) -> Response {
+    let body = ModelsBody {
+        models: st.insight.models(),
+    };
+    json(&st, ROUTE, StatusCode::OK, &body)
+}

@@ -1,0 +1,44 @@
+//! Answers of the read API: JSON bodies and plain-text reasons, each counted in the request metrics
+//! under its route template.
+
+use super::AppState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use std::fmt::Display;
+
+/// A JSON body with `code`.
+pub fn json<T: Serialize>(
+    st: &AppState,
+    route: &'static str,
+    code: StatusCode,
+    body: &T,
+) -> Response {
+    st.metrics.request(route, code.as_u16());
+    (code, Json(body)).into_response()
+}
+
+/// A plain-text reason with `code` (400, 404, 500).
+pub fn text(st: &AppState, route: &'static str, code: StatusCode, why: impl Display) -> Response {
+    st.metrics.request(route, code.as_u16());
+    (code, format!("{why}\n")).into_response()
+}
+
+/// Runs store work on a blocking thread; a panicked task becomes a 500 reason.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("internal task failed: {e}"))
+}
+
+/// `limit` of a list query: the default when absent, 400 reason when 0 or above `max`.
+pub fn limit(v: Option<usize>, default: usize, max: usize) -> Result<usize, String> {
+    match v {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(format!("limit: {n} is not within 1..={max}")),
+    }
+}

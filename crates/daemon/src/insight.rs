@@ -1,0 +1,285 @@
+//! What the control loop learned, shared with the HTTP API and `/metrics`: per workload the model
+//! in use, its accuracy and interval coverage (prescale-feedback), the latest forecast path and
+//! band, and the anomaly events on its residuals; plus operator annotations. The control loop
+//! writes it after every decision; handlers only read (or append an annotation).
+
+use crate::http::lock;
+use prescale_core::{Timestamp, WorkloadId};
+use prescale_feedback::{AnomalyEvent, EventChange, FeedbackStatus, ModelStats};
+use prescale_keda::{Prediction, SharedPredictions};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// Anomaly changes and annotations kept in memory (oldest dropped first).
+pub const MAX_EVENTS: usize = 1000;
+
+/// The latest forecast of a workload's demand series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastView {
+    pub workload: String,
+    pub metric: String,
+    pub model: Option<String>,
+    /// Unix ms the forecast was made at.
+    pub made_at: i64,
+    /// Unix ms start of each forecast step, and its point, lower and upper values.
+    pub step_ms: i64,
+    pub ts: Vec<i64>,
+    pub point: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    /// Nominal coverage of the band in percent.
+    pub level: f64,
+}
+
+/// One workload's model, accuracy and feedback state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelView {
+    pub workload: String,
+    pub model: Option<String>,
+    pub fits: usize,
+    /// Accuracy per (model, horizon) and overall: MAE, RMSE, bias, sMAPE and coverage, over all
+    /// time and over the recent window.
+    pub stats: Vec<ModelStats>,
+    pub status: FeedbackStatus,
+}
+
+/// An anomaly event opening or closing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnomalyChange {
+    /// `opened` or `closed`.
+    pub change: &'static str,
+    /// Unix ms the control loop noticed it.
+    pub noticed_at: i64,
+    pub event: AnomalyEvent,
+}
+
+impl AnomalyChange {
+    pub fn new(change: EventChange, noticed_at: Timestamp) -> AnomalyChange {
+        let (change, event) = match change {
+            EventChange::Opened(e) => ("opened", e),
+            EventChange::Closed(e) => ("closed", e),
+        };
+        AnomalyChange {
+            change,
+            noticed_at: noticed_at.0,
+            event,
+        }
+    }
+}
+
+/// A note an operator attached (a deploy, an incident, a sale): shown with the decisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub id: u64,
+    /// Unix ms the annotation refers to (default: when it was posted).
+    pub at: i64,
+    /// The workload it concerns; `None` for the whole fleet.
+    pub workload: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    models: BTreeMap<WorkloadId, ModelView>,
+    forecasts: BTreeMap<WorkloadId, ForecastView>,
+    anomalies: VecDeque<AnomalyChange>,
+    annotations: VecDeque<Annotation>,
+    next_annotation: u64,
+}
+
+/// The shared state (cheap to clone).
+#[derive(Debug, Clone, Default)]
+pub struct Insight {
+    state: Arc<Mutex<State>>,
+    /// What the KEDA external scaler serves, when `[keda]` is configured.
+    predictions: Option<Arc<SharedPredictions>>,
+}
+
+impl Insight {
+    /// Also hands each workload's prediction at its lead time to the KEDA external scaler.
+    pub fn with_predictions(predictions: Arc<SharedPredictions>) -> Insight {
+        Insight {
+            predictions: Some(predictions),
+            ..Insight::default()
+        }
+    }
+
+    /// Publishes the predicted demand of `workload`'s `metric` at the lead time (KEDA).
+    pub fn predict(&self, workload: &str, metric: &str, p: Prediction) {
+        if let Some(shared) = &self.predictions {
+            shared.insert(workload, metric, p);
+        }
+    }
+
+    /// Replaces a workload's model view and forecast, and appends its anomaly changes.
+    pub fn update(
+        &self,
+        model: ModelView,
+        forecast: Option<ForecastView>,
+        changes: Vec<AnomalyChange>,
+    ) {
+        let mut s = lock(&self.state);
+        let Ok(w) = WorkloadId::new(&model.workload) else {
+            return;
+        };
+        if let Some(f) = forecast {
+            s.forecasts.insert(w.clone(), f);
+        }
+        s.models.insert(w, model);
+        for c in changes {
+            if s.anomalies.len() >= MAX_EVENTS {
+                s.anomalies.pop_front();
+            }
+            s.anomalies.push_back(c);
+        }
+    }
+
+    pub fn models(&self) -> Vec<ModelView> {
+        lock(&self.state).models.values().cloned().collect()
+    }
+
+    pub fn forecast(&self, w: &WorkloadId) -> Option<ForecastView> {
+        lock(&self.state).forecasts.get(w).cloned()
+    }
+
+    /// Anomaly changes, newest first, optionally of one workload.
+    pub fn anomalies(&self, workload: Option<&str>, limit: usize) -> Vec<AnomalyChange> {
+        lock(&self.state)
+            .anomalies
+            .iter()
+            .rev()
+            .filter(|c| {
+                workload.is_none_or(|w| c.event.workload.as_ref().is_some_and(|x| x.as_str() == w))
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Adds an annotation; returns it with its id.
+    pub fn annotate(
+        &self,
+        at: i64,
+        workload: Option<String>,
+        text: String,
+        tags: Vec<String>,
+    ) -> Annotation {
+        let mut s = lock(&self.state);
+        s.next_annotation += 1;
+        let a = Annotation {
+            id: s.next_annotation,
+            at,
+            workload,
+            text,
+            tags,
+        };
+        if s.annotations.len() >= MAX_EVENTS {
+            s.annotations.pop_front();
+        }
+        s.annotations.push_back(a.clone());
+        a
+    }
+
+    /// Annotations, newest first, optionally of one workload (fleet-wide ones always included).
+    pub fn annotations(&self, workload: Option<&str>, limit: usize) -> Vec<Annotation> {
+        lock(&self.state)
+            .annotations
+            .iter()
+            .rev()
+            .filter(|a| match (workload, &a.workload) {
+                (Some(w), Some(aw)) => w == aw,
+                _ => true,
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Insight {
+    /// Feedback series for `/metrics`: per workload the recent forecast error and band coverage
+    /// (all models, every horizon), anomaly events opened so far and whether one is open.
+    pub fn exposition(&self) -> String {
+        let s = lock(&self.state);
+        if s.models.is_empty() {
+            return String::new();
+        }
+        let mut mae = String::new();
+        let mut cov = String::new();
+        let mut events = String::new();
+        let mut open = String::new();
+        for (w, m) in &s.models {
+            let w = escape(w.as_str());
+            if let Some(all) = m
+                .stats
+                .iter()
+                .find(|r| r.model.is_none() && r.horizon.is_none())
+            {
+                if let Some(v) = all.recent.mae {
+                    mae.push_str(&format!("prescale_forecast_mae{{workload=\"{w}\"}} {v}\n"));
+                }
+                if let Some(v) = all.recent.coverage {
+                    let level = all
+                        .level
+                        .map(|l| format!(",level=\"{l}\""))
+                        .unwrap_or_default();
+                    cov.push_str(&format!(
+                        "prescale_forecast_coverage{{workload=\"{w}\"{level}}} {v}\n"
+                    ));
+                }
+            }
+            events.push_str(&format!(
+                "prescale_anomaly_events_total{{workload=\"{w}\"}} {}\n",
+                m.status.anomaly_events
+            ));
+            open.push_str(&format!(
+                "prescale_anomaly_open{{workload=\"{w}\"}} {}\n",
+                u8::from(m.status.open_anomaly.is_some())
+            ));
+        }
+        let mut out = String::new();
+        for (name, kind, help, body) in [
+            (
+                "prescale_forecast_mae",
+                "gauge",
+                "Mean absolute forecast error over the recent window.",
+                mae,
+            ),
+            (
+                "prescale_forecast_coverage",
+                "gauge",
+                "Share of recent actuals inside the prediction band.",
+                cov,
+            ),
+            (
+                "prescale_anomaly_events_total",
+                "counter",
+                "Anomaly events on the forecast residuals.",
+                events,
+            ),
+            (
+                "prescale_anomaly_open",
+                "gauge",
+                "1 while an anomaly event is open.",
+                open,
+            ),
+        ] {
+            if !body.is_empty() {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{body}"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

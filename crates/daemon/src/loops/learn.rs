@@ -1,0 +1,361 @@
+//! The learn loop: refreshes the stored fleet's fingerprints every `fingerprint_every` and clusters
+//! them (k-means and DBSCAN, stable ids) every `cluster_every` and once after the first successful
+//! (or already current) fingerprint run, on a blocking thread with its own store connection.
+//! Failures (too little history yet) are logged and retried next period; they never stop the daemon.
+
+use super::stopped;
+use crate::clock;
+use crate::config::{DaemonConfig, LearnConfig, StoreKind};
+use crate::error::DaemonError;
+use crate::http::lock;
+use prescale_core::{Interval, Timestamp, WorkloadId};
+use prescale_learn::{
+    cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions, LearnError,
+};
+use prescale_store::{Store, StoreOptions};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Opens the loop's store connection and starts it, when `[learn]` is enabled and the store is the
+/// embedded one (the fleet's series must be in the file); `None` otherwise.
+pub async fn spawn(
+    cfg: &DaemonConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Option<JoinHandle<()>>, DaemonError> {
+    let Some(learn) = cfg.learn.clone() else {
+        return Ok(None);
+    };
+    if !matches!(cfg.store, StoreKind::Embedded) {
+        tracing::info!("learn loop off: it needs the embedded store");
+        return Ok(None);
+    }
+    let (db, opts) = (
+        cfg.db.clone(),
+        StoreOptions {
+            synchronous: cfg.synchronous,
+        },
+    );
+    let store = tokio::task::spawn_blocking(move || Store::open_with(&db, &opts))
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))??;
+    tracing::info!(
+        fingerprint_every = %crate::config::show_duration(learn.fingerprint_every),
+        cluster_every = %crate::config::show_duration(learn.cluster_every),
+        "learn loop"
+    );
+    Ok(Some(tokio::spawn(run(learn, store, shutdown))))
+}
+
+/// What one wake-up does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// Fingerprint; cluster right after when it succeeded (or was current) and `then_cluster`.
+    Fingerprint {
+        then_cluster: bool,
+    },
+    Cluster,
+}
+
+/// What a job did.
+#[derive(Debug, Default)]
+struct Outcome {
+    fingerprinted: Option<Step>,
+    clustered: Option<Step>,
+}
+
+#[derive(Debug)]
+enum Step {
+    Done(String),
+    /// Nothing new since the last fingerprint run.
+    Unchanged,
+    Failed(LearnError),
+}
+
+/// Successes and failures since start, logged with every change.
+#[derive(Debug, Default)]
+struct Counts {
+    fingerprint_ok: u64,
+    fingerprint_unchanged: u64,
+    fingerprint_failed: u64,
+    cluster_ok: u64,
+    cluster_failed: u64,
+    /// The last failure's text, so a repeated one is logged at debug only.
+    last_failure: Option<String>,
+}
+
+/// Runs until shutdown; a job in progress at shutdown is abandoned (its transaction commits or not).
+pub async fn run(cfg: LearnConfig, store: Store, mut shutdown: watch::Receiver<bool>) {
+    let store = Arc::new(Mutex::new(store));
+    let windows: Vec<Interval> = cfg
+        .windows
+        .iter()
+        .filter_map(|w| Interval::from_millis(i64::try_from(w.as_millis()).unwrap_or(i64::MAX)))
+        .collect();
+    let mut fingerprint_tick = tokio::time::interval(cfg.fingerprint_every);
+    fingerprint_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut cluster_tick =
+        tokio::time::interval_at(Instant::now() + cfg.cluster_every, cfg.cluster_every);
+    cluster_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut counts = Counts::default();
+    let mut clustered = false;
+    loop {
+        let job = tokio::select! {
+            _ = stopped(&mut shutdown) => break,
+            _ = fingerprint_tick.tick() => Job::Fingerprint { then_cluster: !clustered },
+            _ = cluster_tick.tick() => Job::Cluster,
+        };
+        let (store, windows) = (store.clone(), windows.clone());
+        let work = tokio::task::spawn_blocking(move || one_job(&mut lock(&store), job, &windows));
+        let outcome = tokio::select! {
+            r = work => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        match outcome {
+            Ok(o) => {
+                if matches!(o.clustered, Some(Step::Done(_))) {
+                    clustered = true;
+                }
+                counts.record(o);
+            }
+            Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
+        }
+    }
+}
+
+/// Runs one job on the loop's connection.
+fn one_job(store: &mut Store, job: Job, windows: &[Interval]) -> Outcome {
+    let mut out = Outcome::default();
+    let cluster_now = match job {
+        Job::Cluster => true,
+        Job::Fingerprint { then_cluster } => {
+            let step = fingerprint(store, windows);
+            // Unchanged counts too: a restart with a stored, never-clustered run still clusters.
+            let ok = matches!(step, Step::Done(_) | Step::Unchanged);
+            out.fingerprinted = Some(step);
+            ok && then_cluster
+        }
+    };
+    if cluster_now {
+        out.clustered = Some(cluster(store));
+    }
+    out
+}
+
+fn fingerprint(store: &mut Store, windows: &[Interval]) -> Step {
+    match unchanged(store) {
+        Ok(true) => return Step::Unchanged,
+        Ok(false) => {}
+        Err(e) => return Step::Failed(e),
+    }
+    let opts = FingerprintOptions {
+        windows: windows.to_vec(),
+        created: clock::now(),
+        ..FingerprintOptions::default()
+    };
+    match fingerprint_store(store, &opts) {
+        Ok(r) => Step::Done(format!(
+            "fingerprint run {} of {} workloads as of {}",
+            r.run_id,
+            r.run.vectors.len(),
+            r.run.at
+        )),
+        Err(e) => Step::Failed(e),
+    }
+}
+
+/// Whether the latest fingerprint run already describes the stored fleet: same newest sample and the
+/// same workloads with enough samples (a cheap summary query instead of reading every series).
+fn unchanged(store: &Store) -> Result<bool, LearnError> {
+    let Some((_, run)) = store.latest_fingerprint_run()? else {
+        return Ok(false);
+    };
+    let infos = store.list_series()?;
+    let enough: Vec<_> = infos
+        .iter()
+        .filter(|i| i.samples >= prescale_learn::inputs::MIN_SAMPLES)
+        .collect();
+    let newest: Option<Timestamp> = enough.iter().filter_map(|i| i.last_ts).max();
+    let workloads: BTreeSet<&WorkloadId> = enough.iter().map(|i| &i.key.workload).collect();
+    let fingerprinted: BTreeSet<&WorkloadId> = run.vectors.iter().map(|f| &f.workload).collect();
+    Ok(newest == Some(run.at) && workloads == fingerprinted)
+}
+
+/// k-means and DBSCAN, each saved on its own (one failing does not stop the other).
+fn cluster(store: &mut Store) -> Step {
+    let mut done = Vec::new();
+    let mut failed = None;
+    for algorithm in [Algorithm::Kmeans, Algorithm::Dbscan] {
+        let opts = ClusterOptions {
+            algorithm,
+            created: clock::now(),
+            ..ClusterOptions::default()
+        };
+        match cluster_latest(store, &opts) {
+            Ok(r) => {
+                if let Some(k) = r.kmeans {
+                    done.push(format!("k-means k={} (run {})", k.k, k.run_id));
+                }
+                if let Some(d) = r.dbscan {
+                    done.push(format!(
+                        "DBSCAN {} clusters, {} noise (run {})",
+                        d.clusters.len(),
+                        d.noise.len(),
+                        d.run_id
+                    ));
+                }
+            }
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    match failed {
+        Some(e) if done.is_empty() => Step::Failed(e),
+        Some(e) => {
+            tracing::info!(error = %e, "one clustering algorithm failed; the other was saved");
+            Step::Done(done.join(", "))
+        }
+        None => Step::Done(done.join(", ")),
+    }
+}
+
+impl Counts {
+    fn record(&mut self, o: Outcome) {
+        if let Some(step) = o.fingerprinted {
+            match step {
+                Step::Done(what) => {
+                    self.fingerprint_ok += 1;
+                    self.last_failure = None;
+                    tracing::info!(
+                        ok = self.fingerprint_ok,
+                        failed = self.fingerprint_failed,
+                        "{what}"
+                    );
+                }
+                Step::Unchanged => {
+                    self.fingerprint_unchanged += 1;
+                    tracing::debug!(
+                        unchanged = self.fingerprint_unchanged,
+                        "no new samples since the last fingerprint run"
+                    );
+                }
+                Step::Failed(e) => {
+                    self.fingerprint_failed += 1;
+                    self.failure("fingerprinting", &e, self.fingerprint_failed);
+                }
+            }
+        }
+        if let Some(step) = o.clustered {
+            match step {
+                Step::Done(what) => {
+                    self.cluster_ok += 1;
+                    tracing::info!(
+                        ok = self.cluster_ok,
+                        failed = self.cluster_failed,
+                        "clustered: {what}"
+                    );
+                }
+                Step::Unchanged => {}
+                Step::Failed(e) => {
+                    self.cluster_failed += 1;
+                    self.failure("clustering", &e, self.cluster_failed);
+                }
+            }
+        }
+    }
+
+    /// Logs a failure: store errors at warn, a new reason at info, a repeated one at debug.
+    fn failure(&mut self, what: &'static str, e: &LearnError, failed: u64) {
+        let text = e.to_string();
+        if matches!(e, LearnError::Store(_)) {
+            tracing::warn!(error = %text, failed, "{what} failed; retrying next period");
+        } else if self.last_failure.as_deref() == Some(text.as_str()) {
+            tracing::debug!(error = %text, failed, "{what} failed again; retrying next period");
+        } else {
+            tracing::info!(error = %text, failed, "{what} not possible yet; retrying next period");
+        }
+        self.last_failure = Some(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prescale_core::{Labels, Sample, Series, SeriesKey};
+
+    fn series(w: &str, n: usize, f: impl Fn(usize) -> f64) -> Series {
+        let key = SeriesKey::new(
+            WorkloadId::new(w).unwrap(),
+            prescale_core::MetricName::new("cpu").unwrap(),
+        );
+        let samples = (0..n)
+            .map(|i| Sample {
+                ts: Timestamp(i as i64 * 60_000),
+                value: f(i),
+            })
+            .collect();
+        Series::new(key, Labels::new(), samples).unwrap()
+    }
+
+    #[test]
+    fn too_little_history_fails_then_fingerprints_clusters_and_skips_unchanged() {
+        let mut store = Store::open_in_memory().unwrap();
+        let windows = [Interval::from_secs(600).unwrap()];
+        store
+            .upsert_series(&series("a", 120, |i| i as f64))
+            .unwrap();
+        let o = one_job(
+            &mut store,
+            Job::Fingerprint { then_cluster: true },
+            &windows,
+        );
+        assert!(
+            matches!(
+                o.fingerprinted,
+                Some(Step::Failed(LearnError::TooFewWorkloads { .. }))
+            ),
+            "{o:?}"
+        );
+        assert!(o.clustered.is_none());
+        for (i, w) in ["b", "c", "d", "e", "f"].iter().enumerate() {
+            let k = i as f64;
+            store
+                .upsert_series(&series(w, 120, |j| {
+                    ((j as f64) * (k + 1.0) / 7.0).sin() * k + k
+                }))
+                .unwrap();
+        }
+        let o = one_job(
+            &mut store,
+            Job::Fingerprint { then_cluster: true },
+            &windows,
+        );
+        assert!(matches!(o.fingerprinted, Some(Step::Done(_))), "{o:?}");
+        assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
+        assert!(store
+            .latest_clustering(prescale_learn::KMEANS)
+            .unwrap()
+            .is_some());
+        let o = one_job(
+            &mut store,
+            Job::Fingerprint {
+                then_cluster: false,
+            },
+            &windows,
+        );
+        assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
+        assert!(o.clustered.is_none());
+        // A restart with unchanged data still clusters once.
+        let o = one_job(
+            &mut store,
+            Job::Fingerprint { then_cluster: true },
+            &windows,
+        );
+        assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
+        assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
+        let o = one_job(&mut store, Job::Cluster, &windows);
+        assert!(o.fingerprinted.is_none());
+        assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
+    }
+}

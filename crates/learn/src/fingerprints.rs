@@ -1,0 +1,114 @@
+//! Fingerprints of the whole stored fleet as one run: features → scaling → PCA, saved in the store.
+
+use crate::inputs::load_inputs;
+use crate::LearnError;
+use prescale_core::{Fingerprint, Interval, Timestamp};
+use prescale_fingerprint::{fingerprint_fleet, FingerprintConfig, FleetFingerprints};
+use prescale_store::{FingerprintRun, Store};
+
+/// Longest seasonal period the features look for.
+const MAX_PERIOD_SECS: i64 = 7 * 86_400;
+
+/// How to fingerprint the stored fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerprintOptions {
+    /// Fingerprint as of this time (only samples at or before it); `None`: the newest sample.
+    pub at: Option<Timestamp>,
+    /// Sliding windows as durations (converted to samples at the fleet's interval).
+    pub windows: Vec<Interval>,
+    /// Keep components explaining at least this share of variance.
+    pub variance: f64,
+    /// Keep exactly this many PCA components instead.
+    pub components: Option<usize>,
+    /// Wall time recorded as the run's creation time (the caller owns the clock).
+    pub created: Timestamp,
+}
+
+impl Default for FingerprintOptions {
+    /// Windows of 1 h, 1 d and 1 w; 95 % of variance; created at `Timestamp(0)`.
+    fn default() -> Self {
+        let hours = |h: i64| Interval::from_secs(h * 3600);
+        FingerprintOptions {
+            at: None,
+            windows: [hours(1), hours(24), hours(168)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            variance: 0.95,
+            components: None,
+            created: Timestamp(0),
+        }
+    }
+}
+
+/// A saved fingerprint run: its store id, the stored record and the fitted fleet (model, raw features).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerprintReport {
+    pub run_id: i64,
+    pub run: FingerprintRun,
+    pub fleet: FleetFingerprints,
+}
+
+/// The fingerprint configuration for `windows` at the sampling `interval`, validated.
+pub fn fingerprint_config(
+    windows: &[Interval],
+    interval: Interval,
+    variance: f64,
+    components: Option<usize>,
+) -> Result<FingerprintConfig, LearnError> {
+    let week = Interval::from_secs(MAX_PERIOD_SECS).unwrap_or(interval);
+    let cfg = FingerprintConfig {
+        windows: windows.iter().map(|w| interval.steps_in(*w)).collect(),
+        max_period: interval.steps_in(week),
+        variance_target: variance,
+        components,
+        ..FingerprintConfig::default()
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Fingerprints every workload with 8+ samples (at least two needed) and saves the run.
+pub fn fingerprint_store(
+    store: &mut Store,
+    opts: &FingerprintOptions,
+) -> Result<FingerprintReport, LearnError> {
+    let inputs = load_inputs(store, opts.at)?;
+    if inputs.workloads.len() < 2 {
+        return Err(LearnError::TooFewWorkloads {
+            need: 2,
+            found: inputs.workloads.len(),
+            when: if opts.at.is_some() {
+                " before --at"
+            } else {
+                ""
+            },
+        });
+    }
+    let interval = inputs.interval.ok_or(LearnError::NoInterval)?;
+    let cfg = fingerprint_config(&opts.windows, interval, opts.variance, opts.components)?;
+    let fleet = fingerprint_fleet(&inputs.workloads, &cfg)?;
+    let as_of = inputs.as_of;
+    let run = FingerprintRun {
+        at: as_of,
+        created: opts.created,
+        model_json: serde_json::to_string(&fleet.model).map_err(|source| LearnError::Json {
+            context: "serializing the fingerprint model",
+            source,
+        })?,
+        explained_variance: fleet.explained_variance.clone(),
+        kept: fleet.kept,
+        vectors: fleet
+            .vectors
+            .iter()
+            .map(|(w, v)| Fingerprint {
+                workload: w.clone(),
+                at: as_of,
+                vector: v.clone(),
+            })
+            .collect(),
+        map2d: fleet.map2d.clone(),
+    };
+    let run_id = store.save_fingerprint_run(&run)?;
+    Ok(FingerprintReport { run_id, run, fleet })
+}

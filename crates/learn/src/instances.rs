@@ -1,0 +1,130 @@
+//! Instance types (name, vCPU, memory, hourly price) and the cheapest one that fits a request.
+
+use serde::{Deserialize, Serialize};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// One machine type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceType {
+    pub name: String,
+    pub vcpu: f64,
+    pub memory_gib: f64,
+    pub hourly_price: f64,
+}
+
+/// A catalogue, as read from TOML: `[[instance]]` tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceCatalogue {
+    #[serde(rename = "instance")]
+    pub instances: Vec<InstanceType>,
+}
+
+impl InstanceCatalogue {
+    /// A small built-in list: AWS general-purpose, compute and memory types with illustrative
+    /// us-east-1 on-demand Linux prices (USD/h). Configure your own for real decisions.
+    pub fn builtin() -> Self {
+        let t = |name: &str, vcpu: f64, memory_gib: f64, hourly_price: f64| InstanceType {
+            name: name.to_string(),
+            vcpu,
+            memory_gib,
+            hourly_price,
+        };
+        InstanceCatalogue {
+            instances: vec![
+                t("t3.small", 2.0, 2.0, 0.0208),
+                t("t3.medium", 2.0, 4.0, 0.0416),
+                t("c6i.large", 2.0, 4.0, 0.085),
+                t("m6i.large", 2.0, 8.0, 0.096),
+                t("r6i.large", 2.0, 16.0, 0.126),
+                t("c6i.xlarge", 4.0, 8.0, 0.17),
+                t("m6i.xlarge", 4.0, 16.0, 0.192),
+                t("r6i.xlarge", 4.0, 32.0, 0.252),
+                t("c6i.2xlarge", 8.0, 16.0, 0.34),
+                t("m6i.2xlarge", 8.0, 32.0, 0.384),
+                t("r6i.2xlarge", 8.0, 64.0, 0.504),
+                t("m6i.4xlarge", 16.0, 64.0, 0.768),
+            ],
+        }
+    }
+
+    /// Every entry needs a name and finite, positive vCPU and memory and a non-negative price.
+    pub fn validate(&self) -> Result<(), crate::LearnError> {
+        if self.instances.is_empty() {
+            return Err(crate::error::invalid(
+                "instance catalogue",
+                "[]",
+                "lists no instance",
+            ));
+        }
+        for i in &self.instances {
+            let ok = !i.name.trim().is_empty()
+                && i.vcpu.is_finite()
+                && i.vcpu > 0.0
+                && i.memory_gib.is_finite()
+                && i.memory_gib > 0.0
+                && i.hourly_price.is_finite()
+                && i.hourly_price >= 0.0;
+            if !ok {
+                return Err(crate::error::invalid(
+                    "instance type",
+                    &i.name,
+                    "needs a name, vcpu > 0, memory_gib > 0 and hourly_price >= 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The cheapest type with at least `cpu_cores` vCPU and `memory_bytes` of memory (ties: fewer
+    /// vCPU, less memory, then name); `None` when nothing fits.
+    pub fn cheapest_fit(&self, cpu_cores: f64, memory_bytes: f64) -> Option<&InstanceType> {
+        self.instances
+            .iter()
+            .filter(|i| i.vcpu >= cpu_cores && i.memory_gib * GIB >= memory_bytes)
+            .min_by(|a, b| {
+                a.hourly_price
+                    .total_cmp(&b.hourly_price)
+                    .then(a.vcpu.total_cmp(&b.vcpu))
+                    .then(a.memory_gib.total_cmp(&b.memory_gib))
+                    .then(a.name.cmp(&b.name))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheapest_that_fits() {
+        let c = InstanceCatalogue::builtin();
+        c.validate().unwrap();
+        assert_eq!(c.cheapest_fit(0.5, 1.0 * GIB).unwrap().name, "t3.small");
+        assert_eq!(c.cheapest_fit(2.0, 3.0 * GIB).unwrap().name, "t3.medium");
+        assert_eq!(c.cheapest_fit(2.5, 6.0 * GIB).unwrap().name, "c6i.xlarge");
+        assert_eq!(c.cheapest_fit(3.0, 20.0 * GIB).unwrap().name, "r6i.xlarge");
+        assert_eq!(c.cheapest_fit(2.0, 12.0 * GIB).unwrap().name, "r6i.large");
+        assert!(c.cheapest_fit(64.0, 1.0).is_none());
+    }
+
+    #[test]
+    fn ties_go_to_the_smaller_then_the_name() {
+        let t = |n: &str, v: f64| InstanceType {
+            name: n.into(),
+            vcpu: v,
+            memory_gib: 8.0,
+            hourly_price: 1.0,
+        };
+        let c = InstanceCatalogue {
+            instances: vec![t("b", 4.0), t("z", 2.0), t("a", 2.0)],
+        };
+        assert_eq!(c.cheapest_fit(1.0, 0.0).unwrap().name, "a");
+        let bad = InstanceCatalogue {
+            instances: vec![t("x", 0.0)],
+        };
+        assert!(bad.validate().is_err());
+    }
+}

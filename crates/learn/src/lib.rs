@@ -1,0 +1,43 @@
+//! Fleet learning over the store: fingerprints, clusters, profiles and cold-start recommendations.
+//!
+//! Synchronous and clock-free (callers pass creation times): the CLI and the daemon call the same
+//! functions. Outputs are serde types, ready for JSON endpoints.
+
+pub mod assign;
+pub mod clustering;
+pub mod cold_start;
+pub mod error;
+pub mod fingerprints;
+pub mod group;
+pub mod inputs;
+pub mod instances;
+pub mod levels;
+pub mod like;
+pub mod profile;
+pub mod recommend;
+pub mod resources;
+pub mod view;
+
+pub use assign::{assign_workload, fleet_model, project_workload, AssignReport};
+pub use clustering::{
+    cluster_latest, Algorithm, ClusterMembers, ClusterOptions, ClusteringReport, DbscanReport,
+    KmeansReport, DBSCAN, KMEANS,
+};
+pub use cold_start::profile_forecast;
+pub use error::LearnError;
+pub use fingerprints::{
+    fingerprint_config, fingerprint_store, FingerprintOptions, FingerprintReport,
+};
+pub use group::{nearest_group, Basis, Group};
+pub use inputs::{load_inputs, FleetInputs};
+pub use instances::{InstanceCatalogue, InstanceType};
+pub use levels::{LevelStats, MemberLevel};
+pub use like::{parse_matchers, LabelMatcher, Like};
+pub use profile::{
+    build_profile, cluster_profile, ClusterProfile, MetricProfile, PeriodSource, ProfileOptions,
+};
+pub use recommend::{
+    recommend, InstanceAdvice, RecommendOptions, Recommendation, ReplicaAdvice, ResourceAdvice,
+};
+pub use resources::{ResourceMetric, ResourceMetrics};
+pub use view::{fleet_view, ClusterView, FleetView, WorkloadView};
