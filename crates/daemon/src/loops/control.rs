@@ -47,7 +47,7 @@ pub struct Slot {
 }
 
 /// How long to wait before looking for a cluster profile again after not finding one.
-const PROFILE_RETRY_MS: i64 = 300_000;
+const PROFILE_RETRY_MS: i64 = 60_000;
 
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
@@ -180,7 +180,7 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
     } else {
         None
     };
-    if slot.controller.wants_prior() {
+    if slot.controller.wants_prior() && !window.is_empty() {
         cold_start(slot, &io.decisions, now);
     }
     let mut record = slot.controller.tick(&window, now, current);
