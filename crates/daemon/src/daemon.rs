@@ -59,7 +59,7 @@ impl Daemon {
         let reader = Arc::new(Mutex::new(reader));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let desired = loops::control::Desired::default();
-        let (insight, keda) = match &cfg.keda {
+        let (mut insight, keda) = match &cfg.keda {
             None => (crate::insight::Insight::default(), None),
             Some(k) => {
                 let shared = Arc::new(prescale_keda::SharedPredictions::new());
@@ -77,11 +77,19 @@ impl Daemon {
                     DaemonError::Task(format!("starting the KEDA external scaler: {e}"))
                 })?;
                 (
-                    crate::insight::Insight::with_predictions(shared),
+                    crate::insight::Insight::default().with_predictions(shared),
                     Some(server),
                 )
             }
         };
+        if let Some(a) = &cfg.alerts {
+            let (sender, _thread) =
+                crate::alerts::spawn(a.clone()).map_err(|source| DaemonError::Io {
+                    what: "starting the alert thread",
+                    source,
+                })?;
+            insight = insight.with_alerts(sender);
+        }
         let state_file = crate::controls::state_file(&cfg.db);
         let (controls, problem) = crate::controls::Controls::restore(cfg.control.mode, &state_file);
         if let Some(p) = problem {

@@ -96,15 +96,21 @@ pub struct Insight {
     state: Arc<Mutex<State>>,
     /// What the KEDA external scaler serves, when `[keda]` is configured.
     predictions: Option<Arc<SharedPredictions>>,
+    /// Where anomaly changes are posted, when `[alerts]` is configured.
+    alerts: Option<crate::alerts::AlertSender>,
 }
 
 impl Insight {
     /// Also hands each workload's prediction at its lead time to the KEDA external scaler.
-    pub fn with_predictions(predictions: Arc<SharedPredictions>) -> Insight {
-        Insight {
-            predictions: Some(predictions),
-            ..Insight::default()
-        }
+    pub fn with_predictions(mut self, predictions: Arc<SharedPredictions>) -> Insight {
+        self.predictions = Some(predictions);
+        self
+    }
+
+    /// Also posts every anomaly change to the `[alerts]` webhook.
+    pub fn with_alerts(mut self, alerts: crate::alerts::AlertSender) -> Insight {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Publishes the predicted demand of `workload`'s `metric` at the lead time (KEDA).
@@ -130,6 +136,9 @@ impl Insight {
         }
         s.models.insert(w, model);
         for c in changes {
+            if let Some(a) = &self.alerts {
+                a.send(&c);
+            }
             if s.anomalies.len() >= MAX_EVENTS {
                 s.anomalies.pop_front();
             }

@@ -3,6 +3,7 @@
 //! The one async crate: tokio + axum. Stage crates stay synchronous and run on blocking threads.
 
 pub mod admission;
+pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod controls;

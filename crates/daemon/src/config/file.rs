@@ -37,6 +37,20 @@ pub struct FileConfig {
     pub learn: Option<FileLearn>,
     /// `[keda]`: the KEDA external scaler gRPC server (off when absent).
     pub keda: Option<FileKeda>,
+    /// `[alerts]`: where anomaly events are posted (off when absent).
+    pub alerts: Option<FileAlerts>,
+}
+
+/// `[alerts]`: a webhook that receives each anomaly event as it opens and closes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlerts {
+    pub webhook: String,
+    /// Name of the environment variable holding the HMAC-SHA256 secret; the body's signature is
+    /// sent in `X-Prescale-Signature` (as the webhook actuator does).
+    pub secret_env: Option<String>,
+    /// Default "5s".
+    pub timeout: Option<String>,
 }
 
 /// `[keda]`: where the `externalscaler.ExternalScaler` server listens and how old a prediction

@@ -51,6 +51,17 @@ pub struct DaemonConfig {
     pub learn: Option<LearnConfig>,
     /// The KEDA external scaler; `None` without a `[keda]` section.
     pub keda: Option<KedaConfig>,
+    /// The anomaly webhook; `None` without an `[alerts]` section.
+    pub alerts: Option<AlertsConfig>,
+}
+
+/// `[alerts]`: anomaly events are posted as JSON to `webhook`, signed when a secret is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertsConfig {
+    pub webhook: String,
+    /// The secret's bytes (read from the environment at validation; never printed).
+    pub secret: Option<Vec<u8>>,
+    pub timeout: Duration,
 }
 
 /// `[keda]`: the gRPC `externalscaler.ExternalScaler` server fed with each controlled workload's
@@ -245,6 +256,7 @@ impl DaemonConfig {
                 api_token: None,
                 learn: Some(LearnConfig::default()),
                 keda: None,
+                alerts: None,
             },
         }
     }

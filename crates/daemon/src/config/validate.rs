@@ -299,6 +299,28 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
     });
     let learn = learn(&mut c, file.learn);
     let keda = file.keda.map(|k| keda(&mut c, k));
+    let alerts = file.alerts.map(|a| AlertsConfig {
+        webhook: c.url("alerts.webhook", &a.webhook),
+        secret: a
+            .secret_env
+            .as_deref()
+            .and_then(|name| match std::env::var(name) {
+                Ok(v) if !v.is_empty() => Some(v.into_bytes()),
+                _ => {
+                    c.fail(
+                        "alerts.secret_env",
+                        format!("environment variable {name:?} is not set or empty"),
+                    );
+                    None
+                }
+            }),
+        timeout: c.duration(
+            "alerts.timeout",
+            a.timeout.as_deref(),
+            Duration::from_secs(5),
+            MILLI,
+        ),
+    });
 
     if !c.problems.is_empty() {
         return Err(ConfigError::Invalid {
@@ -326,6 +348,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         api_token,
         learn,
         keda,
+        alerts,
     })
 }
 
