@@ -161,5 +161,37 @@ fn the_documented_example_config_validates() {
     assert_eq!(c.scrape.len(), 1);
     assert_eq!(c.backfill.len(), 1);
     assert_eq!(c.agent.map(|a| a.rules.len()), Some(3));
-    assert_eq!(c.control.workloads.len(), 1);
+    assert_eq!(c.control.workloads.len(), 2);
+    assert!(matches!(
+        c.control.workloads[1].like,
+        Some(prescale_learn::Like::Workload(ref w)) if w.as_str() == "api"
+    ));
+    assert_eq!(c.keda.map(|k| k.listen.port()), Some(9465));
+    assert!(c.alerts.is_some_and(|a| a.secret.is_none()));
+}
+
+#[test]
+fn keda_alerts_and_like_problems_are_named() {
+    let bad = r#"
+[keda]
+listen = "nowhere"
+[alerts]
+webhook = "https://example.org/hook"
+secret_env = "PRESCALE_SURELY_UNSET_VARIABLE"
+[[workload]]
+workload = "w"
+metric = "m"
+capacity_per_replica = 1.0
+like = "=x"
+"#;
+    let e = DaemonConfig::from_toml(bad).unwrap_err();
+    let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+    for want in [
+        "keda.listen",
+        "alerts.webhook",
+        "alerts.secret_env",
+        "workload[0].like",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
 }
