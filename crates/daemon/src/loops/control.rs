@@ -1,9 +1,11 @@
 //! The control loop: every tick, each workload's window is loaded, its controller decides, `act`
 //! mode hands the decision to its actuator, and the explained decision is stored. The mode is read
 //! each tick (see [`crate::controls`] for the rule); every actuator sits behind the kill switch and
-//! a `Retrying` (back-off and circuit breaker) wrapper: `KillSwitch::guard(Retrying(actuator))`. Workloads run one
-//! after another on a blocking thread; one that fails (window, actuator, store) is logged and the
-//! others go on, and one whose tick panics is logged and retired while the others keep running.
+//! a `Retrying` (back-off and circuit breaker) wrapper: `KillSwitch::guard(Retrying(actuator))`.
+//! Workloads tick in parallel on blocking threads (prescale-control's `Fleet`, one per core; the
+//! store is shared under a lock held only to read a window or save a decision); one that fails
+//! (window, actuator, store) is logged and the others go on, and one whose tick panics is logged
+//! and retired while the others keep running.
 //! Actuators bound their own calls with timeouts (webhook, exec), so one slow target delays a pass
 //! by at most its timeout.
 
@@ -15,7 +17,7 @@ use crate::error::DaemonError;
 use crate::http::lock;
 use crate::insight::{AnomalyChange, ForecastView, Insight, ModelView};
 use prescale_actuate::{Actuator, Retrying};
-use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Mode};
+use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Fleet, Mode, Outcome};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
 use prescale_remote::naming::{self, PromSample};
@@ -118,16 +120,19 @@ pub async fn run(
         let global = controls.mode();
         let pass = tokio::task::spawn_blocking(move || {
             let now = clock::now();
-            let mut io = lock(&io);
-            for slot in slots.iter_mut().filter(|s| !s.retired) {
-                let ticked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    tick_one(slot, &mut io, &desired, global, now);
+            // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
+            let outcomes = Fleet::new().run(&mut slots, |slot| {
+                if !slot.retired {
+                    tick_one(slot, &io, &desired, global, now);
                     publish(slot, &insight, now);
-                }));
-                if ticked.is_err() {
+                }
+            });
+            for (slot, outcome) in slots.iter_mut().zip(outcomes) {
+                if let Outcome::Panicked(message) = outcome {
                     slot.retired = true;
                     tracing::error!(
                         workload = %slot.controller.spec().workload,
+                        panic = %message,
                         "control tick panicked; this workload stops deciding, the others go on"
                     );
                 }
@@ -146,7 +151,7 @@ pub async fn run(
 }
 
 /// One workload's tick; every failure is logged, none escapes.
-fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: Timestamp) {
+fn tick_one(slot: &mut Slot, io: &Mutex<Io>, desired: &Desired, global: Mode, now: Timestamp) {
     let mode = effective_mode(slot.own_mode, global);
     let spec = slot.controller.spec();
     let key = SeriesKey::new(spec.workload.clone(), spec.metric.clone());
@@ -161,7 +166,8 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
         )
     };
     let from = Timestamp(now.0.saturating_sub(span_ms));
-    let window = match io.windows.load_window(&key, from, now) {
+    let loaded = lock(io).windows.load_window(&key, from, now);
+    let window = match loaded {
         Ok(w) => w,
         Err(e) => {
             tracing::warn!(workload = %key.workload, error = %e, "loading the window; treating as missing");
@@ -181,7 +187,7 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
         None
     };
     if slot.controller.wants_prior() && !window.is_empty() {
-        cold_start(slot, &io.decisions, now);
+        cold_start(slot, &lock(io).decisions, now);
     }
     let mut record = slot.controller.tick(&window, now, current);
     if record.reason_json["rule"] == "waiting-for-step" {
@@ -212,7 +218,7 @@ fn tick_one(slot: &mut Slot, io: &mut Io, desired: &Desired, global: Mode, now: 
         lock(desired).insert(record.workload.clone(), sample);
     }
     tracing::debug!(workload = %record.workload, before = ?record.replicas_before, after = ?record.replicas_after, reason = %record.reason, "decision");
-    if let Err(e) = save(&mut io.decisions, &record) {
+    if let Err(e) = save(&mut lock(io).decisions, &record) {
         tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
     }
 }
