@@ -24,7 +24,7 @@ pub const WORKLOAD: &str = "demo-worker";
 /// The demand series: the generator's offered-units counter as a rate.
 pub const METRIC: &str = "demo_requests_total:rate";
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LiveDemoArgs {
     /// How long to run (e.g. 10m); Ctrl-C stops earlier.
     #[arg(long = "for", value_name = "DURATION", default_value = "10m")]
@@ -167,6 +167,19 @@ fn start_generator(exe: &Path, a: &LiveDemoArgs, p: &Plan) -> Result<Generator> 
     })
 }
 
+/// `--listen` with port 0 replaced by a free port, so the address printed is the one served.
+fn listen_addr(text: &str) -> Result<String> {
+    let addr: SocketAddr = text.parse().with_context(|| {
+        format!("--listen {text:?} is not an address:port such as 127.0.0.1:9464")
+    })?;
+    if addr.port() != 0 {
+        return Ok(addr.to_string());
+    }
+    let probe = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("finding a free port on {}", addr.ip()))?;
+    Ok(probe.local_addr()?.to_string())
+}
+
 /// The daemon config the demo runs (written out so `prescale run --config` can repeat it).
 fn config_toml(a: &LiveDemoArgs, exe: &Path, g: &Generator, db: &Path) -> String {
     let q = |s: &str| toml_string(s);
@@ -229,6 +242,11 @@ fn toml_string(s: &str) -> String {
 
 pub fn run(db: &Path, a: &LiveDemoArgs) -> Result<()> {
     let p = plan(a)?;
+    let listen = listen_addr(&a.listen)?;
+    let a = &LiveDemoArgs {
+        listen,
+        ..a.clone()
+    };
     if !(a.capacity_per_replica.is_finite() && a.capacity_per_replica > 0.0) {
         bail!("--capacity-per-replica must be positive");
     }
