@@ -3,7 +3,7 @@
 //! first. Kept in memory (the latest 1000), not across restarts.
 
 use super::auth::refusal;
-use super::reply::{json, limit, text};
+use super::reply::{json, list_query, text, ListQuery};
 use super::AppState;
 use crate::clock;
 use crate::insight::Annotation;
@@ -36,13 +36,6 @@ struct NewAnnotation {
     at: Option<i64>,
     #[serde(default)]
     tags: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnnotationsQuery {
-    pub workload: Option<String>,
-    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,26 +101,11 @@ fn checked(body: &[u8], now: i64) -> Result<Checked, String> {
 
 pub async fn list(
     State(st): State<AppState>,
-    q: Result<Query<AnnotationsQuery>, QueryRejection>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, e.body_text()),
-    };
-    let workload = match q.workload.map(WorkloadId::new).transpose() {
-        Ok(w) => w,
-        Err(e) => {
-            return text(
-                &st,
-                ROUTE,
-                StatusCode::BAD_REQUEST,
-                format!("workload: {e}"),
-            )
-        }
-    };
-    let n = match limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT) {
-        Ok(n) => n,
-        Err(e) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, e),
+    let (workload, n) = match list_query(q, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(v) => v,
+        Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
     let body = AnnotationsBody {
         annotations: st

@@ -42,3 +42,26 @@ pub fn limit(v: Option<usize>, default: usize, max: usize) -> Result<usize, Stri
         Some(n) => Err(format!("limit: {n} is not within 1..={max}")),
     }
 }
+
+/// `?workload=W&limit=N` of the list endpoints (anomalies, annotations); unknown keys are refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub workload: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// The query's workload and limit, or the reason for a 400.
+pub fn list_query(
+    q: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    default: usize,
+    max: usize,
+) -> Result<(Option<prescale_core::WorkloadId>, usize), String> {
+    let q = q.map_err(|e| e.body_text())?.0;
+    let workload = q
+        .workload
+        .map(prescale_core::WorkloadId::new)
+        .transpose()
+        .map_err(|e| format!("workload: {e}"))?;
+    Ok((workload, limit(q.limit, default, max)?))
+}
