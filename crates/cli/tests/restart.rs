@@ -2,6 +2,9 @@
 //! mode and kill switches operators set are restored (not reset to the config's), and the
 //! controller forecasts again at once from the history in the store instead of starting cold.
 
+mod common;
+
+use common::{http, now_ms};
 use prescale_ingest::remote_write::{encode, from_points};
 use serde_json::Value;
 use std::net::TcpListener;
@@ -10,21 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "restart-test-token-0123456789";
-
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn start(db: &Path, cfg: &Path, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_prescale"))

@@ -1,26 +1,14 @@
 //! `prescale run` as a process: serves the three endpoints, acknowledged remote-write samples survive
 //! kill -9, and `--once` stores one round of agent samples and exits.
 
+mod common;
+
+use common::{http, now_ms};
 use prescale_ingest::remote_write::{encode, from_points};
 use prescale_store::Store;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {

@@ -53,3 +53,20 @@ pub fn shared_data() -> Option<PathBuf> {
     eprintln!("skipping: ../shared/data not found");
     None
 }
+
+/// An HTTP client that returns error statuses instead of failing (10 s timeout).
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
