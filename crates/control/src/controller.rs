@@ -25,10 +25,12 @@ pub struct Controller {
     policy_label: String,
     sim: SimConfig,
     forecaster: RollingForecaster,
-    /// Aligned demand per step, oldest first (what the policy sees).
+    /// Aligned demand per step, oldest first, as the forecaster trains on it: an anomalous step
+    /// holds the forecast made for it.
     history: Vec<f64>,
-    /// The same steps as the forecaster trains on them: anomalous steps replaced by their forecast.
-    train: Vec<f64>,
+    /// The demand of the last complete step as observed (in `history` an anomalous step holds
+    /// its forecast instead).
+    last_actual: Option<f64>,
     feedback: WorkloadFeedback,
     /// Anomaly events opened or closed since the caller last took them.
     events: Vec<EventChange>,
@@ -125,7 +127,7 @@ impl Controller {
             sim,
             spec,
             history: Vec::new(),
-            train: Vec::new(),
+            last_actual: None,
             feedback,
             events: Vec::new(),
             notes: Vec::new(),
@@ -169,7 +171,8 @@ impl Controller {
         self.prior = Some((end, forecast, label));
     }
 
-    /// The aligned history (oldest first) and the end (Unix ms) of its last step.
+    /// The aligned history (oldest first, anomalous steps replaced by their forecast) and the end
+    /// (Unix ms) of its last step.
     pub fn recent(&self) -> (&[f64], Option<i64>) {
         (
             &self.history,
@@ -261,7 +264,7 @@ impl Controller {
             samples: window.len(),
             freshness_s,
             history_steps: self.history.len(),
-            demand: self.history.last().copied(),
+            demand: self.last_actual,
         };
         let stale_after_s = self.spec.stale_after.as_secs_f64();
         let hold = match freshness_s {
@@ -299,13 +302,13 @@ impl Controller {
 
     /// Runs the forecaster and the policy on the history.
     fn decide(&mut self, mut record: DecisionRecord) -> DecisionRecord {
-        let demand = self.history.last().copied().unwrap_or(0.0);
+        let demand = self.last_actual.unwrap_or(0.0);
         // A decision made during the step after the last complete one: the replicas it adds serve
         // from `lead` after now, so the policy looks one step further than the lead alone.
         let lead = self.spec.lead_steps() + 1;
         let forecast = if self.policy.wants_forecast() {
             self.prime();
-            let own = self.forecaster.at(&self.train);
+            let own = self.forecaster.at(&self.history);
             self.own_forecast = own.is_some();
             own.or_else(|| self.prior_forecast(&mut record))
         } else {
@@ -379,7 +382,6 @@ impl Controller {
                         let filled = fill_to((l, last), (start, v), step_ms);
                         let between = &filled[..filled.len().saturating_sub(1)];
                         self.history.extend_from_slice(between);
-                        self.train.extend_from_slice(between);
                     }
                 }
                 _ => {}
@@ -392,7 +394,6 @@ impl Controller {
         if self.history.len() > cap {
             let drop = self.history.len() - self.spec.history_steps;
             self.history.drain(..drop);
-            self.train.drain(..drop);
             // The forecaster indexes steps by history length: start it afresh on the shorter history.
             self.forecaster = RollingForecaster::new(&self.sim);
             self.primed = false;
@@ -404,18 +405,18 @@ impl Controller {
     /// fall on other ticks than those of workloads seeded on the same tick (a fleet seeded at
     /// start-up would otherwise refit all at once every `refit_every` steps).
     fn prime(&mut self) {
-        let len = self.train.len();
+        let len = self.history.len();
         if self.primed || len < self.sim.min_history + self.refit_phase {
             return;
         }
         self.primed = true;
         if self.refit_phase > 0 && self.forecaster.fits() == 0 {
-            let _ = self.forecaster.at(&self.train[..len - self.refit_phase]);
+            let _ = self.forecaster.at(&self.history[..len - self.refit_phase]);
         }
     }
 
-    /// Scores the step's forecasts and appends it: the actual to the policy's history, and to the
-    /// training history unless the step is anomalous (then the forecast made for it stands in).
+    /// Scores the step's forecasts and appends it to the history: the actual, unless the step is
+    /// anomalous (then the forecast made for it stands in); the actual is the policy's demand.
     fn push_observed(&mut self, start: i64, v: f64) {
         let step_ms = self.spec.step_ms();
         let step = u64::try_from(start.div_euclid(step_ms)).unwrap_or(0);
@@ -440,8 +441,8 @@ impl Controller {
             }
             self.events.extend(obs.changes);
         }
-        self.history.push(v);
-        self.train.push(train);
+        self.history.push(train);
+        self.last_actual = Some(v);
     }
 
     /// Records the forecast the decision uses, re-arms drift detection after a forced refit and
@@ -482,7 +483,7 @@ impl Controller {
     fn reset_history(&mut self) {
         self.primed = false;
         self.history.clear();
-        self.train.clear();
+        self.last_actual = None;
         self.forecaster = RollingForecaster::new(&self.sim);
     }
 
