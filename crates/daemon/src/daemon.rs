@@ -95,7 +95,18 @@ impl Daemon {
         if let Some(p) = problem {
             tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
         }
-        let slots = loops::control::slots(&cfg.control, &controls)?;
+        let slots = {
+            let (control, kubernetes, controls) = (
+                cfg.control.clone(),
+                cfg.kubernetes.clone(),
+                controls.clone(),
+            );
+            loops::control::off_runtime(move || {
+                loops::control::slots(&control, &kubernetes, &controls)
+            })
+            .await
+            .map_err(DaemonError::Task)??
+        };
 
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -183,7 +194,7 @@ impl Daemon {
                 shutdown_rx.clone(),
             )));
         }
-        if !slots.is_empty() {
+        if !slots.0.is_empty() {
             let (db, opts) = (
                 cfg.db.clone(),
                 StoreOptions {
@@ -199,7 +210,7 @@ impl Daemon {
             })
             .await
             .map_err(|e| DaemonError::Task(e.to_string()))??;
-            tracing::info!(workloads = slots.len(), tick = %crate::config::show_duration(cfg.control.tick), "control loop");
+            tracing::info!(workloads = slots.0.len(), tick = %crate::config::show_duration(cfg.control.tick), "control loop");
             tasks.push(tokio::spawn(loops::control::run(
                 slots,
                 cfg.control.tick,

@@ -37,6 +37,15 @@ pub enum ScalerMode {
     Act,
 }
 
+impl std::fmt::Display for ScalerMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScalerMode::ForecastOnly => "forecast-only",
+            ScalerMode::Act => "act",
+        })
+    }
+}
+
 fn default_violation_budget() -> f64 {
     0.01
 }
@@ -89,6 +98,19 @@ pub struct PredictiveScalerSpec {
     pub violation_budget: f64,
     #[serde(default)]
     pub mode: ScalerMode,
+    /// The prescale workload id this scaler configures (the id its telemetry is stored under);
+    /// `{namespace}/{targetRef.name}` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// Decision step (e.g. `1m`): samples are averaged per step, one decision per step; `1m` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Seasonal period handed to the forecaster (e.g. `1d`); none when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub season: Option<String>,
+    /// Scaling policy: `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`, `threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.
@@ -118,11 +140,24 @@ pub struct PredictiveScalerStatus {
     /// RFC 3339 time of the last decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_decision_time: Option<String>,
+    /// Mode the last decision was made in (`act` decisions were handed to the actuator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision_mode: Option<ScalerMode>,
+    /// Replicas before the last decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_replicas: Option<u32>,
+    /// Replicas the last decision asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_replicas: Option<u32>,
+    /// Point forecast of the demand at the lead time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_point: Option<f64>,
     /// Upper bound of the demand forecast at the lead time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_upper: Option<f64>,
+    /// The lead time the forecast is for (e.g. `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_lead: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -184,11 +219,44 @@ impl PredictiveScalerSpec {
                 format!("{:?} is not a duration like 90s or 5m", self.lead_time),
             );
         }
-        if !(0.0..=1.0).contains(&self.violation_budget) {
+        if !(self.violation_budget > 0.0 && self.violation_budget < 1.0) {
             add(
                 "violationBudget",
-                format!("must be within [0, 1], got {}", self.violation_budget),
+                format!(
+                    "must lie strictly between 0 and 1, got {}",
+                    self.violation_budget
+                ),
             );
+        }
+        if let Some(w) = &self.workload {
+            if let Err(e) = prescale_core::WorkloadId::new(w.as_str()) {
+                add("workload", format!("{w:?} is not a workload id: {e}"));
+            }
+        }
+        let step = match &self.step {
+            Some(s) => {
+                let d = prescale_core::time::parse_duration(s);
+                if d.is_none() {
+                    add("step", format!("{s:?} is not a duration like 30s or 1m"));
+                }
+                d
+            }
+            None => prescale_core::time::Interval::from_secs(60),
+        };
+        if let Some(s) = &self.season {
+            match prescale_core::time::parse_duration(s) {
+                None => add("season", format!("{s:?} is not a duration like 1d or 1w")),
+                Some(season) => {
+                    if step.is_some_and(|st| season.millis() < 2 * st.millis()) {
+                        add("season", format!("{s} must span at least two steps"));
+                    }
+                }
+            }
+        }
+        if let Some(policy) = &self.policy {
+            if policy.trim().is_empty() {
+                add("policy", "must not be empty when given".into());
+            }
         }
         p
     }

@@ -10,7 +10,9 @@
 //!   tokio current-thread runtime. Wrap it in `prescale_actuate::Retrying` for back-off and a circuit
 //!   breaker; kube-rs' own retry layer is off by default ([`KubeOptions::client_retry`]).
 //! * [`PredictiveScaler`] — the `prescale.io/v1alpha1` custom resource; its CRD is committed in
-//!   `deploy/crd.yaml` (a test fails when the file is stale).
+//!   `deploy/crd.yaml` (a test fails when the file is stale). [`ScalerSource`] lists scalers (invalid ones
+//!   with their problems), converts a valid spec into [`ScalerSettings`] and patches the status subresource
+//!   from a [`ScalerReport`].
 //!
 //! Errors are [`KubeError`]: 409, 429, 5xx and connection failures are retryable; 403, 404, 422 and
 //! other 4xx are permanent and carry the API's `metav1.Status` message.
@@ -31,6 +33,9 @@ mod options;
 pub mod quantity;
 mod resize;
 mod scale;
+mod scaler_settings;
+mod scaler_status;
+mod scalers;
 mod sync_actuator;
 mod target;
 mod template;
@@ -44,6 +49,13 @@ pub use error::KubeError;
 pub use options::{KubeOptions, LimitsPolicy};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;
+pub use scaler_settings::{
+    format_duration, workload_id, MetricSetting, ScalerSettings, DEFAULT_POLICY, DEFAULT_STEP,
+};
+pub use scaler_status::{
+    ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerReport,
+};
+pub use scalers::{AsyncScalerSource, ScalerEntry, ScalerScope, ScalerSource};
 pub use sync_actuator::{to_actuate_error, KubeActuator};
 pub use target::{KubeTarget, WorkloadKind};
 pub use template::{ContainerResources, TemplateView};

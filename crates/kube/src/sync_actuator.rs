@@ -85,7 +85,7 @@ impl KubeActuator {
     }
 }
 
-fn ensure_not_nested() -> Result<(), KubeError> {
+pub(crate) fn ensure_not_nested() -> Result<(), KubeError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         Err(KubeError::NestedRuntime)
     } else {

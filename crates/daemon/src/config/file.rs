@@ -39,6 +39,25 @@ pub struct FileConfig {
     pub keda: Option<FileKeda>,
     /// `[alerts]`: where anomaly events are posted (off when absent).
     pub alerts: Option<FileAlerts>,
+    /// `[kubernetes]`: how `type = "kubernetes"` actuators reach the API server.
+    pub kubernetes: Option<FileKubernetes>,
+}
+
+/// `[kubernetes]`: the API server connection of the Kubernetes actuator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileKubernetes {
+    /// e.g. "http://127.0.0.1:8001" (`kubectl proxy`); default: in-cluster service account or
+    /// `$KUBECONFIG`.
+    pub api_server: Option<String>,
+    /// `fieldManager` of every patch (default "prescale").
+    pub field_manager: Option<String>,
+    /// "unchanged" (default) or "match-requests".
+    pub limits: Option<String>,
+    /// Also resize running pods in place (Kubernetes 1.33+; default false).
+    pub in_place_resize: Option<bool>,
+    /// Per request (default "30s").
+    pub request_timeout: Option<String>,
 }
 
 /// `[alerts]`: a webhook that receives each anomaly event as it opens and closes.

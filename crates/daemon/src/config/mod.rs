@@ -53,6 +53,24 @@ pub struct DaemonConfig {
     pub keda: Option<KedaConfig>,
     /// The anomaly webhook; `None` without an `[alerts]` section.
     pub alerts: Option<AlertsConfig>,
+    /// How `type = "kubernetes"` actuators connect (defaults without a `[kubernetes]` section).
+    pub kubernetes: KubernetesConfig,
+}
+
+/// `[kubernetes]`: the API server (`None`: in-cluster or `$KUBECONFIG`) and actuator options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KubernetesConfig {
+    pub api_server: Option<String>,
+    pub options: prescale_kube::KubeOptions,
+}
+
+/// What a workload's decisions are handed to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadActuator {
+    /// prescale-actuate's actuators: dry-run, webhook, exec, process-pool.
+    Generic(prescale_actuate::ActuatorConfig),
+    /// `type = "kubernetes"`: a Deployment or StatefulSet's replicas through the scale subresource.
+    Kubernetes(prescale_kube::KubeTarget),
 }
 
 /// `[alerts]`: anomaly events are posted as JSON to `webhook`, signed when a secret is set.
@@ -124,7 +142,7 @@ pub struct ControlledWorkload {
     /// The workload's own `mode`, which wins over the run-time global mode (see
     /// [`crate::controls::effective_mode`]).
     pub own_mode: Option<prescale_control::Mode>,
-    pub actuator: prescale_actuate::ActuatorConfig,
+    pub actuator: WorkloadActuator,
     /// Back-off and circuit breaker around the actuator (defaults when the table is absent).
     pub retry: prescale_actuate::RetryConfig,
     /// Whose cluster profile forecasts the workload while its history is too short.
@@ -257,6 +275,7 @@ impl DaemonConfig {
                 learn: Some(LearnConfig::default()),
                 keda: None,
                 alerts: None,
+                kubernetes: KubernetesConfig::default(),
             },
         }
     }

@@ -299,6 +299,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
     });
     let learn = learn(&mut c, file.learn);
     let keda = file.keda.map(|k| keda(&mut c, k));
+    let kubernetes = kubernetes(&mut c, file.kubernetes);
     let alerts = file.alerts.map(|a| AlertsConfig {
         webhook: c.url("alerts.webhook", &a.webhook),
         secret: a
@@ -349,7 +350,99 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         learn,
         keda,
         alerts,
+        kubernetes,
     })
+}
+
+/// `actuator = { type = "kubernetes", kind = "Deployment", name = "api", namespace = "default",
+/// container = "app" }`.
+fn kube_target(c: &mut Check, path: &str, v: toml::Value) -> Option<prescale_kube::KubeTarget> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        #[allow(dead_code)]
+        r#type: String,
+        kind: Option<String>,
+        name: String,
+        namespace: Option<String>,
+        container: Option<String>,
+    }
+    let raw: Raw = match v.try_into() {
+        Ok(r) => r,
+        Err(e) => {
+            c.fail(path, e.message().trim().to_string());
+            return None;
+        }
+    };
+    let kind = match raw
+        .kind
+        .as_deref()
+        .unwrap_or("Deployment")
+        .parse::<prescale_kube::WorkloadKind>()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            c.fail(format!("{path}.kind"), e.to_string());
+            return None;
+        }
+    };
+    if raw.name.trim().is_empty() {
+        c.fail(format!("{path}.name"), "must not be empty");
+        return None;
+    }
+    let mut t = prescale_kube::KubeTarget::new(
+        kind,
+        raw.namespace.unwrap_or_else(|| "default".into()),
+        raw.name,
+    );
+    t.container = raw.container;
+    Some(t)
+}
+
+/// `[kubernetes]`: API server URL and actuator options.
+fn kubernetes(c: &mut Check, k: Option<FileKubernetes>) -> KubernetesConfig {
+    let Some(k) = k else {
+        return KubernetesConfig::default();
+    };
+    let mut options = prescale_kube::KubeOptions::default();
+    if let Some(m) = k.field_manager {
+        if m.trim().is_empty() {
+            c.fail("kubernetes.field_manager", "must not be empty");
+        }
+        options.field_manager = m;
+    }
+    options.limits = match k.limits.as_deref() {
+        None | Some("unchanged") => prescale_kube::LimitsPolicy::Unchanged,
+        Some("match-requests") => prescale_kube::LimitsPolicy::MatchRequests,
+        Some(other) => {
+            c.fail(
+                "kubernetes.limits",
+                format!("{other:?} is not \"unchanged\" or \"match-requests\""),
+            );
+            prescale_kube::LimitsPolicy::Unchanged
+        }
+    };
+    options.in_place_resize = k.in_place_resize.unwrap_or(false);
+    options.request_timeout = c.duration(
+        "kubernetes.request_timeout",
+        k.request_timeout.as_deref(),
+        options.request_timeout,
+        MILLI,
+    );
+    let api_server = k.api_server.map(|u| {
+        let u = u.trim().trim_end_matches('/').to_string();
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            c.fail(
+                "kubernetes.api_server",
+                format!("{u:?} is not an http(s):// URL"),
+            );
+        }
+        u
+    });
+    KubernetesConfig {
+        api_server,
+        options,
+    }
 }
 
 /// `[keda]`: listen address, prediction age limit and stream poll interval.
@@ -500,9 +593,15 @@ fn control(
             c.fail(at("spec"), e.to_string());
         }
         let actuator = match f.actuator {
-            None => prescale_actuate::ActuatorConfig::DryRun(prescale_actuate::DryRunConfig {
-                capacity: 1000,
-            }),
+            None => WorkloadActuator::Generic(prescale_actuate::ActuatorConfig::DryRun(
+                prescale_actuate::DryRunConfig { capacity: 1000 },
+            )),
+            Some(v) if v.get("type").and_then(|t| t.as_str()) == Some("kubernetes") => {
+                match kube_target(c, &at("actuator"), v) {
+                    Some(t) => WorkloadActuator::Kubernetes(t),
+                    None => continue,
+                }
+            }
             Some(v) => match v.try_into::<prescale_actuate::ActuatorConfig>() {
                 Ok(a) => {
                     if let Err(problems) = a.validate_at(&at("actuator")) {
@@ -510,7 +609,7 @@ fn control(
                             c.fail(p.path, p.message);
                         }
                     }
-                    a
+                    WorkloadActuator::Generic(a)
                 }
                 Err(e) => {
                     c.fail(at("actuator"), e.message().trim().to_string());

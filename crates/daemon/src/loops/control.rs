@@ -11,7 +11,7 @@
 
 use super::stopped;
 use crate::clock;
-use crate::config::ControlConfig;
+use crate::config::{ControlConfig, KubernetesConfig, WorkloadActuator};
 use crate::controls::{effective_mode, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
@@ -20,6 +20,7 @@ use prescale_actuate::{Actuator, Retrying};
 use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Fleet, Mode, Outcome};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
+use prescale_kube::{to_actuate_error, KubeActuator};
 use prescale_remote::naming::{self, PromSample};
 use prescale_remote::WindowSource;
 use prescale_store::{DecisionRow, Store};
@@ -53,41 +54,95 @@ const PROFILE_RETRY_MS: i64 = 60_000;
 
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
-pub fn slots(cfg: &ControlConfig, controls: &Controls) -> Result<Vec<Slot>, DaemonError> {
-    cfg.workloads
-        .iter()
-        .map(|w| {
-            let workload = w.spec.workload.to_string();
-            let actuator = w.actuator.build().map_err(|source| DaemonError::Actuator {
-                workload: workload.clone(),
-                source,
-            })?;
-            let (backoff, breaker) =
-                w.retry
-                    .resolve("retry")
-                    .map_err(|problems| DaemonError::Retry {
-                        workload,
-                        problems: problems
-                            .iter()
-                            .map(|p| format!("{}: {}", p.path, p.message))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    })?;
-            let guarded = controls
-                .kill_switch()
-                .guard(Retrying::new(actuator, backoff, breaker));
-            Ok(Slot {
-                controller: Controller::new(w.spec.clone())?,
-                own_mode: w.own_mode,
-                actuator: Box::new(guarded),
-                seeded: false,
-                retired: false,
-                like: w.like.clone(),
-                profile: None,
-                profile_checked: None,
+/// Call it outside tokio ([`off_runtime`]): a Kubernetes actuator owns its own runtime.
+pub fn slots(
+    cfg: &ControlConfig,
+    kubernetes: &KubernetesConfig,
+    controls: &Controls,
+) -> Result<Slots, DaemonError> {
+    let slots: Result<Vec<Slot>, DaemonError> =
+        cfg.workloads
+            .iter()
+            .map(|w| {
+                let workload = w.spec.workload.to_string();
+                let actuator = build_actuator(&w.spec.workload, &w.actuator, kubernetes).map_err(
+                    |source| DaemonError::Actuator {
+                        workload: workload.clone(),
+                        source,
+                    },
+                )?;
+                let (backoff, breaker) =
+                    w.retry
+                        .resolve("retry")
+                        .map_err(|problems| DaemonError::Retry {
+                            workload,
+                            problems: problems
+                                .iter()
+                                .map(|p| format!("{}: {}", p.path, p.message))
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        })?;
+                let guarded = controls
+                    .kill_switch()
+                    .guard(Retrying::new(actuator, backoff, breaker));
+                Ok(Slot {
+                    controller: Controller::new(w.spec.clone())?,
+                    own_mode: w.own_mode,
+                    actuator: Box::new(guarded),
+                    seeded: false,
+                    retired: false,
+                    like: w.like.clone(),
+                    profile: None,
+                    profile_checked: None,
+                })
             })
-        })
-        .collect()
+            .collect();
+    slots.map(Slots)
+}
+
+/// The workloads' slots. Dropped inside tokio (e.g. when start-up fails after building them),
+/// they are dropped on a plain thread: a Kubernetes actuator's own runtime cannot be dropped
+/// inside another.
+pub struct Slots(pub Vec<Slot>);
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut self.0);
+        if !slots.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("prescale-control-drop".into())
+                .spawn(move || drop(slots));
+        }
+    }
+}
+
+/// The workload's actuator: prescale-actuate's, or a Kubernetes one connected to the configured
+/// API server (in-cluster or `$KUBECONFIG` without one) with the workload's target registered.
+fn build_actuator(
+    workload: &WorkloadId,
+    a: &WorkloadActuator,
+    kubernetes: &KubernetesConfig,
+) -> Result<Box<dyn Actuator>, prescale_actuate::ActuateError> {
+    match a {
+        WorkloadActuator::Generic(g) => g.build(),
+        WorkloadActuator::Kubernetes(target) => {
+            let options = kubernetes.options.clone();
+            let mut k = match &kubernetes.api_server {
+                Some(url) => {
+                    let uri = url.parse().map_err(|e| {
+                        prescale_actuate::ActuateError::InvalidRequest(format!(
+                            "kubernetes.api_server {url:?}: {e}"
+                        ))
+                    })?;
+                    KubeActuator::new(kube::Config::new(uri), options)
+                }
+                None => KubeActuator::infer(options),
+            }
+            .map_err(|e| to_actuate_error(target.to_string(), e))?;
+            k.register(workload.clone(), target.clone());
+            Ok(Box::new(k))
+        }
+    }
 }
 
 /// What the loop reads windows from and writes decisions to.
@@ -98,7 +153,7 @@ pub struct Io {
 
 /// Runs every `tick` until shutdown.
 pub async fn run(
-    mut slots: Vec<Slot>,
+    slots: Slots,
     tick: Duration,
     io: Io,
     desired: Desired,
@@ -107,6 +162,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let io = Arc::new(Mutex::new(io));
+    let mut slots = slots;
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -118,16 +174,16 @@ pub async fn run(
         let desired = desired.clone();
         let insight = insight.clone();
         let global = controls.mode();
-        let pass = tokio::task::spawn_blocking(move || {
+        let pass = off_runtime(move || {
             let now = clock::now();
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
-            let outcomes = Fleet::new().run(&mut slots, |slot| {
+            let outcomes = Fleet::new().run(&mut slots.0, |slot| {
                 if !slot.retired {
                     tick_one(slot, &io, &desired, global, now);
                     publish(slot, &insight, now);
                 }
             });
-            for (slot, outcome) in slots.iter_mut().zip(outcomes) {
+            for (slot, outcome) in slots.0.iter_mut().zip(outcomes) {
                 if let Outcome::Panicked(message) = outcome {
                     slot.retired = true;
                     tracing::error!(
@@ -144,10 +200,28 @@ pub async fn run(
             Ok(s) => slots = s,
             Err(e) => {
                 tracing::error!(error = %e, "control pass panicked; control loop stopped");
-                break;
+                return;
             }
         }
     }
+    // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one.
+    let _ = off_runtime(move || drop(slots)).await;
+}
+
+/// Runs `f` on a new plain thread — outside tokio, where a Kubernetes actuator can drive its own
+/// runtime — and waits for it without blocking the runtime.
+pub async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("prescale-control".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| format!("starting a control thread: {e}"))?;
+    rx.await
+        .map_err(|_| "the control thread panicked".to_string())
 }
 
 /// One workload's tick; every failure is logged, none escapes.

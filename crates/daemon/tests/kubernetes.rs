@@ -1,0 +1,94 @@
+//! `actuator = { type = "kubernetes", ... }` from the config: the daemon scales a Deployment through
+//! the scale subresource of the in-process FAKE Kubernetes API of prescale-kube's tests (no real
+//! API server can run here; the fake speaks the real paths, verbs, content types and status codes).
+
+mod common;
+#[path = "../../kube/tests/fake_api/mod.rs"]
+mod fake_api;
+
+use common::*;
+use fake_api::{FakeApi, C};
+use prescale_ingest::remote_write::{encode, from_points};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
+    let api = FakeApi::start();
+    api.add_deployment(
+        "shop",
+        "web",
+        2,
+        &[C("app", Some("250m"), Some("256Mi"), None)],
+    );
+    let d = start(&format!(
+        r#"
+tick = "200ms"
+mode = "act"
+[learn]
+enabled = false
+[kubernetes]
+api_server = "{url}"
+request_timeout = "5s"
+[[workload]]
+workload = "web"
+metric = "rps"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "1s"
+stale_after = "1h"
+policy = "threshold"
+max = 20
+actuator = {{ type = "kubernetes", kind = "Deployment", namespace = "shop", name = "web" }}
+"#,
+        url = api.url()
+    ))
+    .await;
+    // Demand of 80 for half a minute: the threshold rule wants 9 replicas (80 × 1.1 / 10).
+    let t0 = now_ms() - 30_000;
+    let pts: Vec<_> = (0..120)
+        .map(|i| ("rps", vec![("job", "web")], t0 + i * 250, 80.0))
+        .collect();
+    assert_eq!(post_write(&d.base, encode(&from_points(pts))).await.0, 204);
+    let begin = Instant::now();
+    loop {
+        let ts = now_ms();
+        let body = encode(&from_points(vec![("rps", vec![("job", "web")], ts, 80.0)]));
+        assert_eq!(post_write(&d.base, body).await.0, 204);
+        if api.replicas("deployments", "shop", "web") == Some(9) {
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "deployment at {:?}",
+            api.replicas("deployments", "shop", "web")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
+    assert!(text.contains("\"outcome\":\"applied\""), "{text}");
+    assert!(text.contains("\"actuator\":\"kubernetes\""), "{text}");
+    d.daemon.shutdown().await.unwrap();
+}
+
+#[test]
+fn kubernetes_actuator_problems_are_named() {
+    let bad = r#"
+[kubernetes]
+api_server = "ftp://nowhere"
+limits = "sometimes"
+[[workload]]
+workload = "w"
+metric = "m"
+capacity_per_replica = 1.0
+actuator = { type = "kubernetes", kind = "DaemonSet", name = "w" }
+"#;
+    let e = prescale_daemon::DaemonConfig::from_toml(bad).unwrap_err();
+    let paths: Vec<&str> = e.problems().iter().map(|p| p.path.as_str()).collect();
+    for want in [
+        "kubernetes.api_server",
+        "kubernetes.limits",
+        "workload[0].actuator.kind",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+}
