@@ -95,14 +95,16 @@ impl Daemon {
         if let Some(p) = problem {
             tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
         }
-        let slots = {
+        let (slots, scalers) = {
             let (control, kubernetes, controls) = (
                 cfg.control.clone(),
                 cfg.kubernetes.clone(),
                 controls.clone(),
             );
             loops::control::off_runtime(move || {
-                loops::control::slots(&control, &kubernetes, &controls)
+                let slots = loops::control::slots(&control, &kubernetes, &controls)?;
+                let scalers = loops::scalers::ScalerSync::connect(&kubernetes)?;
+                Ok::<_, DaemonError>((slots, scalers))
             })
             .await
             .map_err(DaemonError::Task)??
@@ -194,7 +196,7 @@ impl Daemon {
                 shutdown_rx.clone(),
             )));
         }
-        if !slots.0.is_empty() {
+        if !slots.0.is_empty() || scalers.is_some() {
             let (db, opts) = (
                 cfg.db.clone(),
                 StoreOptions {
@@ -212,7 +214,7 @@ impl Daemon {
             .map_err(|e| DaemonError::Task(e.to_string()))??;
             tracing::info!(workloads = slots.0.len(), tick = %crate::config::show_duration(cfg.control.tick), "control loop");
             tasks.push(tokio::spawn(loops::control::run(
-                slots,
+                (slots, scalers),
                 cfg.control.tick,
                 io,
                 desired.clone(),

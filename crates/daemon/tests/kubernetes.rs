@@ -92,3 +92,118 @@ actuator = { type = "kubernetes", kind = "DaemonSet", name = "w" }
         assert!(paths.contains(&want), "{want} missing from {paths:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictive_scalers_are_controlled_and_report_their_status() {
+    let api = FakeApi::start();
+    api.add_deployment(
+        "shop",
+        "web",
+        2,
+        &[C("app", Some("250m"), Some("256Mi"), None)],
+    );
+    api.add_scaler(
+        "shop",
+        "web",
+        serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 10.0}],
+            "minReplicas": 1, "maxReplicas": 20, "leadTime": "1s", "step": "1s",
+            "policy": "threshold", "mode": "act"
+        }),
+    );
+    // Invalid: a lead time that is not a duration.
+    api.add_scaler(
+        "shop",
+        "broken",
+        serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 10.0}],
+            "minReplicas": 1, "maxReplicas": 20, "leadTime": "soon"
+        }),
+    );
+    let d = start(&format!(
+        r#"
+tick = "200ms"
+mode = "act"
+[learn]
+enabled = false
+[kubernetes]
+api_server = "{url}"
+predictive_scalers = true
+resync = "1s"
+"#,
+        url = api.url()
+    ))
+    .await;
+    // The scaler's workload is `namespace/target`: shop/web.
+    let t0 = now_ms() - 30_000;
+    let pts: Vec<_> = (0..120)
+        .map(|i| ("rps", vec![("job", "shop/web")], t0 + i * 250, 80.0))
+        .collect();
+    assert_eq!(post_write(&d.base, encode(&from_points(pts))).await.0, 204);
+    let begin = Instant::now();
+    loop {
+        let ts = now_ms();
+        let body = encode(&from_points(vec![(
+            "rps",
+            vec![("job", "shop/web")],
+            ts,
+            80.0,
+        )]));
+        assert_eq!(post_write(&d.base, body).await.0, 204);
+        let status = api
+            .scaler("shop", "web")
+            .map(|s| s["status"].clone())
+            .unwrap_or_default();
+        if api.replicas("deployments", "shop", "web") == Some(9) && status["desiredReplicas"] == 9 {
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "deployment at {:?}, status {status}",
+            api.replicas("deployments", "shop", "web")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = api.scaler("shop", "web").unwrap()["status"].clone();
+    let conditions = status["conditions"].as_array().cloned().unwrap_or_default();
+    let cond = |t: &str| {
+        conditions
+            .iter()
+            .find(|c| c["type"] == t)
+            .map(|c| c["status"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(cond("SpecValid").as_deref(), Some("True"), "{status}");
+    assert_eq!(cond("Acting").as_deref(), Some("True"), "{status}");
+    // The invalid one is reported, not controlled.
+    let broken = api.scaler("shop", "broken").unwrap()["status"].clone();
+    let bad = broken["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "SpecValid").cloned())
+        .unwrap_or_default();
+    assert_eq!(bad["status"], "False", "{broken}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("leadTime"),
+        "{broken}"
+    );
+    // Deleted: its workload stops deciding.
+    assert!(api.remove_scaler("shop", "web"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, before) = get(&d.base, "/api/v1/decisions?workload=shop/web&limit=1000").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let body = encode(&from_points(vec![(
+        "rps",
+        vec![("job", "shop/web")],
+        now_ms(),
+        80.0,
+    )]));
+    assert_eq!(post_write(&d.base, body).await.0, 204);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, after) = get(&d.base, "/api/v1/decisions?workload=shop/web&limit=1000").await;
+    assert_eq!(
+        before, after,
+        "decisions continued after the scaler was deleted"
+    );
+    d.daemon.shutdown().await.unwrap();
+}

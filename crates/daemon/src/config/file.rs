@@ -58,6 +58,12 @@ pub struct FileKubernetes {
     pub in_place_resize: Option<bool>,
     /// Per request (default "30s").
     pub request_timeout: Option<String>,
+    /// Also control every `PredictiveScaler` resource as a workload (default false).
+    pub predictive_scalers: Option<bool>,
+    /// Only the scalers of this namespace (default: all namespaces).
+    pub scaler_namespace: Option<String>,
+    /// How often the scalers are listed again (default "30s").
+    pub resync: Option<String>,
 }
 
 /// `[alerts]`: a webhook that receives each anomaly event as it opens and closes.

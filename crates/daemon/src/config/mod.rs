@@ -62,6 +62,16 @@ pub struct DaemonConfig {
 pub struct KubernetesConfig {
     pub api_server: Option<String>,
     pub options: prescale_kube::KubeOptions,
+    /// `PredictiveScaler` resources as workloads (`None`: off).
+    pub scalers: Option<ScalersConfig>,
+}
+
+/// `[kubernetes] predictive_scalers = true`: which scalers, and how often they are listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalersConfig {
+    /// `None`: every namespace.
+    pub namespace: Option<String>,
+    pub resync: Duration,
 }
 
 /// What a workload's decisions are handed to.

@@ -439,9 +439,23 @@ fn kubernetes(c: &mut Check, k: Option<FileKubernetes>) -> KubernetesConfig {
         }
         u
     });
+    let resync = c.duration(
+        "kubernetes.resync",
+        k.resync.as_deref(),
+        Duration::from_secs(30),
+        SECOND,
+    );
+    let scalers = k
+        .predictive_scalers
+        .unwrap_or(false)
+        .then(|| ScalersConfig {
+            namespace: k.scaler_namespace.filter(|n| !n.trim().is_empty()),
+            resync,
+        });
     KubernetesConfig {
         api_server,
         options,
+        scalers,
     }
 }
 

@@ -35,7 +35,7 @@ pub type Desired = Arc<Mutex<BTreeMap<WorkloadId, PromSample>>>;
 
 /// One workload's controller and actuator.
 pub struct Slot {
-    controller: Controller,
+    pub(crate) controller: Controller,
     /// The workload's own `mode`; `None` follows the global mode.
     own_mode: Option<Mode>,
     actuator: Box<dyn Actuator>,
@@ -47,6 +47,10 @@ pub struct Slot {
     profile: Option<(prescale_learn::ClusterProfile, String)>,
     /// When the profile was last looked for (looked up at most every [`PROFILE_RETRY_MS`]).
     profile_checked: Option<Timestamp>,
+    /// Where the workload comes from: the config, or a `PredictiveScaler` (key, generation).
+    pub(crate) scaler: Option<(String, Option<i64>)>,
+    /// The latest decision made (for the scaler's status).
+    pub(crate) last_record: Option<DecisionRecord>,
 }
 
 /// How long to wait before looking for a cluster profile again after not finding one.
@@ -71,33 +75,54 @@ pub fn slots(
                         source,
                     },
                 )?;
-                let (backoff, breaker) =
-                    w.retry
-                        .resolve("retry")
-                        .map_err(|problems| DaemonError::Retry {
-                            workload,
-                            problems: problems
-                                .iter()
-                                .map(|p| format!("{}: {}", p.path, p.message))
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        })?;
-                let guarded = controls
-                    .kill_switch()
-                    .guard(Retrying::new(actuator, backoff, breaker));
-                Ok(Slot {
-                    controller: Controller::new(w.spec.clone())?,
-                    own_mode: w.own_mode,
-                    actuator: Box::new(guarded),
-                    seeded: false,
-                    retired: false,
-                    like: w.like.clone(),
-                    profile: None,
-                    profile_checked: None,
-                })
+                make_slot(
+                    w.spec.clone(),
+                    w.own_mode,
+                    actuator,
+                    &w.retry,
+                    w.like.clone(),
+                    controls,
+                )
             })
             .collect();
     slots.map(Slots)
+}
+
+/// A slot for `spec` with `actuator` behind the kill switch and `retry`'s back-off and breaker.
+pub(crate) fn make_slot(
+    spec: prescale_control::WorkloadSpec,
+    own_mode: Option<Mode>,
+    actuator: Box<dyn Actuator>,
+    retry: &prescale_actuate::RetryConfig,
+    like: Option<prescale_learn::Like>,
+    controls: &Controls,
+) -> Result<Slot, DaemonError> {
+    let workload = spec.workload.to_string();
+    let (backoff, breaker) = retry
+        .resolve("retry")
+        .map_err(|problems| DaemonError::Retry {
+            workload,
+            problems: problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+    let guarded = controls
+        .kill_switch()
+        .guard(Retrying::new(actuator, backoff, breaker));
+    Ok(Slot {
+        controller: Controller::new(spec)?,
+        own_mode,
+        actuator: Box::new(guarded),
+        seeded: false,
+        retired: false,
+        like,
+        profile: None,
+        profile_checked: None,
+        scaler: None,
+        last_record: None,
+    })
 }
 
 /// The workloads' slots. Dropped inside tokio (e.g. when start-up fails after building them),
@@ -118,7 +143,7 @@ impl Drop for Slots {
 
 /// The workload's actuator: prescale-actuate's, or a Kubernetes one connected to the configured
 /// API server (in-cluster or `$KUBECONFIG` without one) with the workload's target registered.
-fn build_actuator(
+pub(crate) fn build_actuator(
     workload: &WorkloadId,
     a: &WorkloadActuator,
     kubernetes: &KubernetesConfig,
@@ -152,8 +177,10 @@ pub struct Io {
 }
 
 /// Runs every `tick` until shutdown.
+/// `workloads`: the configured workloads' slots and, when on, the `PredictiveScaler` sync that
+/// adds and removes slots of its own.
 pub async fn run(
-    slots: Slots,
+    workloads: (Slots, Option<crate::loops::scalers::ScalerSync>),
     tick: Duration,
     io: Io,
     desired: Desired,
@@ -161,6 +188,7 @@ pub async fn run(
     controls: Controls,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let (slots, mut scalers) = workloads;
     let io = Arc::new(Mutex::new(io));
     let mut slots = slots;
     let mut ticker = tokio::time::interval(tick);
@@ -174,8 +202,13 @@ pub async fn run(
         let desired = desired.clone();
         let insight = insight.clone();
         let global = controls.mode();
+        let pass_controls = controls.clone();
+        let mut pass_scalers = scalers.take();
         let pass = off_runtime(move || {
             let now = clock::now();
+            if let Some(sync) = pass_scalers.as_mut() {
+                sync.reconcile(&mut slots.0, &pass_controls);
+            }
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
             let outcomes = Fleet::new().run(&mut slots.0, |slot| {
                 if !slot.retired {
@@ -193,11 +226,17 @@ pub async fn run(
                     );
                 }
             }
-            slots
+            if let Some(sync) = pass_scalers.as_mut() {
+                sync.report(&mut slots.0, now);
+            }
+            (slots, pass_scalers)
         })
         .await;
         match pass {
-            Ok(s) => slots = s,
+            Ok((s, sync)) => {
+                slots = s;
+                scalers = sync;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "control pass panicked; control loop stopped");
                 return;
@@ -292,6 +331,9 @@ fn tick_one(slot: &mut Slot, io: &Mutex<Io>, desired: &Desired, global: Mode, no
         lock(desired).insert(record.workload.clone(), sample);
     }
     tracing::debug!(workload = %record.workload, before = ?record.replicas_before, after = ?record.replicas_after, reason = %record.reason, "decision");
+    if slot.scaler.is_some() {
+        slot.last_record = Some(record.clone());
+    }
     if let Err(e) = save(&mut lock(io).decisions, &record) {
         tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
     }

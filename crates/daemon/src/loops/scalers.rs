@@ -1,0 +1,250 @@
+//! `PredictiveScaler` resources as workloads (`[kubernetes] predictive_scalers = true`): every
+//! `resync` the scalers are listed; a new or changed one (new generation) gets a slot of its own —
+//! its spec as the workload's spec, a Kubernetes actuator on its target, its `mode` as the
+//! workload's own mode — and a deleted one loses its slot. Each scaler's status is patched with
+//! its latest decision and forecast when there is a new one, and an invalid spec is reported
+//! (SpecValid=False, with the problems) once per generation. Runs on the control loop's plain
+//! thread, between passes.
+
+use super::control::{build_actuator, make_slot, Slot};
+use crate::config::{KubernetesConfig, WorkloadActuator};
+use crate::controls::Controls;
+use crate::error::DaemonError;
+use prescale_control::{Mode, WorkloadSpec};
+use prescale_core::Timestamp;
+use prescale_kube::{
+    ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerEntry, ScalerMode,
+    ScalerReport, ScalerScope, ScalerSettings, ScalerSource, SpecProblem,
+};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The scalers' source and what was last seen of each.
+pub struct ScalerSync {
+    /// Always `Some` until dropped (taken by `Drop` to drop it off tokio).
+    source: Option<ScalerSource>,
+    kubernetes: KubernetesConfig,
+    resync: Duration,
+    listed_at: Option<Instant>,
+    /// The entries of the last list, by key (`namespace/name`).
+    entries: BTreeMap<String, ScalerEntry>,
+    /// Invalid generations already reported, by key.
+    reported_invalid: BTreeMap<String, Option<i64>>,
+    /// When each key's status last got a decision.
+    reported_at: BTreeMap<String, Timestamp>,
+}
+
+impl ScalerSync {
+    /// Connects (call it outside tokio); `None` when scalers are off.
+    pub fn connect(k: &KubernetesConfig) -> Result<Option<ScalerSync>, DaemonError> {
+        let Some(sc) = &k.scalers else {
+            return Ok(None);
+        };
+        let scope = match &sc.namespace {
+            Some(ns) => ScalerScope::Namespace(ns.clone()),
+            None => ScalerScope::AllNamespaces,
+        };
+        let options = k.options.clone();
+        let source = match &k.api_server {
+            Some(url) => {
+                let uri = url.parse().map_err(|e| {
+                    DaemonError::Task(format!("kubernetes.api_server {url:?}: {e}"))
+                })?;
+                ScalerSource::new(kube::Config::new(uri), options, scope)
+            }
+            None => ScalerSource::infer(options, scope),
+        }
+        .map_err(|e| DaemonError::Task(format!("connecting to the Kubernetes API: {e}")))?;
+        Ok(Some(ScalerSync {
+            source: Some(source),
+            kubernetes: k.clone(),
+            resync: sc.resync,
+            listed_at: None,
+            entries: BTreeMap::new(),
+            reported_invalid: BTreeMap::new(),
+            reported_at: BTreeMap::new(),
+        }))
+    }
+
+    /// Lists the scalers when due and adds, replaces or removes their slots in `slots`.
+    pub fn reconcile(&mut self, slots: &mut Vec<Slot>, controls: &Controls) {
+        if self.listed_at.is_some_and(|t| t.elapsed() < self.resync) {
+            return;
+        }
+        self.listed_at = Some(Instant::now());
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        let listed = match source.list() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing PredictiveScalers; keeping the current ones");
+                return;
+            }
+        };
+        let now: BTreeMap<String, ScalerEntry> = listed.into_iter().map(|e| (e.key(), e)).collect();
+        // Gone, or changed (a new generation): the slot goes (a changed one is rebuilt below).
+        slots.retain(|s| match &s.scaler {
+            None => true,
+            Some((key, generation)) => {
+                let keep = now.get(key).is_some_and(|e| e.generation == *generation && e.is_valid());
+                if !keep {
+                    tracing::info!(scaler = %key, "PredictiveScaler removed or changed: its workload stops");
+                }
+                keep
+            }
+        });
+        for (key, entry) in &now {
+            let present = slots
+                .iter()
+                .any(|s| s.scaler.as_ref().is_some_and(|(k, _)| k == key));
+            if present {
+                continue;
+            }
+            match entry
+                .settings()
+                .and_then(|s| self.slot_for(&s, controls).map_err(|e| vec![e]))
+            {
+                Ok(mut slot) => {
+                    tracing::info!(scaler = %key, workload = %slot.controller.spec().workload, "PredictiveScaler controlled");
+                    slot.scaler = Some((key.clone(), entry.generation));
+                    self.reported_invalid.remove(key);
+                    slots.push(slot);
+                }
+                Err(problems) => self.report_invalid(entry, problems),
+            }
+        }
+        self.entries = now;
+    }
+
+    /// A slot for a valid scaler's settings.
+    fn slot_for(&self, s: &ScalerSettings, controls: &Controls) -> Result<Slot, SpecProblem> {
+        let bad = |path: &str, message: String| SpecProblem {
+            path: path.to_string(),
+            message,
+        };
+        let mut spec =
+            WorkloadSpec::new(s.workload.clone(), s.metric.clone(), s.capacity_per_replica);
+        spec.min = s.min_replicas;
+        spec.max = s.max_replicas;
+        spec.lead = s.lead;
+        spec.step = s.step;
+        spec.season = s.season;
+        spec.budget = s.budget;
+        spec.policy = s
+            .policy
+            .parse()
+            .map_err(|e: prescale_policy::PolicyError| bad("spec.policy", e.to_string()))?;
+        let mode = match s.mode {
+            ScalerMode::Act => Mode::Act,
+            ScalerMode::ForecastOnly => Mode::ForecastOnly,
+        };
+        spec.mode = mode;
+        spec.validate().map_err(|e| bad("spec", e.to_string()))?;
+        let actuator = build_actuator(
+            &s.workload,
+            &WorkloadActuator::Kubernetes(s.target.clone()),
+            &self.kubernetes,
+        )
+        .map_err(|e| bad("spec.targetRef", e.to_string()))?;
+        make_slot(
+            spec,
+            Some(mode),
+            actuator,
+            &prescale_actuate::RetryConfig::default(),
+            None,
+            controls,
+        )
+        .map_err(|e| bad("spec", e.to_string()))
+    }
+
+    fn report_invalid(&mut self, entry: &ScalerEntry, problems: Vec<SpecProblem>) {
+        let key = entry.key();
+        if self.reported_invalid.get(&key) == Some(&entry.generation) {
+            return;
+        }
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        tracing::warn!(scaler = %key, problems = %text, "PredictiveScaler not controlled");
+        let mut report = ScalerReport::new(crate::clock::now());
+        report.problems = problems;
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        match source.report(entry, &report) {
+            Ok(()) => {
+                self.reported_invalid.insert(key, entry.generation);
+            }
+            Err(e) => {
+                tracing::warn!(scaler = %key, error = %e, "reporting a PredictiveScaler's problems")
+            }
+        }
+    }
+
+    /// Patches the status of every scaler whose slot made a new decision since the last report.
+    pub fn report(&mut self, slots: &mut [Slot], now: Timestamp) {
+        for slot in slots.iter_mut() {
+            let (Some((key, _)), Some(r)) = (&slot.scaler, &slot.last_record) else {
+                continue;
+            };
+            if self.reported_at.get(key).is_some_and(|t| *t >= r.at) {
+                continue;
+            }
+            let Some(entry) = self.entries.get(key) else {
+                continue;
+            };
+            let mut report = ScalerReport::new(now);
+            if let (Some(from), Some(to)) =
+                (r.replicas_before.or(r.replicas_after), r.replicas_after)
+            {
+                report.decision = Some(DecisionSummary {
+                    at: r.at,
+                    from,
+                    to,
+                    reason: r.reason.clone(),
+                    mode: match r.mode {
+                        Mode::Act => ScalerMode::Act,
+                        Mode::ForecastOnly => ScalerMode::ForecastOnly,
+                    },
+                });
+            }
+            report.forecast = r.forecast.as_ref().map(|f| ForecastSummary {
+                lead: slot.controller.spec().lead,
+                point: f.point,
+                upper: f.upper,
+            });
+            report.ready = Some(ConditionState::new(
+                ConditionStatus::True,
+                "Deciding",
+                format!("{} ({})", r.reason, r.policy),
+            ));
+            let Some(source) = self.source.as_mut() else {
+                return;
+            };
+            match source.report(entry, &report) {
+                Ok(()) => {
+                    self.reported_at.insert(key.clone(), r.at);
+                }
+                Err(e) => {
+                    tracing::warn!(scaler = %key, error = %e, "reporting a PredictiveScaler's status")
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ScalerSync {
+    /// The source owns a runtime, which cannot be dropped inside tokio: then it goes on a thread.
+    fn drop(&mut self) {
+        if let Some(source) = self.source.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("prescale-scalers-drop".into())
+                    .spawn(move || drop(source));
+            }
+        }
+    }
+}
