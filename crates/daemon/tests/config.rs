@@ -195,3 +195,22 @@ like = "=x"
         assert!(paths.contains(&want), "{want} missing from {paths:?}");
     }
 }
+
+#[test]
+fn the_in_cluster_config_in_deploy_validates() {
+    let yaml = include_str!("../../../deploy/deployment.yaml");
+    let start = yaml
+        .find("prescale.toml: |")
+        .expect("the ConfigMap's config")
+        + "prescale.toml: |".len();
+    let block: Vec<&str> = yaml[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect();
+    let c = DaemonConfig::from_toml(&block.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.agent.is_none());
+    assert!(c.kubernetes.scalers.is_some());
+    assert_eq!(c.backfill.len(), 1);
+}
