@@ -69,6 +69,24 @@ impl Store {
         Ok(id)
     }
 
+    /// Deletes fingerprint runs (with their vectors and maps) except the `keep` newest and any run a
+    /// clustering run refers to; returns how many were deleted. A daemon that fingerprints every
+    /// minute would otherwise keep ~1440 runs a day.
+    pub fn prune_fingerprint_runs(&mut self, keep: usize) -> Result<usize, StoreError> {
+        let context = format!("pruning fingerprint runs (keeping the {keep} newest)");
+        let keep = to_i64(&context, "keep", keep)?;
+        let deleted = self
+            .conn
+            .execute(
+                "DELETE FROM fingerprint_runs
+                 WHERE id NOT IN (SELECT id FROM fingerprint_runs ORDER BY at DESC, id DESC LIMIT ?1)
+                   AND id NOT IN (SELECT fingerprint_run FROM clustering_runs)",
+                params![keep],
+            )
+            .ctx(&context)?;
+        Ok(deleted)
+    }
+
     /// The run with the latest `at` (ties: the last saved), with its id.
     pub fn latest_fingerprint_run(&self) -> Result<Option<(i64, FingerprintRun)>, StoreError> {
         let context = "loading the latest fingerprint run";

@@ -453,3 +453,42 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn pruning_keeps_the_newest_fingerprint_runs_and_those_clusterings_use() {
+    let mut store = Store::open_in_memory().unwrap();
+    let ids: Vec<i64> = (1..=6)
+        .map(|k| {
+            store
+                .save_fingerprint_run(&fingerprint_run(k * 1000, &["a", "b"]))
+                .unwrap()
+        })
+        .collect();
+    // A clustering made on the second run keeps it.
+    let clustering = ClusteringRun {
+        created: Timestamp(2500),
+        fingerprint_run: ids[1],
+        algorithm: "kmeans".into(),
+        params_json: "{}".into(),
+        clusters: vec![ClusterRecord {
+            id: ClusterId(0),
+            centroid: vec![0.0, 0.0],
+            members: vec![w("a"), w("b")],
+        }],
+        noise: vec![],
+    };
+    let cid = store.save_clustering(&clustering).unwrap();
+    assert_eq!(store.prune_fingerprint_runs(2).unwrap(), 3);
+    for (i, id) in ids.iter().enumerate() {
+        let kept = store.fingerprint_run(*id).unwrap().is_some();
+        assert_eq!(kept, i == 1 || i >= 4, "run {i}");
+    }
+    assert_eq!(
+        store.latest_clustering("kmeans").unwrap(),
+        Some((cid, clustering))
+    );
+    assert_eq!(store.latest_fingerprint_run().unwrap().unwrap().0, ids[5]);
+    // The vectors of pruned runs went with them: the history holds the kept runs only.
+    assert_eq!(store.fingerprint_history(&w("a")).unwrap().len(), 3);
+    assert_eq!(store.prune_fingerprint_runs(2).unwrap(), 0);
+}

@@ -156,15 +156,28 @@ fn fingerprint(store: &mut Store, windows: &[Interval]) -> Step {
         ..FingerprintOptions::default()
     };
     match fingerprint_store(store, &opts) {
-        Ok(r) => Step::Done(format!(
-            "fingerprint run {} of {} workloads as of {}",
-            r.run_id,
-            r.run.vectors.len(),
-            r.run.at
-        )),
+        Ok(r) => {
+            // Older runs go, except those a clustering refers to (and a day's worth kept).
+            let pruned = match store.prune_fingerprint_runs(KEEP_RUNS) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning old fingerprint runs");
+                    0
+                }
+            };
+            Step::Done(format!(
+                "fingerprint run {} of {} workloads as of {} ({pruned} old runs pruned)",
+                r.run_id,
+                r.run.vectors.len(),
+                r.run.at
+            ))
+        }
         Err(e) => Step::Failed(e),
     }
 }
+
+/// Fingerprint runs kept besides those a clustering refers to (a day of per-minute runs).
+const KEEP_RUNS: usize = 1440;
 
 /// Whether the latest fingerprint run already describes the stored fleet: same newest sample and the
 /// same workloads with enough samples (a cheap summary query instead of reading every series).
