@@ -223,7 +223,7 @@ impl Daemon {
                 shutdown_rx.clone(),
             )));
         }
-        if let Some(t) = loops::learn::spawn(&cfg, shutdown_rx.clone()).await? {
+        if let Some(t) = loops::learn::spawn(&cfg, insight.clone(), shutdown_rx.clone()).await? {
             tasks.push(t);
         }
         if !cfg.backfill.is_empty() {

@@ -2,12 +2,16 @@
 //! them (k-means and DBSCAN, stable ids) every `cluster_every` and once after the first successful
 //! (or already current) fingerprint run, on a blocking thread with its own store connection.
 //! Failures (too little history yet) are logged and retried next period; they never stop the daemon.
+//! When forecast error stays high — a controlled workload's recent band coverage is 20 points or
+//! more under its nominal level over at least 50 scored steps, or drift has been declared — the
+//! fleet is also re-clustered after the next fingerprint run, at most every 10 minutes.
 
 use super::stopped;
 use crate::clock;
 use crate::config::{DaemonConfig, LearnConfig, StoreKind};
 use crate::error::DaemonError;
 use crate::http::lock;
+use crate::insight::Insight;
 use prescale_core::{Interval, Timestamp, WorkloadId};
 use prescale_learn::{
     cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions, LearnError,
@@ -23,6 +27,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// embedded one (the fleet's series must be in the file); `None` otherwise.
 pub async fn spawn(
     cfg: &DaemonConfig,
+    insight: Insight,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Option<JoinHandle<()>>, DaemonError> {
     let Some(learn) = cfg.learn.clone() else {
@@ -46,7 +51,7 @@ pub async fn spawn(
         cluster_every = %crate::config::show_duration(learn.cluster_every),
         "learn loop"
     );
-    Ok(Some(tokio::spawn(run(learn, store, shutdown))))
+    Ok(Some(tokio::spawn(run(learn, store, insight, shutdown))))
 }
 
 /// What one wake-up does.
@@ -87,7 +92,12 @@ struct Counts {
 }
 
 /// Runs until shutdown; a job in progress at shutdown is abandoned (its transaction commits or not).
-pub async fn run(cfg: LearnConfig, store: Store, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    cfg: LearnConfig,
+    store: Store,
+    insight: Insight,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let store = Arc::new(Mutex::new(store));
     let windows: Vec<Interval> = cfg
         .windows
@@ -101,10 +111,21 @@ pub async fn run(cfg: LearnConfig, store: Store, mut shutdown: watch::Receiver<b
     cluster_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut counts = Counts::default();
     let mut clustered = false;
+    let mut last_cluster: Option<Instant> = None;
     loop {
         let job = tokio::select! {
             _ = stopped(&mut shutdown) => break,
-            _ = fingerprint_tick.tick() => Job::Fingerprint { then_cluster: !clustered },
+            _ = fingerprint_tick.tick() => {
+                let recluster = last_cluster.is_some_and(|t| t.elapsed() >= RECLUSTER_AT_MOST)
+                    && match forecasts_off(&insight) {
+                        Some(why) => {
+                            tracing::info!(reason = %why, "forecast error stays high: re-clustering");
+                            true
+                        }
+                        None => false,
+                    };
+                Job::Fingerprint { then_cluster: !clustered || recluster }
+            }
             _ = cluster_tick.tick() => Job::Cluster,
         };
         let (store, windows) = (store.clone(), windows.clone());
@@ -117,12 +138,38 @@ pub async fn run(cfg: LearnConfig, store: Store, mut shutdown: watch::Receiver<b
             Ok(o) => {
                 if matches!(o.clustered, Some(Step::Done(_))) {
                     clustered = true;
+                    last_cluster = Some(Instant::now());
                 }
                 counts.record(o);
             }
             Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
         }
     }
+}
+
+/// Shortest time between re-clusterings triggered by forecast error.
+const RECLUSTER_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Why the control loop's forecasts are off, if they are: drift declared, or recent coverage 20
+/// points or more under nominal over at least 50 outcomes, for some workload.
+fn forecasts_off(insight: &Insight) -> Option<String> {
+    insight.models().into_iter().find_map(|m| {
+        if let Some(d) = &m.status.drift {
+            return Some(format!("{}: drift {:?}", m.workload, d.reason));
+        }
+        let all = m
+            .stats
+            .iter()
+            .find(|r| r.model.is_none() && r.horizon.is_none())?;
+        let (coverage, level) = (all.recent.coverage?, all.level?);
+        (all.recent.count >= 50 && coverage < level / 100.0 - 0.2).then(|| {
+            format!(
+                "{}: {:.0}% of recent actuals inside the {level:.0}% band",
+                m.workload,
+                coverage * 100.0
+            )
+        })
+    })
 }
 
 /// Runs one job on the loop's connection.
@@ -294,6 +341,53 @@ impl Counts {
 
 #[cfg(test)]
 mod tests {
+
+    /// A workload's feedback after `n` steps whose actuals fall inside (or outside) a narrow band.
+    fn view(n: u64, inside: bool) -> crate::insight::ModelView {
+        use prescale_core::{Forecast, Level};
+        use prescale_feedback::{FeedbackConfig, WorkloadFeedback};
+        let mut fb = WorkloadFeedback::new(&FeedbackConfig::default()).unwrap();
+        let f = Forecast::new(
+            vec![100.0],
+            vec![99.0],
+            vec![101.0],
+            Level::new(90.0).unwrap(),
+        )
+        .unwrap();
+        for step in 0..n {
+            fb.record(step, Timestamp(0), "m", &f, &[1]).unwrap();
+            // Alternating sides so no drift builds up; in or out of the band.
+            let off = if inside { 0.5 } else { 5.0 };
+            let actual = if step % 2 == 0 {
+                100.0 + off
+            } else {
+                100.0 - off
+            };
+            fb.observe(step + 1, Timestamp(0), actual).unwrap();
+        }
+        crate::insight::ModelView {
+            workload: "api".into(),
+            model: Some("m".into()),
+            fits: 1,
+            stats: fb.model_stats(),
+            status: fb.status(),
+        }
+    }
+
+    #[test]
+    fn high_forecast_error_asks_for_a_re_clustering() {
+        let good = Insight::default();
+        good.update(view(100, true), None, vec![]);
+        assert_eq!(forecasts_off(&good), None);
+        let few = Insight::default();
+        few.update(view(20, false), None, vec![]);
+        assert_eq!(forecasts_off(&few), None, "too few outcomes to judge");
+        let bad = Insight::default();
+        bad.update(view(100, false), None, vec![]);
+        let why = forecasts_off(&bad).expect("coverage far under nominal");
+        assert!(why.starts_with("api:"), "{why}");
+    }
+
     use super::*;
     use prescale_core::{Labels, Sample, Series, SeriesKey};
 
