@@ -14,6 +14,7 @@
 use prescale_actuate::KillSwitch;
 use prescale_control::Mode;
 use prescale_core::WorkloadId;
+use prescale_remote::naming::escape_label_value;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -183,7 +184,7 @@ impl Controls {
             let _ = writeln!(
                 t,
                 "prescale_kill_switch_engaged{{scope=\"workload\",workload=\"{}\"}} {}",
-                escape(w.as_str()),
+                escape_label_value(w.as_str()),
                 u8::from(engaged.contains(w))
             );
         }
@@ -205,12 +206,6 @@ pub fn effective_mode(own: Option<Mode>, global: Mode) -> Mode {
         (Mode::Act, None | Some(Mode::Act)) => Mode::Act,
         _ => Mode::ForecastOnly,
     }
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

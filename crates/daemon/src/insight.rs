@@ -7,6 +7,7 @@ use crate::http::lock;
 use prescale_core::{Timestamp, WorkloadId};
 use prescale_feedback::{AnomalyEvent, EventChange, FeedbackStatus, ModelStats};
 use prescale_keda::{Prediction, SharedPredictions};
+use prescale_remote::naming::escape_label_value;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -221,7 +222,7 @@ impl Insight {
         let mut events = String::new();
         let mut open = String::new();
         for (w, m) in &s.models {
-            let w = escape(w.as_str());
+            let w = escape_label_value(w.as_str());
             if let Some(all) = m
                 .stats
                 .iter()
@@ -284,11 +285,4 @@ impl Insight {
         }
         out
     }
-}
-
-/// A label value with `\`, `"` and newlines escaped.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

@@ -2,6 +2,7 @@
 //! Prometheus text exposition.
 
 use prescale_core::{Point, SeriesKey};
+use prescale_remote::naming::escape_label_value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -515,7 +516,7 @@ pub fn line(o: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
             }
             o.push_str(k);
             o.push_str("=\"");
-            o.push_str(&escape(v));
+            o.push_str(&escape_label_value(v));
             o.push('"');
         }
         o.push('}');
@@ -523,19 +524,6 @@ pub fn line(o: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
     o.push(' ');
     o.push_str(&format_value(value));
     o.push('\n');
-}
-
-fn escape(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for ch in v.chars() {
-        match ch {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s
 }
 
 fn format_value(v: f64) -> String {
