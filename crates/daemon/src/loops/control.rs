@@ -212,8 +212,10 @@ pub async fn run(
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
             let outcomes = Fleet::new().run(&mut slots.0, |slot| {
                 if !slot.retired {
-                    tick_one(slot, &io, &desired, global, now);
-                    publish(slot, &insight, now);
+                    // Between decisions nothing changes that the API shows: publish on decisions.
+                    if tick_one(slot, &io, &desired, global, now) {
+                        publish(slot, &insight, now);
+                    }
                 }
             });
             for (slot, outcome) in slots.0.iter_mut().zip(outcomes) {
@@ -264,7 +266,14 @@ pub async fn off_runtime<T: Send + 'static>(
 }
 
 /// One workload's tick; every failure is logged, none escapes.
-fn tick_one(slot: &mut Slot, io: &Mutex<Io>, desired: &Desired, global: Mode, now: Timestamp) {
+/// Returns whether a decision was made (false on a tick inside a step already decided).
+fn tick_one(
+    slot: &mut Slot,
+    io: &Mutex<Io>,
+    desired: &Desired,
+    global: Mode,
+    now: Timestamp,
+) -> bool {
     let mode = effective_mode(slot.own_mode, global);
     let spec = slot.controller.spec();
     let key = SeriesKey::new(spec.workload.clone(), spec.metric.clone());
@@ -305,7 +314,7 @@ fn tick_one(slot: &mut Slot, io: &Mutex<Io>, desired: &Desired, global: Mode, no
     let mut record = slot.controller.tick(&window, now, current);
     if record.reason_json["rule"] == "waiting-for-step" {
         // A tick inside a step that has already been decided: nothing new to record or set.
-        return;
+        return false;
     }
     record.mode = mode;
     // Forecast-only though the workload's own mode is not: the global mode is why.
@@ -337,6 +346,7 @@ fn tick_one(slot: &mut Slot, io: &Mutex<Io>, desired: &Desired, global: Mode, no
     if let Err(e) = save(&mut lock(io).decisions, &record) {
         tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
     }
+    true
 }
 
 /// While the workload's own history is too short to fit: forecast it from its nearest cluster's
