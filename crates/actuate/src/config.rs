@@ -98,6 +98,11 @@ pub struct ProcessPoolConfig {
     pub max_replicas: u32,
     #[serde(default)]
     pub inherit_output: bool,
+    /// Where the pool records its replicas (pid and start time), so that after a crash the next
+    /// start adopts the ones still running. prescale run defaults it to
+    /// `<db>.pool.<workload>.json`; unset elsewhere, nothing is recorded.
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
 }
 
 /// Back-off and circuit breaker settings for [`Retrying`]; every field has a default.
@@ -274,6 +279,12 @@ impl ActuatorConfig {
                 if p.max_replicas == 0 {
                     c.fail("max_replicas", "must be at least 1");
                 }
+                if p.state_file
+                    .as_ref()
+                    .is_some_and(|f| f.as_os_str().is_empty())
+                {
+                    c.fail("state_file", "must not be empty");
+                }
             }
         }
         c.finish()
@@ -333,7 +344,11 @@ impl ActuatorConfig {
                     inherit_output: p.inherit_output,
                 };
                 let grace = c.duration("grace", p.grace.as_deref(), Duration::from_secs(5));
-                Box::new(ProcessPool::new(command, grace, p.max_replicas))
+                let pool = ProcessPool::new(command, grace, p.max_replicas);
+                match &p.state_file {
+                    Some(path) => Box::new(pool.with_state_file(path)?),
+                    None => Box::new(pool),
+                }
             }
         };
         c.finish().map_err(ActuateError::Config)?;

@@ -68,6 +68,13 @@ pub enum ActuateError {
         workload: String,
         scope: crate::SwitchScope,
     },
+    /// A process pool's state file (its record of running replicas) cannot be read or is not
+    /// one. Not retryable: replicas started before a crash could be running unaccounted for.
+    #[error("process-pool state file {}: {reason}", path.display())]
+    PoolState {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     /// The configuration is invalid; every problem is listed with its path.
     #[error("invalid actuator config: {}", join_problems(.0))]
     Config(Vec<crate::ConfigProblem>),
@@ -107,6 +114,7 @@ impl ActuateError {
             | ActuateError::Unsupported { .. }
             | ActuateError::InvalidRequest(_)
             | ActuateError::KillSwitch { .. }
+            | ActuateError::PoolState { .. }
             | ActuateError::Config(_) => false,
         }
     }

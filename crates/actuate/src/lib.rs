@@ -15,6 +15,7 @@ mod error;
 mod exec;
 mod kill_switch;
 mod output;
+mod pool_state;
 mod process_pool;
 mod retry;
 mod signal;

@@ -1,5 +1,6 @@
 //! `ProcessPool`: keeps N copies of a local command running per workload (the embedded default).
 
+use crate::pool_state::{self, ProcIdentity, RecordedReplica};
 use crate::signal::{has_exited_unreaped, is_running, kill_group, terminate_group};
 use crate::{ActuateError, ActuationRequest, Actuator, Applied, DesiredState};
 use prescale_core::WorkloadId;
@@ -49,7 +50,31 @@ pub struct ReconcileReport {
 
 struct Member {
     index: u32,
-    child: Child,
+    process: ProcIdentity,
+    handle: Handle,
+}
+
+/// How the pool holds a replica.
+enum Handle {
+    /// Started by this pool: waited for and reaped here.
+    Child(Child),
+    /// Left running by an earlier prescale and adopted from the state file: not our child, so
+    /// watched through /proc (its start time guards against a reused pid).
+    Adopted,
+}
+
+impl Member {
+    fn pid(&self) -> u32 {
+        self.process.pid
+    }
+
+    /// Whether it still runs (reaps our own child when it has exited).
+    fn is_running(&mut self) -> bool {
+        match &mut self.handle {
+            Handle::Child(c) => is_running(c),
+            Handle::Adopted => self.process.is_alive(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -59,13 +84,15 @@ struct Group {
     members: Vec<Member>,
     /// Replicas seen exited since the last reconciliation (replaced ones count as restarts).
     exited: u32,
+    /// Replicas adopted from the state file and not yet reported by an `apply`.
+    adopted_unreported: u32,
 }
 
 impl Group {
     /// Drops (and reaps) replicas that have exited.
     fn reap(&mut self) {
         let before = self.members.len();
-        self.members.retain_mut(|m| is_running(&mut m.child));
+        self.members.retain_mut(Member::is_running);
         self.exited = self
             .exited
             .saturating_add(count(before - self.members.len()));
@@ -78,11 +105,18 @@ impl Group {
 /// SIGTERM, then SIGKILL after `grace`. Replicas that exit are noticed and replaced on the next
 /// `apply`, [`ProcessPool::reconcile`] or `current`. Dropping the pool stops every replica.
 /// Only replicas are managed: resources and instance type in a request are ignored (and said so).
+///
+/// With a state file ([`ProcessPool::with_state_file`]) the pool records every replica's pid and
+/// kernel start time as it changes; a pool built after a crash (`kill -9`, power loss of the
+/// daemon only) adopts the recorded replicas that still run instead of starting copies beside them.
 pub struct ProcessPool {
     command: PoolCommand,
     grace: Duration,
     max_replicas: u32,
     groups: BTreeMap<WorkloadId, Group>,
+    state_file: Option<PathBuf>,
+    /// What the state file holds now (written only when this changes); `None` until written.
+    saved: Option<Vec<RecordedReplica>>,
 }
 
 impl std::fmt::Debug for ProcessPool {
@@ -96,6 +130,7 @@ impl std::fmt::Debug for ProcessPool {
             .field("command", &self.command)
             .field("grace", &self.grace)
             .field("max_replicas", &self.max_replicas)
+            .field("state_file", &self.state_file)
             .field("running", &running)
             .finish()
     }
@@ -110,7 +145,66 @@ impl ProcessPool {
             grace,
             max_replicas,
             groups: BTreeMap::new(),
+            state_file: None,
+            saved: None,
         }
+    }
+
+    /// Records replicas in `path` from now on, first adopting the replicas recorded there that
+    /// still run (same pid, same start time, still leading their process group). An adopted
+    /// workload's desired count is what was found running, until the next request sets it.
+    /// Fails on a file that exists but cannot be read as a state file: replicas could be running
+    /// unaccounted for, and the error says so.
+    pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Result<Self, ActuateError> {
+        let path = path.into();
+        for r in pool_state::load(&path)? {
+            if !r.process.is_group_leader() {
+                continue;
+            }
+            let workload =
+                WorkloadId::new(r.workload.as_str()).map_err(|e| ActuateError::PoolState {
+                    path: path.clone(),
+                    reason: format!("workload {:?}: {e}", r.workload),
+                })?;
+            let group = self.groups.entry(workload).or_default();
+            if group.members.iter().any(|m| m.index == r.index) {
+                continue;
+            }
+            group.members.push(Member {
+                index: r.index,
+                process: r.process,
+                handle: Handle::Adopted,
+            });
+            group.desired += 1;
+            group.adopted_unreported += 1;
+        }
+        self.state_file = Some(path);
+        // Rewritten at once: what is gone is forgotten, and the file lists exactly what runs now.
+        self.persist()?;
+        Ok(self)
+    }
+
+    /// Writes the state file when the replicas differ from what it holds.
+    fn persist(&mut self) -> Result<(), ActuateError> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let now: Vec<RecordedReplica> = self
+            .groups
+            .iter()
+            .flat_map(|(w, g)| {
+                g.members.iter().map(move |m| RecordedReplica {
+                    workload: w.to_string(),
+                    index: m.index,
+                    process: m.process,
+                })
+            })
+            .collect();
+        if self.saved.as_ref() != Some(&now) {
+            pool_state::save(path, now.clone())?;
+            self.saved = Some(now);
+        }
+        Ok(())
     }
 
     /// The desired replica count last set for `workload`.
@@ -133,7 +227,7 @@ impl ProcessPool {
     pub fn pids(&self, workload: &WorkloadId) -> Vec<u32> {
         self.groups
             .get(workload)
-            .map(|g| g.members.iter().map(|m| m.child.id()).collect())
+            .map(|g| g.members.iter().map(Member::pid).collect())
             .unwrap_or_default()
     }
 
@@ -159,9 +253,10 @@ impl ProcessPool {
             })
             .collect();
         stop(all, self.grace);
+        let _ = self.persist();
     }
 
-    fn spawn(&self, workload: &WorkloadId, index: u32) -> Result<Child, ActuateError> {
+    fn spawn(&self, workload: &WorkloadId, index: u32) -> Result<Member, ActuateError> {
         let c = &self.command;
         let mut cmd = Command::new(&c.program);
         cmd.args(&c.args)
@@ -176,9 +271,20 @@ impl ProcessPool {
         if let Some(dir) = &c.working_dir {
             cmd.current_dir(dir);
         }
-        cmd.spawn().map_err(|source| ActuateError::Spawn {
+        let child = cmd.spawn().map_err(|source| ActuateError::Spawn {
             program: c.program.clone(),
             source,
+        })?;
+        let pid = child.id();
+        // Until reaped, even an exited child has its /proc entry; without /proc it is not adoptable.
+        let process = ProcIdentity::of(pid).unwrap_or(ProcIdentity {
+            pid,
+            start_ticks: 0,
+        });
+        Ok(Member {
+            index,
+            process,
+            handle: Handle::Child(child),
         })
     }
 
@@ -198,8 +304,8 @@ impl ProcessPool {
                 .find(|i| group.members.iter().all(|m| m.index != *i))
                 .unwrap_or(0);
             match self.spawn(workload, index) {
-                Ok(child) => {
-                    group.members.push(Member { index, child });
+                Ok(member) => {
+                    group.members.push(member);
                     report.started += 1;
                 }
                 Err(e) => {
@@ -221,6 +327,8 @@ impl ProcessPool {
         }
         report.running = count(group.members.len());
         self.groups.insert(workload.clone(), group);
+        // Record what was started even when a later spawn failed.
+        self.persist()?;
         result.map(|()| report)
     }
 }
@@ -232,32 +340,48 @@ fn count(n: usize) -> u32 {
 /// SIGTERM every member's process group, wait up to `grace`, then SIGKILL what is left.
 fn stop(mut members: Vec<Member>, grace: Duration) {
     for m in &members {
-        terminate_group(m.child.id());
+        terminate_group(m.pid());
     }
     let deadline = Instant::now() + grace;
     loop {
         members.retain_mut(|m| {
-            let pid = m.child.id();
-            let exited = match has_exited_unreaped(pid) {
-                Some(e) => e,
-                None => !is_running(&mut m.child),
-            };
-            if exited {
-                // The leader is a zombie, so its group id is still ours: clear stragglers, then reap.
-                kill_group(pid);
-                let _ = m.child.wait();
+            let pid = m.pid();
+            match &mut m.handle {
+                Handle::Child(child) => {
+                    let exited = match has_exited_unreaped(pid) {
+                        Some(e) => e,
+                        None => !is_running(child),
+                    };
+                    if exited {
+                        // The leader is a zombie, so its group id is still ours: clear
+                        // stragglers, then reap.
+                        kill_group(pid);
+                        let _ = child.wait();
+                    }
+                    !exited
+                }
+                // Not our child: once it is gone its pid may be reused, so its group is left alone.
+                Handle::Adopted => m.process.is_alive(),
             }
-            !exited
         });
         if members.is_empty() || Instant::now() >= deadline {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    for mut m in members {
-        kill_group(m.child.id());
-        let _ = m.child.kill();
-        let _ = m.child.wait();
+    for m in members {
+        match m.handle {
+            Handle::Child(mut child) => {
+                kill_group(m.process.pid);
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Handle::Adopted => {
+                if m.process.is_alive() {
+                    kill_group(m.process.pid);
+                }
+            }
+        }
     }
 }
 
@@ -280,10 +404,15 @@ impl Actuator for ProcessPool {
                 d.workload, self.max_replicas
             )));
         }
-        self.groups.entry(d.workload.clone()).or_default().desired = replicas;
+        let group = self.groups.entry(d.workload.clone()).or_default();
+        group.desired = replicas;
+        let adopted = std::mem::take(&mut group.adopted_unreported);
         let r = self.reconcile_workload(&d.workload)?;
         let mut detail = format!("{} running", r.running);
         let mut parts = Vec::new();
+        if adopted > 0 {
+            parts.push(format!("adopted {adopted} left by an earlier prescale"));
+        }
         if r.started > r.restarted {
             parts.push(format!("started {}", r.started - r.restarted));
         }

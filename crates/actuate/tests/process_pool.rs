@@ -135,3 +135,99 @@ fn refuses_requests_it_cannot_honour() {
     let err = missing.apply(&scale(&w, 1)).unwrap_err();
     assert!(matches!(err, ActuateError::Spawn { .. }), "{err:?}");
 }
+
+fn recorded(state: &std::path::Path) -> Vec<(String, u64, u64)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    v["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["workload"].as_str().unwrap().to_string(),
+                r["index"].as_u64().unwrap(),
+                r["pid"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_crashed_pools_replicas_are_adopted_not_doubled() {
+    let dir = temp_dir("pool-adopt");
+    let state = dir.join("pool.json");
+    let w = workload();
+    let other = WorkloadId::new("batch").unwrap();
+    let mut pool = sleep_pool().with_state_file(&state).unwrap();
+    pool.apply(&scale(&w, 3)).unwrap();
+    pool.apply(&scale(&other, 1)).unwrap();
+    let web = pool.pids(&w);
+    let batch = pool.pids(&other);
+    assert_eq!(recorded(&state).len(), 4);
+    // A crash: no Drop, so nothing is stopped and the file stays as last written.
+    std::mem::forget(pool);
+
+    // Records that must not be adopted: a process that has exited, and a live pid whose start
+    // time differs (a reused pid).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let replicas = v["replicas"].as_array_mut().unwrap();
+    replicas.push(
+        serde_json::json!({"workload": "web", "index": 7, "pid": gone_pid, "start_ticks": 1}),
+    );
+    replicas
+        .push(serde_json::json!({"workload": "web", "index": 8, "pid": web[0], "start_ticks": 1}));
+    std::fs::write(&state, v.to_string()).unwrap();
+
+    let mut pool = sleep_pool().with_state_file(&state).unwrap();
+    assert_eq!(pool.pids(&w), web, "the running replicas, oldest first");
+    assert_eq!(pool.pids(&other), batch);
+    assert_eq!(pool.current(&w).unwrap().unwrap().replicas, Some(3));
+    let on_file = recorded(&state);
+    assert_eq!(on_file.len(), 4, "stale records dropped: {on_file:?}");
+    assert!(on_file.iter().all(|(_, index, _)| *index < 3));
+
+    // Asking for what runs changes nothing and says where the replicas came from.
+    let a = pool.apply(&scale(&w, 3)).unwrap();
+    assert!(!a.changed);
+    assert_eq!(
+        a.detail,
+        "3 running (adopted 3 left by an earlier prescale)"
+    );
+    assert_eq!(pool.pids(&w), web);
+
+    // Adopted replicas are stopped like our own: the newest first.
+    let a = pool.apply(&scale(&w, 1)).unwrap();
+    assert_eq!(a.detail, "1 running (stopped 2)");
+    assert!(eventually(|| !alive(web[1]) && !alive(web[2])));
+    assert!(alive(web[0]));
+    // A killed adopted replica is noticed and replaced by one of our own.
+    std::process::Command::new("kill")
+        .args(["-9", &web[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(eventually(|| pool.running(&w) == 0));
+    let report = pool.reconcile().unwrap()[&w];
+    assert_eq!((report.restarted, report.running), (1, 1));
+    let fresh = pool.pids(&w)[0];
+    assert!(alive(fresh) && fresh != web[0]);
+    assert_eq!(recorded(&state).len(), 2);
+
+    drop(pool);
+    assert!(
+        !alive(fresh) && !alive(batch[0]),
+        "drop stops adopted replicas too"
+    );
+    assert!(recorded(&state).is_empty());
+
+    // A file that is not a state file is refused, by name: replicas could be running untracked.
+    std::fs::write(&state, "garbage").unwrap();
+    let err = sleep_pool().with_state_file(&state).unwrap_err();
+    assert!(matches!(err, ActuateError::PoolState { .. }), "{err:?}");
+    assert!(err.to_string().contains("pool.json"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

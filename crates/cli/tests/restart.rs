@@ -1,6 +1,8 @@
 //! kill -9 and restart: `prescale run` comes back with its state. The decision log is intact, the
 //! mode and kill switches operators set are restored (not reset to the config's), and the
 //! controller forecasts again at once from the history in the store instead of starting cold.
+//! A process pool's replicas, left running by the killed daemon, are adopted by the next one
+//! instead of being started again beside it, and a graceful stop leaves none behind.
 
 mod common;
 
@@ -62,6 +64,10 @@ fn demand(ts: i64) -> f64 {
 }
 
 fn write(base: &str, from: i64, to: i64) {
+    write_with(base, from, to, demand);
+}
+
+fn write_with(base: &str, from: i64, to: i64, demand: fn(i64) -> f64) {
     let pts: Vec<_> = (from..to)
         .step_by(250)
         .map(|ts| ("cpu", vec![("job", "api")], ts, demand(ts)))
@@ -184,4 +190,157 @@ actuator = {{ type = "dry-run" }}
     assert!(outcome == "kill-switch" || outcome == "skipped", "{fresh}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Live processes whose environment holds `mark` (a zombie counts as gone).
+fn marked_processes(mark: &str) -> Vec<u32> {
+    let needle = format!("PRESCALE_TEST_MARK={mark}");
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']));
+            !zombie
+                && environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == needle.as_bytes())
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Kills whatever carries the mark when the test ends, passed or not (a failed assertion must not
+/// leave `sleep 300` orphans behind).
+struct KillMarked(String);
+
+impl Drop for KillMarked {
+    fn drop(&mut self) {
+        for pid in marked_processes(&self.0) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+/// The pids the pool's state file records, sorted.
+fn recorded_pids(state: &Path) -> Vec<u32> {
+    let Ok(text) = std::fs::read_to_string(state) else {
+        return Vec::new();
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut pids: Vec<u32> = v["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| u32::try_from(r["pid"].as_u64().unwrap()).unwrap())
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+#[test]
+fn kill_9_and_restart_adopts_the_process_pools_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let state = dir.path().join("p.db.pool.api.json");
+    let cfg = dir.path().join("prescale.toml");
+    let mark = dir.path().display().to_string();
+    let _cleanup = KillMarked(mark.clone());
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+tick = "200ms"
+mode = "act"
+api_token = "{TOKEN}"
+[agent]
+enabled = false
+[learn]
+enabled = false
+[[workload]]
+workload = "api"
+metric = "cpu"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "1s"
+stale_after = "1h"
+min = 3
+max = 3
+actuator = {{ type = "process-pool", program = "sleep", args = ["300"], grace = "1s", env = {{ PRESCALE_TEST_MARK = "{mark}" }} }}
+"#
+        ),
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let flat = |_: i64| 20.0;
+    let mut child = start(&db, &cfg, port);
+    let mut last = now_ms() - 60_000;
+    let begin = Instant::now();
+    let before = loop {
+        let now = now_ms();
+        write_with(&base, last, now, flat);
+        last = now;
+        let running = marked_processes(&mark);
+        if running.len() == 3 && recorded_pids(&state) == running {
+            break running;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(60),
+            "the pool never ran 3 replicas: running {running:?}, recorded {:?}",
+            recorded_pids(&state)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    child.kill().unwrap(); // SIGKILL: the pool's replicas are orphaned, still running.
+    child.wait().unwrap();
+    assert_eq!(marked_processes(&mark), before);
+
+    let mut child = start(&db, &cfg, port);
+    let decided = decisions(&base).len();
+    let begin = Instant::now();
+    while decisions(&base).len() < decided + 3 {
+        let now = now_ms();
+        write_with(&base, last, now, flat);
+        last = now;
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "no decisions after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let newest = &decisions(&base)[0];
+    assert_eq!(newest["replicas_after"], 3, "{newest}");
+    assert_eq!(
+        marked_processes(&mark),
+        before,
+        "the restarted daemon adopted the running replicas instead of starting more"
+    );
+    assert_eq!(recorded_pids(&state), before);
+
+    // A graceful stop (SIGTERM) stops every replica, adopted ones included.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    child.wait().unwrap();
+    let begin = Instant::now();
+    while !marked_processes(&mark).is_empty() {
+        assert!(
+            begin.elapsed() < Duration::from_secs(10),
+            "replicas outlived the daemon: {:?}",
+            marked_processes(&mark)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(recorded_pids(&state).is_empty());
 }

@@ -199,6 +199,23 @@ pub fn state_file(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where a workload's process pool records its replicas by default: `<db>.pool.<workload>.json`,
+/// the workload id with every byte outside `[A-Za-z0-9._-]` written as `%XX` (distinct ids stay
+/// distinct files).
+pub fn pool_state_file(db: &Path, workload: &WorkloadId) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".pool.");
+    for b in workload.as_str().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            name.push(char::from(b).to_string());
+        } else {
+            name.push(format!("%{b:02X}"));
+        }
+    }
+    name.push(".json");
+    PathBuf::from(name)
+}
+
 /// The mode a workload runs in now: `act` only when the global mode is `act` and its own mode,
 /// if given, is `act` too.
 pub fn effective_mode(own: Option<Mode>, global: Mode) -> Mode {
@@ -211,6 +228,22 @@ pub fn effective_mode(own: Option<Mode>, global: Mode) -> Mode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_state_files_keep_distinct_workloads_apart() {
+        let db = Path::new("/var/lib/prescale/p.db");
+        let file = |w: &str| {
+            pool_state_file(db, &WorkloadId::new(w).unwrap())
+                .display()
+                .to_string()
+        };
+        assert_eq!(file("api"), "/var/lib/prescale/p.db.pool.api.json");
+        assert_eq!(
+            file("shop/cart"),
+            "/var/lib/prescale/p.db.pool.shop%2Fcart.json"
+        );
+        assert_ne!(file("shop/cart"), file("shop_cart"));
+    }
 
     #[test]
     fn own_mode_wins_over_the_global_mode() {

@@ -95,15 +95,24 @@ impl Daemon {
         if let Some(p) = problem {
             tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
         }
+        let controlled = crate::controlled::Controlled::new(
+            cfg.control
+                .workloads
+                .iter()
+                .map(|w| w.spec.workload.clone())
+                .collect(),
+        );
         let (slots, scalers) = {
-            let (control, kubernetes, controls) = (
+            let (control, kubernetes, controls, controlled, db) = (
                 cfg.control.clone(),
                 cfg.kubernetes.clone(),
                 controls.clone(),
+                controlled.clone(),
+                cfg.db.clone(),
             );
             loops::control::off_runtime(move || {
-                let slots = loops::control::slots(&control, &kubernetes, &controls)?;
-                let scalers = loops::scalers::ScalerSync::connect(&kubernetes)?;
+                let slots = loops::control::slots(&control, &kubernetes, &controls, &db)?;
+                let scalers = loops::scalers::ScalerSync::connect(&kubernetes, controlled)?;
                 Ok::<_, DaemonError>((slots, scalers))
             })
             .await
@@ -134,13 +143,7 @@ impl Daemon {
             desired: desired.clone(),
             controls: controls.clone(),
             api_token: cfg.api_token.clone().map(Arc::new),
-            controlled: Arc::new(
-                cfg.control
-                    .workloads
-                    .iter()
-                    .map(|w| w.spec.workload.clone())
-                    .collect(),
-            ),
+            controlled: controlled.clone(),
             insight: insight.clone(),
         };
         let mut srv_shutdown = shutdown_rx.clone();

@@ -147,6 +147,17 @@ impl Insight {
         }
     }
 
+    /// Forgets a workload that is no longer controlled (a deleted `PredictiveScaler`'s): its
+    /// model, forecast and KEDA prediction go; its anomaly events stay in the event log.
+    pub fn forget(&self, w: &WorkloadId, metric: &str) {
+        let mut s = lock(&self.state);
+        s.models.remove(w);
+        s.forecasts.remove(w);
+        if let Some(shared) = &self.predictions {
+            shared.remove(w.as_str(), metric);
+        }
+    }
+
     pub fn models(&self) -> Vec<ModelView> {
         lock(&self.state).models.values().cloned().collect()
     }

@@ -11,6 +11,8 @@ use fake_api::{FakeApi, C};
 use prescale_ingest::remote_write::{encode, from_points};
 use std::time::{Duration, Instant};
 
+const TOKEN: &str = "kubernetes-test-token-0123456789";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
     let api = FakeApi::start();
@@ -126,6 +128,7 @@ async fn predictive_scalers_are_controlled_and_report_their_status() {
         r#"
 tick = "200ms"
 mode = "act"
+api_token = "{TOKEN}"
 [learn]
 enabled = false
 [kubernetes]
@@ -187,9 +190,37 @@ resync = "1s"
         bad["message"].as_str().unwrap().contains("leadTime"),
         "{broken}"
     );
+    // Its workload is controlled like a configured one: it has a kill switch, set through the API
+    // and shown on /metrics.
+    let gauge = |v: u8| {
+        format!("prescale_kill_switch_engaged{{scope=\"workload\",workload=\"shop/web\"}} {v}\n")
+    };
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(metrics.contains(&gauge(0)), "{metrics}");
+    let url = format!("{}/api/v1/kill-switch", d.base);
+    let engaged = tokio::task::spawn_blocking(move || {
+        http()
+            .post(&url)
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .send(r#"{"engaged":true,"workload":"shop/web"}"#)
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+    .await
+    .unwrap();
+    assert_eq!(engaged, 200);
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(metrics.contains(&gauge(1)), "{metrics}");
     // Deleted: its workload stops deciding.
     assert!(api.remove_scaler("shop", "web"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(
+        !metrics.contains("workload=\"shop/web\""),
+        "a deleted scaler's workload is off /metrics: {metrics}"
+    );
     let (_, before) = get(&d.base, "/api/v1/decisions?workload=shop/web&limit=1000").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let body = encode(&from_points(vec![(

@@ -112,7 +112,7 @@ pub async fn set_kill(State(st): State<AppState>, headers: HeaderMap, body: Byte
             st.metrics.request(KILL, 404);
             return (
                 StatusCode::NOT_FOUND,
-                format!("workload {w} is not a configured [[workload]]\n"),
+                format!("workload {w} is not controlled (neither a [[workload]] nor a PredictiveScaler's)\n"),
             )
                 .into_response();
         }

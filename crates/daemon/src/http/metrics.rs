@@ -13,7 +13,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
             .await;
     let mut text = st.metrics.render();
     text.push_str(&crate::loops::control::exposition(&st.desired));
-    text.push_str(&st.controls.exposition(&st.controlled));
+    text.push_str(&st.controls.exposition(&st.controlled.list()));
     text.push_str(&st.insight.exposition());
     match own {
         Ok(Ok(t)) => text.push_str(&t),

@@ -43,8 +43,9 @@ pub struct AppState {
     pub controls: crate::controls::Controls,
     /// Bearer token of the mutating endpoints; `None` answers them 403.
     pub api_token: Option<Arc<crate::config::ApiToken>>,
-    /// The configured (controlled) workloads, in config order.
-    pub controlled: Arc<Vec<prescale_core::WorkloadId>>,
+    /// The workloads the control loop decides for now (configured ones in config order, then
+    /// `PredictiveScaler`s').
+    pub controlled: crate::controlled::Controlled,
     /// Models, accuracy, forecasts, anomalies and annotations from the control loop.
     pub insight: crate::insight::Insight,
 }

@@ -12,11 +12,11 @@
 use super::stopped;
 use crate::clock;
 use crate::config::{ControlConfig, KubernetesConfig, WorkloadActuator};
-use crate::controls::{effective_mode, Controls};
+use crate::controls::{effective_mode, pool_state_file, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
 use crate::insight::{AnomalyChange, ForecastView, Insight, ModelView};
-use prescale_actuate::{Actuator, Retrying};
+use prescale_actuate::{Actuator, ActuatorConfig, Retrying};
 use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Fleet, Mode, Outcome};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
@@ -25,6 +25,7 @@ use prescale_remote::naming::{self, PromSample};
 use prescale_remote::WindowSource;
 use prescale_store::{DecisionRow, Store};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -59,32 +60,41 @@ const PROFILE_RETRY_MS: i64 = 60_000;
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
 /// Call it outside tokio ([`off_runtime`]): a Kubernetes actuator owns its own runtime.
+/// A process pool without a `state_file` records its replicas in `<db>.pool.<workload>.json`.
 pub fn slots(
     cfg: &ControlConfig,
     kubernetes: &KubernetesConfig,
     controls: &Controls,
+    db: &Path,
 ) -> Result<Slots, DaemonError> {
-    let slots: Result<Vec<Slot>, DaemonError> =
-        cfg.workloads
-            .iter()
-            .map(|w| {
-                let workload = w.spec.workload.to_string();
-                let actuator = build_actuator(&w.spec.workload, &w.actuator, kubernetes).map_err(
-                    |source| DaemonError::Actuator {
+    let slots: Result<Vec<Slot>, DaemonError> = cfg
+        .workloads
+        .iter()
+        .map(|w| {
+            let workload = w.spec.workload.to_string();
+            let mut actuator = w.actuator.clone();
+            if let WorkloadActuator::Generic(ActuatorConfig::ProcessPool(p)) = &mut actuator {
+                if p.state_file.is_none() {
+                    p.state_file = Some(pool_state_file(db, &w.spec.workload));
+                }
+            }
+            let actuator =
+                build_actuator(&w.spec.workload, &actuator, kubernetes).map_err(|source| {
+                    DaemonError::Actuator {
                         workload: workload.clone(),
                         source,
-                    },
-                )?;
-                make_slot(
-                    w.spec.clone(),
-                    w.own_mode,
-                    actuator,
-                    &w.retry,
-                    w.like.clone(),
-                    controls,
-                )
-            })
-            .collect();
+                    }
+                })?;
+            make_slot(
+                w.spec.clone(),
+                w.own_mode,
+                actuator,
+                &w.retry,
+                w.like.clone(),
+                controls,
+            )
+        })
+        .collect();
     slots.map(Slots)
 }
 
@@ -207,7 +217,14 @@ pub async fn run(
         let pass = off_runtime(move || {
             let now = clock::now();
             if let Some(sync) = pass_scalers.as_mut() {
+                let before = keys(&slots.0);
                 sync.reconcile(&mut slots.0, &pass_controls);
+                // A deleted scaler's workload leaves /metrics, the API and KEDA with it.
+                let after = keys(&slots.0);
+                for gone in before.difference(&after) {
+                    lock(&desired).remove(&gone.workload);
+                    insight.forget(&gone.workload, gone.metric.as_str());
+                }
             }
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
             let outcomes = Fleet::new().run(&mut slots.0, |slot| {
@@ -247,6 +264,17 @@ pub async fn run(
     }
     // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one.
     let _ = off_runtime(move || drop(slots)).await;
+}
+
+/// The workload and demand metric of every slot.
+fn keys(slots: &[Slot]) -> std::collections::BTreeSet<SeriesKey> {
+    slots
+        .iter()
+        .map(|s| {
+            let spec = s.controller.spec();
+            SeriesKey::new(spec.workload.clone(), spec.metric.clone())
+        })
+        .collect()
 }
 
 /// Runs `f` on a new plain thread — outside tokio, where a Kubernetes actuator can drive its own

@@ -8,6 +8,7 @@
 
 use super::control::{build_actuator, make_slot, Slot};
 use crate::config::{KubernetesConfig, WorkloadActuator};
+use crate::controlled::Controlled;
 use crate::controls::Controls;
 use crate::error::DaemonError;
 use prescale_control::{Mode, WorkloadSpec};
@@ -32,11 +33,17 @@ pub struct ScalerSync {
     reported_invalid: BTreeMap<String, Option<i64>>,
     /// When each key's status last got a decision.
     reported_at: BTreeMap<String, Timestamp>,
+    /// Kept equal to the slots' workloads after every list.
+    controlled: Controlled,
 }
 
 impl ScalerSync {
     /// Connects (call it outside tokio); `None` when scalers are off.
-    pub fn connect(k: &KubernetesConfig) -> Result<Option<ScalerSync>, DaemonError> {
+    /// `controlled`: the shared list of controlled workloads, updated as scalers come and go.
+    pub fn connect(
+        k: &KubernetesConfig,
+        controlled: Controlled,
+    ) -> Result<Option<ScalerSync>, DaemonError> {
         let Some(sc) = &k.scalers else {
             return Ok(None);
         };
@@ -63,6 +70,7 @@ impl ScalerSync {
             entries: BTreeMap::new(),
             reported_invalid: BTreeMap::new(),
             reported_at: BTreeMap::new(),
+            controlled,
         }))
     }
 
@@ -115,6 +123,12 @@ impl ScalerSync {
             }
         }
         self.entries = now;
+        self.controlled.set(
+            slots
+                .iter()
+                .map(|s| s.controller.spec().workload.clone())
+                .collect(),
+        );
     }
 
     /// A slot for a valid scaler's settings.

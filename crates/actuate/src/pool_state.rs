@@ -1,0 +1,161 @@
+//! The process pool's record of its replicas (pid and kernel start time), so a restarted prescale
+//! adopts the replicas a crashed one left running instead of starting copies beside them.
+
+use crate::ActuateError;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A replica as the kernel knows it: the pid and its start time (clock ticks since boot, field 22
+/// of `/proc/<pid>/stat`). The pair names one process even after the pid is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ProcIdentity {
+    pub pid: u32,
+    pub start_ticks: u64,
+}
+
+/// What `/proc/<pid>/stat` says of a process.
+struct ProcStat {
+    state: char,
+    pgrp: i64,
+    start_ticks: u64,
+}
+
+fn read_stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or ')': split after the last.
+    let (_, rest) = text.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `fields[0]` is field 3 (state); field N is `fields[N - 3]`.
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        start_ticks: fields.get(19)?.parse().ok()?,
+    })
+}
+
+impl ProcIdentity {
+    /// The identity of a running process, `None` when it is gone.
+    pub fn of(pid: u32) -> Option<ProcIdentity> {
+        read_stat(pid).map(|s| ProcIdentity {
+            pid,
+            start_ticks: s.start_ticks,
+        })
+    }
+
+    /// Whether this very process still runs (not a zombie, pid not reused).
+    pub fn is_alive(&self) -> bool {
+        read_stat(self.pid)
+            .is_some_and(|s| s.start_ticks == self.start_ticks && !matches!(s.state, 'Z' | 'X'))
+    }
+
+    /// Whether this process runs and still leads its own process group, as the pool's replicas do.
+    pub fn is_group_leader(&self) -> bool {
+        self.is_alive() && read_stat(self.pid).is_some_and(|s| s.pgrp == i64::from(self.pid))
+    }
+}
+
+/// One replica in the state file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecordedReplica {
+    pub workload: String,
+    pub index: u32,
+    #[serde(flatten)]
+    pub process: ProcIdentity,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    version: u32,
+    replicas: Vec<RecordedReplica>,
+}
+
+const VERSION: u32 = 1;
+
+/// Reads the replicas recorded at `path`; none when the file does not exist.
+pub(crate) fn load(path: &Path) -> Result<Vec<RecordedReplica>, ActuateError> {
+    let bad = |reason: String| ActuateError::PoolState {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let state: StateFile = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{e}; stop any replicas it listed, then remove the file"
+        ))
+    })?;
+    if state.version != VERSION {
+        return Err(bad(format!(
+            "version {} (this prescale writes {VERSION})",
+            state.version
+        )));
+    }
+    Ok(state.replicas)
+}
+
+/// Writes `replicas` to `path` atomically (a temporary file beside it, then a rename).
+pub(crate) fn save(path: &Path, replicas: Vec<RecordedReplica>) -> Result<(), ActuateError> {
+    let io = |source: std::io::Error| ActuateError::Io {
+        what: format!("writing process-pool state {}", path.display()),
+        source,
+    };
+    let text = serde_json::to_string_pretty(&StateFile {
+        version: VERSION,
+        replicas,
+    })
+    .map_err(|e| io(std::io::Error::other(e)))?;
+    let mut tmp: PathBuf = path.to_path_buf();
+    tmp.as_mut_os_string().push(".tmp");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_own_process_has_an_identity_and_leads_no_group_of_its_own_unless_it_does() {
+        let me = ProcIdentity::of(std::process::id()).unwrap();
+        assert!(me.is_alive());
+        let reused = ProcIdentity {
+            start_ticks: me.start_ticks + 1,
+            ..me
+        };
+        assert!(
+            !reused.is_alive(),
+            "a different start time is another process"
+        );
+        assert!(!reused.is_group_leader());
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_bad_files_name_themselves() {
+        let dir = std::env::temp_dir().join(format!("prescale-pool-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pool.json");
+        assert!(load(&path).unwrap().is_empty());
+
+        let r = RecordedReplica {
+            workload: "web".into(),
+            index: 2,
+            process: ProcIdentity {
+                pid: 42,
+                start_ticks: 7,
+            },
+        };
+        save(&path, vec![r.clone()]).unwrap();
+        assert_eq!(load(&path).unwrap(), vec![r]);
+
+        std::fs::write(&path, "{not json").unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("pool.json"), "{e}");
+        std::fs::write(&path, r#"{"version":9,"replicas":[]}"#).unwrap();
+        assert!(load(&path).unwrap_err().to_string().contains("version 9"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
