@@ -1,7 +1,7 @@
 //! What the control loop learned, shared with the HTTP API and `/metrics`: per workload the model
 //! in use, its accuracy and interval coverage (prescale-feedback), the latest forecast path and
-//! band, and the anomaly events on its residuals; plus operator annotations. The control loop
-//! writes it after every decision; handlers only read (or append an annotation).
+//! band, and the anomaly events on its residuals. The control loop writes it after every decision;
+//! handlers only read.
 
 use crate::http::lock;
 use prescale_core::{Timestamp, WorkloadId};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-/// Anomaly changes and annotations kept in memory (oldest dropped first).
+/// Anomaly changes kept in memory (oldest dropped first).
 pub const MAX_EVENTS: usize = 1000;
 
 /// The latest forecast of a workload's demand series.
@@ -69,26 +69,11 @@ impl AnomalyChange {
     }
 }
 
-/// A note an operator attached (a deploy, an incident, a sale): shown with the decisions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Annotation {
-    pub id: u64,
-    /// Unix ms the annotation refers to (default: when it was posted).
-    pub at: i64,
-    /// The workload it concerns; `None` for the whole fleet.
-    pub workload: Option<String>,
-    pub text: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
 #[derive(Debug, Default)]
 struct State {
     models: BTreeMap<WorkloadId, ModelView>,
     forecasts: BTreeMap<WorkloadId, ForecastView>,
     anomalies: VecDeque<AnomalyChange>,
-    annotations: VecDeque<Annotation>,
-    next_annotation: u64,
 }
 
 /// The shared state (cheap to clone).
@@ -174,45 +159,6 @@ impl Insight {
             .rev()
             .filter(|c| {
                 workload.is_none_or(|w| c.event.workload.as_ref().is_some_and(|x| x.as_str() == w))
-            })
-            .take(limit)
-            .cloned()
-            .collect()
-    }
-
-    /// Adds an annotation; returns it with its id.
-    pub fn annotate(
-        &self,
-        at: i64,
-        workload: Option<String>,
-        text: String,
-        tags: Vec<String>,
-    ) -> Annotation {
-        let mut s = lock(&self.state);
-        s.next_annotation += 1;
-        let a = Annotation {
-            id: s.next_annotation,
-            at,
-            workload,
-            text,
-            tags,
-        };
-        if s.annotations.len() >= MAX_EVENTS {
-            s.annotations.pop_front();
-        }
-        s.annotations.push_back(a.clone());
-        a
-    }
-
-    /// Annotations, newest first, optionally of one workload (fleet-wide ones always included).
-    pub fn annotations(&self, workload: Option<&str>, limit: usize) -> Vec<Annotation> {
-        lock(&self.state)
-            .annotations
-            .iter()
-            .rev()
-            .filter(|a| match (workload, &a.workload) {
-                (Some(w), Some(aw)) => w == aw,
-                _ => true,
             })
             .take(limit)
             .cloned()

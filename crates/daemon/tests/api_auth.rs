@@ -36,6 +36,8 @@ retry = {{ base = "10ms", max = "50ms", max_attempts = 2 }}
 workload = "pinned"
 metric = "cpu"
 capacity_per_replica = 10.0
+step = "1s"
+stale_after = "1h"
 mode = "forecast-only"
 "#
     )

@@ -124,6 +124,16 @@ async fn predictive_scalers_are_controlled_and_report_their_status() {
             "minReplicas": 1, "maxReplicas": 20, "leadTime": "soon"
         }),
     );
+    // Invalid: `like` names neither a workload nor labels.
+    api.add_scaler(
+        "shop",
+        "badlike",
+        serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 10.0}],
+            "minReplicas": 1, "maxReplicas": 20, "like": "=nope"
+        }),
+    );
     let d = start(&format!(
         r#"
 tick = "200ms"
@@ -189,6 +199,16 @@ resync = "1s"
     assert!(
         bad["message"].as_str().unwrap().contains("leadTime"),
         "{broken}"
+    );
+    let badlike = api.scaler("shop", "badlike").unwrap()["status"].clone();
+    let bad = badlike["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "SpecValid").cloned())
+        .unwrap_or_default();
+    assert_eq!(bad["status"], "False", "{badlike}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("spec.like"),
+        "{badlike}"
     );
     // Its workload is controlled like a configured one: it has a kill switch, set through the API
     // and shown on /metrics.

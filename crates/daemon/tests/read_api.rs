@@ -275,7 +275,15 @@ async fn learned_fleet_models_forecasts_and_annotations_are_served() {
     assert_eq!(listed[1], added);
     let (_, text) = get(&base, "/api/v1/annotations?workload=other").await;
     assert_eq!(json(&text)["annotations"].as_array().unwrap().len(), 1);
+    daemon.shutdown().await.unwrap();
 
+    // Annotations are kept in the store: a restarted daemon serves them unchanged.
+    let cfg = DaemonConfig::from_toml(&config(&db)).unwrap();
+    let daemon = Daemon::start(cfg).await.unwrap();
+    let base = format!("http://{}", daemon.local_addr());
+    let (s, text) = get(&base, "/api/v1/annotations?workload=live").await;
+    assert_eq!(s, 200, "{text}");
+    assert_eq!(json(&text)["annotations"].as_array().unwrap(), &listed);
     daemon.shutdown().await.unwrap();
 }
 

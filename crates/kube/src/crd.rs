@@ -111,6 +111,11 @@ pub struct PredictiveScalerSpec {
     /// Scaling policy: `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`, `threshold`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Cold start: until the workload has history enough to fit, it is forecast from the profile
+    /// of this cluster — another workload's id, or `key=value[,key=value]` labels its siblings
+    /// carry — scaled to its own level. Its own nearest cluster when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub like: Option<String>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.

@@ -46,6 +46,8 @@ pub struct ScalerSettings {
     /// `spec.policy` (trimmed), or [`DEFAULT_POLICY`]; parsed by the control loop.
     pub policy: String,
     pub mode: ScalerMode,
+    /// `spec.like` (trimmed; none when blank); parsed by the control loop.
+    pub like: Option<String>,
 }
 
 /// The prescale workload id a scaler configures: `spec.workload` when given, otherwise
@@ -161,6 +163,12 @@ impl ScalerSettings {
                 .map_or(DEFAULT_POLICY, str::trim)
                 .to_string(),
             mode: spec.mode,
+            like: spec
+                .like
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
         })
     }
 }
@@ -211,6 +219,7 @@ mod tests {
         assert_eq!(s.budget, 0.01);
         assert_eq!(s.policy, "predictive");
         assert_eq!(s.mode, ScalerMode::ForecastOnly);
+        assert_eq!(s.like, None);
     }
 
     #[test]
@@ -219,7 +228,7 @@ mod tests {
             "shop",
             &spec(serde_json::json!({
                 "leadTime": "90s", "step": "30s", "season": "1d", "violationBudget": 0.05,
-                "policy": " hpa@0.6 ", "mode": "act", "workload": "web-prod",
+                "policy": " hpa@0.6 ", "mode": "act", "workload": "web-prod", "like": " team=shop ",
                 "metrics": [{"name": "rps", "capacityPerReplica": 50.0},
                             {"name": "cpu", "capacityPerReplica": 0.8}]
             })),
@@ -232,6 +241,7 @@ mod tests {
         assert_eq!(s.budget, 0.05);
         assert_eq!(s.policy, "hpa@0.6");
         assert_eq!(s.mode, ScalerMode::Act);
+        assert_eq!(s.like.as_deref(), Some("team=shop"));
         assert_eq!(
             s.more_metrics,
             [MetricSetting {

@@ -74,6 +74,27 @@ impl fmt::Display for Like {
     }
 }
 
+impl std::str::FromStr for Like {
+    type Err = LearnError;
+
+    /// `k=v[,k=v…]` (labels its siblings carry) or, without `=`, a workload id.
+    fn from_str(text: &str) -> Result<Like, LearnError> {
+        if text.contains('=') {
+            parse_matchers(text).map(Like::Labels)
+        } else {
+            WorkloadId::new(text.trim())
+                .map(Like::Workload)
+                .map_err(|_| {
+                    crate::error::invalid(
+                        "like",
+                        text,
+                        "expected a workload id or key=value[,key=value…]",
+                    )
+                })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +111,12 @@ mod tests {
         assert!(parse_matchers("novalue").is_err());
         assert!(parse_matchers(" , ").is_err());
         assert_eq!(Like::Labels(m).to_string(), "team=web,tier=front");
+        assert_eq!("team=web".parse::<Like>().unwrap().to_string(), "team=web");
+        assert_eq!(
+            " api ".parse::<Like>().unwrap(),
+            Like::Workload(WorkloadId::new("api").unwrap())
+        );
+        assert!("=x".parse::<Like>().is_err());
+        assert!("".parse::<Like>().is_err());
     }
 }

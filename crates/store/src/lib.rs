@@ -1,5 +1,5 @@
-//! The embedded prescale store: series, fingerprint runs, clusterings, models, forecasts and control
-//! decisions in SQLite.
+//! The embedded prescale store: series, fingerprint runs, clusterings, models, forecasts, control
+//! decisions and operator annotations in SQLite.
 //!
 //! Live telemetry arrives through `append_points` (batched, one transaction a batch, written to a
 //! head clustered by arrival so that a batch touching thousands of series writes a few pages; see
@@ -10,6 +10,7 @@
 //! One file, WAL journal, `synchronous=FULL`, foreign keys on; every write is one transaction, so a
 //! write that fails (or a process killed mid-write) leaves the file as it was before that write.
 
+mod annotations;
 mod append;
 mod clusterings;
 mod codec;
@@ -27,6 +28,7 @@ mod series;
 mod summaries;
 mod window;
 
+pub use annotations::AnnotationRow;
 pub use append::AppendStats;
 pub use decisions::DecisionRow;
 pub use error::StoreError;

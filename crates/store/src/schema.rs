@@ -144,6 +144,17 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_by_workload ON decisions (workload, at);
 CREATE INDEX decisions_by_at ON decisions (at);
 "#,
+    // 4: operator annotations; `workload` NULL is fleet-wide, `tags` a JSON array of strings.
+    r#"
+CREATE TABLE annotations (
+    id       INTEGER PRIMARY KEY,
+    at       INTEGER NOT NULL,
+    workload TEXT,
+    text     TEXT NOT NULL,
+    tags     TEXT NOT NULL
+);
+CREATE INDEX annotations_by_at ON annotations (at);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -632,16 +632,9 @@ fn control(
             },
         };
         let like = f.like.as_deref().and_then(|text| {
-            let parsed = if text.contains('=') {
-                prescale_learn::parse_matchers(text)
-                    .map(prescale_learn::Like::Labels)
-                    .map_err(|e| e.to_string())
-            } else {
-                prescale_core::WorkloadId::new(text)
-                    .map(prescale_learn::Like::Workload)
-                    .map_err(|e| e.to_string())
-            };
-            parsed.map_err(|e| c.fail(at("like"), e)).ok()
+            text.parse::<prescale_learn::Like>()
+                .map_err(|e| c.fail(at("like"), e.to_string()))
+                .ok()
         });
         out.workloads.push(ControlledWorkload {
             spec,

@@ -1,18 +1,19 @@
 //! `POST /api/v1/annotations` (bearer token) adds an operator note (a deploy, an incident, a sale),
 //! fleet-wide or for one workload; `GET /api/v1/annotations?workload=W&limit=N` lists them, newest
-//! first. Kept in memory (the latest 1000), not across restarts.
+//! first. Kept in the embedded store, so they survive restarts.
 
 use super::auth::refusal;
+use super::lock;
 use super::reply::{json, list_query, text, ListQuery};
 use super::AppState;
 use crate::clock;
-use crate::insight::Annotation;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use prescale_core::WorkloadId;
+use prescale_core::{Timestamp, WorkloadId};
+use prescale_store::{AnnotationRow, StoreError};
 use serde::{Deserialize, Serialize};
 
 const ROUTE: &str = "/api/v1/annotations";
@@ -38,6 +39,31 @@ struct NewAnnotation {
     tags: Vec<String>,
 }
 
+/// A note an operator attached (a deploy, an incident, a sale): shown with the decisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub id: i64,
+    /// Unix ms the annotation refers to (default: when it was posted).
+    pub at: i64,
+    /// The workload it concerns; `None` for the whole fleet.
+    pub workload: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl Annotation {
+    fn from_row(id: i64, row: AnnotationRow) -> Annotation {
+        Annotation {
+            id,
+            at: row.at.0,
+            workload: row.workload.map(|w| w.to_string()),
+            text: row.text,
+            tags: row.tags,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct AnnotationsBody {
     pub annotations: Vec<Annotation>,
@@ -48,20 +74,37 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
         return r;
     }
     let now = clock::now().0;
-    match checked(&body, now) {
-        Ok((at, workload, note, tags)) => {
-            let a = st.insight.annotate(at, workload, note, tags);
+    let row = match checked(&body, now) {
+        Ok(row) => row,
+        Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
+    };
+    let store = st.reader.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        lock(&store)
+            .save_annotation(&row)
+            .map(|id| Annotation::from_row(id, row))
+    })
+    .await;
+    match flatten(saved) {
+        Ok(a) => {
             tracing::info!(id = a.id, workload = ?a.workload, at = a.at, "annotation added through the API");
             json(&st, ROUTE, StatusCode::CREATED, &a)
         }
-        Err(why) => text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
+        Err(why) => text(&st, ROUTE, StatusCode::INTERNAL_SERVER_ERROR, why),
     }
 }
 
-type Checked = (i64, Option<String>, String, Vec<String>);
+/// A blocking store call's result, or why it failed.
+fn flatten<T>(r: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, String> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("the store task failed: {e}")),
+    }
+}
 
 /// The body's fields, validated, or the 400 reason.
-fn checked(body: &[u8], now: i64) -> Result<Checked, String> {
+fn checked(body: &[u8], now: i64) -> Result<AnnotationRow, String> {
     let a: NewAnnotation = serde_json::from_slice(body).map_err(|e| {
         format!(
             "expected {{\"text\": \"...\", \"workload\": optional, \"at\": optional unix ms, \"tags\": optional [..]}}: {e}"
@@ -76,7 +119,7 @@ fn checked(body: &[u8], now: i64) -> Result<Checked, String> {
     }
     let workload = a
         .workload
-        .map(|w| WorkloadId::new(w).map(|w| w.to_string()))
+        .map(WorkloadId::new)
         .transpose()
         .map_err(|e| format!("workload: {e}"))?;
     let at = a.at.unwrap_or(now);
@@ -96,7 +139,12 @@ fn checked(body: &[u8], now: i64) -> Result<Checked, String> {
         }
         tags.push(t);
     }
-    Ok((at, workload, note, tags))
+    Ok(AnnotationRow {
+        at: Timestamp(at),
+        workload,
+        text: note,
+        tags,
+    })
 }
 
 pub async fn list(
@@ -107,12 +155,21 @@ pub async fn list(
         Ok(v) => v,
         Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
-    let body = AnnotationsBody {
-        annotations: st
-            .insight
-            .annotations(workload.as_ref().map(WorkloadId::as_str), n),
-    };
-    json(&st, ROUTE, StatusCode::OK, &body)
+    let store = st.reader.clone();
+    let rows =
+        tokio::task::spawn_blocking(move || lock(&store).annotations(n, workload.as_ref())).await;
+    match flatten(rows) {
+        Ok(rows) => {
+            let body = AnnotationsBody {
+                annotations: rows
+                    .into_iter()
+                    .map(|(id, row)| Annotation::from_row(id, row))
+                    .collect(),
+            };
+            json(&st, ROUTE, StatusCode::OK, &body)
+        }
+        Err(why) => text(&st, ROUTE, StatusCode::INTERNAL_SERVER_ERROR, why),
+    }
 }
 
 #[cfg(test)]
@@ -129,12 +186,12 @@ mod tests {
         );
         assert_eq!(
             ok,
-            Ok((
-                NOW,
-                Some("api".into()),
-                "deploy v2".into(),
-                vec!["deploy".into()]
-            ))
+            Ok(AnnotationRow {
+                at: Timestamp(NOW),
+                workload: Some(WorkloadId::new("api").unwrap()),
+                text: "deploy v2".into(),
+                tags: vec!["deploy".into()]
+            })
         );
         for (body, field) in [
             (r#"{"text":"  "}"#, "text:"),

@@ -35,7 +35,8 @@ pub struct AppState {
     pub receiver: Arc<ReceiverConfig>,
     /// Admission of remote-write samples (stateful: counter rates need the previous value).
     pub admission: Arc<Mutex<SourceAdmission>>,
-    /// A read connection to the embedded store (WAL lets it read while the writer commits).
+    /// The API's connection to the embedded store (WAL lets it read while the writer commits):
+    /// reads, and the rare operator write (annotations).
     pub reader: Arc<Mutex<Store>>,
     /// The latest desired replica count per controlled workload (for `/metrics`).
     pub desired: crate::loops::control::Desired,

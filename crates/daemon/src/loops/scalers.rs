@@ -161,12 +161,18 @@ impl ScalerSync {
             &self.kubernetes,
         )
         .map_err(|e| bad("spec.targetRef", e.to_string()))?;
+        let like = s
+            .like
+            .as_deref()
+            .map(str::parse::<prescale_learn::Like>)
+            .transpose()
+            .map_err(|e| bad("spec.like", e.to_string()))?;
         make_slot(
             spec,
             Some(mode),
             actuator,
             &prescale_actuate::RetryConfig::default(),
-            None,
+            like,
             controls,
         )
         .map_err(|e| bad("spec", e.to_string()))
