@@ -48,6 +48,8 @@ pub struct Slot {
     profile: Option<(prescale_learn::ClusterProfile, String)>,
     /// When the profile was last looked for (looked up at most every [`PROFILE_RETRY_MS`]).
     profile_checked: Option<Timestamp>,
+    /// The step end the cold-start forecast was last made for (made again only for a new step).
+    prior_end: Option<i64>,
     /// Where the workload comes from: the config, or a `PredictiveScaler` (key, generation).
     pub(crate) scaler: Option<(String, Option<i64>)>,
     /// The latest decision made (for the scaler's status).
@@ -130,6 +132,7 @@ pub(crate) fn make_slot(
         like,
         profile: None,
         profile_checked: None,
+        prior_end: None,
         scaler: None,
         last_record: None,
     })
@@ -424,6 +427,9 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
     };
     let (recent, end) = slot.controller.recent();
     let end = end.unwrap_or(now.0 - now.0.rem_euclid(spec.step_ms()));
+    if slot.prior_end == Some(end) {
+        return;
+    }
     let horizon = spec.lead_steps() + 1 + spec.refit_every;
     let tail = &recent[recent.len().saturating_sub(288)..];
     match prescale_learn::profile_forecast(
@@ -434,7 +440,10 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
         step,
         horizon,
     ) {
-        Ok(f) => slot.controller.set_prior(end, f, label.clone()),
+        Ok(f) => {
+            slot.controller.set_prior(end, f, label.clone());
+            slot.prior_end = Some(end);
+        }
         Err(e) => tracing::debug!(workload = %spec.workload, error = %e, "cold-start forecast"),
     }
 }
