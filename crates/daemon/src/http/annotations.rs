@@ -4,7 +4,7 @@
 
 use super::auth::refusal;
 use super::lock;
-use super::reply::{json, list_query, text, ListQuery};
+use super::reply::{blocking, json, list_query, text, ListQuery};
 use super::AppState;
 use crate::clock;
 use axum::body::Bytes;
@@ -13,7 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use prescale_core::{Timestamp, WorkloadId};
-use prescale_store::{AnnotationRow, StoreError};
+use prescale_store::AnnotationRow;
 use serde::{Deserialize, Serialize};
 
 const ROUTE: &str = "/api/v1/annotations";
@@ -79,27 +79,20 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
     let store = st.reader.clone();
-    let saved = tokio::task::spawn_blocking(move || {
+    let saved = blocking(move || {
         lock(&store)
             .save_annotation(&row)
             .map(|id| Annotation::from_row(id, row))
+            .map_err(|e| e.to_string())
     })
-    .await;
-    match flatten(saved) {
+    .await
+    .and_then(|r| r);
+    match saved {
         Ok(a) => {
             tracing::info!(id = a.id, workload = ?a.workload, at = a.at, "annotation added through the API");
             json(&st, ROUTE, StatusCode::CREATED, &a)
         }
         Err(why) => text(&st, ROUTE, StatusCode::INTERNAL_SERVER_ERROR, why),
-    }
-}
-
-/// A blocking store call's result, or why it failed.
-fn flatten<T>(r: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, String> {
-    match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("the store task failed: {e}")),
     }
 }
 
@@ -156,9 +149,14 @@ pub async fn list(
         Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
     let store = st.reader.clone();
-    let rows =
-        tokio::task::spawn_blocking(move || lock(&store).annotations(n, workload.as_ref())).await;
-    match flatten(rows) {
+    let rows = blocking(move || {
+        lock(&store)
+            .annotations(n, workload.as_ref())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .and_then(|r| r);
+    match rows {
         Ok(rows) => {
             let body = AnnotationsBody {
                 annotations: rows

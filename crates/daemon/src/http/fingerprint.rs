@@ -3,7 +3,7 @@
 //! fingerprints of it are stored.
 
 use super::clusters::{algorithm, view_error, NOT_YET};
-use super::reply::{blocking, json, text};
+use super::reply::{blocking, json, text, workload_in_path};
 use super::{lock, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -57,16 +57,9 @@ pub async fn fingerprint(
     Path(id): Path<String>,
     q: Result<Query<FingerprintQuery>, QueryRejection>,
 ) -> Response {
-    let w = match WorkloadId::new(id) {
+    let w = match workload_in_path(id) {
         Ok(w) => w,
-        Err(e) => {
-            return text(
-                &st,
-                ROUTE,
-                StatusCode::BAD_REQUEST,
-                format!("workload: {e}"),
-            )
-        }
+        Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
     let alg = match q
         .map_err(|e| e.body_text())

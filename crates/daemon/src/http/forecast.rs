@@ -2,7 +2,7 @@
 //! loop's (its demand metric) when the workload is controlled and has one, else the forecasts stored
 //! in the embedded store (as `prescale forecast` saves them).
 
-use super::reply::{blocking, json, text};
+use super::reply::{blocking, json, text, workload_in_path};
 use super::{lock, AppState};
 use crate::insight::ForecastView;
 use axum::extract::{Path, State};
@@ -24,16 +24,9 @@ pub struct ForecastBody {
 }
 
 pub async fn forecast(State(st): State<AppState>, Path(id): Path<String>) -> Response {
-    let w = match WorkloadId::new(id) {
+    let w = match workload_in_path(id) {
         Ok(w) => w,
-        Err(e) => {
-            return text(
-                &st,
-                ROUTE,
-                StatusCode::BAD_REQUEST,
-                format!("workload: {e}"),
-            )
-        }
+        Err(why) => return text(&st, ROUTE, StatusCode::BAD_REQUEST, why),
     };
     if let Some(f) = st.insight.forecast(&w) {
         let body = ForecastBody {

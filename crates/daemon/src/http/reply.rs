@@ -25,6 +25,11 @@ pub fn text(st: &AppState, route: &'static str, code: StatusCode, why: impl Disp
     (code, format!("{why}\n")).into_response()
 }
 
+/// The `{id}` of a `/workloads/{id}/...` route as a workload id, or the 400 reason.
+pub fn workload_in_path(id: String) -> Result<prescale_core::WorkloadId, String> {
+    prescale_core::WorkloadId::new(id).map_err(|e| format!("workload: {e}"))
+}
+
 /// Runs store work on a blocking thread; a panicked task becomes a 500 reason.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
