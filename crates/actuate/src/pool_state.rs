@@ -72,6 +72,43 @@ struct StateFile {
 
 const VERSION: u32 = 1;
 
+/// An exclusive lock on `<state file>.lock`, held while a pool records to the state file: a
+/// second prescale on the same file is refused instead of adopting (and later stopping) replicas
+/// another one still manages. The kernel drops the lock when the holder dies, `kill -9` included.
+#[derive(Debug)]
+pub(crate) struct StateLock {
+    _file: std::fs::File,
+}
+
+impl StateLock {
+    pub fn acquire(state: &Path) -> Result<StateLock, ActuateError> {
+        use std::os::fd::AsRawFd;
+        let mut path = state.to_path_buf();
+        path.as_mut_os_string().push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ActuateError::PoolState {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        // SAFETY: flock(2) on a descriptor we own; it touches no memory of ours.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            let reason = if e.kind() == std::io::ErrorKind::WouldBlock {
+                "locked by another running prescale that manages these replicas".to_string()
+            } else {
+                e.to_string()
+            };
+            return Err(ActuateError::PoolState { path, reason });
+        }
+        Ok(StateLock { _file: file })
+    }
+}
+
 /// Reads the replicas recorded at `path`; none when the file does not exist.
 pub(crate) fn load(path: &Path) -> Result<Vec<RecordedReplica>, ActuateError> {
     let bad = |reason: String| ActuateError::PoolState {

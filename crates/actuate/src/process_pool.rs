@@ -117,6 +117,8 @@ pub struct ProcessPool {
     state_file: Option<PathBuf>,
     /// What the state file holds now (written only when this changes); `None` until written.
     saved: Option<Vec<RecordedReplica>>,
+    /// Held while the state file is in use (declared last: released after the final write).
+    state_lock: Option<pool_state::StateLock>,
 }
 
 impl std::fmt::Debug for ProcessPool {
@@ -147,6 +149,7 @@ impl ProcessPool {
             groups: BTreeMap::new(),
             state_file: None,
             saved: None,
+            state_lock: None,
         }
     }
 
@@ -155,8 +158,12 @@ impl ProcessPool {
     /// workload's desired count is what was found running, until the next request sets it.
     /// Fails on a file that exists but cannot be read as a state file: replicas could be running
     /// unaccounted for, and the error says so.
+    ///
+    /// The file is locked (`<path>.lock`) for as long as the pool lives: a second pool on the same
+    /// file, in this process or another, is refused until the first is dropped or dies.
     pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Result<Self, ActuateError> {
         let path = path.into();
+        self.state_lock = Some(pool_state::StateLock::acquire(&path)?);
         for r in pool_state::load(&path)? {
             if !r.process.is_group_leader() {
                 continue;
@@ -182,6 +189,14 @@ impl ProcessPool {
         // Rewritten at once: what is gone is forgotten, and the file lists exactly what runs now.
         self.persist()?;
         Ok(self)
+    }
+
+    /// Stops managing the replicas without stopping them, leaving the state file as it is and
+    /// releasing its lock — what a crash leaves behind, on purpose: the next pool on the same
+    /// state file adopts them (a hand-over, e.g. to an upgraded prescale).
+    pub fn detach(mut self) {
+        self.state_file = None;
+        self.groups.clear();
     }
 
     /// Writes the state file when the replicas differ from what it holds.

@@ -165,8 +165,8 @@ fn a_crashed_pools_replicas_are_adopted_not_doubled() {
     let web = pool.pids(&w);
     let batch = pool.pids(&other);
     assert_eq!(recorded(&state).len(), 4);
-    // A crash: no Drop, so nothing is stopped and the file stays as last written.
-    std::mem::forget(pool);
+    // What a crash leaves: nothing stopped, the file as last written, its lock released.
+    pool.detach();
 
     // Records that must not be adopted: a process that has exited, and a live pid whose start
     // time differs (a reused pid).
@@ -184,6 +184,13 @@ fn a_crashed_pools_replicas_are_adopted_not_doubled() {
     std::fs::write(&state, v.to_string()).unwrap();
 
     let mut pool = sleep_pool().with_state_file(&state).unwrap();
+    // While a pool uses the file, a second one is refused (it would adopt, then stop, replicas
+    // the first one manages).
+    let err = sleep_pool().with_state_file(&state).unwrap_err();
+    assert!(
+        err.to_string().contains("another running prescale"),
+        "{err}"
+    );
     assert_eq!(pool.pids(&w), web, "the running replicas, oldest first");
     assert_eq!(pool.pids(&other), batch);
     assert_eq!(pool.current(&w).unwrap().unwrap().replicas, Some(3));

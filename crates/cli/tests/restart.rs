@@ -326,6 +326,25 @@ actuator = {{ type = "process-pool", program = "sleep", args = ["300"], grace = 
     );
     assert_eq!(recorded_pids(&state), before);
 
+    // A second daemon on the same store is refused by the pool's lock; the replicas are untouched.
+    let other_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let second = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .arg("--db")
+        .arg(&db)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(["--listen", &format!("127.0.0.1:{other_port}")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{stderr}");
+    assert!(stderr.contains("another running prescale"), "{stderr}");
+    assert_eq!(marked_processes(&mark), before);
+
     // A graceful stop (SIGTERM) stops every replica, adopted ones included.
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
