@@ -4,8 +4,9 @@ use crate::record::{Actuation, DecisionRecord};
 use crate::Mode;
 use prescale_actuate::{ActuateError, ActuationRequest, Actuator, DesiredState};
 
-/// In `act` mode, sets the record's desired replica count through `actuator` when the decision
-/// changes it (or nothing was known before), and records the outcome in `record.actuation`. In
+/// In `act` mode, sets the record's desired replica count (and its per-replica requests when they
+/// change) through `actuator` when the decision changes either (or nothing was known before), and
+/// records the outcome in `record.actuation`. In
 /// forecast-only mode, or on a hold, the actuator is not called.
 pub fn actuate(record: &mut DecisionRecord, actuator: &mut dyn Actuator) {
     let outcome = match (record.mode, record.replicas_after) {
@@ -15,12 +16,16 @@ pub fn actuate(record: &mut DecisionRecord, actuator: &mut dyn Actuator) {
         (Mode::Act, None) => Actuation::Skipped {
             why: "nothing to set".into(),
         },
-        (Mode::Act, Some(_)) if !record.is_scale() => Actuation::Skipped {
-            why: "already at the desired replica count".into(),
+        (Mode::Act, Some(_)) if !record.is_scale() && !record.is_resize() => Actuation::Skipped {
+            why: "already at the desired state".into(),
         },
         (Mode::Act, Some(replicas)) => {
+            let mut desired = DesiredState::replicas(record.workload.clone(), replicas);
+            if record.is_resize() {
+                desired.resources = record.resources.as_ref().and_then(|r| r.desired());
+            }
             let req = ActuationRequest {
-                desired: DesiredState::replicas(record.workload.clone(), replicas),
+                desired,
                 decision_id: record.decision_id(),
                 reason: record.reason_json.to_string(),
                 issued_at: record.at,

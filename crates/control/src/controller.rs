@@ -10,7 +10,9 @@
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
 use crate::record::{DecisionRecord, ForecastSummary, Inputs};
-use crate::{ControlError, Mode, WorkloadSpec};
+use crate::rightsize::{Rightsizer, SizingInput};
+use crate::{ControlError, Mode, ResourceKind, WorkloadSpec};
+use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp};
 use prescale_engine::{RollingForecaster, SimConfig};
 use prescale_feedback::{EventChange, FeedbackConfig, WorkloadFeedback};
@@ -56,6 +58,24 @@ pub struct Controller {
     /// Decisions the policy made (its step index).
     decisions: usize,
     last_desired: Option<u32>,
+    /// Per-replica CPU and memory sizing, when the spec asks for it.
+    rightsizer: Option<Rightsizer>,
+}
+
+/// One resource's raw use window for [`Controller::tick_full`].
+pub struct Usage<'a> {
+    pub kind: ResourceKind,
+    /// The workload's total use of the resource (any order, the metric's own unit).
+    pub window: &'a [Sample],
+}
+
+/// What the actuator reports the workload runs with now (`None` fields: unknown; the last
+/// decision is assumed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Current {
+    pub replicas: Option<u32>,
+    /// Per-replica requests.
+    pub resources: Option<Resources>,
 }
 
 impl Controller {
@@ -119,6 +139,10 @@ impl Controller {
             guard_refits: true,
             ..SimConfig::default()
         };
+        let rightsizer = spec
+            .resources
+            .clone()
+            .map(|r| Rightsizer::new(&spec.workload, r));
         Ok(Controller {
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
             policy,
@@ -141,6 +165,7 @@ impl Controller {
             last_step: None,
             decisions: 0,
             last_desired: None,
+            rightsizer,
         })
     }
 
@@ -205,6 +230,17 @@ impl Controller {
     /// and tries again.
     pub fn not_applied(&mut self, known: Option<u32>) {
         self.last_desired = known;
+        if let Some(r) = &mut self.rightsizer {
+            r.not_applied();
+        }
+    }
+
+    /// The use series each tick should load (per sized resource), for [`Controller::tick_full`].
+    pub fn usage_keys(&self) -> Vec<(ResourceKind, SeriesKey)> {
+        self.rightsizer
+            .iter()
+            .flat_map(|r| r.keys().map(|(k, key)| (k, key.clone())))
+            .collect()
     }
 
     /// Aligned steps held.
@@ -251,7 +287,29 @@ impl Controller {
         now: Timestamp,
         current_replicas: Option<u32>,
     ) -> DecisionRecord {
-        let before = current_replicas.or(self.last_desired);
+        let current = Current {
+            replicas: current_replicas,
+            resources: None,
+        };
+        self.tick_full(window, &[], now, &current)
+    }
+
+    /// [`Controller::tick`] with the sized resources' use windows (see
+    /// [`Controller::usage_keys`]) and the per-replica requests the actuator reports.
+    pub fn tick_full(
+        &mut self,
+        window: &[Sample],
+        usage: &[Usage<'_>],
+        now: Timestamp,
+        current: &Current,
+    ) -> DecisionRecord {
+        let step_ms = self.spec.step_ms();
+        if let Some(r) = &mut self.rightsizer {
+            for u in usage {
+                r.observe_usage(u.kind, u.window, now, step_ms);
+            }
+        }
+        let before = current.replicas.or(self.last_desired);
         let last_sample_at = window.iter().map(|s| s.ts).max();
         let freshness_s = last_sample_at.map(|t| (now.0 - t.0) as f64 / 1000.0);
         let new_steps = if window.is_empty() {
@@ -290,6 +348,7 @@ impl Controller {
             model: None,
             inputs,
             feedback: std::mem::take(&mut self.notes),
+            resources: None,
             actuation: None,
         };
         if let Some((text, json)) = hold {
@@ -297,11 +356,15 @@ impl Controller {
             record.reason_json = json;
             return record;
         }
-        self.decide(record)
+        self.decide(record, current.resources.as_ref())
     }
 
     /// Runs the forecaster and the policy on the history.
-    fn decide(&mut self, mut record: DecisionRecord) -> DecisionRecord {
+    fn decide(
+        &mut self,
+        mut record: DecisionRecord,
+        current_resources: Option<&Resources>,
+    ) -> DecisionRecord {
         let demand = self.last_actual.unwrap_or(0.0);
         // A decision made during the step after the last complete one: the replicas it adds serve
         // from `lead` after now, so the policy looks one step further than the lead alone.
@@ -362,6 +425,16 @@ impl Controller {
             });
         }
         self.last_desired = Some(after);
+        if let Some(r) = &mut self.rightsizer {
+            let demand_at_lead = record.forecast.as_ref().map_or(demand, |f| f.upper);
+            record.resources = Some(r.decide(&SizingInput {
+                now: record.at,
+                stale_after: self.spec.stale_after,
+                demand_at_lead,
+                replicas: after,
+                current: current_resources,
+            }));
+        }
         record
     }
 
@@ -443,6 +516,9 @@ impl Controller {
         }
         self.history.push(train);
         self.last_actual = Some(v);
+        if let Some(r) = &mut self.rightsizer {
+            r.observe_demand(start, v);
+        }
     }
 
     /// Records the forecast the decision uses, re-arms drift detection after a forced refit and

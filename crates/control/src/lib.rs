@@ -4,7 +4,8 @@
 //! `RollingForecaster`, the simulator's) and policy (prescale-policy, the simulator's). Each
 //! [`Controller::tick`] aligns the raw window to the decision step, decides once per completed step
 //! and returns an explained [`DecisionRecord`]; stale or missing telemetry holds (never scales in).
-//! [`actuate`] hands an `act`-mode decision to an actuator and records the outcome.
+//! With `resources` in its spec, each decision also sizes per-replica CPU and memory requests
+//! ([`rightsize`]). [`actuate`] hands an `act`-mode decision to an actuator and records the outcome.
 
 mod actuate;
 mod align;
@@ -13,11 +14,18 @@ mod error;
 pub mod explain;
 pub mod fleet;
 mod record;
+mod resources;
+pub mod rightsize;
 mod spec;
 
 pub use actuate::actuate;
 pub use controller::Controller;
+pub use controller::{Current, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};
-pub use record::{Actuation, DecisionRecord, ForecastSummary, Inputs};
+pub use record::{
+    Actuation, DecisionRecord, ForecastSummary, Inputs, ResourceChoice, ResourceDecision,
+    UsageModel,
+};
+pub use resources::{ResourceKind, ResourceSpec, ResourceTarget};
 pub use spec::{Mode, WorkloadSpec};

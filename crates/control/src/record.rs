@@ -36,6 +36,9 @@ pub struct DecisionRecord {
     /// training, drift and the refit it forced, a refit rejected for a worse fit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feedback: Vec<String>,
+    /// Per-replica CPU and memory requests, when the workload sizes them (`[workload.resources]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceDecision>,
     /// What the actuator did (`None` until [`crate::actuate`] ran).
     pub actuation: Option<Actuation>,
 }
@@ -46,11 +49,82 @@ impl DecisionRecord {
         format!("{}@{}", self.workload, self.at.0)
     }
 
+    /// Whether the decision changes a per-replica request.
+    pub fn is_resize(&self) -> bool {
+        self.resources
+            .as_ref()
+            .is_some_and(ResourceDecision::changes)
+    }
+
     /// Whether the decision changes the replica count.
     pub fn is_scale(&self) -> bool {
         matches!((self.replicas_before, self.replicas_after), (Some(b), Some(a)) if a != b)
             || (self.replicas_before.is_none() && self.replicas_after.is_some())
     }
+}
+
+/// The CPU and memory part of a decision (see [`crate::rightsize`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDecision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<ResourceChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ResourceChoice>,
+}
+
+impl ResourceDecision {
+    /// Whether any request changes (or is set for the first time).
+    pub fn changes(&self) -> bool {
+        [&self.cpu, &self.memory]
+            .into_iter()
+            .flatten()
+            .any(|c| c.after.is_some() && c.after != c.before)
+    }
+
+    /// The per-replica requests to set: every sized resource with a value.
+    pub fn desired(&self) -> Option<prescale_actuate::Resources> {
+        let cpu = self.cpu.as_ref().and_then(|c| c.after);
+        let memory = self.memory.as_ref().and_then(|c| c.after);
+        (cpu.is_some() || memory.is_some()).then(|| prescale_actuate::Resources {
+            cpu_millis: cpu.map(|c| (c * 1000.0).round() as u64),
+            memory_bytes: memory.map(|m| m.round() as u64),
+        })
+    }
+}
+
+/// One resource's per-replica request: before, after, what the model asked for before the guards,
+/// which guard bound it, the use it was sized on and the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChoice {
+    /// The series of the workload's total use.
+    pub metric: String,
+    /// `cores` or `bytes`.
+    pub unit: String,
+    /// Per-replica request known before (the actuator's report, else the last decision).
+    pub before: Option<f64>,
+    /// Per-replica request asked for; `None` on a hold with nothing known.
+    pub after: Option<f64>,
+    /// Per-replica request before the guards.
+    pub recommended: Option<f64>,
+    /// The guard that bound the result last, if any.
+    pub bound_by: Option<String>,
+    /// Total use in the last complete step.
+    pub usage: Option<f64>,
+    /// Age of the newest use sample in seconds.
+    pub freshness_s: Option<f64>,
+    /// The fitted use model (`None` while the recent peak stands in).
+    pub model: Option<UsageModel>,
+    pub reason: String,
+}
+
+/// Total use ≈ `base + per_unit × demand`, fitted on `steps` steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageModel {
+    pub base: f64,
+    pub per_unit: f64,
+    /// 90th percentile of the fit's residuals, added to the prediction.
+    pub residual_p90: f64,
+    pub steps: usize,
 }
 
 /// The forecast the decision was sized on, at the lead time.

@@ -1,7 +1,7 @@
 //! What one workload's controller is told: the demand series, capacity model, bounds, lead time,
 //! step, violation budget, policy, staleness limit and mode, validated once.
 
-use crate::ControlError;
+use crate::{ControlError, ResourceSpec};
 use prescale_core::{MetricName, WorkloadId};
 use prescale_policy::{PolicyKind, PredictiveConfig};
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,8 @@ pub struct WorkloadSpec {
     pub history_steps: usize,
     /// Forecast-only (default) or act.
     pub mode: Mode,
+    /// Per-replica CPU and memory sizing (default none: replicas only).
+    pub resources: Option<ResourceSpec>,
 }
 
 impl WorkloadSpec {
@@ -94,6 +96,7 @@ impl WorkloadSpec {
             refit_every: 12,
             history_steps: 4032,
             mode: Mode::ForecastOnly,
+            resources: None,
         }
     }
 
@@ -139,6 +142,9 @@ impl WorkloadSpec {
         }
         if self.history_steps < 2 {
             return Err(self.bad("history_steps", self.history_steps, "must be at least 2"));
+        }
+        if let Some(r) = &self.resources {
+            r.validate(self.workload.as_str())?;
         }
         Ok(())
     }

@@ -264,3 +264,99 @@ fn records_round_trip_as_json() {
     assert_eq!(back, r);
     assert!(text.contains("\"mode\":\"forecast-only\""));
 }
+
+/// CPU use of the demand at step k: 0.2 cores of base plus 0.01 per unit, with a wiggle.
+fn cpu_use(k: i64) -> f64 {
+    0.2 + 0.01 * demand(k) + ((k * 31) % 7) as f64 * 0.002
+}
+
+#[test]
+fn sizes_cpu_per_replica_ahead_of_a_repeating_step_and_sends_it_in_act_mode() {
+    use prescale_actuate::{DryRun, Resources};
+    use prescale_control::{Current, ResourceKind, ResourceSpec, ResourceTarget, Usage};
+    // Vertical only: two replicas, CPU per replica sized from the forecast.
+    let mut s = spec("predictive");
+    s.min = 2;
+    s.max = 2;
+    s.mode = Mode::Act;
+    s.resources = Some(ResourceSpec {
+        cpu: Some(ResourceTarget::new(
+            MetricName::new("cpu_cores").unwrap(),
+            0.05,
+            8.0,
+        )),
+        headroom: 0.1,
+        ..ResourceSpec::default()
+    });
+    let mut c = Controller::new(s).unwrap();
+    assert_eq!(c.usage_keys()[0].1.metric.as_str(), "cpu_cores");
+    let warm = 20 * PERIOD;
+    let demand_all = samples(warm + PERIOD);
+    let cpu_all: Vec<Sample> = (0..warm + PERIOD)
+        .map(|k| Sample {
+            ts: Timestamp(k * STEP_MS + 30_000),
+            value: cpu_use(k),
+        })
+        .collect();
+    let mut dry = DryRun::new(100);
+    let mut requests = Vec::new();
+    let mut current = Current::default();
+    for k in warm..warm + PERIOD {
+        let cut = |v: &[Sample]| -> Vec<Sample> {
+            v.iter().filter(|s| s.ts.0 < k * STEP_MS).copied().collect()
+        };
+        let (d, u) = (cut(&demand_all), cut(&cpu_all));
+        let usage = [Usage {
+            kind: ResourceKind::Cpu,
+            window: &u,
+        }];
+        let mut r = c.tick_full(&d, &usage, Timestamp(k * STEP_MS + 1_000), &current);
+        let cpu = r.resources.as_ref().unwrap().cpu.clone().unwrap();
+        let after = cpu.after.unwrap();
+        assert!((0.05..=8.0).contains(&after), "{cpu:?}");
+        actuate(&mut r, &mut dry);
+        if r.is_resize() {
+            assert!(
+                matches!(r.actuation, Some(Actuation::Applied { .. })),
+                "{:?}",
+                r.actuation
+            );
+        }
+        current = Current {
+            replicas: r.replicas_after,
+            resources: Some(Resources {
+                cpu_millis: Some((after * 1000.0).round() as u64),
+                memory_bytes: None,
+            }),
+        };
+        requests.push((k, after, cpu));
+    }
+    // The high phase needs (0.2 + 0.8) / 2 = 0.5 cores per replica. The request covers it by the
+    // tick one lead (2 steps) before the phase starts, while low-phase requests stay below it.
+    let need_high = (0.2 + 0.01 * 81.3) / 2.0;
+    let at = |k: i64| requests.iter().find(|(i, ..)| *i == k).unwrap();
+    let (_, before_step, why) = at(warm + HIGH_FROM - 2);
+    assert!(
+        *before_step >= need_high,
+        "request {before_step} < {need_high} before the step: {why:?}"
+    );
+    assert!(why.model.as_ref().unwrap().per_unit > 0.005, "{why:?}");
+    // Late in the low phase, past the 10 min stabilization after the previous high phase.
+    let (_, low, _) = at(warm + 12);
+    let trace: Vec<(i64, f64)> = requests.iter().map(|(k, a, _)| (k - warm, *a)).collect();
+    assert!(*low < need_high, "low-phase request {low}: {trace:?}");
+    // The dry-run actuator was handed the CPU requests (as millicores).
+    let sent: Vec<u64> = dry
+        .records()
+        .filter_map(|r| r.request.desired.resources.as_ref()?.cpu_millis)
+        .collect();
+    assert!(sent.len() >= 2, "{sent:?}");
+    assert!(sent.iter().any(|m| *m as f64 >= need_high * 1000.0));
+    // Demand goes on but the use series stops: after `stale_after` the request is held.
+    let k = warm + PERIOD + 10;
+    let stale = c.tick_full(&samples(k), &[], Timestamp(k * STEP_MS + 1_000), &current);
+    assert!(stale.replicas_after.is_some());
+    let cpu = stale.resources.unwrap().cpu.unwrap();
+    assert_eq!(cpu.after, cpu.before);
+    assert!(cpu.reason.starts_with("hold"), "{}", cpu.reason);
+}

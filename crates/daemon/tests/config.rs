@@ -168,6 +168,62 @@ fn the_documented_example_config_validates() {
     ));
     assert_eq!(c.keda.map(|k| k.listen.port()), Some(9465));
     assert!(c.alerts.is_some_and(|a| a.secret.is_none()));
+    let r = c.control.workloads[0].spec.resources.as_ref().unwrap();
+    let cpu = r.cpu.as_ref().unwrap();
+    assert_eq!(
+        (cpu.metric.as_str(), cpu.min, cpu.max),
+        ("cpu_cores", 0.1, 4.0)
+    );
+    let mem = r.memory.as_ref().unwrap();
+    assert_eq!((mem.min, mem.max), (128.0 * 1048576.0, 8.0 * 1073741824.0));
+    assert_eq!(r.stabilization, std::time::Duration::from_secs(600));
+    assert!(c.control.workloads[1].spec.resources.is_none());
+}
+
+#[test]
+fn resource_sizing_problems_are_named() {
+    let p = problems(
+        r#"
+[[workload]]
+workload = "w"
+metric = "m"
+capacity_per_replica = 1.0
+[workload.resources]
+stabilization = "soon"
+cpu = { metric = " ", min = "a lot" }
+memory = { metric = "rss_bytes", max = "12 parsecs" }
+"#,
+    );
+    let text = p.join("\n");
+    for want in [
+        "workload[0].resources.stabilization",
+        "workload[0].resources.cpu.min",
+        "workload[0].resources.cpu.metric",
+        "workload[0].resources.memory.max",
+    ] {
+        assert!(text.contains(want), "{want} missing from {text}");
+    }
+    // Bounds the wrong way round and a tolerance of 100 % are refused by the spec's own checks.
+    let p = problems(
+        r#"
+[[workload]]
+workload = "w"
+metric = "m"
+capacity_per_replica = 1.0
+[workload.resources]
+tolerance = 1.0
+cpu = { metric = "cpu_cores", min = "2", max = "1" }
+"#,
+    );
+    assert!(p.join("\n").contains("resources.cpu.max"), "{p:?}");
+    // An empty table sizes nothing: refused.
+    let p = problems(
+        "[[workload]]\nworkload = \"w\"\nmetric = \"m\"\ncapacity_per_replica = 1.0\n[workload.resources]\n",
+    );
+    assert!(
+        p.join("\n").contains("at least one of cpu and memory"),
+        "{p:?}"
+    );
 }
 
 #[test]

@@ -72,6 +72,100 @@ actuator = {{ type = "kubernetes", kind = "Deployment", namespace = "shop", name
     d.daemon.shutdown().await.unwrap();
 }
 
+/// The container's CPU request in the Deployment's pod template.
+fn cpu_request(api: &FakeApi) -> Option<String> {
+    let d = api.object("deployments", "shop", "web")?;
+    d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_sizes_the_cpu_request_of_a_deployment_from_its_use() {
+    let api = FakeApi::start();
+    api.add_deployment(
+        "shop",
+        "web",
+        4,
+        &[C("app", Some("250m"), Some("256Mi"), None)],
+    );
+    let d = start(&format!(
+        r#"
+tick = "200ms"
+mode = "act"
+[learn]
+enabled = false
+[kubernetes]
+api_server = "{url}"
+request_timeout = "5s"
+[[workload]]
+workload = "web"
+metric = "rps"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "1s"
+stale_after = "1h"
+policy = "threshold"
+min = 4
+max = 4
+actuator = {{ type = "kubernetes", kind = "Deployment", namespace = "shop", name = "web" }}
+[workload.resources]
+headroom = 0.25
+stabilization = "1s"
+cpu = {{ metric = "cpu_cores", min = "50m", max = "2" }}
+"#,
+        url = api.url()
+    ))
+    .await;
+    // Demand 80 and a total CPU use of 3.2 cores: with four replicas (min = max) each needs 0.8,
+    // 1 core with the 25 % headroom: far above the 250m the Deployment asks for.
+    let point = |metric: &'static str, ts: i64, v: f64| (metric, vec![("job", "web")], ts, v);
+    let t0 = now_ms() - 30_000;
+    let mut pts = Vec::new();
+    for i in 0..120 {
+        pts.push(point("rps", t0 + i * 250, 80.0));
+        pts.push(point("cpu_cores", t0 + i * 250, 3.2));
+    }
+    assert_eq!(post_write(&d.base, encode(&from_points(pts))).await.0, 204);
+    let begin = Instant::now();
+    loop {
+        let ts = now_ms();
+        let body = encode(&from_points(vec![
+            point("rps", ts, 80.0),
+            point("cpu_cores", ts, 3.2),
+        ]));
+        assert_eq!(post_write(&d.base, body).await.0, 204);
+        if cpu_request(&api).as_deref() == Some("1") {
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "cpu request {:?}",
+            cpu_request(&api)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(api.replicas("deployments", "shop", "web"), Some(4));
+    // The memory request is not sized and stays as it was.
+    let dep = api.object("deployments", "shop", "web").unwrap();
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"],
+        "256Mi"
+    );
+    let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let sized = v["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resources"]["cpu"]["after"] == 1.0)
+        .unwrap_or_else(|| panic!("no decision sized 1 core: {text}"));
+    assert_eq!(sized["resources"]["cpu"]["metric"], "cpu_cores");
+    assert_eq!(sized["resources"]["cpu"]["before"], 0.25, "{sized}");
+    assert_eq!(sized["actuation"]["outcome"], "applied", "{sized}");
+    d.daemon.shutdown().await.unwrap();
+}
+
 #[test]
 fn kubernetes_actuator_problems_are_named() {
     let bad = r#"

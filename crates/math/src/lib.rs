@@ -12,6 +12,6 @@ pub use distance::{euclidean, squared_euclidean};
 pub use period::{detect_periods, DetectedPeriod};
 pub use robust::{mad, MAD_TO_SIGMA};
 pub use stats::{
-    autocorrelation, least_squares_slope, mean, mean_abs_diff, median, quantile, quantile_sorted,
-    std_dev, variance,
+    autocorrelation, least_squares_slope, mean, mean_abs_diff, median, nonneg_line_fit, quantile,
+    quantile_sorted, std_dev, variance,
 };

@@ -82,6 +82,39 @@ pub fn mean_abs_diff(xs: &[f64]) -> Option<f64> {
     Some(xs.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (xs.len() - 1) as f64)
 }
 
+/// Least-squares line `y ≈ intercept + slope·x` with both coefficients kept non-negative (a
+/// negative one is pinned at zero and the other refitted alone). `None` for mismatched lengths or
+/// no points; with all `x` equal the slope is 0 and the intercept the mean of `y` (floored at 0).
+pub fn nonneg_line_fit(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
+    if xs.len() != ys.len() || xs.is_empty() {
+        return None;
+    }
+    let (xm, ym) = (mean(xs)?, mean(ys)?);
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (x, y) in xs.iter().zip(ys) {
+        sxy += (x - xm) * (y - ym);
+        sxx += (x - xm) * (x - xm);
+    }
+    let flat = Some((ym.max(0.0), 0.0));
+    if sxx <= f64::EPSILON * xs.len() as f64 * (1.0 + xm * xm) {
+        return flat;
+    }
+    let slope = sxy / sxx;
+    let intercept = ym - slope * xm;
+    if slope < 0.0 {
+        return flat;
+    }
+    if intercept < 0.0 {
+        // Through the origin: slope = Σxy / Σx².
+        let (xy, xx) = xs
+            .iter()
+            .zip(ys)
+            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x * y, b + x * x));
+        return Some((0.0, if xx > 0.0 { (xy / xx).max(0.0) } else { 0.0 }));
+    }
+    Some((intercept, slope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +133,25 @@ mod tests {
         let alt = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0];
         assert!(autocorrelation(&alt, 1).unwrap() < -0.8);
         assert_eq!(mean(&[]), None);
+    }
+
+    #[test]
+    fn nonneg_line_fit_known_answers() {
+        let xs = [0.0, 1.0, 2.0, 3.0];
+        let (a, b) = nonneg_line_fit(&xs, &[1.0, 3.0, 5.0, 7.0]).unwrap();
+        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
+        // A falling line: the slope is pinned at 0, the intercept is the mean.
+        assert_eq!(
+            nonneg_line_fit(&xs, &[4.0, 3.0, 2.0, 1.0]),
+            Some((2.5, 0.0))
+        );
+        // A negative intercept: refitted through the origin (Σxy/Σx² = 34/14).
+        let (a, b) = nonneg_line_fit(&[1.0, 2.0, 3.0], &[1.0, 4.0, 7.0]).unwrap();
+        assert_eq!(a, 0.0);
+        assert!((b - 34.0 / 14.0).abs() < 1e-12);
+        // Constant x: the intercept is the mean of y.
+        assert_eq!(nonneg_line_fit(&[2.0, 2.0], &[1.0, 3.0]), Some((2.0, 0.0)));
+        assert_eq!(nonneg_line_fit(&[], &[]), None);
+        assert_eq!(nonneg_line_fit(&[1.0], &[1.0, 2.0]), None);
     }
 }

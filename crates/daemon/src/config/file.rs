@@ -131,6 +131,39 @@ pub struct FileWorkload {
     /// workload's id, or label matchers `k=v,k2=v2` its siblings carry. Default: its own nearest
     /// cluster, once it has a fingerprint.
     pub like: Option<String>,
+    /// Per-replica CPU and memory requests sized ahead of demand (default: replicas only).
+    pub resources: Option<FileResources>,
+}
+
+/// `[workload.resources]`: which series measure the workload's total CPU and memory use, and how
+/// the per-replica requests are bounded and changed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileResources {
+    pub cpu: Option<FileResource>,
+    pub memory: Option<FileResource>,
+    /// Share above the predicted use (default 0.15).
+    pub headroom: Option<f64>,
+    /// Changes within this share of the current request are not made (default 0.1).
+    pub tolerance: Option<f64>,
+    /// A lower request waits until every recommendation over this window was lower (default 10m).
+    pub stabilization: Option<String>,
+    /// Steps the use model is fitted on (default 360).
+    pub fit_steps: Option<usize>,
+}
+
+/// One sized resource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileResource {
+    /// The workload's total use, e.g. the agent's `cpu_cores` or `rss_bytes`.
+    pub metric: String,
+    /// Multiplier to cores or bytes (default 1).
+    pub scale: Option<f64>,
+    /// Per-replica bounds as Kubernetes quantities: `10m`, `0.5`, `4` for CPU (default 10m and 64),
+    /// `64Mi`, `8Gi` for memory (default 16Mi and 256Gi).
+    pub min: Option<String>,
+    pub max: Option<String>,
 }
 
 /// One `[[scrape]]` target.

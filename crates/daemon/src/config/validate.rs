@@ -597,6 +597,9 @@ fn control(
             .as_deref()
             .map(|m| mode_of(c, &at("mode"), Some(m), global));
         spec.mode = own_mode.unwrap_or(global);
+        if let Some(r) = f.resources {
+            spec.resources = Some(resources(c, &at("resources"), r));
+        }
         let retry: prescale_actuate::RetryConfig = c.typed(&at("retry"), f.retry);
         if let Err(problems) = retry.validate_at(&at("retry")) {
             for p in problems {
@@ -643,6 +646,70 @@ fn control(
             retry,
             like,
         });
+    }
+    out
+}
+
+/// `[workload.resources]` into a `ResourceSpec` (the spec's own checks run with the workload's).
+fn resources(
+    c: &mut Check,
+    path: &str,
+    f: crate::config::file::FileResources,
+) -> prescale_control::ResourceSpec {
+    use prescale_control::{ResourceKind, ResourceSpec, ResourceTarget};
+    let mut out = ResourceSpec {
+        headroom: f.headroom.unwrap_or(ResourceSpec::default().headroom),
+        tolerance: f.tolerance.unwrap_or(ResourceSpec::default().tolerance),
+        fit_steps: f.fit_steps.unwrap_or(ResourceSpec::default().fit_steps),
+        ..ResourceSpec::default()
+    };
+    out.stabilization = c.duration(
+        &format!("{path}.stabilization"),
+        f.stabilization.as_deref(),
+        out.stabilization,
+        SECOND,
+    );
+    let target = |c: &mut Check, kind: ResourceKind, r: crate::config::file::FileResource| {
+        let at = |field: &str| format!("{path}.{kind}.{field}");
+        let (min_default, max_default) = match kind {
+            ResourceKind::Cpu => ("10m", "64"),
+            ResourceKind::Memory => ("16Mi", "256Gi"),
+        };
+        let quantity = |c: &mut Check, field: &str, text: Option<String>, default: &str| {
+            let text = text.unwrap_or_else(|| default.to_string());
+            let parsed = match kind {
+                ResourceKind::Cpu => {
+                    prescale_kube::quantity::parse_cpu_millis(&text).map(|m| m as f64 / 1000.0)
+                }
+                ResourceKind::Memory => {
+                    prescale_kube::quantity::parse_memory_bytes(&text).map(|b| b as f64)
+                }
+            };
+            parsed.unwrap_or_else(|e| {
+                c.fail(at(field), e.to_string());
+                0.0
+            })
+        };
+        let min = quantity(c, "min", r.min, min_default);
+        let max = quantity(c, "max", r.max, max_default);
+        match prescale_core::MetricName::new(r.metric) {
+            Ok(metric) => Some(ResourceTarget {
+                metric,
+                scale: r.scale.unwrap_or(1.0),
+                min,
+                max,
+            }),
+            Err(e) => {
+                c.fail(at("metric"), e.to_string());
+                None
+            }
+        }
+    };
+    if let Some(r) = f.cpu {
+        out.cpu = target(c, ResourceKind::Cpu, r);
+    }
+    if let Some(r) = f.memory {
+        out.memory = target(c, ResourceKind::Memory, r);
     }
     out
 }

@@ -17,7 +17,10 @@ use crate::error::DaemonError;
 use crate::http::lock;
 use crate::insight::{AnomalyChange, ForecastView, Insight, ModelView};
 use prescale_actuate::{Actuator, ActuatorConfig, Retrying};
-use prescale_control::{actuate, Actuation, Controller, DecisionRecord, Fleet, Mode, Outcome};
+use prescale_control::{
+    actuate, Actuation, Controller, Current, DecisionRecord, Fleet, Mode, Outcome, ResourceKind,
+    Usage,
+};
 use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
 use prescale_kube::{to_actuate_error, KubeActuator};
@@ -328,21 +331,47 @@ fn tick_one(
         }
     };
     slot.seeded = slot.seeded || !window.is_empty();
+    // The sized resources' use over the same span (a failed read counts as missing: holds).
+    let usage: Vec<(ResourceKind, Vec<prescale_core::Sample>)> = slot
+        .controller
+        .usage_keys()
+        .into_iter()
+        .map(|(kind, k)| {
+            let w = lock(io).windows.load_window(&k, from, now);
+            (
+                kind,
+                w.unwrap_or_else(|e| {
+                    tracing::warn!(workload = %k.workload, metric = %k.metric, error = %e, "loading the use window; treating as missing");
+                    Vec::new()
+                }),
+            )
+        })
+        .collect();
     let current = if mode == Mode::Act {
         match slot.actuator.current(&key.workload) {
-            Ok(state) => state.and_then(|s| s.replicas),
+            Ok(state) => state.map_or_else(Current::default, |s| Current {
+                replicas: s.replicas,
+                resources: s.resources,
+            }),
             Err(e) => {
                 tracing::warn!(workload = %key.workload, error = %e, "reading the current state");
-                None
+                Current::default()
             }
         }
     } else {
-        None
+        Current::default()
     };
     if slot.controller.wants_prior() && !window.is_empty() {
         cold_start(slot, &lock(io).decisions, now);
     }
-    let mut record = slot.controller.tick(&window, now, current);
+    let usage: Vec<Usage<'_>> = usage
+        .iter()
+        .map(|(kind, w)| Usage {
+            kind: *kind,
+            window: w,
+        })
+        .collect();
+    let mut record = slot.controller.tick_full(&window, &usage, now, &current);
     if record.reason_json["rule"] == "waiting-for-step" {
         // A tick inside a step that has already been decided: nothing new to record or set.
         return false;

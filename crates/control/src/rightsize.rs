@@ -1,0 +1,423 @@
+//! Per-replica CPU and memory requests sized ahead of demand, decided with each replica decision.
+//!
+//! For each sized resource the workload's total use per step is fitted as
+//! `base + per_unit × demand` (non-negative least squares over the last `fit_steps` steps that have
+//! both, [`prescale_math::nonneg_line_fit`]); the request for the step at the lead time is
+//! `max(base + per_unit × demand upper bound + p90 of the fit's residuals, use in the last step)`
+//! split over the replicas decided, times `1 + headroom`. With fewer than [`MIN_FIT_STEPS`] steps
+//! the recent peak of use stands in for the model. Guards, in order: per-replica bounds, scale-down
+//! stabilization (the highest recommendation over the window is kept, as the HPA does with
+//! replicas) and the change tolerance (a request within `tolerance` of the current one is left).
+//! Stale or missing use holds the request and never lowers it.
+
+use crate::align::complete_steps;
+use crate::record::{ResourceChoice, ResourceDecision, UsageModel};
+use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget};
+use prescale_actuate::Resources;
+use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// Steps with both use and demand needed before the linear use model replaces the recent peak.
+pub const MIN_FIT_STEPS: usize = 8;
+
+/// The sizing state of one resource.
+struct Track {
+    kind: ResourceKind,
+    target: ResourceTarget,
+    key: SeriesKey,
+    /// Total use per step start (ms), in cores or bytes.
+    usage: BTreeMap<i64, f64>,
+    last_sample_at: Option<Timestamp>,
+    /// Recommendations (decision time ms, per-replica request after bounds) inside the
+    /// stabilization window, oldest first.
+    recent: VecDeque<(i64, f64)>,
+    /// What the last decision asked for, and what was known before it (restored when the
+    /// decision was not applied).
+    last_set: Option<f64>,
+    before_last: Option<f64>,
+}
+
+/// The CPU and memory sizing of one workload.
+pub struct Rightsizer {
+    spec: ResourceSpec,
+    tracks: Vec<Track>,
+    /// Demand per step start (ms), as the replica policy saw it.
+    demand: BTreeMap<i64, f64>,
+}
+
+/// What one sizing decision is given.
+pub struct SizingInput<'a> {
+    pub now: Timestamp,
+    pub stale_after: Duration,
+    /// The demand the replicas are sized for at the lead time: the forecast's upper bound, else
+    /// the last step's demand.
+    pub demand_at_lead: f64,
+    /// Replicas the decision asks for.
+    pub replicas: u32,
+    /// Per-replica requests the actuator reports (else the last decision's are assumed).
+    pub current: Option<&'a Resources>,
+}
+
+impl Rightsizer {
+    /// Sizing for `workload` under a validated `spec`.
+    pub fn new(workload: &WorkloadId, spec: ResourceSpec) -> Self {
+        let tracks = spec
+            .targets()
+            .map(|(kind, target)| Track {
+                kind,
+                target: target.clone(),
+                key: SeriesKey::new(workload.clone(), target.metric.clone()),
+                usage: BTreeMap::new(),
+                last_sample_at: None,
+                recent: VecDeque::new(),
+                last_set: None,
+                before_last: None,
+            })
+            .collect();
+        Rightsizer {
+            spec,
+            tracks,
+            demand: BTreeMap::new(),
+        }
+    }
+
+    /// The use series to load each tick, per resource.
+    pub fn keys(&self) -> impl Iterator<Item = (ResourceKind, &SeriesKey)> {
+        self.tracks.iter().map(|t| (t.kind, &t.key))
+    }
+
+    /// Takes the complete steps of a resource's raw use window (any order, raw metric units).
+    pub fn observe_usage(
+        &mut self,
+        kind: ResourceKind,
+        window: &[Sample],
+        now: Timestamp,
+        step_ms: i64,
+    ) {
+        let keep = self.spec.fit_steps;
+        let Some(t) = self.tracks.iter_mut().find(|t| t.kind == kind) else {
+            return;
+        };
+        let newest = window
+            .iter()
+            .filter(|s| s.value.is_finite())
+            .map(|s| s.ts)
+            .max();
+        t.last_sample_at = t.last_sample_at.max(newest);
+        for (start, v) in complete_steps(&t.key, window, step_ms, now) {
+            t.usage.insert(start, v * t.target.scale);
+        }
+        trim(&mut t.usage, keep);
+    }
+
+    /// Records the demand of a complete step (start ms).
+    pub fn observe_demand(&mut self, start: i64, demand: f64) {
+        if demand.is_finite() {
+            self.demand.insert(start, demand);
+            trim(&mut self.demand, self.spec.fit_steps);
+        }
+    }
+
+    /// Sizes every resource for the decision described by `input`.
+    pub fn decide(&mut self, input: &SizingInput<'_>) -> ResourceDecision {
+        let mut out = ResourceDecision::default();
+        for t in &mut self.tracks {
+            let choice = size(t, &self.spec, &self.demand, input);
+            match t.kind {
+                ResourceKind::Cpu => out.cpu = Some(choice),
+                ResourceKind::Memory => out.memory = Some(choice),
+            }
+        }
+        out
+    }
+
+    /// The last decision was not applied: the next one starts from what was known before it.
+    pub fn not_applied(&mut self) {
+        for t in &mut self.tracks {
+            t.last_set = t.before_last;
+        }
+    }
+}
+
+/// Keeps the newest `keep` entries.
+fn trim(map: &mut BTreeMap<i64, f64>, keep: usize) {
+    while map.len() > keep {
+        map.pop_first();
+    }
+}
+
+fn current_of(kind: ResourceKind, r: Option<&Resources>) -> Option<f64> {
+    let r = r?;
+    match kind {
+        ResourceKind::Cpu => r.cpu_millis.map(|m| m as f64 / 1000.0),
+        ResourceKind::Memory => r.memory_bytes.map(|b| b as f64),
+    }
+}
+
+/// One resource's decision.
+fn size(
+    t: &mut Track,
+    spec: &ResourceSpec,
+    demand: &BTreeMap<i64, f64>,
+    input: &SizingInput<'_>,
+) -> ResourceChoice {
+    let before = current_of(t.kind, input.current).or(t.last_set);
+    let freshness_s = t
+        .last_sample_at
+        .map(|at| (input.now.0 - at.0) as f64 / 1000.0);
+    let usage = t.usage.last_key_value().map(|(_, v)| *v);
+    let mut choice = ResourceChoice {
+        metric: t.target.metric.to_string(),
+        unit: t.kind.unit().to_string(),
+        before,
+        after: before,
+        recommended: None,
+        bound_by: None,
+        usage,
+        freshness_s,
+        model: None,
+        reason: String::new(),
+    };
+    t.before_last = before;
+    let stale_s = input.stale_after.as_secs_f64();
+    let hold = match (freshness_s, usage) {
+        (None, _) | (_, None) => Some(format!("no {} samples yet", t.target.metric)),
+        (Some(age), _) if age > stale_s => Some(format!(
+            "{} is stale ({age:.0} s old, limit {stale_s:.0} s)",
+            t.target.metric
+        )),
+        _ => None,
+    };
+    if let Some(why) = hold {
+        choice.reason = format!("hold: {why}; the {} request is left as it is", t.kind);
+        t.last_set = before;
+        return choice;
+    }
+    let usage_now = usage.unwrap_or(0.0);
+    let replicas = f64::from(input.replicas.max(1));
+    let (xs, ys): (Vec<f64>, Vec<f64>) = t
+        .usage
+        .iter()
+        .filter_map(|(s, u)| demand.get(s).map(|d| (*d, *u)))
+        .unzip();
+    let total = if xs.len() >= MIN_FIT_STEPS {
+        let (base, per_unit) = prescale_math::nonneg_line_fit(&xs, &ys).unwrap_or((0.0, 0.0));
+        let residuals: Vec<f64> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, y)| y - (base + per_unit * x))
+            .collect();
+        let p90 = prescale_math::quantile(&residuals, 0.9)
+            .unwrap_or(0.0)
+            .max(0.0);
+        choice.model = Some(UsageModel {
+            base,
+            per_unit,
+            residual_p90: p90,
+            steps: xs.len(),
+        });
+        let predicted = base + per_unit * input.demand_at_lead.max(0.0) + p90;
+        choice.reason = format!(
+            "{} use {:.4} + {:.6}/unit × demand {:.3} at the lead + p90 residual {:.4} = {:.4} {}",
+            t.kind,
+            base,
+            per_unit,
+            input.demand_at_lead,
+            p90,
+            predicted,
+            t.kind.unit()
+        );
+        predicted.max(usage_now)
+    } else {
+        let peak = t.usage.values().copied().fold(0.0_f64, f64::max);
+        choice.reason = format!(
+            "{} sized on its recent peak use {:.4} {} ({} steps with demand, {MIN_FIT_STEPS} \
+             needed to fit the use model)",
+            t.kind,
+            peak,
+            t.kind.unit(),
+            xs.len()
+        );
+        peak
+    };
+    let raw = total / replicas * (1.0 + spec.headroom);
+    choice.recommended = Some(raw);
+    choice.reason.push_str(&format!(
+        "; over {} replicas with {:.0}% headroom: {:.4} {} each",
+        input.replicas,
+        spec.headroom * 100.0,
+        raw,
+        t.kind.unit()
+    ));
+    let bounded = raw.clamp(t.target.min, t.target.max);
+    if bounded != raw {
+        choice.bound_by = Some(format!("bounds [{}, {}]", t.target.min, t.target.max));
+    }
+    // Scale-down stabilization: the highest recommendation over the window.
+    let window_ms = i64::try_from(spec.stabilization.as_millis()).unwrap_or(i64::MAX);
+    t.recent.push_back((input.now.0, bounded));
+    while t
+        .recent
+        .front()
+        .is_some_and(|(at, _)| input.now.0.saturating_sub(*at) > window_ms)
+    {
+        t.recent.pop_front();
+    }
+    let stabilized = t.recent.iter().map(|(_, v)| *v).fold(bounded, f64::max);
+    if stabilized > bounded {
+        choice.bound_by = Some(format!(
+            "scale-down stabilization (highest recommendation over {} s: {:.4})",
+            spec.stabilization.as_secs(),
+            stabilized
+        ));
+    }
+    let mut after = t.kind.round_up(stabilized);
+    if let Some(b) = before {
+        let within = b > 0.0 && ((after - b).abs() / b) <= spec.tolerance;
+        let in_bounds = (t.target.min..=t.target.max).contains(&b);
+        if within && in_bounds && after != b {
+            choice.bound_by = Some(format!(
+                "tolerance (±{:.0}% of the current {:.4})",
+                spec.tolerance * 100.0,
+                b
+            ));
+            after = b;
+        }
+    }
+    choice.after = Some(after);
+    t.last_set = Some(after);
+    choice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prescale_core::MetricName;
+
+    const STEP: i64 = 60_000;
+
+    fn sizer(headroom: f64) -> Rightsizer {
+        let spec = ResourceSpec {
+            cpu: Some(ResourceTarget::new(
+                MetricName::new("cpu_cores").unwrap(),
+                0.05,
+                8.0,
+            )),
+            headroom,
+            tolerance: 0.1,
+            stabilization: Duration::from_secs(300),
+            ..ResourceSpec::default()
+        };
+        Rightsizer::new(&WorkloadId::new("web").unwrap(), spec)
+    }
+
+    fn input(now: i64, demand: f64, replicas: u32) -> SizingInput<'static> {
+        SizingInput {
+            now: Timestamp(now),
+            stale_after: Duration::from_secs(1800),
+            demand_at_lead: demand,
+            replicas,
+            current: None,
+        }
+    }
+
+    /// Feeds `steps` steps of demand d(i) and CPU use 0.2 + 0.01·d(i).
+    fn feed(r: &mut Rightsizer, steps: i64, d: impl Fn(i64) -> f64) -> i64 {
+        let mut window = Vec::new();
+        for i in 0..steps {
+            let start = i * STEP;
+            r.observe_demand(start, d(i));
+            window.push(Sample {
+                ts: Timestamp(start),
+                value: 0.2 + 0.01 * d(i),
+            });
+        }
+        let now = steps * STEP;
+        r.observe_usage(ResourceKind::Cpu, &window, Timestamp(now), STEP);
+        now
+    }
+
+    #[test]
+    fn sizes_from_the_fitted_use_at_the_forecast_upper_bound() {
+        let mut r = sizer(0.0);
+        let now = feed(&mut r, 30, |i| 100.0 + 10.0 * (i % 5) as f64);
+        // Demand 300 at the lead: use 0.2 + 3.0 = 3.2 cores over 4 replicas = 0.8 each.
+        let d = r.decide(&input(now, 300.0, 4));
+        let cpu = d.cpu.unwrap();
+        let m = cpu.model.unwrap();
+        assert!((m.base - 0.2).abs() < 1e-9 && (m.per_unit - 0.01).abs() < 1e-9);
+        assert!((cpu.after.unwrap() - 0.8).abs() < 1e-9, "{:?}", cpu.after);
+        assert!(cpu.reason.contains("p90 residual"), "{}", cpu.reason);
+    }
+
+    #[test]
+    fn lower_requests_wait_for_stabilization_and_small_changes_are_left() {
+        let mut r = sizer(0.0);
+        let now = feed(&mut r, 30, |i| 100.0 + 10.0 * (i % 5) as f64);
+        assert!((r.decide(&input(now, 300.0, 4)).cpu.unwrap().after.unwrap() - 0.8).abs() < 1e-9);
+        // Demand drops: the recommendation is lower but held for 300 s.
+        let low = r.decide(&input(now + STEP, 100.0, 4)).cpu.unwrap();
+        assert!((low.after.unwrap() - 0.8).abs() < 1e-9);
+        assert!(low.bound_by.unwrap().contains("stabilization"));
+        assert!(low.recommended.unwrap() <= 0.4 + 1e-9);
+        // After the window it drops to the fitted use of demand 100: max(1.2, last use)/4.
+        let later = r.decide(&input(now + 7 * STEP, 100.0, 4)).cpu.unwrap();
+        assert!(later.after.unwrap() < 0.45, "{later:?}");
+        // A change within 10 % of the current request is not made.
+        let current = Resources {
+            cpu_millis: Some(420),
+            memory_bytes: None,
+        };
+        let mut i = input(now + 8 * STEP, 100.0, 4);
+        i.current = Some(&current);
+        let same = r.decide(&i).cpu.unwrap();
+        assert_eq!(same.after, Some(0.42));
+        assert!(same.bound_by.unwrap().contains("tolerance"));
+    }
+
+    #[test]
+    fn bounds_and_holds() {
+        let mut r = sizer(0.0);
+        // Nothing observed: hold, nothing to set.
+        let d = r.decide(&input(0, 10.0, 1)).cpu.unwrap();
+        assert_eq!(d.after, None);
+        assert!(d.reason.starts_with("hold"));
+        let now = feed(&mut r, 30, |i| 100.0 + (i % 3) as f64);
+        let big = r.decide(&input(now, 10_000.0, 1)).cpu.unwrap();
+        assert_eq!(big.after, Some(8.0));
+        assert!(big.bound_by.unwrap().starts_with("bounds"));
+        // The use series goes stale: the request is held, never lowered.
+        let stale = r.decide(&input(now + 40 * STEP, 1.0, 10)).cpu.unwrap();
+        assert_eq!(stale.after, Some(8.0));
+        assert!(stale.reason.contains("stale"), "{}", stale.reason);
+    }
+
+    #[test]
+    fn short_history_uses_the_recent_peak() {
+        let mut r = sizer(0.5);
+        let now = feed(&mut r, 3, |i| 100.0 * (i + 1) as f64);
+        let d = r.decide(&input(now, 1000.0, 2)).cpu.unwrap();
+        // Peak use 0.2 + 3.0 = 3.2 over 2 replicas, +50 %.
+        assert!((d.after.unwrap() - 2.4).abs() < 1e-9, "{d:?}");
+        assert!(d.model.is_none());
+        assert!(d.reason.contains("recent peak"));
+    }
+
+    #[test]
+    fn not_applied_restores_what_was_known() {
+        let mut r = sizer(0.0);
+        let now = feed(&mut r, 30, |i| 100.0 + 10.0 * (i % 5) as f64);
+        let current = Resources {
+            cpu_millis: Some(500),
+            memory_bytes: None,
+        };
+        let mut i = input(now, 300.0, 4);
+        i.current = Some(&current);
+        let d = r.decide(&i).cpu.unwrap();
+        assert_eq!(d.before, Some(0.5));
+        r.not_applied();
+        let again = r.decide(&input(now + STEP, 300.0, 4)).cpu.unwrap();
+        assert_eq!(again.before, Some(0.5));
+    }
+}
