@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 /// A resource sized per replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,11 +29,19 @@ impl ResourceKind {
         }
     }
 
+    /// The per-replica bounds when none are configured: 10m to 64 cores, 16 MiB to 256 GiB.
+    pub fn default_bounds(self) -> (f64, f64) {
+        match self {
+            ResourceKind::Cpu => (0.01, 64.0),
+            ResourceKind::Memory => (16.0 * MIB, 256.0 * 1024.0 * MIB),
+        }
+    }
+
     /// Rounds a per-replica request up to what an actuator sets: whole millicores, whole MiB.
     pub fn round_up(self, value: f64) -> f64 {
         let grain = match self {
             ResourceKind::Cpu => 0.001,
-            ResourceKind::Memory => 1024.0 * 1024.0,
+            ResourceKind::Memory => MIB,
         };
         ((value / grain) - 1e-9).ceil().max(0.0) * grain
     }
@@ -68,6 +78,23 @@ impl ResourceTarget {
             scale: 1.0,
             min,
             max,
+        }
+    }
+
+    /// A target of `kind` whose unset bounds are the kind's [defaults](ResourceKind::default_bounds).
+    pub fn with_defaults(
+        kind: ResourceKind,
+        metric: MetricName,
+        scale: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Self {
+        let (lo, hi) = kind.default_bounds();
+        ResourceTarget {
+            metric,
+            scale,
+            min: min.unwrap_or(lo),
+            max: max.unwrap_or(hi),
         }
     }
 }

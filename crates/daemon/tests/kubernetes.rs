@@ -163,6 +163,12 @@ cpu = {{ metric = "cpu_cores", min = "50m", max = "2" }}
     assert_eq!(sized["resources"]["cpu"]["metric"], "cpu_cores");
     assert_eq!(sized["resources"]["cpu"]["before"], 0.25, "{sized}");
     assert_eq!(sized["actuation"]["outcome"], "applied", "{sized}");
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(
+        metrics.contains("prescale_desired_cpu_request_cores{workload=\"web\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("prescale_desired_memory_request_bytes"));
     d.daemon.shutdown().await.unwrap();
 }
 
@@ -205,7 +211,9 @@ async fn predictive_scalers_are_controlled_and_report_their_status() {
             "targetRef": {"kind": "Deployment", "name": "web"},
             "metrics": [{"name": "rps", "capacityPerReplica": 10.0}],
             "minReplicas": 1, "maxReplicas": 20, "leadTime": "1s", "step": "1s",
-            "policy": "threshold", "mode": "act"
+            "policy": "threshold", "mode": "act",
+            "resources": {"cpu": {"metric": "cpu_cores", "min": "50m", "max": "2"},
+                          "stabilization": "1s"}
         }),
     );
     // Invalid: a lead time that is not a duration.
@@ -243,27 +251,35 @@ resync = "1s"
         url = api.url()
     ))
     .await;
-    // The scaler's workload is `namespace/target`: shop/web.
+    // The scaler's workload is `namespace/target`: shop/web. It uses 3.6 cores in all: over the
+    // 9 replicas it needs, 0.4 each, 460m with the default 15 % headroom.
     let t0 = now_ms() - 30_000;
     let pts: Vec<_> = (0..120)
-        .map(|i| ("rps", vec![("job", "shop/web")], t0 + i * 250, 80.0))
+        .flat_map(|i| {
+            [
+                ("rps", vec![("job", "shop/web")], t0 + i * 250, 80.0),
+                ("cpu_cores", vec![("job", "shop/web")], t0 + i * 250, 3.6),
+            ]
+        })
         .collect();
     assert_eq!(post_write(&d.base, encode(&from_points(pts))).await.0, 204);
     let begin = Instant::now();
     loop {
         let ts = now_ms();
-        let body = encode(&from_points(vec![(
-            "rps",
-            vec![("job", "shop/web")],
-            ts,
-            80.0,
-        )]));
+        let body = encode(&from_points(vec![
+            ("rps", vec![("job", "shop/web")], ts, 80.0),
+            ("cpu_cores", vec![("job", "shop/web")], ts, 3.6),
+        ]));
         assert_eq!(post_write(&d.base, body).await.0, 204);
         let status = api
             .scaler("shop", "web")
             .map(|s| s["status"].clone())
             .unwrap_or_default();
-        if api.replicas("deployments", "shop", "web") == Some(9) && status["desiredReplicas"] == 9 {
+        if api.replicas("deployments", "shop", "web") == Some(9)
+            && status["desiredReplicas"] == 9
+            && status["desiredCpu"] == "460m"
+            && cpu_request(&api).as_deref() == Some("460m")
+        {
             break;
         }
         assert!(

@@ -27,6 +27,44 @@ pub struct ScalerMetric {
     pub capacity_per_replica: f64,
 }
 
+/// One resource sized per replica: the series of the workload's total use and the bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerResource {
+    /// Series of the workload's total use (all replicas), as stored by prescale.
+    pub metric: String,
+    /// Multiplier from the metric's unit to cores (CPU) or bytes (memory); 1 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Smallest per-replica request (a quantity: `50m`, `64Mi`); 10m CPU / 16Mi memory when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    /// Largest per-replica request (a quantity: `4`, `8Gi`); 64 CPU / 256Gi memory when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+}
+
+/// Per-replica CPU and memory requests sized ahead of demand, set on the target's container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerResources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<ScalerResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ScalerResource>,
+    /// Share added above the predicted use; 0.15 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<f64>,
+    /// No change within this share of the current request (each change rolls the pods); 0.1
+    /// when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// A lower request waits until every recommendation over this window was lower (e.g. `10m`,
+    /// the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization: Option<String>,
+}
+
 /// Whether the scaler only forecasts and records, or also acts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScalerMode {
@@ -116,6 +154,9 @@ pub struct PredictiveScalerSpec {
     /// carry — scaled to its own level. Its own nearest cluster when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub like: Option<String>,
+    /// Per-replica CPU and memory requests sized with each decision; replicas only when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ScalerResources>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.
@@ -154,6 +195,12 @@ pub struct PredictiveScalerStatus {
     /// Replicas the last decision asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_replicas: Option<u32>,
+    /// Per-replica CPU request the last decision asked for (a quantity), when sized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_cpu: Option<String>,
+    /// Per-replica memory request the last decision asked for (a quantity), when sized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_memory: Option<String>,
     /// Point forecast of the demand at the lead time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_point: Option<f64>,

@@ -43,14 +43,15 @@ mod template;
 pub use async_actuator::{AsyncKubeActuator, Change, ResourcesChange};
 pub use crd::{
     PredictiveScaler, PredictiveScalerSpec, PredictiveScalerStatus, ScaleTargetRef,
-    ScalerCondition, ScalerMetric, ScalerMode, SpecProblem,
+    ScalerCondition, ScalerMetric, ScalerMode, ScalerResource, ScalerResources, SpecProblem,
 };
 pub use error::KubeError;
 pub use options::{KubeOptions, LimitsPolicy};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;
 pub use scaler_settings::{
-    format_duration, workload_id, MetricSetting, ScalerSettings, DEFAULT_POLICY, DEFAULT_STEP,
+    format_duration, workload_id, MetricSetting, ResourceBound, ResourceSettings, ScalerSettings,
+    DEFAULT_POLICY, DEFAULT_STEP,
 };
 pub use scaler_status::{
     ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerReport,

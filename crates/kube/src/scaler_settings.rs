@@ -5,7 +5,8 @@ use std::time::Duration;
 use prescale_core::time::{parse_duration, Interval};
 use prescale_core::{MetricName, WorkloadId};
 
-use crate::crd::{PredictiveScalerSpec, ScalerMode, SpecProblem};
+use crate::crd::{PredictiveScalerSpec, ScalerMode, ScalerResource, SpecProblem};
+use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
 use crate::target::KubeTarget;
 
 /// Decision step when the spec names none.
@@ -18,6 +19,27 @@ pub const DEFAULT_POLICY: &str = "predictive";
 pub struct MetricSetting {
     pub metric: MetricName,
     pub capacity_per_replica: f64,
+}
+
+/// One sized resource of `spec.resources`, parsed: bounds in cores (CPU) or bytes (memory);
+/// `None` leaves the control loop's default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceBound {
+    pub metric: MetricName,
+    /// `scale`, or 1.
+    pub scale: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// `spec.resources`, parsed (ranges are checked by the control loop's own spec validation).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourceSettings {
+    pub cpu: Option<ResourceBound>,
+    pub memory: Option<ResourceBound>,
+    pub headroom: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub stabilization: Option<Duration>,
 }
 
 /// What the control loop needs from a valid `PredictiveScaler`, with defaults filled in.
@@ -48,6 +70,8 @@ pub struct ScalerSettings {
     pub mode: ScalerMode,
     /// `spec.like` (trimmed; none when blank); parsed by the control loop.
     pub like: Option<String>,
+    /// `spec.resources`, when given.
+    pub resources: Option<ResourceSettings>,
 }
 
 /// The prescale workload id a scaler configures: `spec.workload` when given, otherwise
@@ -92,6 +116,77 @@ fn duration_of(path: &str, text: &str, problems: &mut Vec<SpecProblem>) -> Optio
     d
 }
 
+/// Parses one `spec.resources.<cpu|memory>` entry at `path`; `cpu` selects the quantity kind.
+fn resource_bound(
+    path: &str,
+    r: &ScalerResource,
+    cpu: bool,
+    problems: &mut Vec<SpecProblem>,
+) -> Option<ResourceBound> {
+    let mut ok = true;
+    let mut quantity = |field: &str, text: &Option<String>| -> Option<f64> {
+        let text = text.as_deref()?;
+        let parsed = if cpu {
+            parse_cpu_millis(text).map(|m| m as f64 / 1000.0)
+        } else {
+            parse_memory_bytes(text).map(|b| b as f64)
+        };
+        parsed
+            .map_err(|e| {
+                ok = false;
+                problems.push(SpecProblem {
+                    path: format!("{path}.{field}"),
+                    message: e.to_string(),
+                })
+            })
+            .ok()
+    };
+    let min = quantity("min", &r.min);
+    let max = quantity("max", &r.max);
+    let metric = MetricName::new(r.metric.as_str())
+        .map_err(|e| {
+            problems.push(SpecProblem {
+                path: format!("{path}.metric"),
+                message: e.to_string(),
+            })
+        })
+        .ok();
+    let metric = metric.filter(|_| ok)?;
+    Some(ResourceBound {
+        metric,
+        scale: r.scale.unwrap_or(1.0),
+        min,
+        max,
+    })
+}
+
+/// Parses `spec.resources` (problems are added to `problems`).
+fn resource_settings(
+    spec: &PredictiveScalerSpec,
+    problems: &mut Vec<SpecProblem>,
+) -> Option<ResourceSettings> {
+    let r = spec.resources.as_ref()?;
+    let cpu = r
+        .cpu
+        .as_ref()
+        .and_then(|c| resource_bound("spec.resources.cpu", c, true, problems));
+    let memory = r
+        .memory
+        .as_ref()
+        .and_then(|m| resource_bound("spec.resources.memory", m, false, problems));
+    let stabilization = r
+        .stabilization
+        .as_deref()
+        .and_then(|s| duration_of("spec.resources.stabilization", s, problems));
+    Some(ResourceSettings {
+        cpu,
+        memory,
+        headroom: r.headroom,
+        tolerance: r.tolerance,
+        stabilization,
+    })
+}
+
 impl ScalerSettings {
     /// Converts a spec (of a scaler in `namespace`) into settings; every problem when it is invalid
     /// (the spec's own [`validate`](PredictiveScalerSpec::validate) problems plus the workload id's).
@@ -130,6 +225,7 @@ impl ScalerSettings {
             Some(s) => duration_of("spec.season", s, &mut own).map(Some),
             None => Some(None),
         };
+        let resources = resource_settings(spec, &mut own);
         for p in own {
             push_unique(&mut problems, p);
         }
@@ -169,6 +265,7 @@ impl ScalerSettings {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
+            resources,
         })
     }
 }
@@ -220,6 +317,39 @@ mod tests {
         assert_eq!(s.policy, "predictive");
         assert_eq!(s.mode, ScalerMode::ForecastOnly);
         assert_eq!(s.like, None);
+        assert_eq!(s.resources, None);
+    }
+
+    #[test]
+    fn resource_problems_are_named_by_path() {
+        let bad = spec(serde_json::json!({"resources": {
+            "cpu": {"metric": "cpu_cores", "min": "lots"},
+            "memory": {"metric": "", "max": "8Gi"},
+            "stabilization": "later"
+        }}));
+        let paths: Vec<String> = ScalerSettings::from_spec("shop", &bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        for want in [
+            "spec.resources.cpu.min",
+            "spec.resources.memory.metric",
+            "spec.resources.stabilization",
+        ] {
+            assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+        }
+        let good = spec(serde_json::json!({"resources": {
+            "memory": {"metric": "rss_bytes", "scale": 1024.0, "min": "64Mi"}, "tolerance": 0.2
+        }}));
+        let r = ScalerSettings::from_spec("shop", &good)
+            .unwrap()
+            .resources
+            .unwrap();
+        let m = r.memory.unwrap();
+        assert_eq!((m.metric.as_str(), m.scale), ("rss_bytes", 1024.0));
+        assert_eq!((m.min, m.max), (Some(64.0 * 1024.0 * 1024.0), None));
+        assert_eq!((r.cpu, r.tolerance), (None, Some(0.2)));
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct DecisionSummary {
     pub reason: String,
     /// The mode it was made in (`Act`: handed to the actuator).
     pub mode: ScalerMode,
+    /// Per-replica requests the decision asks for, when the scaler sizes them.
+    pub requests: Option<prescale_actuate::Resources>,
 }
 
 /// The demand forecast at the lead time.
@@ -205,6 +207,13 @@ pub fn build_status(
         status.last_decision_mode = Some(d.mode);
         status.previous_replicas = Some(d.from);
         status.desired_replicas = Some(d.to);
+        let requests = d.requests.as_ref();
+        status.desired_cpu = requests
+            .and_then(|r| r.cpu_millis)
+            .map(crate::quantity::format_cpu_millis);
+        status.desired_memory = requests
+            .and_then(|r| r.memory_bytes)
+            .map(crate::quantity::format_memory_bytes);
     }
     if let Some(f) = &report.forecast {
         status.forecast_point = f.point.is_finite().then_some(f.point);

@@ -45,6 +45,12 @@ fn example_scaler_parses_and_validates() {
     assert_eq!(scaler.spec.target_ref.kind, WorkloadKind::Deployment);
     assert_eq!(scaler.spec.mode, ScalerMode::ForecastOnly);
     assert_eq!(scaler.metadata.namespace.as_deref(), Some("shop"));
+    let settings = prescale_kube::ScalerSettings::from_spec("shop", &scaler.spec).unwrap();
+    let r = settings.resources.expect("the example sizes resources");
+    let cpu = r.cpu.unwrap();
+    assert_eq!((cpu.min, cpu.max), (Some(0.1), Some(4.0)));
+    assert_eq!(r.memory.unwrap().max, Some(8.0 * 1024.0 * 1024.0 * 1024.0));
+    assert_eq!(r.stabilization, Some(std::time::Duration::from_secs(600)));
 }
 
 #[test]

@@ -171,6 +171,10 @@ fn report_at(ms: i64) -> ScalerReport {
         to: 5,
         reason: "forecast upper 240 rps at +5m needs 5 replicas".into(),
         mode: ScalerMode::Act,
+        requests: Some(prescale_actuate::Resources {
+            cpu_millis: Some(750),
+            memory_bytes: None,
+        }),
     });
     r.forecast = Some(ForecastSummary {
         lead: Duration::from_secs(300),
@@ -246,6 +250,8 @@ fn status_patch_carries_generation_decision_forecast_and_conditions() {
     assert_eq!(status["lastDecisionMode"], "act");
     assert_eq!(status["previousReplicas"], 3);
     assert_eq!(status["desiredReplicas"], 5);
+    assert_eq!(status["desiredCpu"], "750m");
+    assert!(status.get("desiredMemory").is_none(), "{status}");
     assert_eq!(status["forecastPoint"], 180.5);
     assert_eq!(status["forecastUpper"], 240.0);
     assert_eq!(status["forecastLead"], "5m");

@@ -17,6 +17,8 @@ use std::fmt::Write as _;
 pub const FORECAST: &str = "prescale_forecast";
 pub const FINGERPRINT_COMPONENT: &str = "prescale_fingerprint_component";
 pub const DESIRED_REPLICAS: &str = "prescale_desired_replicas";
+pub const DESIRED_CPU_REQUEST: &str = "prescale_desired_cpu_request_cores";
+pub const DESIRED_MEMORY_REQUEST: &str = "prescale_desired_memory_request_bytes";
 
 pub const WORKLOAD_LABEL: &str = "workload";
 pub const METRIC_LABEL: &str = "metric";
@@ -33,6 +35,10 @@ pub fn help(name: &str) -> Option<&'static str> {
         ),
         FINGERPRINT_COMPONENT => Some("Component of a workload's behavioural fingerprint vector."),
         DESIRED_REPLICAS => Some("Replica count a scaling policy decided for a workload."),
+        DESIRED_CPU_REQUEST => Some("Per-replica CPU request (cores) decided for a workload."),
+        DESIRED_MEMORY_REQUEST => {
+            Some("Per-replica memory request (bytes) decided for a workload.")
+        }
         _ => None,
     }
 }
@@ -145,6 +151,22 @@ pub fn desired_replicas_sample(
         labels: labels(&[(WORKLOAD_LABEL, workload.as_str()), (POLICY_LABEL, policy)]),
         ts: at,
         value: f64::from(replicas),
+    }
+}
+
+/// A per-replica request decided at `at`: `family` is [`DESIRED_CPU_REQUEST`] (cores) or
+/// [`DESIRED_MEMORY_REQUEST`] (bytes).
+pub fn desired_request_sample(
+    family: &'static str,
+    workload: &WorkloadId,
+    value: f64,
+    at: Timestamp,
+) -> PromSample {
+    PromSample {
+        name: family.to_string(),
+        labels: labels(&[(WORKLOAD_LABEL, workload.as_str())]),
+        ts: at,
+        value,
     }
 }
 

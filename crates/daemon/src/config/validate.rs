@@ -671,12 +671,8 @@ fn resources(
     );
     let target = |c: &mut Check, kind: ResourceKind, r: crate::config::file::FileResource| {
         let at = |field: &str| format!("{path}.{kind}.{field}");
-        let (min_default, max_default) = match kind {
-            ResourceKind::Cpu => ("10m", "64"),
-            ResourceKind::Memory => ("16Mi", "256Gi"),
-        };
-        let quantity = |c: &mut Check, field: &str, text: Option<String>, default: &str| {
-            let text = text.unwrap_or_else(|| default.to_string());
+        let quantity = |c: &mut Check, field: &str, text: Option<String>| {
+            let text = text?;
             let parsed = match kind {
                 ResourceKind::Cpu => {
                     prescale_kube::quantity::parse_cpu_millis(&text).map(|m| m as f64 / 1000.0)
@@ -685,20 +681,18 @@ fn resources(
                     prescale_kube::quantity::parse_memory_bytes(&text).map(|b| b as f64)
                 }
             };
-            parsed.unwrap_or_else(|e| {
-                c.fail(at(field), e.to_string());
-                0.0
-            })
+            parsed.map_err(|e| c.fail(at(field), e.to_string())).ok()
         };
-        let min = quantity(c, "min", r.min, min_default);
-        let max = quantity(c, "max", r.max, max_default);
+        let min = quantity(c, "min", r.min);
+        let max = quantity(c, "max", r.max);
         match prescale_core::MetricName::new(r.metric) {
-            Ok(metric) => Some(ResourceTarget {
+            Ok(metric) => Some(ResourceTarget::with_defaults(
+                kind,
                 metric,
-                scale: r.scale.unwrap_or(1.0),
+                r.scale.unwrap_or(1.0),
                 min,
                 max,
-            }),
+            )),
             Err(e) => {
                 c.fail(at("metric"), e.to_string());
                 None

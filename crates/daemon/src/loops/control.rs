@@ -34,8 +34,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-/// The latest `prescale_desired_replicas` sample per workload, for `/metrics`.
-pub type Desired = Arc<Mutex<BTreeMap<WorkloadId, PromSample>>>;
+/// The latest `prescale_desired_replicas` sample per workload, with its desired per-replica CPU
+/// and memory requests when it sizes them, for `/metrics`.
+pub type Desired = Arc<Mutex<BTreeMap<WorkloadId, Vec<PromSample>>>>;
 
 /// One workload's controller and actuator.
 pub struct Slot {
@@ -396,8 +397,29 @@ fn tick_one(
         }
     }
     if let Some(after) = record.replicas_after {
-        let sample = naming::desired_replicas_sample(&record.workload, &record.policy, after, now);
-        lock(desired).insert(record.workload.clone(), sample);
+        let mut samples = vec![naming::desired_replicas_sample(
+            &record.workload,
+            &record.policy,
+            after,
+            now,
+        )];
+        if let Some(r) = &record.resources {
+            let sized = [
+                (naming::DESIRED_CPU_REQUEST, &r.cpu),
+                (naming::DESIRED_MEMORY_REQUEST, &r.memory),
+            ];
+            for (family, choice) in sized {
+                if let Some(v) = choice.as_ref().and_then(|c| c.after) {
+                    samples.push(naming::desired_request_sample(
+                        family,
+                        &record.workload,
+                        v,
+                        now,
+                    ));
+                }
+            }
+        }
+        lock(desired).insert(record.workload.clone(), samples);
     }
     tracing::debug!(workload = %record.workload, before = ?record.replicas_before, after = ?record.replicas_after, reason = %record.reason, "decision");
     if slot.scaler.is_some() {
@@ -558,7 +580,7 @@ fn duration_ms(d: Duration) -> i64 {
 
 /// The desired-replicas samples as exposition text (empty when none).
 pub fn exposition(desired: &Desired) -> String {
-    let samples: Vec<PromSample> = lock(desired).values().cloned().collect();
+    let samples: Vec<PromSample> = lock(desired).values().flatten().cloned().collect();
     if samples.is_empty() {
         String::new()
     } else {
