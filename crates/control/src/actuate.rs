@@ -21,8 +21,9 @@ pub fn actuate(record: &mut DecisionRecord, actuator: &mut dyn Actuator) {
         },
         (Mode::Act, Some(replicas)) => {
             let mut desired = DesiredState::replicas(record.workload.clone(), replicas);
-            if record.is_resize() {
-                desired.resources = record.resources.as_ref().and_then(|r| r.desired());
+            if let Some(r) = record.resources.as_ref().filter(|r| r.changes()) {
+                desired.resources = r.desired();
+                desired.instance_type = r.instance.as_ref().and_then(|i| i.after.clone());
             }
             let req = ActuationRequest {
                 desired,

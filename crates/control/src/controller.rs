@@ -76,6 +76,7 @@ pub struct Current {
     pub replicas: Option<u32>,
     /// Per-replica requests.
     pub resources: Option<Resources>,
+    pub instance_type: Option<String>,
 }
 
 impl Controller {
@@ -289,7 +290,7 @@ impl Controller {
     ) -> DecisionRecord {
         let current = Current {
             replicas: current_replicas,
-            resources: None,
+            ..Current::default()
         };
         self.tick_full(window, &[], now, &current)
     }
@@ -356,15 +357,11 @@ impl Controller {
             record.reason_json = json;
             return record;
         }
-        self.decide(record, current.resources.as_ref())
+        self.decide(record, current)
     }
 
     /// Runs the forecaster and the policy on the history.
-    fn decide(
-        &mut self,
-        mut record: DecisionRecord,
-        current_resources: Option<&Resources>,
-    ) -> DecisionRecord {
+    fn decide(&mut self, mut record: DecisionRecord, current: &Current) -> DecisionRecord {
         let demand = self.last_actual.unwrap_or(0.0);
         // A decision made during the step after the last complete one: the replicas it adds serve
         // from `lead` after now, so the policy looks one step further than the lead alone.
@@ -432,7 +429,8 @@ impl Controller {
                 stale_after: self.spec.stale_after,
                 demand_at_lead,
                 replicas: after,
-                current: current_resources,
+                current: current.resources.as_ref(),
+                current_instance: current.instance_type.as_deref(),
             }));
         }
         record

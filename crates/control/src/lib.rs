@@ -24,8 +24,8 @@ pub use controller::{Current, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};
 pub use record::{
-    Actuation, DecisionRecord, ForecastSummary, Inputs, ResourceChoice, ResourceDecision,
-    UsageModel,
+    Actuation, DecisionRecord, ForecastSummary, Inputs, InstanceChoice, ResourceChoice,
+    ResourceDecision, UsageModel,
 };
 pub use resources::{ResourceKind, ResourceSpec, ResourceTarget};
 pub use spec::{Mode, WorkloadSpec};

@@ -70,15 +70,23 @@ pub struct ResourceDecision {
     pub cpu: Option<ResourceChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ResourceChoice>,
+    /// The cheapest instance type one replica fits, when a catalogue is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceChoice>,
 }
 
 impl ResourceDecision {
     /// Whether any request changes (or is set for the first time).
     pub fn changes(&self) -> bool {
-        [&self.cpu, &self.memory]
+        let requests = [&self.cpu, &self.memory]
             .into_iter()
             .flatten()
-            .any(|c| c.after.is_some() && c.after != c.before)
+            .any(|c| c.after.is_some() && c.after != c.before);
+        let instance = self
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.after.is_some() && i.after != i.before);
+        requests || instance
     }
 
     /// The per-replica requests to set: every sized resource with a value.
@@ -90,6 +98,21 @@ impl ResourceDecision {
             memory_bytes: memory.map(|m| m.round() as u64),
         })
     }
+}
+
+/// The instance type chosen for one replica's requests, and what it costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceChoice {
+    /// The type known before (the actuator's report, else the last decision).
+    pub before: Option<String>,
+    /// The type asked for (`before` when nothing fits).
+    pub after: Option<String>,
+    pub vcpu: Option<f64>,
+    pub memory_gib: Option<f64>,
+    pub hourly_price: Option<f64>,
+    /// `hourly_price × replicas`.
+    pub hourly_cost: Option<f64>,
+    pub reason: String,
 }
 
 /// One resource's per-replica request: before, after, what the model asked for before the guards,

@@ -4,6 +4,7 @@
 
 use crate::ControlError;
 use prescale_core::MetricName;
+use prescale_policy::InstanceCatalogue;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -116,6 +117,9 @@ pub struct ResourceSpec {
     pub stabilization: Duration,
     /// Steps the usage model is fitted on (default 360).
     pub fit_steps: usize,
+    /// Instance types to choose from: with CPU and memory both sized, each decision also names
+    /// the cheapest type one replica fits (default none).
+    pub instance_types: Option<InstanceCatalogue>,
 }
 
 impl Default for ResourceSpec {
@@ -128,6 +132,7 @@ impl Default for ResourceSpec {
             tolerance: 0.1,
             stabilization: Duration::from_secs(600),
             fit_steps: 360,
+            instance_types: None,
         }
     }
 }
@@ -202,6 +207,22 @@ impl ResourceSpec {
                 self.tolerance.to_string(),
                 "must lie in [0, 1)",
             ));
+        }
+        if let Some(cat) = &self.instance_types {
+            if let Err(e) = cat.validate() {
+                return Err(bad(
+                    "resources.instance_types",
+                    String::new(),
+                    &e.to_string(),
+                ));
+            }
+            if self.cpu.is_none() || self.memory.is_none() {
+                return Err(bad(
+                    "resources.instance_types",
+                    format!("{} types", cat.instances.len()),
+                    "choosing an instance type needs both cpu and memory sized",
+                ));
+            }
         }
         if self.fit_steps < 2 {
             return Err(bad(

@@ -11,7 +11,7 @@
 //! Stale or missing use holds the request and never lowers it.
 
 use crate::align::complete_steps;
-use crate::record::{ResourceChoice, ResourceDecision, UsageModel};
+use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel};
 use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget};
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
@@ -44,6 +44,9 @@ pub struct Rightsizer {
     tracks: Vec<Track>,
     /// Demand per step start (ms), as the replica policy saw it.
     demand: BTreeMap<i64, f64>,
+    /// The instance type the last decision asked for, and what was known before it.
+    instance: Option<String>,
+    instance_before: Option<String>,
 }
 
 /// What one sizing decision is given.
@@ -57,6 +60,8 @@ pub struct SizingInput<'a> {
     pub replicas: u32,
     /// Per-replica requests the actuator reports (else the last decision's are assumed).
     pub current: Option<&'a Resources>,
+    /// The instance type the actuator reports (else the last decision's is assumed).
+    pub current_instance: Option<&'a str>,
 }
 
 impl Rightsizer {
@@ -79,6 +84,8 @@ impl Rightsizer {
             spec,
             tracks,
             demand: BTreeMap::new(),
+            instance: None,
+            instance_before: None,
         }
     }
 
@@ -129,7 +136,69 @@ impl Rightsizer {
                 ResourceKind::Memory => out.memory = Some(choice),
             }
         }
+        out.instance = self.choose_instance(&out, input);
         out
+    }
+
+    /// The cheapest catalogue type one replica's requests fit, when a catalogue is configured.
+    fn choose_instance(
+        &mut self,
+        d: &ResourceDecision,
+        input: &SizingInput<'_>,
+    ) -> Option<InstanceChoice> {
+        let cat = self.spec.instance_types.as_ref()?;
+        let before = input
+            .current_instance
+            .map(str::to_string)
+            .or_else(|| self.instance.clone());
+        self.instance_before = before.clone();
+        let cpu = d.cpu.as_ref().and_then(|c| c.after);
+        let memory = d.memory.as_ref().and_then(|m| m.after);
+        let mut choice = InstanceChoice {
+            before: before.clone(),
+            after: before,
+            vcpu: None,
+            memory_gib: None,
+            hourly_price: None,
+            hourly_cost: None,
+            reason: String::new(),
+        };
+        let (Some(cpu), Some(memory)) = (cpu, memory) else {
+            choice.reason = "hold: CPU and memory requests are not both known yet".into();
+            self.instance = choice.after.clone();
+            return Some(choice);
+        };
+        let mib = memory / (1024.0 * 1024.0);
+        match cat.cheapest_fit(cpu, memory) {
+            Some(t) => {
+                let replicas = f64::from(input.replicas.max(1));
+                choice.after = Some(t.name.clone());
+                choice.vcpu = Some(t.vcpu);
+                choice.memory_gib = Some(t.memory_gib);
+                choice.hourly_price = Some(t.hourly_price);
+                choice.hourly_cost = Some(t.hourly_price * replicas);
+                choice.reason = format!(
+                    "cheapest of {} types with {cpu:.3} cores and {mib:.0} MiB for one replica: \
+                     {} ({} vCPU, {} GiB) at {:.4}/h, {:.4}/h for {} replicas",
+                    cat.instances.len(),
+                    t.name,
+                    t.vcpu,
+                    t.memory_gib,
+                    t.hourly_price,
+                    t.hourly_price * replicas,
+                    input.replicas
+                );
+            }
+            None => {
+                choice.reason = format!(
+                    "no type of {} fits {cpu:.3} cores and {mib:.0} MiB for one replica: \
+                     left as it is",
+                    cat.instances.len()
+                );
+            }
+        }
+        self.instance = choice.after.clone();
+        Some(choice)
     }
 
     /// The last decision was not applied: the next one starts from what was known before it.
@@ -137,6 +206,7 @@ impl Rightsizer {
         for t in &mut self.tracks {
             t.last_set = t.before_last;
         }
+        self.instance = self.instance_before.clone();
     }
 }
 
@@ -319,6 +389,7 @@ mod tests {
             demand_at_lead: demand,
             replicas,
             current: None,
+            current_instance: None,
         }
     }
 
@@ -419,5 +490,63 @@ mod tests {
         r.not_applied();
         let again = r.decide(&input(now + STEP, 300.0, 4)).cpu.unwrap();
         assert_eq!(again.before, Some(0.5));
+    }
+
+    #[test]
+    fn names_the_cheapest_instance_type_one_replica_fits() {
+        use prescale_policy::InstanceCatalogue;
+        let mib = 1024.0 * 1024.0;
+        let spec = ResourceSpec {
+            cpu: Some(ResourceTarget::new(
+                MetricName::new("cpu_cores").unwrap(),
+                0.05,
+                32.0,
+            )),
+            memory: Some(ResourceTarget::new(
+                MetricName::new("rss_bytes").unwrap(),
+                64.0 * mib,
+                65536.0 * mib,
+            )),
+            headroom: 0.0,
+            instance_types: Some(InstanceCatalogue::builtin()),
+            ..ResourceSpec::default()
+        };
+        spec.validate("web").unwrap();
+        let mut only_cpu = spec.clone();
+        only_cpu.memory = None;
+        assert!(only_cpu
+            .validate("web")
+            .unwrap_err()
+            .to_string()
+            .contains("both cpu and memory"));
+        let mut r = Rightsizer::new(&WorkloadId::new("web").unwrap(), spec);
+        let now = feed(&mut r, 30, |i| 100.0 + 10.0 * (i % 5) as f64);
+        let mem: Vec<Sample> = (0..30)
+            .map(|i| Sample {
+                ts: Timestamp(i * STEP),
+                value: 6144.0 * mib,
+            })
+            .collect();
+        r.observe_usage(ResourceKind::Memory, &mem, Timestamp(now), STEP);
+        // 3.2 cores and 6 GiB in all over 2 replicas: 1.6 cores and 3 GiB each fit a t3.medium.
+        let d = r.decide(&input(now, 300.0, 2));
+        let i = d.instance.clone().unwrap();
+        assert_eq!(i.after.as_deref(), Some("t3.medium"), "{i:?}");
+        assert!((i.hourly_cost.unwrap() - 2.0 * 0.0416).abs() < 1e-12);
+        assert!(d.changes());
+        // Twice the demand at the lead: 3.1 cores each need a 4-vCPU type.
+        let d = r.decide(&input(now + STEP, 600.0, 2));
+        let i = d.instance.unwrap();
+        assert_eq!(
+            (i.before.as_deref(), i.after.as_deref()),
+            (Some("t3.medium"), Some("c6i.xlarge")),
+            "{}",
+            i.reason
+        );
+        // Nothing fits 32 cores a replica: the type is left as it is.
+        let d = r.decide(&input(now + 2 * STEP, 5000.0, 1));
+        let i = d.instance.unwrap();
+        assert_eq!(i.after.as_deref(), Some("c6i.xlarge"));
+        assert!(i.reason.starts_with("no type"), "{}", i.reason);
     }
 }

@@ -328,6 +328,7 @@ fn sizes_cpu_per_replica_ahead_of_a_repeating_step_and_sends_it_in_act_mode() {
                 cpu_millis: Some((after * 1000.0).round() as u64),
                 memory_bytes: None,
             }),
+            instance_type: None,
         };
         requests.push((k, after, cpu));
     }

@@ -17,6 +17,8 @@ pub enum LearnError {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Core(#[from] CoreError),
+    #[error(transparent)]
+    Policy(#[from] prescale_policy::PolicyError),
     #[error("{context}: {source}")]
     Json {
         context: &'static str,

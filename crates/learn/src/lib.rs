@@ -10,7 +10,6 @@ pub mod error;
 pub mod fingerprints;
 pub mod group;
 pub mod inputs;
-pub mod instances;
 pub mod levels;
 pub mod like;
 pub mod profile;
@@ -30,9 +29,9 @@ pub use fingerprints::{
 };
 pub use group::{nearest_group, Basis, Group};
 pub use inputs::{load_inputs, FleetInputs};
-pub use instances::{InstanceCatalogue, InstanceType};
 pub use levels::{LevelStats, MemberLevel};
 pub use like::{parse_matchers, LabelMatcher, Like};
+pub use prescale_policy::instances::{InstanceCatalogue, InstanceType};
 pub use profile::{
     build_profile, cluster_profile, ClusterProfile, MetricProfile, PeriodSource, ProfileOptions,
 };

@@ -8,12 +8,12 @@
 //! (or the whole workload without replicas).
 
 use crate::group::{nearest_group, Basis};
-use crate::instances::{InstanceCatalogue, InstanceType};
 use crate::levels::{LevelStats, MemberLevel};
 use crate::like::Like;
 use crate::resources::{ResourceMetric, ResourceMetrics};
 use crate::LearnError;
 use prescale_core::{ClusterId, SeriesKey, WorkloadId};
+use prescale_policy::instances::{InstanceCatalogue, InstanceType};
 use prescale_store::{SeriesInfo, Store};
 use serde::{Deserialize, Serialize};
 

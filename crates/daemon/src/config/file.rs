@@ -150,6 +150,10 @@ pub struct FileResources {
     pub stabilization: Option<String>,
     /// Steps the use model is fitted on (default 360).
     pub fit_steps: Option<usize>,
+    /// `"builtin"` or the path of a TOML file of `[[instance]]` tables (name, vcpu, memory_gib,
+    /// hourly_price): each decision also names the cheapest type one replica fits (needs both cpu
+    /// and memory sized).
+    pub instance_types: Option<String>,
 }
 
 /// One sized resource.

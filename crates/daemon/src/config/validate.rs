@@ -702,10 +702,32 @@ fn resources(
     if let Some(r) = f.cpu {
         out.cpu = target(c, ResourceKind::Cpu, r);
     }
+    out.instance_types =
+        f.instance_types
+            .as_deref()
+            .and_then(|source| match instance_catalogue(source) {
+                Ok(cat) => Some(cat),
+                Err(e) => {
+                    c.fail(format!("{path}.instance_types"), e);
+                    None
+                }
+            });
     if let Some(r) = f.memory {
         out.memory = target(c, ResourceKind::Memory, r);
     }
     out
+}
+
+/// `"builtin"`, or a TOML file of `[[instance]]` tables.
+fn instance_catalogue(source: &str) -> Result<prescale_policy::InstanceCatalogue, String> {
+    if source == "builtin" {
+        return Ok(prescale_policy::InstanceCatalogue::builtin());
+    }
+    let text = std::fs::read_to_string(source).map_err(|e| format!("reading {source:?}: {e}"))?;
+    let cat: prescale_policy::InstanceCatalogue =
+        toml::from_str(&text).map_err(|e| format!("{source}: {}", e.message().trim()))?;
+    cat.validate().map_err(|e| format!("{source}: {e}"))?;
+    Ok(cat)
 }
 
 /// `[agent]`: `enabled` is the daemon's; every other key belongs to the agent crate's `AgentConfig`.

@@ -353,6 +353,7 @@ fn tick_one(
             Ok(state) => state.map_or_else(Current::default, |s| Current {
                 replicas: s.replicas,
                 resources: s.resources,
+                instance_type: s.instance_type,
             }),
             Err(e) => {
                 tracing::warn!(workload = %key.workload, error = %e, "reading the current state");

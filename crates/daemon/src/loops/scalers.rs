@@ -284,5 +284,6 @@ fn resource_spec(r: &prescale_kube::ResourceSettings) -> ResourceSpec {
         tolerance: r.tolerance.unwrap_or(d.tolerance),
         stabilization: r.stabilization.unwrap_or(d.stabilization),
         fit_steps: d.fit_steps,
+        instance_types: None,
     }
 }

@@ -1,4 +1,5 @@
-//! Instance types (name, vCPU, memory, hourly price) and the cheapest one that fits a request.
+//! Instance types (name, vCPU, memory, hourly price) and the cheapest one that fits a request: the
+//! cost side of sizing, shared by `prescale recommend` (cold start) and the live loop.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,7 @@ impl InstanceCatalogue {
     }
 
     /// Every entry needs a name and finite, positive vCPU and memory and a non-negative price.
-    pub fn validate(&self) -> Result<(), crate::LearnError> {
+    pub fn validate(&self) -> Result<(), crate::PolicyError> {
         if self.instances.is_empty() {
             return Err(crate::error::invalid(
                 "instance catalogue",
