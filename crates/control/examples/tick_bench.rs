@@ -13,9 +13,16 @@
 //! `--stagger` seeds workload i with `i mod refit_every` fewer steps so the fleet's scheduled
 //! refits spread over the ticks instead of all falling on the same one.
 //!
+//! `--resources` also sizes CPU and memory per replica with every decision (`[workload.resources]`,
+//! use series derived from the demand: 0.05 + 0.004/unit cores, 200 MiB + 1 MiB/unit), so its
+//! cost shows against a run without it.
+//!
 //! Run: `cargo run --release -p prescale-control --example tick_bench -- 10000 --threads 1,2`
 
-use prescale_control::{Controller, DecisionRecord, Fleet, Outcome, WorkloadSpec};
+use prescale_control::{
+    Controller, Current, DecisionRecord, Fleet, Outcome, ResourceKind, ResourceSpec,
+    ResourceTarget, Usage, WorkloadSpec,
+};
 use prescale_core::{MetricName, Sample, Timestamp, WorkloadId};
 use prescale_engine::{RollingForecaster, SimConfig};
 use prescale_forecast::{forecaster, ModelConfig, ModelKind};
@@ -37,13 +44,14 @@ struct Args {
     warm_threads: usize,
     split_sample: usize,
     stagger: bool,
+    resources: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: tick_bench N [--threads 1,2] [--ticks T] [--history 4032] [--season 60] \
          [--refit 12] [--samples-per-step 4] [--seed 1] [--warm-threads K] [--split-sample 20] \
-         [--stagger]"
+         [--stagger] [--resources]"
     );
     std::process::exit(2)
 }
@@ -62,6 +70,7 @@ fn parse_args() -> Args {
         warm_threads: cores,
         split_sample: 20,
         stagger: false,
+        resources: false,
     };
     let mut it = std::env::args().skip(1);
     let num =
@@ -84,6 +93,7 @@ fn parse_args() -> Args {
             "--warm-threads" => a.warm_threads = num(it.next()),
             "--split-sample" => a.split_sample = num(it.next()),
             "--stagger" => a.stagger = true,
+            "--resources" => a.resources = true,
             "-h" | "--help" => usage(),
             n => a.workloads = n.parse().unwrap_or_else(|_| usage()),
         }
@@ -188,7 +198,48 @@ fn spec(a: &Args, i: usize) -> WorkloadSpec {
     w.refit_every = a.refit;
     w.history_steps = a.history;
     w.max = 200;
+    if a.resources {
+        let target = |kind: ResourceKind, name: &str| {
+            let metric = MetricName::new(name).unwrap_or_else(|e| panic!("metric: {e}"));
+            ResourceTarget::with_defaults(kind, metric, 1.0, None, None)
+        };
+        w.resources = Some(ResourceSpec {
+            cpu: Some(target(ResourceKind::Cpu, "cpu_cores")),
+            memory: Some(target(ResourceKind::Memory, "rss_bytes")),
+            ..ResourceSpec::default()
+        });
+    }
     w
+}
+
+/// One tick of a slot's controller on `w`; with `--resources` the use windows are derived from
+/// the demand samples (same timestamps).
+fn tick(a: &Args, c: &mut Controller, w: &[Sample], now: Timestamp) -> DecisionRecord {
+    if !a.resources {
+        return c.tick(w, now, None);
+    }
+    const MIB: f64 = 1024.0 * 1024.0;
+    let derive = |f: fn(f64) -> f64| -> Vec<Sample> {
+        w.iter()
+            .map(|s| Sample {
+                ts: s.ts,
+                value: f(s.value),
+            })
+            .collect()
+    };
+    let cpu = derive(|d| 0.05 + 0.004 * d);
+    let memory = derive(|d| 200.0 * MIB + MIB * d);
+    let usage = [
+        Usage {
+            kind: ResourceKind::Cpu,
+            window: &cpu,
+        },
+        Usage {
+            kind: ResourceKind::Memory,
+            window: &memory,
+        },
+    ];
+    c.tick_full(w, &usage, now, &Current::default())
 }
 
 /// The engine settings a controller of `spec` uses (as in `Controller::new`).
@@ -285,8 +336,7 @@ fn main() {
     let warm = Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
         let end = h - offset(s.i);
         let w = window(&a, s.i, 0, end);
-        s.controller
-            .tick(&w, Timestamp(end * STEP_MS + 1_000), None)
+        tick(&a, &mut s.controller, &w, Timestamp(end * STEP_MS + 1_000))
     });
     let warm_s = t.elapsed().as_secs_f64();
     let warm_panics = warm.iter().filter(|o| o.is_panicked()).count();
@@ -309,7 +359,7 @@ fn main() {
     if a.stagger {
         Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
             let w = window(&a, s.i, h - offset(s.i) - 1, h);
-            s.controller.tick(&w, Timestamp(h * STEP_MS + 1_000), None)
+            tick(&a, &mut s.controller, &w, Timestamp(h * STEP_MS + 1_000))
         });
     }
 
@@ -334,7 +384,7 @@ fn main() {
             let t = Instant::now();
             let out: Vec<Outcome<DecisionRecord>> = fleet.run(&mut slots, |s| {
                 let w = std::mem::take(&mut s.window);
-                s.controller.tick(&w, now, None)
+                tick(&a, &mut s.controller, &w, now)
             });
             let dt = t.elapsed().as_secs_f64();
             let cpu = match (cpu0, cpu_seconds()) {
@@ -395,7 +445,12 @@ fn main() {
         );
         println!(
             "ROW {n} {} {} {m:.6} {worst:.6} {:.3} {:.0} {hist_per:.0} {:.6} {:.6} {warm_s:.3} {cpu:.3} {:.1}",
-            if a.stagger { "staggered" } else { "aligned" },
+            match (a.stagger, a.resources) {
+                (true, false) => "staggered",
+                (true, true) => "staggered+resources",
+                (false, false) => "aligned",
+                (false, true) => "aligned+resources",
+            },
             p.threads,
             m / n as f64 * 1e6,
             rss_per.unwrap_or(0.0),
