@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Fleet tick benchmark: tick time of N synthetic workloads' controllers (1-minute step, 60-step
 # season, noise and bursts) on 1 thread and on all threads, and memory per workload
-# (crates/control/examples/tick_bench.rs). Two refit schedules:
-#   aligned   - every workload seeded on the same tick: all scheduled refits fall on one tick (today's daemon)
-#   staggered - workload i seeded i mod refit_every steps earlier: refits spread over the ticks
-# Ratios are against the 1-thread run of the same N and schedule in this run. Wall times depend on
+# (crates/control/examples/tick_bench.rs). Every workload is seeded on the same tick, as the daemon's
+# first tick does; each controller's own refit phase spreads the refits over the ticks. Two sizings:
+#   replicas  - the replica decision only
+#   resources - per-replica CPU and memory sized with every decision as well ([workload.resources])
+# Ratios are against the 1-thread run of the same N and sizing in this run. Wall times depend on
 # what else runs on the machine: the load average is printed, and CPU s/tick is the process's own
 # user+system time (robust to sharing the cores).
 # Usage: bench/tick.sh [N ...]            (default: 1000 10000 100000)
-# Env:   THREADS=1,2 (default: 1 and all cores)   MODES="aligned staggered"
+# Env:   THREADS=1,2 (default: 1 and all cores)   MODES="replicas resources"
 #        LARGE=100000 (N from which the bench is bounded)   LARGE_TICKS=3 (ticks per phase there)
-#        LARGE_ALIGNED=0 (1: also run the aligned schedule there; its refit tick is N x ~4 ms CPU)
+#        LARGE_RESOURCES=0 (1: also run the resources sizing there)
 #        EXTRA="--history 4032 ..." (more tick_bench flags)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ cargo build --release -q -p prescale-control --example tick_bench
 bin="${CARGO_TARGET_DIR:-target}/release/examples/tick_bench"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 10000 100000)
-modes=${MODES:-aligned staggered}
+modes=${MODES:-replicas resources}
 large=${LARGE:-100000}
 threads=${THREADS:-1,$(nproc)}
 rows=$(mktemp)
@@ -27,15 +28,15 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 for n in "${sizes[@]}"; do
   for mode in $modes; do
     flags=(--threads "$threads")
-    [ "$mode" = staggered ] && flags+=(--stagger)
+    [ "$mode" = resources ] && flags+=(--resources)
     if [ "$n" -ge "$large" ]; then
-      if [ "$mode" = aligned ] && [ "${LARGE_ALIGNED:-0}" != 1 ]; then
-        echo "== $n aligned: skipped (LARGE_ALIGNED=1 runs it); see the smaller sizes' refit tick x N"
+      if [ "$mode" = resources ] && [ "${LARGE_RESOURCES:-0}" != 1 ]; then
+        echo "== $n resources: skipped (LARGE_RESOURCES=1 runs it)"
         continue
       fi
       flags+=(--ticks "${LARGE_TICKS:-3}" --split-sample 0)
     fi
-    echo "== $n workloads, $mode refits"
+    echo "== $n workloads, $mode sized"
     # shellcheck disable=SC2086
     "$bin" "$n" "${flags[@]}" ${EXTRA:-} | tee /dev/stderr | grep --line-buffered '^ROW' >>"$rows" || true
   done
@@ -48,7 +49,7 @@ base = {}
 for r in rows:
     if r[2] == "1":
         base[(r[0], r[1])] = r
-head = ("workloads", "refits", "threads", "mean tick s", "worst tick s", "µs/workload", "CPU s/tick",
+head = ("workloads", "sizing", "threads", "mean tick s", "worst tick s", "µs/workload", "CPU s/tick",
         "fits/tick", "RSS KiB/wl", "history", "mean x1T", "worst x1T", "warm-up s")
 print()
 print("| " + " | ".join(head) + " |")

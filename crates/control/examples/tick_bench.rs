@@ -6,12 +6,13 @@
 //! first on 1 thread and then on each further `--threads` count, continuing the same timeline.
 //! Every phase spans `--ticks` ticks (default `refit_every`, so each phase holds the same number of
 //! scheduled refit ticks). Prints a report and one `ROW` line per thread count for bench/tick.sh:
-//! `ROW workloads refits threads mean_s worst_s per_workload_us rss_per_workload_bytes history_steps
+//! `ROW workloads sizing threads mean_s worst_s per_workload_us rss_per_workload_bytes history_steps
 //! refit_tick_s shift_tick_s warm_s cpu_s_per_tick fits_per_tick` (refit/shift: mean wall time of
 //! the ticks with / without forecaster refits; CPU: user + system time of the process per tick).
 //!
-//! `--stagger` seeds workload i with `i mod refit_every` fewer steps so the fleet's scheduled
-//! refits spread over the ticks instead of all falling on the same one.
+//! Every workload is seeded on the same tick with the same history, as the daemon's first tick
+//! does; each controller's own refit phase (stable per workload id) spreads the scheduled refits
+//! over the ticks. `TICK_TRACE=1` prints each timed tick's wall time and fits.
 //!
 //! `--resources` also sizes CPU and memory per replica with every decision (`[workload.resources]`,
 //! use series derived from the demand: 0.05 + 0.004/unit cores, 200 MiB + 1 MiB/unit), so its
@@ -43,7 +44,6 @@ struct Args {
     seed: u64,
     warm_threads: usize,
     split_sample: usize,
-    stagger: bool,
     resources: bool,
 }
 
@@ -51,7 +51,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: tick_bench N [--threads 1,2] [--ticks T] [--history 4032] [--season 60] \
          [--refit 12] [--samples-per-step 4] [--seed 1] [--warm-threads K] [--split-sample 20] \
-         [--stagger] [--resources]"
+         [--resources]"
     );
     std::process::exit(2)
 }
@@ -69,7 +69,6 @@ fn parse_args() -> Args {
         seed: 1,
         warm_threads: cores,
         split_sample: 20,
-        stagger: false,
         resources: false,
     };
     let mut it = std::env::args().skip(1);
@@ -92,7 +91,6 @@ fn parse_args() -> Args {
             "--seed" => a.seed = num(it.next()) as u64,
             "--warm-threads" => a.warm_threads = num(it.next()),
             "--split-sample" => a.split_sample = num(it.next()),
-            "--stagger" => a.stagger = true,
             "--resources" => a.resources = true,
             "-h" | "--help" => usage(),
             n => a.workloads = n.parse().unwrap_or_else(|_| usage()),
@@ -300,7 +298,7 @@ fn main() {
     let ticks = a.ticks.unwrap_or(a.refit).max(1);
     println!(
         "tick_bench: {n} workloads, step 60 s, season {} steps, history {} steps, refit every {}, \
-         {} samples/step, {} ticks per phase, threads {:?}, seed {}, refits {}",
+         {} samples/step, {} ticks per phase, threads {:?}, seed {}, {}",
         a.season,
         a.history,
         a.refit,
@@ -308,10 +306,10 @@ fn main() {
         ticks,
         a.threads,
         a.seed,
-        if a.stagger {
-            "staggered (workload i seeded with i mod refit_every fewer steps)"
+        if a.resources {
+            "replicas, CPU and memory sized"
         } else {
-            "aligned (every workload seeded on the same tick with the same history)"
+            "replicas sized"
         }
     );
 
@@ -329,14 +327,9 @@ fn main() {
     let rss_built = vm_rss_bytes();
     let h = a.history as i64;
     let t = Instant::now();
-    // Staggered: workload i is seeded `i mod refit_every` steps earlier and catches up in the next
-    // (untimed) tick, so its scheduled refits fall on a different tick: the effect a per-workload
-    // refit offset in the controller would have.
-    let offset = |i: usize| if a.stagger { (i % a.refit) as i64 } else { 0 };
     let warm = Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
-        let end = h - offset(s.i);
-        let w = window(&a, s.i, 0, end);
-        tick(&a, &mut s.controller, &w, Timestamp(end * STEP_MS + 1_000))
+        let w = window(&a, s.i, 0, h);
+        tick(&a, &mut s.controller, &w, Timestamp(h * STEP_MS + 1_000))
     });
     let warm_s = t.elapsed().as_secs_f64();
     let warm_panics = warm.iter().filter(|o| o.is_panicked()).count();
@@ -354,14 +347,6 @@ fn main() {
         a.warm_threads,
         warm_s / n as f64 * 1e6
     );
-
-    // Staggered workloads catch up to step h (no refit is due on this tick).
-    if a.stagger {
-        Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
-            let w = window(&a, s.i, h - offset(s.i) - 1, h);
-            tick(&a, &mut s.controller, &w, Timestamp(h * STEP_MS + 1_000))
-        });
-    }
 
     // Steady-state ticks, one per simulated minute, continuing the timeline across phases.
     let mut k = h;
@@ -395,6 +380,12 @@ fn main() {
             let panics = out.iter().filter(|o| o.is_panicked()).count();
             assert_eq!(panics, 0, "a workload panicked");
             drop(out);
+            if std::env::var_os("TICK_TRACE").is_some() {
+                eprintln!(
+                    "tick k={k} threads={threads} {dt:.3} s fits {}",
+                    fits_after - fits_before
+                );
+            }
             phase.ticks.push((dt, fits_after - fits_before, cpu));
         }
         phases.push(phase);
@@ -445,11 +436,10 @@ fn main() {
         );
         println!(
             "ROW {n} {} {} {m:.6} {worst:.6} {:.3} {:.0} {hist_per:.0} {:.6} {:.6} {warm_s:.3} {cpu:.3} {:.1}",
-            match (a.stagger, a.resources) {
-                (true, false) => "staggered",
-                (true, true) => "staggered+resources",
-                (false, false) => "aligned",
-                (false, true) => "aligned+resources",
+            if a.resources {
+                "resources"
+            } else {
+                "replicas"
             },
             p.threads,
             m / n as f64 * 1e6,

@@ -15,7 +15,7 @@ use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel
 use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget};
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Steps with both use and demand needed before the linear use model replaces the recent peak.
@@ -26,8 +26,8 @@ struct Track {
     kind: ResourceKind,
     target: ResourceTarget,
     key: SeriesKey,
-    /// Total use per step start (ms), in cores or bytes.
-    usage: BTreeMap<i64, f64>,
+    /// Total use per step, in cores or bytes.
+    usage: Steps,
     last_sample_at: Option<Timestamp>,
     /// Recommendations (decision time ms, per-replica request after bounds) inside the
     /// stabilization window, oldest first.
@@ -42,8 +42,8 @@ struct Track {
 pub struct Rightsizer {
     spec: ResourceSpec,
     tracks: Vec<Track>,
-    /// Demand per step start (ms), as the replica policy saw it.
-    demand: BTreeMap<i64, f64>,
+    /// Demand per step, as the replica policy saw it.
+    demand: Steps,
     /// The instance type the last decision asked for, and what was known before it.
     instance: Option<String>,
     instance_before: Option<String>,
@@ -67,13 +67,14 @@ pub struct SizingInput<'a> {
 impl Rightsizer {
     /// Sizing for `workload` under a validated `spec`.
     pub fn new(workload: &WorkloadId, spec: ResourceSpec) -> Self {
+        let keep = spec.fit_steps;
         let tracks = spec
             .targets()
             .map(|(kind, target)| Track {
                 kind,
                 target: target.clone(),
                 key: SeriesKey::new(workload.clone(), target.metric.clone()),
-                usage: BTreeMap::new(),
+                usage: Steps::new(keep),
                 last_sample_at: None,
                 recent: VecDeque::new(),
                 last_set: None,
@@ -83,7 +84,7 @@ impl Rightsizer {
         Rightsizer {
             spec,
             tracks,
-            demand: BTreeMap::new(),
+            demand: Steps::new(keep),
             instance: None,
             instance_before: None,
         }
@@ -102,7 +103,6 @@ impl Rightsizer {
         now: Timestamp,
         step_ms: i64,
     ) {
-        let keep = self.spec.fit_steps;
         let Some(t) = self.tracks.iter_mut().find(|t| t.kind == kind) else {
             return;
         };
@@ -113,16 +113,14 @@ impl Rightsizer {
             .max();
         t.last_sample_at = t.last_sample_at.max(newest);
         for (start, v) in complete_steps(&t.key, window, step_ms, now) {
-            t.usage.insert(start, v * t.target.scale);
+            t.usage.push(start, v * t.target.scale);
         }
-        trim(&mut t.usage, keep);
     }
 
     /// Records the demand of a complete step (start ms).
     pub fn observe_demand(&mut self, start: i64, demand: f64) {
         if demand.is_finite() {
-            self.demand.insert(start, demand);
-            trim(&mut self.demand, self.spec.fit_steps);
+            self.demand.push(start, demand);
         }
     }
 
@@ -210,10 +208,39 @@ impl Rightsizer {
     }
 }
 
-/// Keeps the newest `keep` entries.
-fn trim(map: &mut BTreeMap<i64, f64>, keep: usize) {
-    while map.len() > keep {
-        map.pop_first();
+/// Values per step start (ms), oldest first, at most `keep` (allocated once, exactly): a step
+/// already held (or older) is not taken again, as the controller's own history does.
+struct Steps(VecDeque<(i64, f64)>, usize);
+
+impl Steps {
+    fn new(keep: usize) -> Self {
+        Steps(VecDeque::new(), keep)
+    }
+
+    /// Appends a newer step, dropping the oldest when full.
+    fn push(&mut self, start: i64, v: f64) {
+        if self.0.back().is_some_and(|(s, _)| *s >= start) {
+            return;
+        }
+        if self.0.len() >= self.1 {
+            self.0.pop_front();
+        } else if self.0.capacity() == 0 {
+            self.0.reserve_exact(self.1);
+        }
+        self.0.push_back((start, v));
+    }
+
+    fn last(&self) -> Option<f64> {
+        self.0.back().map(|(_, v)| *v)
+    }
+
+    fn get(&self, start: i64) -> Option<f64> {
+        let i = self.0.binary_search_by_key(&start, |(s, _)| *s).ok()?;
+        Some(self.0[i].1)
+    }
+
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.0.iter().map(|(_, v)| *v)
     }
 }
 
@@ -229,14 +256,14 @@ fn current_of(kind: ResourceKind, r: Option<&Resources>) -> Option<f64> {
 fn size(
     t: &mut Track,
     spec: &ResourceSpec,
-    demand: &BTreeMap<i64, f64>,
+    demand: &Steps,
     input: &SizingInput<'_>,
 ) -> ResourceChoice {
     let before = current_of(t.kind, input.current).or(t.last_set);
     let freshness_s = t
         .last_sample_at
         .map(|at| (input.now.0 - at.0) as f64 / 1000.0);
-    let usage = t.usage.last_key_value().map(|(_, v)| *v);
+    let usage = t.usage.last();
     let mut choice = ResourceChoice {
         metric: t.target.metric.to_string(),
         unit: t.kind.unit().to_string(),
@@ -268,8 +295,9 @@ fn size(
     let replicas = f64::from(input.replicas.max(1));
     let (xs, ys): (Vec<f64>, Vec<f64>) = t
         .usage
+        .0
         .iter()
-        .filter_map(|(s, u)| demand.get(s).map(|d| (*d, *u)))
+        .filter_map(|(s, u)| demand.get(*s).map(|d| (d, *u)))
         .unzip();
     let total = if xs.len() >= MIN_FIT_STEPS {
         let (base, per_unit) = prescale_math::nonneg_line_fit(&xs, &ys).unwrap_or((0.0, 0.0));
@@ -300,7 +328,7 @@ fn size(
         );
         predicted.max(usage_now)
     } else {
-        let peak = t.usage.values().copied().fold(0.0_f64, f64::max);
+        let peak = t.usage.values().fold(0.0_f64, f64::max);
         choice.reason = format!(
             "{} sized on its recent peak use {:.4} {} ({} steps with demand, {MIN_FIT_STEPS} \
              needed to fit the use model)",
