@@ -13,16 +13,11 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "kubernetes-test-token-0123456789";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
-    let api = FakeApi::start();
-    api.add_deployment(
-        "shop",
-        "web",
-        2,
-        &[C("app", Some("250m"), Some("256Mi"), None)],
-    );
-    let d = start(&format!(
+/// A daemon config acting every 200 ms on workload `web` (1 s steps, threshold rule) through the
+/// Kubernetes actuator on Deployment shop/web of the fake API at `url`; `extra` goes inside the
+/// `[[workload]]` table (bounds, a `[workload.resources]` table after it).
+fn web_config(url: &str, extra: &str) -> String {
+    format!(
         r#"
 tick = "200ms"
 mode = "act"
@@ -39,12 +34,22 @@ step = "1s"
 lead = "1s"
 stale_after = "1h"
 policy = "threshold"
-max = 20
 actuator = {{ type = "kubernetes", kind = "Deployment", namespace = "shop", name = "web" }}
-"#,
-        url = api.url()
-    ))
-    .await;
+{extra}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
+    let api = FakeApi::start();
+    api.add_deployment(
+        "shop",
+        "web",
+        2,
+        &[C("app", Some("250m"), Some("256Mi"), None)],
+    );
+    let d = start(&web_config(&api.url(), "max = 20")).await;
     // Demand of 80 for half a minute: the threshold rule wants 9 replicas (80 × 1.1 / 10).
     let t0 = now_ms() - 30_000;
     let pts: Vec<_> = (0..120)
@@ -89,32 +94,14 @@ async fn the_daemon_sizes_the_cpu_request_of_a_deployment_from_its_use() {
         4,
         &[C("app", Some("250m"), Some("256Mi"), None)],
     );
-    let d = start(&format!(
-        r#"
-tick = "200ms"
-mode = "act"
-[learn]
-enabled = false
-[kubernetes]
-api_server = "{url}"
-request_timeout = "5s"
-[[workload]]
-workload = "web"
-metric = "rps"
-capacity_per_replica = 10.0
-step = "1s"
-lead = "1s"
-stale_after = "1h"
-policy = "threshold"
-min = 4
+    let d = start(&web_config(
+        &api.url(),
+        r#"min = 4
 max = 4
-actuator = {{ type = "kubernetes", kind = "Deployment", namespace = "shop", name = "web" }}
 [workload.resources]
 headroom = 0.25
 stabilization = "1s"
-cpu = {{ metric = "cpu_cores", min = "50m", max = "2" }}
-"#,
-        url = api.url()
+cpu = { metric = "cpu_cores", min = "50m", max = "2" }"#,
     ))
     .await;
     // Demand 80 and a total CPU use of 3.2 cores: with four replicas (min = max) each needs 0.8,

@@ -95,33 +95,29 @@ memory = {{ metric = "rss_bytes" }}
 
 #[test]
 fn an_instance_catalogue_needs_cpu_and_memory_and_a_readable_file() {
-    let e = prescale_daemon::DaemonConfig::from_toml(
-        r#"
-[[workload]]
-workload = "w"
-metric = "m"
-capacity_per_replica = 1.0
-[workload.resources]
-instance_types = "/nonexistent/types.toml"
-cpu = { metric = "cpu_cores" }
-"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("workload[0].resources.instance_types"), "{e}");
-    assert!(e.contains("/nonexistent/types.toml"), "{e}");
-    let e = prescale_daemon::DaemonConfig::from_toml(
-        r#"
-[[workload]]
-workload = "w"
-metric = "m"
-capacity_per_replica = 1.0
-[workload.resources]
-instance_types = "builtin"
-cpu = { metric = "cpu_cores" }
-"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("both cpu and memory"), "{e}");
+    let cases = [
+        (
+            r#"instance_types = "/nonexistent/types.toml""#,
+            [
+                "workload[0].resources.instance_types",
+                "/nonexistent/types.toml",
+            ],
+        ),
+        (
+            r#"instance_types = "builtin""#,
+            ["resources.instance_types", "both cpu and memory"],
+        ),
+    ];
+    for (line, wants) in cases {
+        let text = format!(
+            "[[workload]]\nworkload = \"w\"\nmetric = \"m\"\ncapacity_per_replica = 1.0\n\
+             [workload.resources]\n{line}\ncpu = {{ metric = \"cpu_cores\" }}\n"
+        );
+        let e = prescale_daemon::DaemonConfig::from_toml(&text)
+            .unwrap_err()
+            .to_string();
+        for want in wants {
+            assert!(e.contains(want), "{want} missing from {e}");
+        }
+    }
 }
