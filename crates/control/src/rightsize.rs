@@ -12,7 +12,7 @@
 
 use crate::align::complete_steps;
 use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel};
-use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget};
+use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget, MIB};
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
 use std::collections::VecDeque;
@@ -166,7 +166,7 @@ impl Rightsizer {
             self.instance = choice.after.clone();
             return Some(choice);
         };
-        let mib = memory / (1024.0 * 1024.0);
+        let mib = memory / MIB;
         match cat.cheapest_fit(cpu, memory) {
             Some(t) => {
                 let replicas = f64::from(input.replicas.max(1));

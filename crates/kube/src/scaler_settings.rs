@@ -5,7 +5,7 @@ use std::time::Duration;
 use prescale_core::time::{parse_duration, Interval};
 use prescale_core::{MetricName, WorkloadId};
 
-use crate::crd::{PredictiveScalerSpec, ScalerMode, ScalerResource, SpecProblem};
+use crate::crd::{PredictiveScalerSpec, ScalerMode, ScalerResource, ScalerResources, SpecProblem};
 use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
 use crate::target::KubeTarget;
 
@@ -32,7 +32,8 @@ pub struct ResourceBound {
     pub max: Option<f64>,
 }
 
-/// `spec.resources`, parsed (ranges are checked by the control loop's own spec validation).
+/// A `resources` table (`spec.resources`, or the daemon config's `[workload.resources]`), parsed;
+/// ranges are checked by the control loop's own spec validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceSettings {
     pub cpu: Option<ResourceBound>,
@@ -160,31 +161,30 @@ fn resource_bound(
     })
 }
 
-/// Parses `spec.resources` (problems are added to `problems`).
-fn resource_settings(
-    spec: &PredictiveScalerSpec,
-    problems: &mut Vec<SpecProblem>,
-) -> Option<ResourceSettings> {
-    let r = spec.resources.as_ref()?;
-    let cpu = r
-        .cpu
-        .as_ref()
-        .and_then(|c| resource_bound("spec.resources.cpu", c, true, problems));
-    let memory = r
-        .memory
-        .as_ref()
-        .and_then(|m| resource_bound("spec.resources.memory", m, false, problems));
-    let stabilization = r
-        .stabilization
-        .as_deref()
-        .and_then(|s| duration_of("spec.resources.stabilization", s, problems));
-    Some(ResourceSettings {
-        cpu,
-        memory,
-        headroom: r.headroom,
-        tolerance: r.tolerance,
-        stabilization,
-    })
+impl ResourceSettings {
+    /// Parses a `resources` table found at `path` (e.g. `spec.resources`); each problem is added
+    /// to `problems` with its path.
+    pub fn parse(path: &str, r: &ScalerResources, problems: &mut Vec<SpecProblem>) -> Self {
+        let cpu = r
+            .cpu
+            .as_ref()
+            .and_then(|c| resource_bound(&format!("{path}.cpu"), c, true, problems));
+        let memory = r
+            .memory
+            .as_ref()
+            .and_then(|m| resource_bound(&format!("{path}.memory"), m, false, problems));
+        let stabilization = r
+            .stabilization
+            .as_deref()
+            .and_then(|s| duration_of(&format!("{path}.stabilization"), s, problems));
+        ResourceSettings {
+            cpu,
+            memory,
+            headroom: r.headroom,
+            tolerance: r.tolerance,
+            stabilization,
+        }
+    }
 }
 
 impl ScalerSettings {
@@ -225,7 +225,10 @@ impl ScalerSettings {
             Some(s) => duration_of("spec.season", s, &mut own).map(Some),
             None => Some(None),
         };
-        let resources = resource_settings(spec, &mut own);
+        let resources = spec
+            .resources
+            .as_ref()
+            .map(|r| ResourceSettings::parse("spec.resources", r, &mut own));
         for p in own {
             push_unique(&mut problems, p);
         }

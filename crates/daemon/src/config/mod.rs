@@ -3,6 +3,7 @@
 mod duration;
 mod error;
 mod file;
+pub(crate) mod sizing;
 mod token;
 mod validate;
 

@@ -650,84 +650,49 @@ fn control(
     out
 }
 
-/// `[workload.resources]` into a `ResourceSpec` (the spec's own checks run with the workload's).
+/// `[workload.resources]` into a `ResourceSpec`, parsed as a PredictiveScaler's `spec.resources`
+/// is (the spec's own range checks run with the workload's).
 fn resources(
     c: &mut Check,
     path: &str,
     f: crate::config::file::FileResources,
 ) -> prescale_control::ResourceSpec {
-    use prescale_control::{ResourceKind, ResourceSpec, ResourceTarget};
-    let mut out = ResourceSpec {
-        headroom: f.headroom.unwrap_or(ResourceSpec::default().headroom),
-        tolerance: f.tolerance.unwrap_or(ResourceSpec::default().tolerance),
-        fit_steps: f.fit_steps.unwrap_or(ResourceSpec::default().fit_steps),
-        ..ResourceSpec::default()
+    let table = |r: crate::config::file::FileResource| prescale_kube::ScalerResource {
+        metric: r.metric,
+        scale: r.scale,
+        min: r.min,
+        max: r.max,
     };
+    let mut problems = Vec::new();
+    let settings = prescale_kube::ResourceSettings::parse(
+        path,
+        &prescale_kube::ScalerResources {
+            cpu: f.cpu.map(table),
+            memory: f.memory.map(table),
+            headroom: f.headroom,
+            tolerance: f.tolerance,
+            // Parsed below with the config's own duration rules.
+            stabilization: None,
+        },
+        &mut problems,
+    );
+    for p in problems {
+        c.fail(p.path, p.message);
+    }
+    let mut out = super::sizing::resource_spec(&settings);
     out.stabilization = c.duration(
         &format!("{path}.stabilization"),
         f.stabilization.as_deref(),
         out.stabilization,
         SECOND,
     );
-    let target = |c: &mut Check, kind: ResourceKind, r: crate::config::file::FileResource| {
-        let at = |field: &str| format!("{path}.{kind}.{field}");
-        let quantity = |c: &mut Check, field: &str, text: Option<String>| {
-            let text = text?;
-            let parsed = match kind {
-                ResourceKind::Cpu => {
-                    prescale_kube::quantity::parse_cpu_millis(&text).map(|m| m as f64 / 1000.0)
-                }
-                ResourceKind::Memory => {
-                    prescale_kube::quantity::parse_memory_bytes(&text).map(|b| b as f64)
-                }
-            };
-            parsed.map_err(|e| c.fail(at(field), e.to_string())).ok()
-        };
-        let min = quantity(c, "min", r.min);
-        let max = quantity(c, "max", r.max);
-        match prescale_core::MetricName::new(r.metric) {
-            Ok(metric) => Some(ResourceTarget::with_defaults(
-                kind,
-                metric,
-                r.scale.unwrap_or(1.0),
-                min,
-                max,
-            )),
-            Err(e) => {
-                c.fail(at("metric"), e.to_string());
-                None
-            }
-        }
-    };
-    if let Some(r) = f.cpu {
-        out.cpu = target(c, ResourceKind::Cpu, r);
-    }
-    out.instance_types =
-        f.instance_types
-            .as_deref()
-            .and_then(|source| match instance_catalogue(source) {
-                Ok(cat) => Some(cat),
-                Err(e) => {
-                    c.fail(format!("{path}.instance_types"), e);
-                    None
-                }
-            });
-    if let Some(r) = f.memory {
-        out.memory = target(c, ResourceKind::Memory, r);
-    }
+    out.fit_steps = f.fit_steps.unwrap_or(out.fit_steps);
+    out.instance_types = f.instance_types.as_deref().and_then(|source| {
+        super::sizing::instance_catalogue(source)
+            .map_err(|e| c.fail(format!("{path}.instance_types"), e))
+            .ok()
+    });
     out
-}
-
-/// `"builtin"`, or a TOML file of `[[instance]]` tables.
-fn instance_catalogue(source: &str) -> Result<prescale_policy::InstanceCatalogue, String> {
-    if source == "builtin" {
-        return Ok(prescale_policy::InstanceCatalogue::builtin());
-    }
-    let text = std::fs::read_to_string(source).map_err(|e| format!("reading {source:?}: {e}"))?;
-    let cat: prescale_policy::InstanceCatalogue =
-        toml::from_str(&text).map_err(|e| format!("{source}: {}", e.message().trim()))?;
-    cat.validate().map_err(|e| format!("{source}: {e}"))?;
-    Ok(cat)
 }
 
 /// `[agent]`: `enabled` is the daemon's; every other key belongs to the agent crate's `AgentConfig`.

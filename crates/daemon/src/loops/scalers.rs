@@ -11,7 +11,7 @@ use crate::config::{KubernetesConfig, WorkloadActuator};
 use crate::controlled::Controlled;
 use crate::controls::Controls;
 use crate::error::DaemonError;
-use prescale_control::{Mode, ResourceKind, ResourceSpec, ResourceTarget, WorkloadSpec};
+use prescale_control::{Mode, WorkloadSpec};
 use prescale_core::Timestamp;
 use prescale_kube::{
     ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerEntry, ScalerMode,
@@ -154,7 +154,10 @@ impl ScalerSync {
             ScalerMode::ForecastOnly => Mode::ForecastOnly,
         };
         spec.mode = mode;
-        spec.resources = s.resources.as_ref().map(resource_spec);
+        spec.resources = s
+            .resources
+            .as_ref()
+            .map(crate::config::sizing::resource_spec);
         spec.validate().map_err(|e| bad("spec", e.to_string()))?;
         let actuator = build_actuator(
             &s.workload,
@@ -268,22 +271,5 @@ impl Drop for ScalerSync {
                     .spawn(move || drop(source));
             }
         }
-    }
-}
-
-/// A scaler's `spec.resources` as the controller's sizing spec (unset fields: its defaults).
-fn resource_spec(r: &prescale_kube::ResourceSettings) -> ResourceSpec {
-    let target = |kind: ResourceKind, b: &prescale_kube::ResourceBound| {
-        ResourceTarget::with_defaults(kind, b.metric.clone(), b.scale, b.min, b.max)
-    };
-    let d = ResourceSpec::default();
-    ResourceSpec {
-        cpu: r.cpu.as_ref().map(|b| target(ResourceKind::Cpu, b)),
-        memory: r.memory.as_ref().map(|b| target(ResourceKind::Memory, b)),
-        headroom: r.headroom.unwrap_or(d.headroom),
-        tolerance: r.tolerance.unwrap_or(d.tolerance),
-        stabilization: r.stabilization.unwrap_or(d.stabilization),
-        fit_steps: d.fit_steps,
-        instance_types: None,
     }
 }
