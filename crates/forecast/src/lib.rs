@@ -8,6 +8,7 @@ mod calibrated;
 pub mod config;
 pub mod conformal;
 pub mod error;
+pub mod gbm;
 pub mod kind;
 pub mod metrics;
 pub mod models;
