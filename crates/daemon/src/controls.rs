@@ -7,9 +7,11 @@
 //! stops every workload's actuation at once, and a workload's own mode can only restrict. The kill
 //! switch (global or per workload) also stops actuation, whatever the modes.
 //!
-//! With a state file (`<db>.controls.json`, see [`Controls::restore`]) every switch is saved as it
-//! happens (written to a temporary file, synced, renamed), so a daemon killed with -9 comes back
-//! with the mode and kill switches its operators last set, not the config's start-up values.
+//! With a state file (`<db>.controls.json`, see [`Controls::restore`]) every switch is saved before
+//! it takes effect (a temporary file written and synced, renamed over the file, the directory
+//! synced; owner-only permissions), so a daemon killed with -9 comes back with the mode and kill
+//! switches its operators last set, not the config's start-up values. A change that cannot be
+//! saved is refused: the switches stay as they were and no temporary file is left.
 
 use prescale_actuate::KillSwitch;
 use prescale_control::Mode;
@@ -22,6 +24,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// A switch that could not be made durable (and so was not made).
+#[derive(Debug, thiserror::Error)]
+#[error("saving the mode and kill switches to {}: {source}; nothing was changed", file.display())]
+pub struct SaveError {
+    pub file: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// What the state file holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,28 +96,28 @@ impl Controls {
         (c, problem)
     }
 
-    /// Writes the state file (when there is one): temporary file, sync, rename.
-    fn save(&self) {
-        let Some(file) = &self.file else { return };
-        let _guard = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
-        let (kill_global, kill_workloads) = self.kill_state();
-        let saved = Saved {
-            mode: self.mode(),
-            kill_global,
-            kill_workloads,
+    /// Writes `saved` to the state file (when there is one) durably: a temporary file beside it
+    /// (mode 0600) written and synced, renamed over it, the directory synced. On failure the
+    /// temporary file is removed and the old file is left as it was.
+    fn persist(&self, saved: &Saved) -> Result<(), SaveError> {
+        let Some(file) = &self.file else {
+            return Ok(());
         };
+        let file = file.as_path();
         let tmp = file.with_extension("json.tmp");
-        let written = serde_json::to_vec_pretty(&saved)
+        let fail = |source| SaveError {
+            file: file.to_path_buf(),
+            source,
+        };
+        let bytes = serde_json::to_vec_pretty(saved)
             .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, file.as_path())
-            });
+            .map_err(fail)?;
+        let written = write_synced(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, file));
         if let Err(e) = written {
-            tracing::error!(file = %file.display(), error = %e, "saving the mode and kill switches");
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(e));
         }
+        sync_dir(file).map_err(fail)
     }
 
     /// The global mode now.
@@ -118,15 +129,19 @@ impl Controls {
         }
     }
 
-    /// Sets the global mode; returns the previous one.
-    pub fn set_mode(&self, mode: Mode) -> Mode {
-        let before = if self.act.swap(mode == Mode::Act, Ordering::SeqCst) {
-            Mode::Act
-        } else {
-            Mode::ForecastOnly
-        };
-        self.save();
-        before
+    /// Sets the global mode once it is saved; returns the previous one. When it cannot be saved
+    /// the mode stays as it was.
+    pub fn set_mode(&self, mode: Mode) -> Result<Mode, SaveError> {
+        let _guard = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = self.mode();
+        let (kill_global, kill_workloads) = self.kill_state();
+        self.persist(&Saved {
+            mode,
+            kill_global,
+            kill_workloads,
+        })?;
+        self.act.store(mode == Mode::Act, Ordering::SeqCst);
+        Ok(before)
     }
 
     /// The kill switch actuators are guarded by.
@@ -134,21 +149,34 @@ impl Controls {
         &self.kill
     }
 
-    /// Engages or releases the global switch, or one workload's.
-    pub fn set_kill(&self, workload: Option<&WorkloadId>, engaged: bool) {
+    /// Engages or releases the global switch, or one workload's, once the change is saved. When
+    /// it cannot be saved every switch stays as it was.
+    pub fn set_kill(&self, workload: Option<&WorkloadId>, engaged: bool) -> Result<(), SaveError> {
+        let _guard = self.saving.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut kill_global, workloads) = self.kill_state();
+        let mut set: BTreeSet<WorkloadId> = workloads.into_iter().collect();
+        match workload {
+            None => kill_global = engaged,
+            Some(w) if engaged => {
+                set.insert(w.clone());
+            }
+            Some(w) => {
+                set.remove(w);
+            }
+        }
+        self.persist(&Saved {
+            mode: self.mode(),
+            kill_global,
+            kill_workloads: set.iter().cloned().collect(),
+        })?;
         match workload {
             None => self.kill.set_global(engaged),
             Some(w) => {
-                let mut set = self.engaged.lock().unwrap_or_else(PoisonError::into_inner);
-                if engaged {
-                    set.insert(w.clone());
-                } else {
-                    set.remove(w);
-                }
+                *self.engaged.lock().unwrap_or_else(PoisonError::into_inner) = set;
                 self.kill.set_workload(w, engaged);
             }
         }
-        self.save();
+        Ok(())
     }
 
     /// Whether the global switch is engaged, and the workloads whose own switch is.
@@ -189,6 +217,37 @@ impl Controls {
             );
         }
         t
+    }
+}
+
+/// Creates (mode 0600) or truncates `path`, writes `bytes` and syncs them.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Syncs the directory holding `file`, so a rename into it survives a crash.
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(())
     }
 }
 
@@ -260,11 +319,11 @@ mod tests {
     fn switches_are_shared_and_exposed() {
         let c = Controls::new(Mode::ForecastOnly);
         let other = c.clone();
-        assert_eq!(other.set_mode(Mode::Act), Mode::ForecastOnly);
+        assert_eq!(other.set_mode(Mode::Act).unwrap(), Mode::ForecastOnly);
         assert_eq!(c.mode(), Mode::Act);
         let web = WorkloadId::new("web").unwrap();
         let db = WorkloadId::new("db").unwrap();
-        other.set_kill(Some(&web), true);
+        other.set_kill(Some(&web), true).unwrap();
         assert_eq!(c.kill_state(), (false, vec![web.clone()]));
         assert!(c.kill_switch().engaged_for(&web).is_some());
         let text = c.exposition(&[web.clone(), db.clone()]);
@@ -272,18 +331,16 @@ mod tests {
         assert!(text.contains("prescale_kill_switch_engaged{scope=\"global\"} 0\n"));
         assert!(text.contains("scope=\"workload\",workload=\"web\"} 1\n"));
         assert!(text.contains("scope=\"workload\",workload=\"db\"} 0\n"));
-        c.set_kill(None, true);
-        c.set_kill(Some(&web), false);
+        c.set_kill(None, true).unwrap();
+        c.set_kill(Some(&web), false).unwrap();
         assert_eq!(other.kill_state(), (true, vec![]));
         assert!(other.kill_switch().engaged_for(&db).is_some());
     }
 
     #[test]
     fn switches_survive_a_restart_and_a_bad_file_fails_safe() {
-        let dir = std::env::temp_dir().join(format!("prescale-controls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("db.controls.json");
-        let _ = std::fs::remove_file(&file);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db.controls.json");
         let web = WorkloadId::new("web").unwrap();
         let (c, problem) = Controls::restore(Mode::ForecastOnly, &file);
         assert!(problem.is_none());
@@ -291,9 +348,15 @@ mod tests {
             (c.mode(), c.kill_state()),
             (Mode::ForecastOnly, (false, vec![]))
         );
-        c.set_mode(Mode::Act);
-        c.set_kill(Some(&web), true);
+        c.set_mode(Mode::Act).unwrap();
+        c.set_kill(Some(&web), true).unwrap();
         drop(c);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
         let (back, problem) = Controls::restore(Mode::ForecastOnly, &file);
         assert!(problem.is_none());
         assert_eq!(back.mode(), Mode::Act);
@@ -303,6 +366,37 @@ mod tests {
         let (safe, problem) = Controls::restore(Mode::Act, &file);
         assert!(problem.unwrap().contains("parsing"));
         assert!(safe.kill_state().0);
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A change that cannot be saved (here the rename fails: a non-empty directory stands where
+    /// the file goes, which stops root too) is refused: memory unchanged, no `.tmp` left.
+    #[test]
+    fn a_change_that_cannot_be_saved_is_not_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db.controls.json");
+        let (c, _) = Controls::restore(Mode::ForecastOnly, &file);
+        c.set_kill(None, true).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir_all(file.join("blocker")).unwrap();
+        let web = WorkloadId::new("web").unwrap();
+        let e = c.set_kill(None, false).unwrap_err();
+        assert!(e.to_string().contains("nothing was changed"), "{e}");
+        assert!(c.set_kill(Some(&web), true).is_err());
+        assert!(c.set_mode(Mode::Act).is_err());
+        assert_eq!(c.kill_state(), (true, vec![]));
+        assert!(c.kill_switch().engaged_for(&web).is_some());
+        assert_eq!(c.mode(), Mode::ForecastOnly);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["db.controls.json".to_string()], "{names:?}");
+        // Once it can be saved again, it is.
+        std::fs::remove_dir_all(&file).unwrap();
+        c.set_kill(None, false).unwrap();
+        assert_eq!(
+            Controls::restore(Mode::Act, &file).0.kill_state(),
+            (false, vec![])
+        );
     }
 }

@@ -18,6 +18,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How long shutdown waits for the requests in flight.
+const SERVER_DRAIN: Duration = Duration::from_secs(10);
+
 /// A running daemon.
 pub struct Daemon {
     addr: SocketAddr,
@@ -34,6 +37,26 @@ pub struct Daemon {
 impl Daemon {
     /// Opens the store, binds the listen address and starts every configured loop.
     pub async fn start(cfg: DaemonConfig) -> Result<Daemon, DaemonError> {
+        // Checked again here: `listen` may have been changed after validation (`--listen`).
+        match crate::config::write_exposure(
+            cfg.listen,
+            cfg.write_auth.as_ref(),
+            cfg.allow_unauthenticated_write,
+        ) {
+            Ok(false) => {}
+            Ok(true) => tracing::warn!(
+                listen = %cfg.listen,
+                "remote-write accepts unauthenticated pushes from beyond this machine \
+                 ([remote_write] allow_unauthenticated = true): anyone who reaches the port can \
+                 inject demand the control loop acts on"
+            ),
+            Err(problem) => {
+                return Err(DaemonError::Config(crate::config::ConfigError::Invalid {
+                    origin: "listen".into(),
+                    problems: vec![problem],
+                }))
+            }
+        }
         let metrics = Arc::new(SelfMetrics::new());
         let db = cfg.db.clone();
         let opts = StoreOptions {
@@ -143,15 +166,19 @@ impl Daemon {
             desired: desired.clone(),
             controls: controls.clone(),
             api_token: cfg.api_token.clone().map(Arc::new),
+            write_auth: cfg.write_auth.clone().map(Arc::new),
             controlled: controlled.clone(),
             insight: insight.clone(),
         };
         let mut srv_shutdown = shutdown_rx.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, http::router(state))
-                .with_graceful_shutdown(async move { loops::stopped(&mut srv_shutdown).await })
-                .await
-        });
+        let limits = http::serve::ServeLimits::fitted(&cfg.server);
+        let server = tokio::spawn(http::serve::serve(
+            listener,
+            http::router(state),
+            limits,
+            async move { loops::stopped(&mut srv_shutdown).await },
+            SERVER_DRAIN,
+        ));
         tracing::info!(%addr, db = %cfg.db.display(), "serving /api/v1/write, /metrics, /api/v1/workloads");
 
         let agent = match &cfg.agent {

@@ -12,7 +12,7 @@ fn problems(text: &str) -> Vec<String> {
 
 #[test]
 fn defaults_without_a_file() {
-    let c = DaemonConfig::defaults();
+    let c = DaemonConfig::defaults().unwrap();
     assert_eq!(c.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(c.db.to_str(), Some("./prescale.db"));
     assert!(c.agent.is_some(), "the agent runs by default");
@@ -108,6 +108,10 @@ url = "http://127.0.0.1:8080/metrics/"
 interval = "5s"
 [remote_write]
 max_body_bytes = 1048576
+auth = { bearer_token = "write-token-0123456789" }
+[server]
+header_read_timeout = "5s"
+max_connections = 64
 [admission]
 max_future = "5m"
 max_age = "1h"
@@ -265,8 +269,159 @@ fn the_in_cluster_config_in_deploy_validates() {
         .take_while(|l| l.is_empty() || l.starts_with("    "))
         .map(|l| l.strip_prefix("    ").unwrap_or(l))
         .collect();
-    let c = DaemonConfig::from_toml(&block.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    // The write token is a mounted Secret there; here a file of ours stands in for it.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("write-token");
+    std::fs::write(&token, "in-cluster-write-token-0123456789\n").unwrap();
+    let text = block.join("\n");
+    let secret = "/etc/prescale-secrets/write-token";
+    assert!(text.contains(secret), "the deploy config reads {secret}");
+    let text = text.replace(secret, &token.display().to_string());
+    let c = DaemonConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.listen.ip().is_unspecified(), "listens on every interface");
+    assert!(c.write_auth.is_some_and(|a| a.bearer.is_some()));
     assert!(c.agent.is_none());
     assert!(c.kubernetes.scalers.is_some());
     assert_eq!(c.backfill.len(), 1);
+}
+
+#[test]
+fn a_workload_is_configured_once() {
+    let w = |name: &str| {
+        format!(
+            "[[workload]]\nworkload = \"{name}\"\nmetric = \"rps\"\ncapacity_per_replica = 1.0\n"
+        )
+    };
+    let p = problems(&format!("{}{}{}", w("api"), w("web"), w("api")));
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].starts_with("workload[2].workload: \"api\" is already controlled by workload[0]"),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn no_replicas_and_a_missing_program_are_refused() {
+    let p = problems(
+        r#"
+[[workload]]
+workload = "a"
+metric = "rps"
+capacity_per_replica = 1.0
+min = 0
+max = 0
+[[workload]]
+workload = "b"
+metric = "rps"
+capacity_per_replica = 1.0
+actuator = { type = "exec", program = "/nonexistent/prescale-scale.sh" }
+[[workload]]
+workload = "c"
+metric = "rps"
+capacity_per_replica = 1.0
+actuator = { type = "process-pool", program = "prescale-surely-not-on-path" }
+"#,
+    );
+    let text = p.join("\n");
+    for want in [
+        "workload[0].max: must be ≥ 1",
+        "workload[1].actuator.program: /nonexistent/prescale-scale.sh",
+        "workload[2].actuator.program: \"prescale-surely-not-on-path\" is not an executable file",
+    ] {
+        assert!(text.contains(want), "{want} missing from {text}");
+    }
+    assert_eq!(p.len(), 3, "{p:#?}");
+}
+
+#[test]
+fn an_unauthenticated_receiver_beyond_loopback_is_refused() {
+    let p = problems("listen = \"0.0.0.0:9464\"\n");
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].starts_with("remote_write.auth: listen 0.0.0.0:9464 reaches beyond this machine"),
+        "{p:#?}"
+    );
+    let p = problems("listen = \"[::]:9464\"\n");
+    assert!(p[0].starts_with("remote_write.auth"), "{p:#?}");
+    // Said explicitly: allowed (and warned about at start-up).
+    let c = DaemonConfig::from_toml(
+        "listen = \"0.0.0.0:9464\"\n[remote_write]\nallow_unauthenticated = true\n",
+    )
+    .unwrap();
+    assert!(c.allow_unauthenticated_write && c.write_auth.is_none());
+    // Loopback needs nothing.
+    assert!(DaemonConfig::from_toml("listen = \"127.0.0.1:9464\"\n").is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "basic-password-0123456789\n").unwrap();
+    let c = DaemonConfig::from_toml(&format!(
+        "listen = \"0.0.0.0:9464\"\n[remote_write.auth]\nbasic_username = \"prometheus\"\n\
+         basic_password_file = {:?}\n",
+        pw.display().to_string()
+    ))
+    .unwrap();
+    let basic = c.write_auth.unwrap().basic.unwrap();
+    assert_eq!(basic.username, "prometheus");
+    assert!(basic.password.matches("basic-password-0123456789"));
+}
+
+#[test]
+fn write_auth_problems_are_named() {
+    let p = problems(
+        r#"
+[remote_write.auth]
+bearer_token = "short"
+basic_username = "a:b"
+basic_password_file = "/nonexistent/prescale-password"
+"#,
+    );
+    let paths: Vec<&str> = p.iter().map(|x| x.split(':').next().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "remote_write.auth.bearer_token",
+            "remote_write.auth.basic_password_file"
+        ],
+        "{p:#?}"
+    );
+    let p = problems("[remote_write.auth]\n");
+    assert!(
+        p[0].starts_with("remote_write.auth: sets no credential"),
+        "{p:#?}"
+    );
+    let p = problems(
+        "[remote_write.auth]\nbearer_token = \"write-token-0123456789\"\nbearer_token_file = \"f\"\n",
+    );
+    assert!(
+        p[0].starts_with("remote_write.auth.bearer_token: set bearer_token or bearer_token_file"),
+        "{p:#?}"
+    );
+    let p = problems(
+        "[remote_write.auth]\nbasic_username = \"a:b\"\nbasic_password = \"basic-password-0123456789\"\n",
+    );
+    assert!(
+        p[0].starts_with("remote_write.auth.basic_username"),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn server_limits_have_defaults_and_are_checked() {
+    let c = DaemonConfig::from_toml("").unwrap();
+    assert_eq!(c.server, prescale_daemon::config::ServerConfig::default());
+    assert_eq!(c.server.header_read_timeout.as_secs(), 10);
+    assert_eq!(c.server.max_connections, 1024);
+    let p = problems(
+        "[server]\nheader_read_timeout = \"soon\"\nbody_timeout = \"0s\"\nmax_connections = 0\n",
+    );
+    let paths: Vec<&str> = p.iter().map(|x| x.split(':').next().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "server.header_read_timeout",
+            "server.body_timeout",
+            "server.max_connections"
+        ],
+        "{p:#?}"
+    );
 }

@@ -112,3 +112,26 @@ async fn metrics_parse_and_carry_forecasts() {
     assert_eq!(upper, vec![12.0], "{text}");
     d.daemon.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_limits_follow_one_rule() {
+    let d = start("").await;
+    for route in [
+        "/api/v1/decisions",
+        "/api/v1/anomalies",
+        "/api/v1/annotations",
+    ] {
+        for bad in ["0", "18446744073709551616", "-1", "many"] {
+            let (s, body) = get(&d.base, &format!("{route}?limit={bad}")).await;
+            assert_eq!(s, 400, "{route}?limit={bad}: {body}");
+        }
+        let (s, body) = get(&d.base, &format!("{route}?limit=1")).await;
+        assert_eq!(s, 200, "{route}: {body}");
+    }
+    let (s, body) = get(&d.base, "/api/v1/decisions?limit=10001").await;
+    assert_eq!(s, 400);
+    assert!(body.contains("not within 1..=10000"), "{body}");
+    let (s, _) = get(&d.base, "/api/v1/decisions?limit=10000&workload=api").await;
+    assert_eq!(s, 200);
+    d.daemon.shutdown().await.unwrap();
+}

@@ -30,7 +30,7 @@ pub struct RunArgs {
 pub fn run(db: &Path, db_given: bool, a: &RunArgs) -> Result<()> {
     let mut cfg = match &a.config {
         Some(path) => DaemonConfig::from_file(path)?,
-        None => DaemonConfig::defaults(),
+        None => DaemonConfig::defaults()?,
     };
     if db_given || a.config.is_none() {
         cfg.db = db.to_path_buf();

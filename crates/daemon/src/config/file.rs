@@ -41,6 +41,39 @@ pub struct FileConfig {
     pub alerts: Option<FileAlerts>,
     /// `[kubernetes]`: how `type = "kubernetes"` actuators reach the API server.
     pub kubernetes: Option<FileKubernetes>,
+    /// `[server]`: timeouts and the connection cap of the HTTP listener.
+    pub server: Option<FileServer>,
+}
+
+/// `[server]`: how long a client may take and how many connections are served at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServer {
+    /// From the first byte of a request to its last header line (default "10s").
+    pub header_read_timeout: Option<String>,
+    /// From the end of the headers to the last byte of the body (default "60s").
+    pub body_timeout: Option<String>,
+    /// A kept-alive connection with no request for this long is closed (default "60s").
+    pub idle_timeout: Option<String>,
+    /// Connections served at once; more are answered 503 and closed (default 1024, lowered to
+    /// what the open-file limit leaves after `fd_reserve`).
+    pub max_connections: Option<u64>,
+    /// File descriptors kept for the store, the agent and outgoing requests (default 128).
+    pub fd_reserve: Option<u64>,
+}
+
+/// `[remote_write.auth]`: who may push. A bearer token, HTTP basic credentials, or both (either is
+/// accepted); Prometheus `remote_write` sends them as `authorization` / `basic_auth`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWriteAuth {
+    pub bearer_token: Option<String>,
+    /// A file holding the token (trailing whitespace trimmed); exclusive with `bearer_token`.
+    pub bearer_token_file: Option<String>,
+    pub basic_username: Option<String>,
+    pub basic_password: Option<String>,
+    /// A file holding the password; exclusive with `basic_password`.
+    pub basic_password_file: Option<String>,
 }
 
 /// `[kubernetes]`: the API server connection of the Kubernetes actuator.
@@ -194,6 +227,10 @@ pub struct FileRemoteWrite {
     pub max_labels_per_series: Option<u64>,
     pub max_label_bytes: Option<u64>,
     pub mapping: Option<toml::Value>,
+    /// Credentials a push must carry (see [`FileWriteAuth`]).
+    pub auth: Option<FileWriteAuth>,
+    /// Accept unauthenticated pushes on a non-loopback `listen` (default false: refused).
+    pub allow_unauthenticated: Option<bool>,
 }
 
 /// `[admission]`: what samples are accepted.

@@ -3,6 +3,8 @@
 mod duration;
 mod error;
 mod file;
+mod program;
+mod serving;
 pub(crate) mod sizing;
 mod token;
 mod validate;
@@ -10,6 +12,7 @@ mod validate;
 pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
 pub use file::FileConfig;
+pub use serving::{write_exposure, BasicAuth, ServerConfig, WriteAuth};
 pub use token::{ApiToken, MIN_TOKEN_CHARS, TOKEN_ENV};
 
 use prescale_agent::AgentConfig;
@@ -56,6 +59,14 @@ pub struct DaemonConfig {
     pub alerts: Option<AlertsConfig>,
     /// How `type = "kubernetes"` actuators connect (defaults without a `[kubernetes]` section).
     pub kubernetes: KubernetesConfig,
+    /// Timeouts and the connection cap of the HTTP listener.
+    pub server: ServerConfig,
+    /// Credentials `POST /api/v1/write` requires; `None`: none (allowed on loopback only, unless
+    /// `allow_unauthenticated_write`).
+    pub write_auth: Option<WriteAuth>,
+    /// `[remote_write] allow_unauthenticated = true`: an unauthenticated receiver may listen
+    /// beyond loopback (warned about at start-up).
+    pub allow_unauthenticated_write: bool,
 }
 
 /// `[kubernetes]`: the API server (`None`: in-cluster or `$KUBECONFIG`) and actuator options.
@@ -260,35 +271,11 @@ impl DaemonConfig {
     }
 
     /// The configuration used without a file: the agent over this machine's processes grouped by
-    /// command name, the embedded store at `./prescale.db`, HTTP on `127.0.0.1:9464`.
-    pub fn defaults() -> DaemonConfig {
-        match validate::validate(FileConfig::default(), "defaults") {
-            Ok(c) => c,
-            // The defaults are constants that validate; this arm exists only to avoid a panic path.
-            Err(_) => DaemonConfig {
-                listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
-                db: PathBuf::from(DEFAULT_DB),
-                agent: Some(AgentConfig::default()),
-                scrape: Vec::new(),
-                receiver: ReceiverConfig {
-                    limits: Limits::default(),
-                    mapping: MappingRules::default(),
-                },
-                admission: AdmissionConfig::default(),
-                retention: None,
-                backfill: Vec::new(),
-                export: Vec::new(),
-                store: StoreKind::Embedded,
-                synchronous: Synchronous::Full,
-                writer: WriterConfig::default(),
-                control: ControlConfig::default(),
-                api_token: None,
-                learn: Some(LearnConfig::default()),
-                keda: None,
-                alerts: None,
-                kubernetes: KubernetesConfig::default(),
-            },
-        }
+    /// command name, the embedded store at `./prescale.db`, HTTP on `127.0.0.1:9464` — the same
+    /// validation as a file gets (an empty one), so `PRESCALE_API_TOKEN` is checked and retention
+    /// is on here too.
+    pub fn defaults() -> Result<DaemonConfig, ConfigError> {
+        validate::validate(FileConfig::default(), "the defaults (no config file)")
     }
 }
 

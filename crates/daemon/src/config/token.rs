@@ -1,4 +1,5 @@
-//! The API bearer token: from `api_token`, `api_token_file` or `PRESCALE_API_TOKEN`, never printed.
+//! Secrets of the API: the bearer token of the mutating endpoints (from `api_token`,
+//! `api_token_file` or `PRESCALE_API_TOKEN`) and the remote-write credentials; never printed.
 
 use std::fmt;
 
@@ -7,7 +8,7 @@ pub const TOKEN_ENV: &str = "PRESCALE_API_TOKEN";
 /// The shortest token accepted.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
-/// A validated bearer token; `Debug` does not show it.
+/// A validated secret (a bearer token or a password); `Debug` does not show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiToken(String);
 
@@ -34,23 +35,39 @@ pub fn resolve(
     file: Option<String>,
     env: Option<String>,
 ) -> Result<Option<ApiToken>, (String, String)> {
-    let (path, text) = match (inline, file) {
-        (Some(_), Some(_)) => {
-            return Err((
-                "api_token".into(),
-                "set api_token or api_token_file, not both".into(),
-            ))
-        }
-        (Some(t), None) => ("api_token", t),
+    match (inline, file, env) {
+        (None, None, Some(t)) => checked(TOKEN_ENV, &t).map(Some),
+        (inline, file, _) => secret(("api_token", inline), ("api_token_file", file)),
+    }
+}
+
+/// A secret given inline under one key or in a file named under another (not both), checked as a
+/// token is; `None` when neither key is set. Errors name the key (`path`) they concern.
+pub fn secret(
+    (inline_key, inline): (&str, Option<String>),
+    (file_key, file): (&str, Option<String>),
+) -> Result<Option<ApiToken>, (String, String)> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err((
+            inline_key.into(),
+            format!("set {} or {}, not both", leaf(inline_key), leaf(file_key)),
+        )),
+        (Some(t), None) => checked(inline_key, &t).map(Some),
         (None, Some(f)) => match std::fs::read_to_string(&f) {
-            Ok(t) => ("api_token_file", t),
-            Err(e) => return Err(("api_token_file".into(), format!("reading {f:?}: {e}"))),
+            Ok(t) => checked(file_key, &t).map(Some),
+            Err(e) => Err((file_key.into(), format!("reading {f:?}: {e}"))),
         },
-        (None, None) => match env {
-            Some(t) => (TOKEN_ENV, t),
-            None => return Ok(None),
-        },
-    };
+        (None, None) => Ok(None),
+    }
+}
+
+/// The last segment of a dotted key path (`remote_write.auth.bearer_token` → `bearer_token`).
+fn leaf(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+/// `text` trimmed, when it is a long enough token.
+fn checked(path: &str, text: &str) -> Result<ApiToken, (String, String)> {
     let token = text.trim();
     if token.is_empty() {
         return Err((path.into(), "must not be empty".into()));
@@ -62,7 +79,7 @@ pub fn resolve(
             format!("{n} characters is too short; use at least {MIN_TOKEN_CHARS}"),
         ));
     }
-    Ok(Some(ApiToken(token.to_string())))
+    Ok(ApiToken(token.to_string()))
 }
 
 #[cfg(test)]

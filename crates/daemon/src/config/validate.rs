@@ -8,19 +8,29 @@ use super::*;
 use serde::de::DeserializeOwned;
 
 /// Collects problems while reading values; each reader returns a fallback so the pass goes on.
-struct Check {
+pub(super) struct Check {
     problems: Vec<Problem>,
 }
 
 impl Check {
-    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn duration(
+    /// Whether a problem was already reported at `prefix` or under it.
+    pub(super) fn failed_under(&self, prefix: &str) -> bool {
+        self.problems.iter().any(|p| {
+            p.path == prefix
+                || p.path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+
+    pub(super) fn duration(
         &mut self,
         path: &str,
         text: Option<&str>,
@@ -49,7 +59,7 @@ impl Check {
         u.trim_end_matches('/').to_string()
     }
 
-    fn positive(&mut self, path: &str, v: Option<u64>, default: usize) -> usize {
+    pub(super) fn positive(&mut self, path: &str, v: Option<u64>, default: usize) -> usize {
         match v {
             None => default,
             Some(0) => {
@@ -97,7 +107,18 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
 
     let scrape = scrape_targets(&mut c, file.scrape);
 
-    let rw = file.remote_write;
+    let mut rw = file.remote_write;
+    let write_auth = super::serving::write_auth(&mut c, rw.as_mut().and_then(|r| r.auth.take()));
+    let allow_unauthenticated_write = rw
+        .as_ref()
+        .and_then(|r| r.allow_unauthenticated)
+        .unwrap_or(false);
+    if let Err(p) =
+        super::serving::write_exposure(listen, write_auth.as_ref(), allow_unauthenticated_write)
+    {
+        c.problems.push(p);
+    }
+    let server = super::serving::server(&mut c, file.server);
     let mut limits = Limits::default();
     let mut receiver_mapping = MappingRules::default();
     if let Some(rw) = rw {
@@ -351,6 +372,9 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         keda,
         alerts,
         kubernetes,
+        server,
+        write_auth,
+        allow_unauthenticated_write,
     })
 }
 
@@ -556,6 +580,9 @@ fn control(
     };
     let global = mode_of(c, "mode", mode.as_deref(), Mode::ForecastOnly);
     out.mode = global;
+    // Each workload is controlled once: by the first entry that names it.
+    let mut seen: std::collections::BTreeMap<prescale_core::WorkloadId, usize> =
+        std::collections::BTreeMap::new();
     for (i, f) in files.into_iter().enumerate() {
         let at = |field: &str| format!("workload[{i}].{field}");
         let workload = prescale_core::WorkloadId::new(f.workload.clone());
@@ -571,6 +598,24 @@ fn control(
                 continue;
             }
         };
+        if let Some(first) = seen.get(&workload) {
+            c.fail(
+                at("workload"),
+                format!(
+                    "{:?} is already controlled by workload[{first}]: two controllers with their own \
+                     actuators would fight over it",
+                    workload.as_str()
+                ),
+            );
+            continue;
+        }
+        seen.insert(workload.clone(), i);
+        if f.max == Some(0) {
+            c.fail(
+                at("max"),
+                "must be ≥ 1 (a workload with no replica serves nothing)",
+            );
+        }
         let mut spec = WorkloadSpec::new(workload, metric, f.capacity_per_replica);
         spec.min = f.min.unwrap_or(spec.min);
         spec.max = f.max.unwrap_or(spec.max);
@@ -625,6 +670,8 @@ fn control(
                         for p in problems {
                             c.fail(p.path, p.message);
                         }
+                    } else if let Err(why) = super::program::runnable(&a) {
+                        c.fail(at("actuator.program"), why);
                     }
                     WorkloadActuator::Generic(a)
                 }

@@ -83,17 +83,40 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
         lock(&store)
             .save_annotation(&row)
             .map(|id| Annotation::from_row(id, row))
-            .map_err(|e| e.to_string())
+            .map_err(|e| (store_status(&e), e.to_string()))
     })
     .await
+    .map_err(|why| (StatusCode::INTERNAL_SERVER_ERROR, why))
     .and_then(|r| r);
     match saved {
         Ok(a) => {
             tracing::info!(id = a.id, workload = ?a.workload, at = a.at, "annotation added through the API");
             json(&st, ROUTE, StatusCode::CREATED, &a)
         }
-        Err(why) => text(&st, ROUTE, StatusCode::INTERNAL_SERVER_ERROR, why),
+        Err((code, why)) => {
+            tracing::warn!(status = code.as_u16(), error = %why, "an annotation was not saved");
+            text(&st, ROUTE, code, why)
+        }
     }
+}
+
+/// 503 when the store could not take the write for now (disk full, I/O error, locked, read-only:
+/// the sender may retry once the operator fixed it), 500 for anything else.
+fn store_status(e: &prescale_store::StoreError) -> StatusCode {
+    use rusqlite::ErrorCode::*;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = s.downcast_ref::<rusqlite::Error>() {
+            if matches!(
+                f.code,
+                DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | ReadOnly | CannotOpen
+            ) {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+        }
+        source = s.source();
+    }
+    StatusCode::INTERNAL_SERVER_ERROR
 }
 
 /// The body's fields, validated, or the 400 reason.
@@ -175,6 +198,28 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_800_000_000_000;
+
+    /// A real "database or disk is full" from SQLite (a page cap the insert runs into) is 503.
+    #[test]
+    fn a_full_disk_is_503() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x BLOB); PRAGMA max_page_count = 2;")
+            .unwrap();
+        let full = (0..100)
+            .map(|_| conn.execute("INSERT INTO t VALUES (zeroblob(4000))", []))
+            .find_map(Result::err)
+            .expect("the page cap is reached");
+        let e = prescale_store::StoreError::Sql {
+            context: "saving an annotation".into(),
+            source: full,
+        };
+        assert_eq!(store_status(&e), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+        let other = prescale_store::StoreError::Invalid {
+            context: "x".into(),
+            reason: "y".into(),
+        };
+        assert_eq!(store_status(&other), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn bodies_are_checked() {

@@ -1,5 +1,6 @@
 //! `GET`/`POST /api/v1/mode` and `GET`/`POST /api/v1/kill-switch`: the run-time global mode and
-//! kill switch. GET is open; POST needs the bearer token (see [`super::auth`]).
+//! kill switch. GET is open; POST needs the bearer token (see [`super::auth`]), and answers 503
+//! with nothing changed when the change cannot be saved.
 
 use super::auth::refusal;
 use super::AppState;
@@ -72,7 +73,10 @@ pub async fn set_mode(State(st): State<AppState>, headers: HeaderMap, body: Byte
             ));
         }
     };
-    let previous = st.controls.set_mode(mode);
+    let previous = match st.controls.set_mode(mode) {
+        Ok(p) => p,
+        Err(e) => return not_saved(&st, MODE, e),
+    };
     tracing::info!(mode = %mode, previous = %previous, "global mode set through the API");
     st.metrics.request(MODE, 200);
     Json(ModeState {
@@ -117,7 +121,9 @@ pub async fn set_kill(State(st): State<AppState>, headers: HeaderMap, body: Byte
                 .into_response();
         }
     }
-    st.controls.set_kill(workload.as_ref(), req.engaged);
+    if let Err(e) = st.controls.set_kill(workload.as_ref(), req.engaged) {
+        return not_saved(&st, KILL, e);
+    }
     match &workload {
         Some(w) => {
             tracing::info!(scope = "workload", workload = %w, engaged = req.engaged, "kill switch set through the API")
@@ -137,6 +143,13 @@ pub async fn set_kill(State(st): State<AppState>, headers: HeaderMap, body: Byte
 fn kill_state(st: &AppState) -> KillState {
     let (global, workloads) = st.controls.kill_state();
     KillState { global, workloads }
+}
+
+/// 503: the change could not be made durable, so it was not made (the sender may retry).
+fn not_saved(st: &AppState, path: &'static str, e: crate::controls::SaveError) -> Response {
+    tracing::error!(error = %e, "a control change was refused: it could not be saved");
+    st.metrics.request(path, 503);
+    (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
 }
 
 fn bad_request(msg: String) -> Response {

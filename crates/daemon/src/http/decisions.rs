@@ -1,39 +1,33 @@
 //! `GET /api/v1/decisions?workload=W&limit=N`: stored decisions, newest first, each with its
 //! explanation.
 
+use super::reply::{list_query, text, ListQuery};
 use super::{lock, AppState};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use prescale_core::WorkloadId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Default and largest `limit`.
+/// Default and largest `limit` (the list endpoints' one rule: 1..=max, else 400).
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
-
-#[derive(Debug, Deserialize)]
-pub struct DecisionsQuery {
-    pub workload: Option<String>,
-    pub limit: Option<usize>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct DecisionsBody {
     pub decisions: Vec<serde_json::Value>,
 }
 
-pub async fn decisions(State(st): State<AppState>, Query(q): Query<DecisionsQuery>) -> Response {
+pub async fn decisions(
+    State(st): State<AppState>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
     let path = "/api/v1/decisions";
-    let workload = match q.workload.map(WorkloadId::new).transpose() {
-        Ok(w) => w,
-        Err(e) => {
-            st.metrics.request(path, 400);
-            return (StatusCode::BAD_REQUEST, format!("workload: {e}\n")).into_response();
-        }
+    let (workload, limit) = match list_query(q, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(v) => v,
+        Err(why) => return text(&st, path, StatusCode::BAD_REQUEST, why),
     };
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let reader = st.reader.clone();
     let r = tokio::task::spawn_blocking(move || lock(&reader).decisions(limit, workload.as_ref()))
         .await;

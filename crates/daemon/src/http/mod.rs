@@ -6,7 +6,9 @@
 mod annotations;
 mod anomalies;
 mod auth;
+mod body_timeout;
 mod clusters;
+mod conn_watch;
 mod controls;
 mod decisions;
 mod fingerprint;
@@ -14,8 +16,10 @@ mod forecast;
 mod metrics;
 mod models;
 mod reply;
+pub mod serve;
 mod workloads;
 mod write;
+
 
 use crate::admission::SourceAdmission;
 use crate::config::ReceiverConfig;
@@ -44,6 +48,8 @@ pub struct AppState {
     pub controls: crate::controls::Controls,
     /// Bearer token of the mutating endpoints; `None` answers them 403.
     pub api_token: Option<Arc<crate::config::ApiToken>>,
+    /// Credentials `POST /api/v1/write` requires; `None`: none.
+    pub write_auth: Option<Arc<crate::config::WriteAuth>>,
     /// The workloads the control loop decides for now (configured ones in config order, then
     /// `PredictiveScaler`s').
     pub controlled: crate::controlled::Controlled,
@@ -57,7 +63,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/v1/write",
-            post(write::remote_write).layer(DefaultBodyLimit::max(limit)),
+            post(write::remote_write)
+                .layer(DefaultBodyLimit::max(limit))
+                // Outermost: credentials are checked before a byte of the body is read.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::write_auth,
+                )),
         )
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/workloads", get(workloads::workloads))

@@ -3,8 +3,9 @@
 //! its spec as the workload's spec, a Kubernetes actuator on its target, its `mode` as the
 //! workload's own mode — and a deleted one loses its slot. Each scaler's status is patched with
 //! its latest decision and forecast when there is a new one, and an invalid spec is reported
-//! (SpecValid=False, with the problems) once per generation. Runs on the control loop's plain
-//! thread, between passes.
+//! (SpecValid=False, with the problems) once per generation — so is one whose workload is already
+//! controlled (by a `[[workload]]` or a scaler that had it first), which is not run a second time.
+//! Runs on the control loop's plain thread, between passes.
 
 use super::control::{build_actuator, make_slot, Slot};
 use crate::config::{KubernetesConfig, WorkloadActuator};
@@ -91,6 +92,12 @@ impl ScalerSync {
             }
         };
         let now: BTreeMap<String, ScalerEntry> = listed.into_iter().map(|e| (e.key(), e)).collect();
+        // Scalers that had a slot keep their claim on its workload over newcomers, even when
+        // their slot is rebuilt below (a new generation).
+        let had_slot: std::collections::BTreeSet<String> = slots
+            .iter()
+            .filter_map(|s| s.scaler.as_ref().map(|(k, _)| k.clone()))
+            .collect();
         // Gone, or changed (a new generation): the slot goes (a changed one is rebuilt below).
         slots.retain(|s| match &s.scaler {
             None => true,
@@ -102,17 +109,24 @@ impl ScalerSync {
                 keep
             }
         });
-        for (key, entry) in &now {
+        let (first, rest): (Vec<_>, Vec<_>) = now.iter().partition(|(k, _)| had_slot.contains(*k));
+        for (key, entry) in first.into_iter().chain(rest) {
             let present = slots
                 .iter()
                 .any(|s| s.scaler.as_ref().is_some_and(|(k, _)| k == key));
             if present {
                 continue;
             }
-            match entry
-                .settings()
-                .and_then(|s| self.slot_for(&s, controls).map_err(|e| vec![e]))
-            {
+            match entry.settings().and_then(|s| {
+                // One controller per workload: a configured one or an earlier scaler keeps it.
+                match slots
+                    .iter()
+                    .find(|x| x.controller.spec().workload == s.workload)
+                {
+                    Some(owner) => Err(vec![already_controlled(&s, owner)]),
+                    None => self.slot_for(&s, controls).map_err(|e| vec![e]),
+                }
+            }) {
                 Ok(mut slot) => {
                     tracing::info!(scaler = %key, workload = %slot.controller.spec().workload, "PredictiveScaler controlled");
                     slot.scaler = Some((key.clone(), entry.generation));
@@ -258,6 +272,21 @@ impl ScalerSync {
                 }
             }
         }
+    }
+}
+
+/// The problem of a scaler whose workload `owner` controls already.
+fn already_controlled(s: &ScalerSettings, owner: &Slot) -> SpecProblem {
+    let by = match &owner.scaler {
+        Some((key, _)) => format!("PredictiveScaler {key}"),
+        None => "a [[workload]] of the config".to_string(),
+    };
+    SpecProblem {
+        path: "spec.targetRef".to_string(),
+        message: format!(
+            "workload {} is already controlled by {by}; two controllers would fight over it",
+            s.workload
+        ),
     }
 }
 
