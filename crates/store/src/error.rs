@@ -12,6 +12,13 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The store file could not be created (owner-only) where it should be.
+    #[error("opening {path}: creating it (owner-only): {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The file was written by a newer prescale whose schema this build does not know.
     #[error("opening {path}: schema version {found} is newer than this build supports ({supported}); use a newer prescale")]
     TooNew {

@@ -29,15 +29,41 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Creates `path` as an empty owner-only file when it does not exist yet (an empty file is an
+/// empty database to SQLite); an existing file keeps its permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         Self::open_with(path, &StoreOptions::default())
     }
 
-    /// Opens (creating if needed) the store at `path` with explicit connection options.
+    /// Opens (creating if needed) the store at `path` with explicit connection options. A new
+    /// file is created readable by its owner only (0600); SQLite gives its `-wal` and `-shm`
+    /// files the same permissions.
     pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         let name = path.display().to_string();
+        create_private(path).map_err(|source| StoreError::Create {
+            path: name.clone(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: name.clone(),
             source,

@@ -805,3 +805,25 @@ mod properties {
         }
     }
 }
+
+/// A new store file and its WAL are readable by their owner only (issue 12): telemetry, decisions
+/// and annotations are not for every local user.
+#[cfg(unix)]
+#[test]
+fn a_new_store_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let store = Store::open(&db).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600, "{:o}", mode(&db));
+    let wal = dir.path().join("p.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "{:o}", mode(&wal));
+    }
+    drop(store);
+    // An existing file keeps the permissions its owner gave it.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    drop(Store::open(&db).unwrap());
+    assert_eq!(mode(&db), 0o640);
+}
