@@ -1,14 +1,13 @@
 //! Admission state shared by one source: the ingest crate's `Admission`, the metric kinds learnt
-//! from metadata, and periodic forgetting of idle series so the series limit does not fill up.
+//! from metadata, and periodic forgetting of series idle for `series_idle_ms` so the series limits
+//! do not fill up.
 
 use prescale_ingest::admit::{AdmissionConfig, AdmitReport, MappingRules};
 use prescale_ingest::remote_write::WriteRequest;
 use prescale_ingest::{KindIndex, RawSample};
 
-/// Series not seen for this long are forgotten (their counters prime again).
-const IDLE_MS: i64 = 3_600_000;
-/// How often idle series are looked for.
-const SWEEP_MS: i64 = 600_000;
+/// Idle series are looked for at most this often (and at least every sixth of the idle expiry).
+const SWEEP_MAX_MS: i64 = 600_000;
 
 #[derive(Debug)]
 pub struct SourceAdmission {
@@ -16,11 +15,17 @@ pub struct SourceAdmission {
     /// Kinds declared by remote-write metadata (often in separate requests).
     pub kinds: KindIndex,
     last_sweep_ms: i64,
+    /// `series_idle_ms` of the config, and how often to look for such series.
+    idle_ms: i64,
+    sweep_ms: i64,
 }
 
 impl SourceAdmission {
     pub fn new(cfg: AdmissionConfig, rules: MappingRules) -> Self {
+        let idle_ms = cfg.series_idle_ms.max(1);
         SourceAdmission {
+            idle_ms,
+            sweep_ms: (idle_ms / 6).clamp(1, SWEEP_MAX_MS),
             admission: prescale_ingest::admit::Admission::new(cfg, rules),
             kinds: KindIndex::new(),
             last_sweep_ms: 0,
@@ -50,9 +55,9 @@ impl SourceAdmission {
     }
 
     fn sweep(&mut self, now_ms: i64) {
-        if now_ms.saturating_sub(self.last_sweep_ms) >= SWEEP_MS {
+        if now_ms.saturating_sub(self.last_sweep_ms) >= self.sweep_ms {
             self.last_sweep_ms = now_ms;
-            let forgotten = self.admission.forget_idle(now_ms, IDLE_MS);
+            let forgotten = self.admission.forget_idle(now_ms, self.idle_ms);
             if forgotten > 0 {
                 tracing::debug!(forgotten, "idle input series forgotten");
             }

@@ -162,6 +162,7 @@ impl Daemon {
                 cfg.admission.clone(),
                 cfg.receiver.mapping.clone(),
             ))),
+            inflight: http::InFlight::new(cfg.receiver.limits.max_inflight_bytes),
             reader: reader.clone(),
             desired: desired.clone(),
             controls: controls.clone(),

@@ -226,6 +226,10 @@ pub struct FileRemoteWrite {
     pub max_series: Option<u64>,
     pub max_labels_per_series: Option<u64>,
     pub max_label_bytes: Option<u64>,
+    /// Samples in one request (413 beyond).
+    pub max_samples: Option<u64>,
+    /// Bytes of bodies and decompressed data all requests hold at once (429 beyond).
+    pub max_inflight_bytes: Option<u64>,
     pub mapping: Option<toml::Value>,
     /// Credentials a push must carry (see [`FileWriteAuth`]).
     pub auth: Option<FileWriteAuth>,
@@ -240,6 +244,10 @@ pub struct FileAdmission {
     pub max_future: Option<String>,
     pub max_age: Option<String>,
     pub max_series: Option<u64>,
+    /// Series tracked at once for one workload.
+    pub max_series_per_workload: Option<u64>,
+    /// A series with no sample for this long gives its slot back (duration, default 1h).
+    pub series_idle_expiry: Option<String>,
     pub counters_as_rates: Option<bool>,
 }
 

@@ -143,6 +143,28 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
             rw.max_label_bytes,
             limits.max_label_bytes,
         );
+        limits.max_samples = c.positive(
+            "remote_write.max_samples",
+            rw.max_samples,
+            limits.max_samples,
+        );
+        let least = limits
+            .max_body_bytes
+            .saturating_add(limits.max_decompressed_bytes);
+        limits.max_inflight_bytes = c.positive(
+            "remote_write.max_inflight_bytes",
+            rw.max_inflight_bytes,
+            limits.max_inflight_bytes.max(least),
+        );
+        if limits.max_inflight_bytes < least {
+            c.fail(
+                "remote_write.max_inflight_bytes",
+                format!(
+                    "{} is less than max_body_bytes + max_decompressed_bytes ({least}): a request of the maximum size could never be received",
+                    limits.max_inflight_bytes
+                ),
+            );
+        }
         receiver_mapping = c.typed("remote_write.mapping", rw.mapping);
     }
 
@@ -158,6 +180,20 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         }
         admission.max_series =
             c.positive("admission.max_series", a.max_series, admission.max_series);
+        admission.max_series_per_workload = c.positive(
+            "admission.max_series_per_workload",
+            a.max_series_per_workload,
+            admission.max_series_per_workload,
+        );
+        if let Some(t) = a.series_idle_expiry.as_deref() {
+            let d = c.duration(
+                "admission.series_idle_expiry",
+                Some(t),
+                Duration::ZERO,
+                SECOND,
+            );
+            admission.series_idle_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        }
         if let Some(b) = a.counters_as_rates {
             admission.counters_as_rates = b;
         }

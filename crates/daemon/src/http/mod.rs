@@ -20,6 +20,7 @@ pub mod serve;
 mod workloads;
 mod write;
 
+pub use write::InFlight;
 
 use crate::admission::SourceAdmission;
 use crate::config::ReceiverConfig;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub receiver: Arc<ReceiverConfig>,
     /// Admission of remote-write samples (stateful: counter rates need the previous value).
     pub admission: Arc<Mutex<SourceAdmission>>,
+    /// Bytes remote-write requests hold at once (`remote_write.max_inflight_bytes`).
+    pub inflight: Arc<write::InFlight>,
     /// The API's connection to the embedded store (WAL lets it read while the writer commits):
     /// reads, and the rare operator write (annotations).
     pub reader: Arc<Mutex<Store>>,

@@ -67,7 +67,35 @@ pub struct Admission {
     cfg: AdmissionConfig,
     rules: MappingRules,
     series: HashMap<Vec<u8>, SeriesState>,
+    /// Tracked series per workload (entries removed at zero).
+    per_workload: HashMap<WorkloadId, usize>,
     scratch: Vec<u8>,
+}
+
+/// Prometheus' metric name rule: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn valid_metric_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// The series table and its limits, as [`with_series`] needs them.
+struct Slots<'a> {
+    series: &'a mut HashMap<Vec<u8>, SeriesState>,
+    per_workload: &'a mut HashMap<WorkloadId, usize>,
+    max_series: usize,
+    max_per_workload: usize,
+}
+
+fn release(per_workload: &mut HashMap<WorkloadId, usize>, workload: &WorkloadId) {
+    if let Some(n) = per_workload.get_mut(workload) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per_workload.remove(workload);
+        }
+    }
 }
 
 /// Writes an unambiguous identity of `name` + sorted `labels` (length-prefixed parts) into `out`.
@@ -98,6 +126,7 @@ impl Admission {
             cfg,
             rules,
             series: HashMap::new(),
+            per_workload: HashMap::new(),
             scratch: Vec::new(),
         }
     }
@@ -111,12 +140,27 @@ impl Admission {
         self.series.len()
     }
 
+    /// Input series currently tracked for `workload` (at most `max_series_per_workload`).
+    pub fn workload_series_count(&self, workload: &str) -> usize {
+        self.per_workload
+            .iter()
+            .find(|(w, _)| w.as_str() == workload)
+            .map_or(0, |(_, n)| *n)
+    }
+
     /// Forgets series whose newest admitted sample is older than `now_ms - idle_ms` (sample time),
     /// freeing their slots; returns how many. A forgotten counter primes again on its next sample.
     pub fn forget_idle(&mut self, now_ms: i64, idle_ms: i64) -> usize {
         let cutoff = now_ms.saturating_sub(idle_ms);
         let before = self.series.len();
-        self.series.retain(|_, s| s.last_seen_ms >= cutoff);
+        let per_workload = &mut self.per_workload;
+        self.series.retain(|_, s| {
+            let keep = s.last_seen_ms >= cutoff;
+            if !keep {
+                release(per_workload, &s.key.workload);
+            }
+            keep
+        });
         before - self.series.len()
     }
 
@@ -153,6 +197,10 @@ impl Admission {
         let bounds = self.bounds(now_ms);
         for (ts, i) in order {
             let s = &samples[i];
+            if !valid_metric_name(&s.name) {
+                report.reject(RejectReason::InvalidMetricName);
+                continue;
+            }
             let as_rate = self.as_rate(&s.name, kinds);
             if let Err(reason) = check(s.value, ts, as_rate, bounds) {
                 report.reject(reason);
@@ -165,12 +213,13 @@ impl Admission {
             );
             let rules = &self.rules;
             let built = || new_state(rules, &s.name, &s.labels, as_rate, ts);
-            let series = (
-                &mut self.series,
-                self.scratch.as_slice(),
-                self.cfg.max_series,
-            );
-            match with_series(series, as_rate, built, |st| {
+            let slots = Slots {
+                series: &mut self.series,
+                per_workload: &mut self.per_workload,
+                max_series: self.cfg.max_series,
+                max_per_workload: self.cfg.max_series_per_workload,
+            };
+            match with_series(slots, &self.scratch, as_rate, built, |st| {
                 advance(st, s.value, ts, &mut report)
             }) {
                 Ok(point) => report.accepted.extend(point),
@@ -204,6 +253,10 @@ impl Admission {
                 continue;
             };
             let name = name.value.as_str();
+            if !valid_metric_name(name) {
+                report.reject_n(RejectReason::InvalidMetricName, ts.samples.len());
+                continue;
+            }
             let as_rate = self.as_rate(name, kinds);
             valid.clear();
             for s in &ts.samples {
@@ -236,12 +289,13 @@ impl Admission {
                     .collect();
                 new_state(rules, name, &owned, as_rate, first_ts)
             };
-            let series = (
-                &mut self.series,
-                self.scratch.as_slice(),
-                self.cfg.max_series,
-            );
-            let outcome = with_series(series, as_rate, built, |st| {
+            let slots = Slots {
+                series: &mut self.series,
+                per_workload: &mut self.per_workload,
+                max_series: self.cfg.max_series,
+                max_per_workload: self.cfg.max_series_per_workload,
+            };
+            let outcome = with_series(slots, &self.scratch, as_rate, built, |st| {
                 for &(t, v) in &valid {
                     match advance(st, v, t, &mut report) {
                         Ok(point) => report.accepted.extend(point),
@@ -274,25 +328,41 @@ impl Admission {
 }
 
 /// Runs `f` on the series with identity `key`, creating it with `build` when it is new (refused
-/// beyond `max_series`) or when its kind changed (it keeps its slot). A new series is stored only
-/// if `f` succeeds, so refused samples leave no state behind.
+/// beyond `max_series`, or beyond `max_series_per_workload` for its workload) or when its kind
+/// changed (it keeps its slot). A new series is stored only if `f` succeeds, so refused samples
+/// leave no state behind.
 fn with_series<T>(
-    (series, key, max_series): (&mut HashMap<Vec<u8>, SeriesState>, &[u8], usize),
+    slots: Slots<'_>,
+    key: &[u8],
     as_rate: bool,
     build: impl FnOnce() -> Result<SeriesState, RejectReason>,
     f: impl FnOnce(&mut SeriesState) -> Result<T, RejectReason>,
 ) -> Result<T, RejectReason> {
+    let Slots {
+        series,
+        per_workload,
+        max_series,
+        max_per_workload,
+    } = slots;
     match series.get_mut(key) {
         Some(st) if st.as_rate == as_rate => f(st),
         known => {
             let is_new = known.is_none();
-            // Map before the limit check so that a refusal names the real problem.
+            // Map before the limit checks so that a refusal names the real problem.
             let mut st = build()?;
-            if is_new && series.len() >= max_series {
-                return Err(RejectReason::SeriesLimit);
+            if is_new {
+                if series.len() >= max_series {
+                    return Err(RejectReason::SeriesLimit);
+                }
+                if per_workload.get(&st.key.workload).copied().unwrap_or(0) >= max_per_workload {
+                    return Err(RejectReason::WorkloadSeriesLimit);
+                }
             }
             let out = f(&mut st)?;
-            series.insert(key.to_vec(), st);
+            *per_workload.entry(st.key.workload.clone()).or_default() += 1;
+            if let Some(old) = series.insert(key.to_vec(), st) {
+                release(per_workload, &old.key.workload);
+            }
             Ok(out)
         }
     }

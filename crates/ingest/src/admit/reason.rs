@@ -25,6 +25,10 @@ pub enum RejectReason {
     DroppedByRule,
     /// A new series beyond `max_series` (label explosion guard).
     SeriesLimit,
+    /// A new series of a workload that already has `max_series_per_workload`.
+    WorkloadSeriesLimit,
+    /// The sample's name is not a valid Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
+    InvalidMetricName,
     /// A counter sample not after the previous sample of its series.
     OutOfOrder,
     /// A counter with a negative value.
@@ -32,7 +36,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 12] = [
+    pub const ALL: [RejectReason; 14] = [
         RejectReason::NonFinite,
         RejectReason::StaleMarker,
         RejectReason::TooFarInFuture,
@@ -43,6 +47,8 @@ impl RejectReason {
         RejectReason::InvalidMetric,
         RejectReason::DroppedByRule,
         RejectReason::SeriesLimit,
+        RejectReason::WorkloadSeriesLimit,
+        RejectReason::InvalidMetricName,
         RejectReason::OutOfOrder,
         RejectReason::NegativeCounter,
     ];
@@ -59,6 +65,8 @@ impl RejectReason {
             RejectReason::InvalidMetric => "invalid_metric",
             RejectReason::DroppedByRule => "dropped_by_rule",
             RejectReason::SeriesLimit => "series_limit",
+            RejectReason::WorkloadSeriesLimit => "workload_series_limit",
+            RejectReason::InvalidMetricName => "invalid_metric_name",
             RejectReason::OutOfOrder => "out_of_order",
             RejectReason::NegativeCounter => "negative_counter",
         }
@@ -78,6 +86,8 @@ impl fmt::Display for RejectReason {
             RejectReason::InvalidMetric => "invalid metric name",
             RejectReason::DroppedByRule => "dropped by a mapping rule",
             RejectReason::SeriesLimit => "series limit reached",
+            RejectReason::WorkloadSeriesLimit => "series limit of the workload reached",
+            RejectReason::InvalidMetricName => "not a valid Prometheus metric name",
             RejectReason::OutOfOrder => "counter sample out of order",
             RejectReason::NegativeCounter => "negative counter value",
         })

@@ -384,3 +384,54 @@ fn remote_write_requests_are_admitted_per_series() {
     assert_eq!(r.rejected.get(&RejectReason::NoWorkload), Some(&1));
     assert_eq!(a.series_count(), 2);
 }
+
+#[test]
+fn the_per_workload_cap_keeps_slots_for_other_workloads_until_idle_series_are_forgotten() {
+    let mut a = Admission::new(
+        AdmissionConfig {
+            max_series: 10,
+            max_series_per_workload: 2,
+            ..AdmissionConfig::default()
+        },
+        MappingRules::default(),
+    );
+    let batch = |job: &str, n: usize, ts: i64| -> Vec<RawSample> {
+        (0..n)
+            .map(|i| raw("g", &[("job", job), ("id", &i.to_string())], Some(ts), 1.0))
+            .collect()
+    };
+    let r = a.admit(batch("noisy", 5, NOW - 60_000), &no_kinds, NOW);
+    assert_eq!(r.accepted.len(), 2);
+    assert_eq!(r.rejected.get(&RejectReason::WorkloadSeriesLimit), Some(&3));
+    assert_eq!(a.workload_series_count("noisy"), 2);
+    let r = a.admit(batch("quiet", 2, NOW), &no_kinds, NOW);
+    assert_eq!(r.accepted.len(), 2, "{:?}", r.rejected);
+    // The noisy workload's series go idle and give their slots back; quiet's stay.
+    assert_eq!(a.forget_idle(NOW, 30_000), 2);
+    assert_eq!(a.workload_series_count("noisy"), 0);
+    assert_eq!(a.workload_series_count("quiet"), 2);
+    let r = a.admit(batch("noisy", 3, NOW), &no_kinds, NOW);
+    assert_eq!(r.accepted.len(), 2);
+    assert_eq!(a.series_count(), 4);
+}
+
+#[test]
+fn metric_names_must_be_prometheus_names() {
+    for ok in ["a", "_x", "job:rate5m", "http_requests_total", "A9"] {
+        assert!(valid_metric_name(ok), "{ok}");
+    }
+    for bad in ["", "9a", "a-b", "a.b", "a b", "é"] {
+        assert!(!valid_metric_name(bad), "{bad}");
+    }
+    let mut a = admission();
+    let r = a.admit(
+        vec![
+            raw("bad-name", &[("job", "w")], Some(NOW), 1.0),
+            raw("good", &[("job", "w")], Some(NOW), 1.0),
+        ],
+        &no_kinds,
+        NOW,
+    );
+    assert_eq!(r.accepted.len(), 1);
+    assert_eq!(r.rejected.get(&RejectReason::InvalidMetricName), Some(&1));
+}

@@ -17,6 +17,8 @@ pub enum RemoteWriteError {
     Snappy(String),
     #[error("body is not a valid protobuf WriteRequest: {0}")]
     Protobuf(String),
+    #[error("request has {count} samples, over the limit of {limit} per request")]
+    TooManySamples { count: usize, limit: usize },
     #[error("request has {count} series, over the limit of {limit}")]
     TooManySeries { count: usize, limit: usize },
     #[error("series {series} has {count} labels, over the limit of {limit}")]
@@ -52,6 +54,7 @@ impl RemoteWriteError {
             RemoteWriteError::DecompressedTooLarge { .. } => "decompressed_too_large",
             RemoteWriteError::Snappy(_) => "snappy",
             RemoteWriteError::Protobuf(_) => "protobuf",
+            RemoteWriteError::TooManySamples { .. } => "too_many_samples",
             RemoteWriteError::TooManySeries { .. } => "too_many_series",
             RemoteWriteError::TooManyLabels { .. } => "too_many_labels",
             RemoteWriteError::LabelTooLarge { .. } => "label_too_large",
@@ -61,5 +64,15 @@ impl RemoteWriteError {
             RemoteWriteError::DuplicateLabel { .. } => "duplicate_label",
             RemoteWriteError::Encode(_) => "encode",
         }
+    }
+
+    /// Whether the request was refused for its size (HTTP 413) rather than its content (400).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            RemoteWriteError::BodyTooLarge { .. }
+                | RemoteWriteError::DecompressedTooLarge { .. }
+                | RemoteWriteError::TooManySamples { .. }
+        )
     }
 }

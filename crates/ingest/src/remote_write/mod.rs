@@ -7,11 +7,13 @@
 mod error;
 mod precheck;
 mod proto;
+mod stream;
 
 pub use error::RemoteWriteError;
 pub use proto::{
     Exemplar, Label, MetricMetadata, MetricType, Sample as PbSample, TimeSeries, WriteRequest,
 };
+pub use stream::{check, Checked, Chunks};
 
 use crate::{KindIndex, RawSample};
 use prost::Message;
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 /// The label that carries the metric name.
 pub const NAME_LABEL: &str = "__name__";
 
-/// Limits applied to every request before and after decoding.
+/// Limits applied to every request before and after decoding, and the receiver's in-flight budget.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -32,6 +34,12 @@ pub struct Limits {
     pub max_labels_per_series: usize,
     /// Bytes of one label's name plus value.
     pub max_label_bytes: usize,
+    /// Samples in one request (checked by [`check`] before any is admitted).
+    pub max_samples: usize,
+    /// Receiver-wide, not per request: bytes of bodies and their decompressed data held at once by
+    /// all requests together (a receiver answers 429 past it). At least `max_body_bytes +
+    /// max_decompressed_bytes`, so that one request of each maximum fits.
+    pub max_inflight_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,18 +50,26 @@ impl Default for Limits {
             max_series: 100_000,
             max_labels_per_series: 64,
             max_label_bytes: 4096,
+            max_samples: 2_000_000,
+            max_inflight_bytes: 256 << 20,
         }
     }
 }
 
-/// Decodes and validates a remote-write body (snappy block format, then protobuf).
+/// Decodes and validates a remote-write body (snappy block format, then protobuf) in one piece.
+/// Receivers read large bodies with [`decompress`], [`check`] and [`Checked::chunks`] instead.
 pub fn decode(body: &[u8], limits: &Limits) -> Result<WriteRequest, RemoteWriteError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(RemoteWriteError::BodyTooLarge {
-            size: body.len(),
-            limit: limits.max_body_bytes,
-        });
-    }
+    let buf = decompress(body, limits)?;
+    precheck::precheck(&buf, limits)?;
+    let req =
+        WriteRequest::decode(&buf[..]).map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
+    validate(&req, limits)?;
+    Ok(req)
+}
+
+/// The size a snappy block declares it decompresses to, refused over `max_decompressed_bytes`
+/// (read from the header: nothing is allocated).
+pub fn decompressed_len(body: &[u8], limits: &Limits) -> Result<usize, RemoteWriteError> {
     let len =
         snap::raw::decompress_len(body).map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
     if len > limits.max_decompressed_bytes {
@@ -62,15 +78,24 @@ pub fn decode(body: &[u8], limits: &Limits) -> Result<WriteRequest, RemoteWriteE
             limit: limits.max_decompressed_bytes,
         });
     }
+    Ok(len)
+}
+
+/// Checks the body and decompressed sizes, then decompresses the snappy block.
+pub fn decompress(body: &[u8], limits: &Limits) -> Result<Vec<u8>, RemoteWriteError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(RemoteWriteError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
+    }
+    let len = decompressed_len(body, limits)?;
     let mut buf = vec![0u8; len];
     let n = snap::raw::Decoder::new()
         .decompress(body, &mut buf)
         .map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
-    let buf = buf.get(..n).unwrap_or(&[]);
-    precheck::precheck(buf, limits)?;
-    let req = WriteRequest::decode(buf).map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
-    validate(&req, limits)?;
-    Ok(req)
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// Checks series count and each series' labels: count, sizes, a non-empty `__name__`, no empty or
@@ -85,10 +110,17 @@ pub fn validate(req: &WriteRequest, limits: &Limits) -> Result<(), RemoteWriteEr
     for (series, ts) in req.timeseries.iter().enumerate() {
         validate_labels(series, &ts.labels, limits)?;
     }
+    let samples: usize = req.timeseries.iter().map(|t| t.samples.len()).sum();
+    if samples > limits.max_samples {
+        return Err(RemoteWriteError::TooManySamples {
+            count: samples,
+            limit: limits.max_samples,
+        });
+    }
     Ok(())
 }
 
-fn validate_labels(
+pub(crate) fn validate_labels(
     series: usize,
     labels: &[Label],
     limits: &Limits,

@@ -1,0 +1,179 @@
+//! Chunked reading against the one-piece decoder: same acceptance, same samples, bounded chunks.
+
+use super::*;
+use crate::remote_write::{decode, decompress, encode, from_points};
+
+fn request(series: usize, per_series: usize) -> WriteRequest {
+    from_points((0..series).flat_map(|s| {
+        (0..per_series).map(move |i| {
+            (
+                "queue_depth",
+                [("job", format!("j{s}"))],
+                1_000 + i as i64,
+                (s * 1000 + i) as f64,
+            )
+        })
+    }))
+}
+
+/// Every (labels, sample) pair of a request in order.
+fn flat(reqs: &[WriteRequest]) -> Vec<(Vec<Label>, i64, u64)> {
+    reqs.iter()
+        .flat_map(|r| &r.timeseries)
+        .flat_map(|t| {
+            t.samples
+                .iter()
+                .map(|s| (t.labels.clone(), s.timestamp, s.value.to_bits()))
+        })
+        .collect()
+}
+
+fn chunked(body: &[u8], limits: &Limits, n: usize) -> Result<Vec<WriteRequest>, RemoteWriteError> {
+    let checked = check(decompress(body, limits)?, limits)?;
+    checked.chunks(n).collect()
+}
+
+#[test]
+fn chunks_hold_at_most_n_samples_and_cover_the_request_in_order() {
+    let req = request(3, 10);
+    let body = encode(&req);
+    let limits = Limits::default();
+    let whole = decode(&body, &limits).unwrap();
+    for n in [1, 4, 10, 11, 30, 1000] {
+        let chunks = chunked(&body, &limits, n).unwrap();
+        assert!(chunks.iter().all(|c| {
+            let k: usize = c.timeseries.iter().map(|t| t.samples.len()).sum();
+            (1..=n).contains(&k)
+        }));
+        assert_eq!(chunks.len(), 30usize.div_ceil(n), "n = {n}");
+        assert_eq!(flat(&chunks), flat(std::slice::from_ref(&whole)), "n = {n}");
+    }
+}
+
+#[test]
+fn a_long_series_is_split_with_its_labels_in_every_chunk() {
+    let req = request(1, 25);
+    let chunks = chunked(&encode(&req), &Limits::default(), 10).unwrap();
+    let sizes: Vec<usize> = chunks
+        .iter()
+        .map(|c| c.timeseries[0].samples.len())
+        .collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+    assert!(chunks
+        .iter()
+        .all(|c| c.timeseries.len() == 1 && c.timeseries[0].labels == req.timeseries[0].labels));
+}
+
+#[test]
+fn series_without_samples_and_metadata_are_kept_out_of_chunks() {
+    let mut req = request(2, 3);
+    req.timeseries.insert(
+        1,
+        TimeSeries {
+            labels: vec![Label::new("__name__", "empty")],
+            samples: vec![],
+            exemplars: vec![],
+        },
+    );
+    req.metadata.push(MetricMetadata {
+        r#type: 2,
+        metric_family_name: "queue_depth".into(),
+        help: String::new(),
+        unit: String::new(),
+    });
+    let limits = Limits::default();
+    let checked = check(decompress(&encode(&req), &limits).unwrap(), &limits).unwrap();
+    assert_eq!(checked.samples, 6);
+    assert_eq!(checked.metadata, req.metadata);
+    let chunks: Vec<WriteRequest> = checked.chunks(100).collect::<Result<_, _>>().unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].timeseries.len(), 2);
+}
+
+#[test]
+fn the_sample_cap_is_checked_before_anything_is_read() {
+    let limits = Limits {
+        max_samples: 29,
+        ..Limits::default()
+    };
+    let body = encode(&request(3, 10));
+    let err = RemoteWriteError::TooManySamples {
+        count: 30,
+        limit: 29,
+    };
+    assert_eq!(chunked(&body, &limits, 5).unwrap_err(), err);
+    assert_eq!(decode(&body, &limits).unwrap_err(), err);
+    assert!(err.is_too_large());
+    assert_eq!(
+        err.to_string(),
+        "request has 30 samples, over the limit of 29 per request"
+    );
+}
+
+/// A series whose wire form carries unknown fields (varint, fixed, group) between its samples.
+fn with_unknown_fields() -> Vec<u8> {
+    let series = TimeSeries {
+        labels: vec![Label::new("__name__", "x"), Label::new("job", "a")],
+        samples: vec![
+            Sample {
+                value: 1.0,
+                timestamp: 5,
+            },
+            Sample {
+                value: 2.0,
+                timestamp: 6,
+            },
+        ],
+        exemplars: vec![],
+    };
+    let mut ts = series.encode_to_vec();
+    // field 9 varint 300, field 10 fixed64, field 11 group holding field 1 varint, field 12 fixed32.
+    ts.extend([
+        0x48, 0xac, 0x02, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 0x5b, 0x08, 0x01, 0x5c,
+    ]);
+    ts.extend([0x65, 1, 2, 3, 4]);
+    ts.push(0x12);
+    ts.extend(
+        Sample {
+            value: 3.0,
+            timestamp: 7,
+        }
+        .encode_length_delimited_to_vec(),
+    );
+    assert!(ts.len() < 128, "one-byte length below");
+    let mut out = vec![0x0a, ts.len() as u8];
+    out.extend(ts);
+    out
+}
+
+#[test]
+fn unknown_fields_are_skipped_as_the_one_piece_decoder_skips_them() {
+    let pb = with_unknown_fields();
+    let body = snap::raw::Encoder::new().compress_vec(&pb).unwrap();
+    let limits = Limits::default();
+    let whole = decode(&body, &limits).unwrap();
+    assert_eq!(whole.timeseries[0].samples.len(), 3);
+    let chunks = chunked(&body, &limits, 2).unwrap();
+    assert_eq!(flat(&chunks), flat(&[whole]));
+}
+
+#[test]
+fn a_sample_field_of_the_wrong_wire_type_is_refused_by_both() {
+    // Series: __name__ label, then tag 2 as a varint.
+    let label = Label::new("__name__", "x").encode_to_vec();
+    let mut ts = vec![0x0a, label.len() as u8];
+    ts.extend(label);
+    ts.extend([0x10, 0x01]);
+    let mut pb = vec![0x0a, ts.len() as u8];
+    pb.extend(ts);
+    let body = snap::raw::Encoder::new().compress_vec(&pb).unwrap();
+    let limits = Limits::default();
+    assert!(matches!(
+        decode(&body, &limits),
+        Err(RemoteWriteError::Protobuf(_))
+    ));
+    assert!(matches!(
+        chunked(&body, &limits, 10),
+        Err(RemoteWriteError::Protobuf(_))
+    ));
+}
