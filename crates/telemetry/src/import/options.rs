@@ -66,6 +66,10 @@ pub struct ImportOptions {
     pub skip_bad: bool,
     /// Added to every imported series; they override `source_file`/`format`/`unit` when names clash.
     pub extra_labels: Labels,
+    /// Longest line (and quoted multi-line record) read, in bytes (default 1 MiB): a longer one is
+    /// a bad row `file:line: line longer than N bytes` (the header: a header error), never held
+    /// in memory whole.
+    pub max_line_bytes: usize,
 }
 
 impl Default for ImportOptions {
@@ -78,6 +82,7 @@ impl Default for ImportOptions {
             columns: None,
             skip_bad: false,
             extra_labels: Labels::new(),
+            max_line_bytes: super::record::DEFAULT_MAX_LINE_BYTES,
         }
     }
 }

@@ -76,7 +76,7 @@ pub fn import_reader(
     opts: &ImportOptions,
 ) -> Result<Imported, ImportError> {
     let file = name;
-    let mut records = RecordReader::new(reader);
+    let mut records = RecordReader::new(reader, opts.max_line_bytes);
     let sep = match records.peek_first_line().map_err(|e| io_error(file, e))? {
         None => {
             return Err(ImportError::Empty {

@@ -4,6 +4,8 @@ use std::io::BufRead;
 
 /// Longest logical record (quoted fields may span lines) before it is reported as unterminated.
 const MAX_RECORD_LINES: usize = 64;
+/// Default of [`RecordReader::new`]'s line limit (`ImportOptions::max_line_bytes`).
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// A field separator; `;` also covers Bitbrains' `;\t` because unquoted fields are trimmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,34 +124,84 @@ fn split(text: &str, sep: Sep) -> Split {
     }
 }
 
-/// Reads records one by one, skipping blank lines.
+/// Reads records one by one, skipping blank lines; holds at most one line (of at most
+/// `max_line` bytes) or one record (as many) at a time, however large the input.
 pub(crate) struct RecordReader<R> {
     inner: R,
     line_no: usize,
     pending: Option<(usize, Result<String, String>)>,
     sep: Sep,
     buf: Vec<u8>,
+    max_line: usize,
 }
 
 impl<R: BufRead> RecordReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R, max_line: usize) -> Self {
         RecordReader {
             inner,
             line_no: 0,
             pending: None,
             sep: Sep::Comma,
             buf: Vec::new(),
+            max_line: max_line.max(1),
         }
     }
 
-    /// Next physical line without its terminator; `Err` text when it is not UTF-8.
+    /// Appends the next line (with its `\n`, if any) to `buf` while it fits in `max_line` bytes
+    /// plus its terminator; a longer line is read to its end without being kept. Returns the bytes
+    /// read and whether the line was too long.
+    fn read_line_bounded(&mut self) -> std::io::Result<(usize, bool)> {
+        let mut read = 0;
+        let mut too_long = false;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok((read, too_long));
+            }
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            // `\r\n` and the `\n` itself do not count against the limit.
+            if !too_long && self.buf.len() + take > self.max_line + 2 {
+                too_long = true;
+                self.buf.clear();
+            }
+            if !too_long {
+                self.buf.extend_from_slice(&chunk[..take]);
+            }
+            self.inner.consume(take);
+            read += take;
+            if done {
+                return Ok((read, too_long));
+            }
+        }
+    }
+
+    /// Next physical line without its terminator; `Err` text when it is not UTF-8 or longer than
+    /// the limit.
     fn physical_line(&mut self) -> std::io::Result<Option<(usize, Result<String, String>)>> {
         self.buf.clear();
-        let n = self.inner.read_until(b'\n', &mut self.buf)?;
+        let (n, mut too_long) = self.read_line_bounded()?;
         if n == 0 {
             return Ok(None);
         }
         self.line_no += 1;
+        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+            self.buf.pop();
+        }
+        too_long |= self.buf.len() > self.max_line;
+        if too_long {
+            self.buf.clear();
+            return Ok(Some((
+                self.line_no,
+                Err(format!("line longer than {} bytes", self.max_line)),
+            )));
+        }
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
@@ -219,6 +271,15 @@ impl<R: BufRead> RecordReader<R> {
                         None
                     };
                     match more {
+                        Some((_, Ok(next))) if text.len() + 1 + next.len() > self.max_line => {
+                            return Ok(Some(Record {
+                                line,
+                                fields: Err(format!(
+                                    "record (a quoted field spanning lines) longer than {} bytes",
+                                    self.max_line
+                                )),
+                            }))
+                        }
                         Some((_, Ok(next))) => {
                             text.push('\n');
                             text.push_str(&next);
@@ -277,7 +338,7 @@ mod tests {
     #[test]
     fn joins_quoted_newlines_and_skips_blank_lines() {
         let data = "\u{feff}h1,h2\r\n\r\n\"multi\nline\",2\r\nx,\"open\n";
-        let mut r = RecordReader::new(data.as_bytes());
+        let mut r = RecordReader::new(data.as_bytes(), DEFAULT_MAX_LINE_BYTES);
         let h = r.next_record().unwrap().unwrap();
         assert_eq!(
             (h.line, h.fields.unwrap()),
@@ -290,5 +351,32 @@ mod tests {
         assert_eq!(b.line, 5);
         assert!(b.fields.is_err());
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_reported_and_skipped_without_being_kept() {
+        let long = "9".repeat(100);
+        let data = format!("a,b\n1,2\n{long},3\r\n12345678,9\n\"x\ny\nzzzzz\",1\n4,5");
+        // A 2-byte buffer: lines arrive in many pieces.
+        let reader = std::io::BufReader::with_capacity(2, data.as_bytes());
+        let mut r = RecordReader::new(reader, 10);
+        let mut got = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            got.push((rec.line, rec.fields));
+        }
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[1], (2, Ok(vec!["1".to_string(), "2".to_string()])));
+        assert_eq!(got[2], (3, Err("line longer than 10 bytes".to_string())));
+        // Exactly at the limit (CRLF not counted) is fine.
+        assert!(r.max_line == 10 && got[3].1.is_ok(), "{:?}", got[3]);
+        assert_eq!(
+            got[4],
+            (
+                5,
+                Err("record (a quoted field spanning lines) longer than 10 bytes".to_string())
+            )
+        );
+        assert_eq!(got[5].0, 8);
+        assert!(r.buf.capacity() <= 64, "the long line was not kept");
     }
 }

@@ -300,6 +300,54 @@ fn csv_files_lists_sorted_csvs_recursively() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_line_over_the_limit_is_named_with_file_and_line() {
+    use std::io::{BufReader, Read};
+    // No newline at all: 8 MiB streamed from a generator, never a file in memory.
+    let endless = BufReader::new(std::io::repeat(b'x').take(8 << 20));
+    let err = import_reader("big.csv", endless, &ImportOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "big.csv:1: header: line longer than 1048576 bytes"
+    );
+    // A long data row: an error naming its line, or a skipped bad row.
+    let data = |opts: &ImportOptions| {
+        let rows = "timestamp,value\n2020-01-01T00:00:00Z,1\n".as_bytes();
+        let long = std::io::repeat(b'7').take(5000);
+        let tail = "\n2020-01-01T00:02:00Z,3\n".as_bytes();
+        import_reader(
+            "rows.csv",
+            BufReader::new(rows.chain(long).chain(tail)),
+            opts,
+        )
+    };
+    let small = ImportOptions {
+        max_line_bytes: 4096,
+        ..ImportOptions::default()
+    };
+    assert_eq!(
+        data(&small).unwrap_err().to_string(),
+        "rows.csv:3: line longer than 4096 bytes"
+    );
+    let imp = data(&ImportOptions {
+        skip_bad: true,
+        ..small.clone()
+    })
+    .unwrap();
+    assert_eq!(imp.summary.skipped_bad, 1);
+    assert_eq!(imp.summary.samples, 2);
+    assert_eq!(
+        imp.summary.bad_examples,
+        ["rows.csv:3: line longer than 4096 bytes"]
+    );
+    // Under the default limit the same file is one bad value, not a long line.
+    let err = data(&ImportOptions::default()).unwrap_err().to_string();
+    assert!(
+        err.starts_with("rows.csv:3: ") && !err.contains("longer"),
+        "{err}"
+    );
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), skip in any::<bool>()) {
