@@ -3,6 +3,8 @@
 mod duration;
 mod error;
 mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 mod program;
 mod serving;
 pub(crate) mod sizing;

@@ -3,6 +3,8 @@
 mod assemble;
 mod error;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 mod layout;
 mod options;
 mod reader;

@@ -1,0 +1,37 @@
+//! Replays the CSV importer's fuzz checks over the committed seeds and any crash artifacts (and
+//! every prefix of each), so `cargo test` exercises them without cargo-fuzz or nightly.
+
+use prescale_telemetry::import::fuzzing;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn csv_import_corpus() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut inputs = files(&fuzz.join("corpus/csv_import"));
+    let seeds = inputs.len();
+    inputs.extend(files(&fuzz.join("artifacts/csv_import")));
+    assert!(seeds >= 5, "the committed seeds are missing: {seeds}");
+    for path in &inputs {
+        let data = std::fs::read(path).unwrap();
+        for cut in (0..=data.len())
+            .step_by(data.len() / 64 + 1)
+            .chain([data.len()])
+        {
+            if let Err(e) = fuzzing::csv_import(&data[..cut]) {
+                panic!("{} cut at {cut}: {e}", path.display());
+            }
+        }
+    }
+}
