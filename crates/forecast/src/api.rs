@@ -38,3 +38,12 @@ pub trait Fitted: Send + Sync {
 pub fn forecaster(kind: ModelKind, cfg: &ModelConfig) -> Box<dyn Forecaster> {
     Box::new(crate::models::ModelForecaster::new(kind, cfg.clone()))
 }
+
+/// The forecaster for `kind` that can use the fleet's models (`gbm`, and `auto` with fleet candidates).
+pub fn fleet_forecaster(
+    kind: ModelKind,
+    cfg: &ModelConfig,
+    fleet: crate::fleet::FleetInput,
+) -> Box<dyn Forecaster> {
+    Box::new(crate::models::ModelForecaster::new(kind, cfg.clone()).with_fleet(fleet))
+}

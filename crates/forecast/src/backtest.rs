@@ -7,8 +7,9 @@
 //! first origin's training part. A failed fit falls back to naive for that origin and is counted.
 
 use crate::calibrated::check_finite;
+use crate::fleet::FleetInput;
 use crate::metrics::{coverage, mase, msis};
-use crate::{forecaster, ForecastError, ModelConfig, ModelKind};
+use crate::{fleet_forecaster, forecaster, ForecastError, ModelConfig, ModelKind};
 use prescale_core::Level;
 use prescale_math::{mean, mean_abs_diff, median};
 use std::time::Instant;
@@ -79,6 +80,26 @@ pub fn backtest_series(
     cfg: &BacktestConfig,
     models: &[ModelKind],
 ) -> Result<SeriesBacktest, ForecastError> {
+    backtest_series_with_fleet(values, cfg, models, None)
+}
+
+/// How many leading points of a series of `len` points a fleet model may train on in the backtest:
+/// everything before the first origin's model-selection and calibration tail, so every origin's
+/// selection, calibration and test points are out of the fleet model's sample.
+pub fn fleet_training_len(len: usize, cfg: &BacktestConfig) -> usize {
+    let tail = cfg.windows * cfg.horizon + ModelConfig::default().selection_windows + cfg.horizon;
+    len.saturating_sub(tail)
+}
+
+/// The backtest of one series where fleet models may be among `models` (and `auto`'s candidates):
+/// `fleet.timing` is the time of `values[0]`; `fleet.gbm` must have been trained on at most the first
+/// `fleet_training_len` points of each series.
+pub fn backtest_series_with_fleet(
+    values: &[f64],
+    cfg: &BacktestConfig,
+    models: &[ModelKind],
+    fleet: Option<&FleetInput>,
+) -> Result<SeriesBacktest, ForecastError> {
     if models.is_empty() {
         return Err(ForecastError::NoModels);
     }
@@ -116,14 +137,22 @@ pub fn backtest_series(
     let alpha = cfg.level.alpha();
     let naive = forecaster(ModelKind::Naive, &model_cfg);
     let mut scores = Vec::with_capacity(models.len());
+    let skipped = values.len() - used;
     for &kind in models {
-        let model = forecaster(kind, &model_cfg);
         let (mut seconds, mut fits, mut failed_fits) = (0.0, 0usize, 0usize);
         let mut actual = Vec::with_capacity(test_len);
         let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..cfg.windows {
             let o = history + i * cfg.horizon;
             let train = &v[o - history..o];
+            let model = match fleet {
+                Some(f) => {
+                    let mut f = f.clone();
+                    f.timing = f.timing.map(|t| t.shifted(skipped + o - history));
+                    fleet_forecaster(kind, &model_cfg, f)
+                }
+                None => forecaster(kind, &model_cfg),
+            };
             let started = Instant::now();
             let fitted = model.fit(train);
             seconds += started.elapsed().as_secs_f64();

@@ -40,8 +40,13 @@ pub enum ForecastError {
     #[error("no models to backtest")]
     NoModels,
     /// A model name could not be parsed.
-    #[error("unknown model {0:?} (expected one of naive, seasonal_naive, ets, mstl, theta, auto)")]
+    #[error(
+        "unknown model {0:?} (expected one of naive, seasonal_naive, ets, mstl, theta, auto, gbm)"
+    )]
     UnknownModel(String),
+    /// A fleet model failed or was missing.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
     /// A forecast could not be assembled (shape mismatch; a bug if it ever shows).
     #[error(transparent)]
     Core(#[from] prescale_core::CoreError),

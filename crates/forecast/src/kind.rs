@@ -19,17 +19,20 @@ pub enum ModelKind {
     Theta,
     /// Per-series choice (or combination) by rolling-origin cross-validation.
     Auto,
+    /// The fleet's gradient-boosted model (needs a trained fleet model).
+    Gbm,
 }
 
 impl ModelKind {
     /// Every model kind, in a fixed order.
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Ets,
         ModelKind::Mstl,
         ModelKind::Theta,
         ModelKind::Auto,
+        ModelKind::Gbm,
     ];
 
     /// The lowercase name used in configs and on the command line.
@@ -41,7 +44,13 @@ impl ModelKind {
             ModelKind::Mstl => "mstl",
             ModelKind::Theta => "theta",
             ModelKind::Auto => "auto",
+            ModelKind::Gbm => "gbm",
         }
+    }
+
+    /// Whether the model is trained across the fleet rather than on one series.
+    pub fn is_fleet(self) -> bool {
+        matches!(self, ModelKind::Gbm)
     }
 }
 

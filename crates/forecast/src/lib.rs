@@ -8,6 +8,7 @@ mod calibrated;
 pub mod config;
 pub mod conformal;
 pub mod error;
+pub mod fleet;
 pub mod gbm;
 pub mod kind;
 pub mod metrics;
@@ -15,9 +16,10 @@ pub mod models;
 pub mod optimize;
 mod path;
 
-pub use api::{forecaster, Fitted, Forecaster, ModelInfo};
+pub use api::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelInfo};
 pub use backtest::{
-    backtest_series, summarize, BacktestConfig, ModelScore, ModelSummary, SeriesBacktest,
+    backtest_series, backtest_series_with_fleet, fleet_training_len, summarize, BacktestConfig,
+    ModelScore, ModelSummary, SeriesBacktest,
 };
 pub use config::ModelConfig;
 pub use conformal::IntervalMode;

@@ -28,6 +28,16 @@ fn minimal_series_fits_every_model() {
     let cfg = ModelConfig::new(Some(4), 12).unwrap();
     let y: Vec<f64> = (0..cfg.min_len()).map(|t| (t % 5) as f64).collect();
     for kind in ModelKind::ALL {
+        if kind.is_fleet() {
+            match forecaster(kind, &cfg).fit(&y) {
+                Err(ForecastError::FitFailed { model, reason }) => {
+                    assert_eq!(model, kind);
+                    assert!(reason.contains("fleet"), "{reason}");
+                }
+                other => panic!("{kind} without a fleet: {:?}", other.map(|f| f.describe())),
+            }
+            continue;
+        }
         let f = forecaster(kind, &cfg).fit(&y).unwrap();
         assert_eq!(f.predict(12, level90()).unwrap().horizon(), 12, "{kind}");
     }

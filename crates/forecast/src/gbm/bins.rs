@@ -103,10 +103,10 @@ mod tests {
         assert_eq!(b.cuts[0], vec![1.0, 2.0, 3.0, 4.0]);
         let col = b.column(0);
         assert_eq!(col[3], 0, "NaN is bin 0");
-        for i in 0..x.rows() {
+        for (i, &bin) in col.iter().enumerate() {
             let v = x.get(i, 0);
             for split in 0..(b.bins_of(0) - 1) as u8 {
-                let by_bin = col[i] <= split;
+                let by_bin = bin <= split;
                 let by_value = v.is_nan() || v <= b.threshold(0, split);
                 assert_eq!(by_bin, by_value, "value {v} split {split}");
             }

@@ -10,6 +10,7 @@
 use super::build;
 use super::robust::{SeasonalMedian, WindowMedian};
 use crate::calibrated::{Calibrated, Plan};
+use crate::fleet::FleetInput;
 use crate::path::PathModel;
 use crate::{ForecastError, ModelConfig, ModelInfo, ModelKind};
 
@@ -70,6 +71,7 @@ pub(crate) fn fit_auto(
     y: &[f64],
     plan: &Plan,
     cfg: &ModelConfig,
+    fleet: Option<&FleetInput>,
 ) -> Result<Calibrated, ForecastError> {
     let h = cfg.max_horizon;
     let mut origins = plan.selection.clone();
@@ -82,8 +84,11 @@ pub(crate) fn fit_auto(
         kinds.push(ModelKind::SeasonalNaive);
         kinds.push(ModelKind::Mstl);
     }
+    if fleet.is_some() {
+        kinds.push(ModelKind::Gbm);
+    }
     for kind in kinds {
-        if let Ok(m) = build(kind, y, plan.fit_end, cfg) {
+        if let Ok(m) = build(kind, y, plan.fit_end, cfg, fleet) {
             models.push((kind.to_string(), m));
         }
     }

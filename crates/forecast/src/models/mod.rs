@@ -2,12 +2,14 @@
 
 pub mod auto;
 pub mod ets;
+pub(crate) mod gbm;
 pub mod mstl;
 pub mod naive;
 pub mod robust;
 pub mod theta;
 
 use crate::calibrated::{check_finite, Calibrated, Plan};
+use crate::fleet::{FleetError, FleetInput};
 use crate::path::PathModel;
 use crate::{Fitted, ForecastError, Forecaster, ModelConfig, ModelKind};
 use ets::{EtsModel, EtsSearch};
@@ -15,17 +17,28 @@ use mstl::{mstl_periods, MstlModel};
 use naive::{NaiveModel, SeasonalNaiveModel};
 use theta::ThetaModel;
 
-/// A forecaster of one kind with its configuration.
+/// A forecaster of one kind with its configuration and, for fleet models, the fleet's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelForecaster {
     kind: ModelKind,
     cfg: ModelConfig,
+    fleet: Option<FleetInput>,
 }
 
 impl ModelForecaster {
     /// A forecaster for `kind`.
     pub fn new(kind: ModelKind, cfg: ModelConfig) -> Self {
-        ModelForecaster { kind, cfg }
+        ModelForecaster {
+            kind,
+            cfg,
+            fleet: None,
+        }
+    }
+
+    /// The same forecaster with the fleet's models available (`gbm`; `auto` adds them as candidates).
+    pub fn with_fleet(mut self, fleet: FleetInput) -> Self {
+        self.fleet = Some(fleet);
+        self
     }
 }
 
@@ -38,10 +51,21 @@ impl Forecaster for ModelForecaster {
         self.cfg.validate()?;
         check_finite(y)?;
         let plan = Plan::new(y.len(), &self.cfg, self.kind == ModelKind::Auto)?;
+        if let Some(f) = &self.fleet {
+            if f.context.len() != f.gbm.context_len {
+                return Err(FleetError::ContextLength {
+                    series: "(this series)".into(),
+                    expected: f.gbm.context_len,
+                    got: f.context.len(),
+                }
+                .into());
+            }
+        }
+        let fleet = self.fleet.as_ref();
         let fitted = if self.kind == ModelKind::Auto {
-            auto::fit_auto(y, &plan, &self.cfg)?
+            auto::fit_auto(y, &plan, &self.cfg, fleet)?
         } else {
-            let model = build(self.kind, y, plan.fit_end, &self.cfg)?;
+            let model = build(self.kind, y, plan.fit_end, &self.cfg, fleet)?;
             let spec = model.spec();
             Calibrated::build(self.kind, spec, model.as_ref(), y, &plan, &self.cfg)?
         };
@@ -55,6 +79,7 @@ pub(crate) fn build(
     y: &[f64],
     fit_end: usize,
     cfg: &ModelConfig,
+    fleet: Option<&FleetInput>,
 ) -> Result<Box<dyn PathModel>, ForecastError> {
     let failed = |reason| ForecastError::FitFailed {
         model: kind,
@@ -81,6 +106,12 @@ pub(crate) fn build(
                     .ok_or_else(|| failed("no trend model could be estimated"))?,
             )
         }
+        ModelKind::Gbm => Box::new(gbm::GbmPath {
+            fleet: fleet
+                .cloned()
+                .ok_or_else(|| failed("gbm needs a fleet model trained across series"))?,
+            season: cfg.season,
+        }),
         ModelKind::Auto => return Err(failed("auto is assembled from the other models")),
     })
 }
