@@ -268,7 +268,7 @@ pub struct BacktestArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "naive,seasonal_naive,ets,mstl,theta,auto"
+        default_value = "naive,seasonal_naive,ets,mstl,theta,gbm,auto"
     )]
     pub models: Vec<String>,
     /// Steps per forecast window.
@@ -292,6 +292,21 @@ pub struct BacktestArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Train the fleet model (gbm) across every input, each on its points before its first scored
+    /// window, for `gbm` and as a candidate of `auto`; `off` scores `auto` on local models only.
+    #[arg(long, value_enum, default_value_t = FleetMode::On)]
+    pub fleet: FleetMode,
+    /// Also score each series forecasting from only its first AGE of history (e.g. 1h,6h,1d), its
+    /// fleet model trained without it.
+    #[arg(long, value_delimiter = ',')]
+    pub cold_start: Vec<String>,
+}
+
+/// Whether `backtest` trains a fleet model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FleetMode {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -43,6 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fc.params.learning_rate = arg(&args, "lr").unwrap_or(fc.params.learning_rate);
     fc.params.min_leaf = arg(&args, "leaf").unwrap_or(fc.params.min_leaf);
     fc.max_rows = arg(&args, "rows").unwrap_or(fc.max_rows);
+    if let Some(k) = arg::<usize>(&args, "young") {
+        fc.young_every = (k > 0).then_some(k);
+    }
     let series = real_data::all_series(&dir)?;
     let prefixes: Vec<FleetSeries<'_>> = series
         .iter()

@@ -100,6 +100,37 @@ pub fn backtest_series_with_fleet(
     models: &[ModelKind],
     fleet: Option<&FleetInput>,
 ) -> Result<SeriesBacktest, ForecastError> {
+    run(values, cfg, models, fleet, None)
+}
+
+/// The cold-start backtest: the same origins, test windows and error scale as the full backtest,
+/// but every model sees only the last `age` points before each origin, as if the series had just
+/// started. A model that cannot forecast from `age` points at some origin is left out of the scores
+/// (no fallback stands in for it); `fleet` must not have been trained on this series.
+pub fn cold_start_series(
+    values: &[f64],
+    cfg: &BacktestConfig,
+    models: &[ModelKind],
+    fleet: Option<&FleetInput>,
+    age: usize,
+) -> Result<SeriesBacktest, ForecastError> {
+    if age < 2 {
+        return Err(ForecastError::InvalidConfig {
+            field: "age",
+            value: age.to_string(),
+            reason: "a cold start needs at least 2 points",
+        });
+    }
+    run(values, cfg, models, fleet, Some(age))
+}
+
+fn run(
+    values: &[f64],
+    cfg: &BacktestConfig,
+    models: &[ModelKind],
+    fleet: Option<&FleetInput>,
+    age: Option<usize>,
+) -> Result<SeriesBacktest, ForecastError> {
     if models.is_empty() {
         return Err(ForecastError::NoModels);
     }
@@ -138,17 +169,18 @@ pub fn backtest_series_with_fleet(
     let naive = forecaster(ModelKind::Naive, &model_cfg);
     let mut scores = Vec::with_capacity(models.len());
     let skipped = values.len() - used;
-    for &kind in models {
+    let train_len = age.map_or(history, |a| a.min(history));
+    'models: for &kind in models {
         let (mut seconds, mut fits, mut failed_fits) = (0.0, 0usize, 0usize);
         let mut actual = Vec::with_capacity(test_len);
         let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..cfg.windows {
             let o = history + i * cfg.horizon;
-            let train = &v[o - history..o];
+            let train = &v[o - train_len..o];
             let model = match fleet {
                 Some(f) => {
                     let mut f = f.clone();
-                    f.timing = f.timing.map(|t| t.shifted(skipped + o - history));
+                    f.timing = f.timing.map(|t| t.shifted(skipped + o - train_len));
                     fleet_forecaster(kind, &model_cfg, f)
                 }
                 None => forecaster(kind, &model_cfg),
@@ -159,6 +191,7 @@ pub fn backtest_series_with_fleet(
             fits += 1;
             let forecast = match fitted.and_then(|f| f.predict(cfg.horizon, cfg.level)) {
                 Ok(f) => f,
+                Err(_) if age.is_some() => continue 'models,
                 Err(_) => {
                     failed_fits += 1;
                     naive.fit(train)?.predict(cfg.horizon, cfg.level)?

@@ -38,6 +38,7 @@ fn fleet() -> Arc<GbmFleet> {
             let cfg = FleetConfig {
                 horizon: 12,
                 max_rows: 20_000,
+                young_every: Some(4),
                 params: BoostParams {
                     rounds: 20,
                     ..BoostParams::default()

@@ -2,7 +2,7 @@
 
 use crate::args::{
     AggArg, AlgorithmArg, BacktestArgs, ClusterArgs, DemoArgs, DemoDataArgs, FingerprintArgs,
-    ForecastArgs, ImportArgs, InputArgs, ReadArgs,
+    FleetMode, ForecastArgs, ImportArgs, InputArgs, ReadArgs,
 };
 use crate::timearg;
 use anyhow::{Context, Result};
@@ -158,9 +158,17 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
             suite: None,
             read: r,
         },
-        models: ["naive", "seasonal_naive", "ets", "mstl", "theta", "auto"]
-            .map(String::from)
-            .to_vec(),
+        models: [
+            "naive",
+            "seasonal_naive",
+            "ets",
+            "mstl",
+            "theta",
+            "gbm",
+            "auto",
+        ]
+        .map(String::from)
+        .to_vec(),
         horizon: 12,
         windows: 12,
         history: 4032,
@@ -168,6 +176,8 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
         season: None,
         json: Some(args.out.join("backtest.json")),
         threads: None,
+        fleet: FleetMode::On,
+        cold_start: Vec::new(),
     })?;
     println!(
         "\nfiles: {} (map.svg, map.json, backtest.json); store: {}",

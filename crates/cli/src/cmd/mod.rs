@@ -2,6 +2,7 @@
 
 pub mod agent;
 mod backtest;
+mod backtest_fleet;
 mod cluster;
 pub mod config;
 mod demo;

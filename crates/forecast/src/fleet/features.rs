@@ -14,7 +14,7 @@ const DEVS: [usize; 2] = [12, 48];
 /// Points the scale is measured over.
 const SCALE_WINDOW: usize = 672;
 /// Fewest points before an origin that a feature row needs.
-pub const MIN_ORIGIN: usize = 24;
+pub const MIN_ORIGIN: usize = 8;
 
 /// Calendar position of a series: the time of its first point and its step, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,12 @@ pub const FORMAT: &str = "prescale-gbm";
 pub const FORMAT_VERSION: u32 = 1;
 /// Fewest series a fleet model is trained on.
 pub const MIN_SERIES: usize = 2;
+/// One sampled origin in this many is held out of training to measure the model's errors.
+const HOLDOUT_EVERY: usize = 8;
+/// Longest history a young row keeps (one day of 5-minute points).
+const YOUNG_MAX: usize = 288;
+/// Held-out residuals kept per step.
+const RESIDUALS_KEPT: usize = 2000;
 
 /// Training settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +26,9 @@ pub struct FleetConfig {
     pub horizon: usize,
     /// Most training rows over the fleet; origins are spaced evenly to fit.
     pub max_rows: usize,
+    /// One sampled origin in this many also gives the rows of a young series (its history cut
+    /// short), so the model learns to forecast from little history; `None` for none.
+    pub young_every: Option<usize>,
     pub params: BoostParams,
 }
 
@@ -28,6 +37,7 @@ impl Default for FleetConfig {
         FleetConfig {
             horizon: 12,
             max_rows: 150_000,
+            young_every: Some(4),
             params: BoostParams::default(),
         }
     }
@@ -59,13 +69,52 @@ pub struct GbmFleet {
     pub series: usize,
     pub rows: usize,
     median: Booster,
+    /// Sorted normalized residuals of held-out rows per step: the band of a series too young for
+    /// its own calibration.
+    #[serde(default)]
+    residuals: Vec<Vec<f64>>,
+}
+
+/// The rows of a training set: features, normalized targets, the step of each row and whether it
+/// is held out.
+pub struct TrainingSet {
+    pub x: Matrix,
+    pub y: Vec<f64>,
+    pub step: Vec<usize>,
+    pub holdout: Vec<bool>,
+    /// Series that gave rows.
+    pub series: usize,
 }
 
 impl GbmFleet {
     /// Trains on every series' prefix.
     pub fn train(series: &[FleetSeries<'_>], cfg: &FleetConfig) -> Result<GbmFleet, FleetError> {
-        let (x, y, used) = Self::training_set(series, cfg)?;
-        let median = Booster::fit(&x, &y, 0.5, &cfg.params)?;
+        let set = Self::training_set(series, cfg)?;
+        let mut train = Matrix::new(set.x.cols());
+        let mut target = Vec::new();
+        for (i, &held) in set.holdout.iter().enumerate() {
+            if !held {
+                train.push(set.x.row(i))?;
+                target.push(set.y[i]);
+            }
+        }
+        let median = Booster::fit(&train, &target, 0.5, &cfg.params)?;
+        let mut residuals = vec![Vec::new(); cfg.horizon.max(1)];
+        for (i, &held) in set.holdout.iter().enumerate() {
+            if held {
+                residuals[set.step[i]].push(set.y[i] - median.predict(set.x.row(i))?);
+            }
+        }
+        for r in &mut residuals {
+            r.sort_by(f64::total_cmp);
+            if r.len() > RESIDUALS_KEPT {
+                let n = r.len();
+                *r = (0..RESIDUALS_KEPT)
+                    .map(|k| r[k * (n - 1) / (RESIDUALS_KEPT - 1)])
+                    .collect();
+            }
+        }
+        let (used, rows) = (set.series, target.len());
         let context_len = series.first().map_or(0, |s| s.context.len());
         let mut features = base_feature_names();
         features.extend((0..context_len).map(|k| format!("context.{k}")));
@@ -76,16 +125,17 @@ impl GbmFleet {
             context_len,
             features,
             series: used,
-            rows: y.len(),
+            rows,
             median,
+            residuals,
         })
     }
 
-    /// The feature rows and normalized targets the model is trained on, and how many series gave rows.
+    /// The feature rows and normalized targets the model is trained on and held out from.
     pub fn training_set(
         series: &[FleetSeries<'_>],
         cfg: &FleetConfig,
-    ) -> Result<(Matrix, Vec<f64>, usize), FleetError> {
+    ) -> Result<TrainingSet, FleetError> {
         let context_len = series.first().map_or(0, |s| s.context.len());
         for s in series {
             check_series(s, context_len)?;
@@ -103,20 +153,48 @@ impl GbmFleet {
             });
         }
         let origins: usize = usable.iter().map(|s| s.values.len() - MIN_ORIGIN).sum();
-        let stride = (origins * h).div_ceil(cfg.max_rows.max(1)).max(1);
-        let mut x = Matrix::new(super::features::base_features() + context_len);
-        let mut y = Vec::new();
+        // young rows add one set of rows per YOUNG_EVERY origins
+        let young_every = cfg.young_every.filter(|&k| k > 0);
+        let per_origin = h + young_every.map_or(0, |k| h.div_ceil(k));
+        let stride = (origins * per_origin).div_ceil(cfg.max_rows.max(1)).max(1);
+        let mut set = TrainingSet {
+            x: Matrix::new(super::features::base_features() + context_len),
+            y: Vec::new(),
+            step: Vec::new(),
+            holdout: Vec::new(),
+            series: usable.len(),
+        };
         let mut row = Vec::new();
+        let mut visited = 0usize;
         for s in &usable {
             let v = s.values;
             // the last origins first, so every series keeps its most recent behaviour
             let mut o = v.len() - 1;
             while o >= MIN_ORIGIN {
-                if let Some(state) = Origin::new(v, o, s.season, s.timing) {
+                visited += 1;
+                let held = visited.is_multiple_of(HOLDOUT_EVERY);
+                let mut push = |state: &Origin<'_>| -> Result<(), FleetError> {
                     for j in 0..h.min(v.len() - o) {
                         state.row(j, s.context, &mut row);
-                        x.push(&row)?;
-                        y.push(state.normalize(v[o + j]));
+                        set.x.push(&row)?;
+                        set.y.push(state.normalize(v[o + j]));
+                        set.step.push(j);
+                        set.holdout.push(held);
+                    }
+                    Ok(())
+                };
+                if let Some(state) = Origin::new(v, o, s.season, s.timing) {
+                    push(&state)?;
+                }
+                if young_every.is_some_and(|k| visited % k == 1 % k) {
+                    // the same origin seen by a series that started `age` points before it
+                    let age = MIN_ORIGIN + mix(visited as u64) as usize % (YOUNG_MAX - MIN_ORIGIN);
+                    if age < o {
+                        let start = o - age;
+                        let timing = s.timing.map(|t| t.shifted(start));
+                        if let Some(state) = Origin::new(&v[start..], age, s.season, timing) {
+                            push(&state)?;
+                        }
                     }
                 }
                 match o.checked_sub(stride) {
@@ -125,7 +203,7 @@ impl GbmFleet {
                 }
             }
         }
-        Ok((x, y, usable.len()))
+        Ok(set)
     }
 
     /// Point forecasts for steps 1..=h from origin `o` of `y` (only `y[..o]` is read).
@@ -154,6 +232,51 @@ impl GbmFleet {
             out.push(state.denormalize(self.median.predict(&row)?));
         }
         Ok(Some(out))
+    }
+
+    /// Point, lower and upper paths for steps 1..=h from the end of `y`, with the band from the
+    /// held-out residuals: the forecast of a series too young to calibrate its own. `None` when `y`
+    /// is shorter than a feature row needs.
+    #[allow(clippy::type_complexity)]
+    pub fn young_forecast(
+        &self,
+        y: &[f64],
+        h: usize,
+        alpha: f64,
+        season: Option<usize>,
+        timing: Option<Timing>,
+        context: &[f64],
+    ) -> Result<Option<(Vec<f64>, Vec<f64>, Vec<f64>)>, FleetError> {
+        if h > self.horizon {
+            return Err(FleetError::Horizon {
+                horizon: h,
+                max: self.horizon,
+            });
+        }
+        let Some(state) = Origin::new(y, y.len(), season, timing) else {
+            return Ok(None);
+        };
+        let mut row = Vec::with_capacity(self.features.len());
+        let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
+        for j in 0..h {
+            state.row(j, context, &mut row);
+            let z = self.median.predict(&row)?;
+            let (lo, hi) = self.residual_offsets(j, alpha).unwrap_or((0.0, 0.0));
+            point.push(state.denormalize(z));
+            lower.push(state.denormalize(z + lo.min(0.0)));
+            upper.push(state.denormalize(z + hi.max(0.0)));
+        }
+        Ok(Some((point, lower, upper)))
+    }
+
+    /// The band offsets (normalized, to add to the median) of step `j` at miscoverage `alpha`, from
+    /// the held-out residuals; `None` when the model has none for that step.
+    pub fn residual_offsets(&self, j: usize, alpha: f64) -> Option<(f64, f64)> {
+        let r = self.residuals.get(j)?;
+        Some((
+            prescale_math::quantile_sorted(r, alpha / 2.0)?,
+            prescale_math::quantile_sorted(r, 1.0 - alpha / 2.0)?,
+        ))
     }
 
     /// Trees in the model.
@@ -200,6 +323,14 @@ impl GbmFleet {
         model.median.check()?;
         Ok(model)
     }
+}
+
+/// A well-mixed hash of `k` (splitmix64), for choosing young ages without a random source.
+fn mix(k: u64) -> u64 {
+    let mut z = k.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn check_series(s: &FleetSeries<'_>, context_len: usize) -> Result<(), FleetError> {

@@ -56,7 +56,8 @@ impl Binned {
     pub fn threshold(&self, f: usize, b: u8) -> f64 {
         match (b as usize).checked_sub(1) {
             Some(k) => self.cuts[f][k],
-            None => f64::NEG_INFINITY,
+            // missing only: the lowest finite value keeps a saved model plain JSON (no -inf)
+            None => f64::MIN,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod mstl;
 pub mod naive;
 pub mod robust;
 pub mod theta;
+pub(crate) mod young;
 
 use crate::calibrated::{check_finite, Calibrated, Plan};
 use crate::fleet::{FleetError, FleetInput};
@@ -50,7 +51,6 @@ impl Forecaster for ModelForecaster {
     fn fit(&self, y: &[f64]) -> Result<Box<dyn Fitted>, ForecastError> {
         self.cfg.validate()?;
         check_finite(y)?;
-        let plan = Plan::new(y.len(), &self.cfg, self.kind == ModelKind::Auto)?;
         if let Some(f) = &self.fleet {
             if f.context.len() != f.gbm.context_len {
                 return Err(FleetError::ContextLength {
@@ -62,6 +62,15 @@ impl Forecaster for ModelForecaster {
             }
         }
         let fleet = self.fleet.as_ref();
+        if let Some(f) = fleet.filter(|_| y.len() < self.cfg.min_len()) {
+            // too young to calibrate: the fleet model alone, when this kind may use it
+            if matches!(self.kind, ModelKind::Gbm | ModelKind::Auto) {
+                return Ok(Box::new(young::YoungFleetFit::fit(
+                    self.kind, y, f, &self.cfg,
+                )?));
+            }
+        }
+        let plan = Plan::new(y.len(), &self.cfg, self.kind == ModelKind::Auto)?;
         let fitted = if self.kind == ModelKind::Auto {
             auto::fit_auto(y, &plan, &self.cfg, fleet)?
         } else {
