@@ -21,11 +21,13 @@ pub enum ModelKind {
     Auto,
     /// The fleet's gradient-boosted model (needs a trained fleet model).
     Gbm,
+    /// ARIMA with the order chosen by AICc (a seasonal AR term for short seasons).
+    Arima,
 }
 
 impl ModelKind {
     /// Every model kind, in a fixed order.
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Ets,
@@ -33,6 +35,7 @@ impl ModelKind {
         ModelKind::Theta,
         ModelKind::Auto,
         ModelKind::Gbm,
+        ModelKind::Arima,
     ];
 
     /// The lowercase name used in configs and on the command line.
@@ -45,6 +48,7 @@ impl ModelKind {
             ModelKind::Theta => "theta",
             ModelKind::Auto => "auto",
             ModelKind::Gbm => "gbm",
+            ModelKind::Arima => "arima",
         }
     }
 
@@ -82,7 +86,7 @@ mod tests {
         }
         assert_eq!("Seasonal-Naive".parse(), Ok(ModelKind::SeasonalNaive));
         assert!(matches!(
-            "arima".parse::<ModelKind>(),
+            "prophet".parse::<ModelKind>(),
             Err(ForecastError::UnknownModel(_))
         ));
     }

@@ -38,7 +38,12 @@ impl Default for FleetConfig {
             horizon: 12,
             max_rows: 150_000,
             young_every: Some(4),
-            params: BoostParams::default(),
+            // larger leaves than the booster's default: 0.921 against 0.956 mean MASE on the
+            // shared series (leaf 40, 400 and 800 measured 0.956, 0.925 and 0.938)
+            params: BoostParams {
+                min_leaf: 200,
+                ..BoostParams::default()
+            },
         }
     }
 }

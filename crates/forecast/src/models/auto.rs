@@ -78,6 +78,8 @@ pub(crate) fn fit_auto(
     origins.push(y.len());
     let sel = &plan.selection;
     let mut models: Vec<(String, Box<dyn PathModel>)> = Vec::new();
+    // arima is not a candidate: with it, local auto measured 0.961 against 0.963 mean MASE and
+    // median MSIS 4.95 against 4.81 on the shared series
     let mut kinds = vec![ModelKind::Naive, ModelKind::Ets, ModelKind::Theta];
     let season = cfg.season.filter(|&m| plan.fit_end >= m);
     if season.is_some() {

@@ -1,5 +1,6 @@
 //! The forecasting models and the one `Forecaster` that dispatches to them.
 
+pub mod arima;
 pub mod auto;
 pub mod ets;
 pub(crate) mod gbm;
@@ -115,6 +116,10 @@ pub(crate) fn build(
                     .ok_or_else(|| failed("no trend model could be estimated"))?,
             )
         }
+        ModelKind::Arima => Box::new(
+            arima::ArimaModel::auto(y, fit_end, cfg.season)
+                .ok_or_else(|| failed("too few points for ARIMA"))?,
+        ),
         ModelKind::Gbm => Box::new(gbm::GbmPath {
             fleet: fleet
                 .cloned()
