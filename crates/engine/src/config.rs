@@ -2,6 +2,7 @@
 
 use crate::EngineError;
 use prescale_core::Level;
+use prescale_forecast::fleet::FleetInput;
 
 /// How a trace is simulated. `Default` = 5-minute steps, delay 1 step, bounds [1, 1000],
 /// a daily season of 288 steps.
@@ -41,6 +42,10 @@ pub struct SimConfig {
     /// How much worse (relative mean absolute error) a new path may do before the guard falls
     /// back to the previous one.
     pub guard_tolerance: f64,
+    /// The fleet's gbm, a candidate of `auto` when it was trained for at least the forecaster's
+    /// horizon (`refit_every` + lead, + `refit_every` when guarded); its calendar is not used
+    /// (history windows slide), so it should be trained without one.
+    pub fleet: Option<FleetInput>,
 }
 
 impl Default for SimConfig {
@@ -61,6 +66,7 @@ impl Default for SimConfig {
             residual_correction: true,
             guard_refits: false,
             guard_tolerance: 0.1,
+            fleet: None,
         }
     }
 }

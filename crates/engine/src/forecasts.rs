@@ -21,7 +21,8 @@
 
 use crate::SimConfig;
 use prescale_core::{Forecast, Level};
-use prescale_forecast::{forecaster, Fitted, Forecaster, ModelConfig, ModelKind};
+use prescale_forecast::fleet::FleetInput;
+use prescale_forecast::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelConfig, ModelKind};
 use std::collections::VecDeque;
 
 /// Residual pairs the persistence coefficient is estimated over.
@@ -54,6 +55,26 @@ struct Probation {
     scored: usize,
     new_abs: f64,
     old_abs: f64,
+}
+
+/// The fleet input for a forecaster of `horizon` steps: without its calendar, and only when the
+/// model was trained that far ahead.
+fn usable_fleet(fleet: Option<&FleetInput>, horizon: usize) -> Option<FleetInput> {
+    fleet
+        .filter(|f| f.gbm.horizon >= horizon)
+        .map(|f| FleetInput {
+            gbm: f.gbm.clone(),
+            timing: None,
+            context: f.context.clone(),
+        })
+}
+
+/// `auto`, with the fleet's gbm among its candidates when there is one.
+fn auto_forecaster(cfg: &ModelConfig, fleet: Option<FleetInput>) -> Box<dyn Forecaster> {
+    match fleet {
+        Some(f) => fleet_forecaster(ModelKind::Auto, cfg, f),
+        None => forecaster(ModelKind::Auto, cfg),
+    }
 }
 
 /// A short name of a fitted model from its spec: `auto→mstl:MSTL[288]+ETS(A,N,N)` → `mstl`,
@@ -105,6 +126,8 @@ impl Persistence {
 
 /// Produces the forecast of demand after each step, refitting sparingly.
 pub struct RollingForecaster {
+    model_cfg: ModelConfig,
+    short_cfg: Option<ModelConfig>,
     model: Option<Box<dyn Forecaster>>,
     short_model: Option<Box<dyn Forecaster>>,
     level: Level,
@@ -145,13 +168,20 @@ impl RollingForecaster {
             season: None,
             ..model_cfg.clone()
         };
-        let build = |c: &ModelConfig| c.validate().ok().map(|()| forecaster(ModelKind::Auto, c));
+        let fleet = usable_fleet(cfg.fleet.as_ref(), horizon);
+        let build = |c: &ModelConfig| {
+            c.validate()
+                .ok()
+                .map(|()| auto_forecaster(c, fleet.clone()))
+        };
         let min_history = cfg.min_history.max(model_cfg.min_len());
         let short_history = cfg
             .short_history
             .map(|s| s.max(short_cfg.min_len()))
             .filter(|&s| s < min_history && cfg.season.is_some());
         RollingForecaster {
+            model_cfg: model_cfg.clone(),
+            short_cfg: short_history.map(|_| short_cfg.clone()),
             model: build(&model_cfg),
             short_model: short_history.and_then(|_| build(&short_cfg)),
             level: cfg.level,
@@ -174,6 +204,19 @@ impl RollingForecaster {
             probation: None,
             rejected: 0,
         }
+    }
+
+    /// Offers (or withdraws) the fleet's gbm to `auto` from the next scheduled refit on; a fleet
+    /// trained for a shorter horizon than this forecaster's is not used.
+    pub fn set_fleet(&mut self, fleet: Option<FleetInput>) {
+        let fleet = usable_fleet(fleet.as_ref(), self.horizon);
+        let build = |c: &ModelConfig| {
+            c.validate()
+                .ok()
+                .map(|()| auto_forecaster(c, fleet.clone()))
+        };
+        self.model = build(&self.model_cfg);
+        self.short_model = self.short_cfg.as_ref().and_then(build);
     }
 
     /// Makes the next [`at`](Self::at) refit whatever the schedule (e.g. on drift); such a
@@ -381,6 +424,71 @@ mod tests {
         p.observe(None);
         p.observe(Some(1.0));
         assert_eq!(p.pairs.len(), before);
+    }
+
+    /// A fleet model trained on square waves of several levels, `horizon` steps ahead.
+    fn square_fleet(horizon: usize) -> FleetInput {
+        use prescale_forecast::fleet::{FleetConfig, FleetSeries, GbmFleet};
+        let series: Vec<(String, Vec<f64>)> = (1..=4)
+            .map(|k| {
+                let v = (0..1500)
+                    .map(|t| f64::from(k) * if (t / 20) % 2 == 0 { 10.0 } else { 30.0 })
+                    .collect();
+                (format!("sq{k}"), v)
+            })
+            .collect();
+        let input: Vec<FleetSeries<'_>> = series
+            .iter()
+            .map(|(name, values)| FleetSeries {
+                name,
+                values,
+                season: Some(40),
+                timing: None,
+                context: &[],
+            })
+            .collect();
+        let mut cfg = FleetConfig {
+            horizon,
+            max_rows: 20_000,
+            ..FleetConfig::default()
+        };
+        cfg.params.rounds = 40;
+        cfg.params.min_leaf = 20;
+        FleetInput {
+            gbm: std::sync::Arc::new(GbmFleet::train(&input, &cfg).unwrap()),
+            timing: None,
+            context: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_fleet_model_is_offered_to_auto_when_it_reaches_far_enough() {
+        let cfg = SimConfig {
+            season: Some(40),
+            min_history: 40,
+            ..SimConfig::default()
+        };
+        let demand: Vec<f64> = (0..600)
+            .map(|t| 5.0 * if (t / 20) % 2 == 0 { 10.0 } else { 30.0 })
+            .collect();
+        let run = |f: &mut RollingForecaster| -> Vec<f64> {
+            (1..=demand.len())
+                .filter_map(|n| f.at(&demand[..n]))
+                .flat_map(|fc| fc.point)
+                .collect()
+        };
+        let plain = run(&mut RollingForecaster::new(&cfg));
+        // trained for 6 steps: shorter than this forecaster's 13, so not used
+        let mut short = RollingForecaster::new(&SimConfig {
+            fleet: Some(square_fleet(6)),
+            ..cfg.clone()
+        });
+        assert_eq!(run(&mut short), plain);
+        let mut with = RollingForecaster::new(&cfg);
+        with.set_fleet(Some(square_fleet(13)));
+        let fleet_run = run(&mut with);
+        assert_ne!(fleet_run, plain);
+        assert!(fleet_run.iter().all(|v| v.is_finite()));
     }
 
     #[test]

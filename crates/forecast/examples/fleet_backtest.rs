@@ -47,14 +47,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fc.young_every = (k > 0).then_some(k);
     }
     let series = real_data::all_series(&dir)?;
+    let with_context = args.iter().any(|a| a == "--context");
+    // a per-series context vector from its training prefix only: shape statistics standing in for
+    // the fingerprint (log CV, autocorrelation at one step, one hour and one day, peak-to-mean)
+    let contexts: Vec<Vec<f64>> = series
+        .iter()
+        .map(|(_, v)| {
+            if !with_context {
+                return Vec::new();
+            }
+            let p = &v[..fleet_training_len(v.len(), &cfg)];
+            let m = prescale_math::mean(p).unwrap_or(0.0);
+            let sd = prescale_math::std_dev(p).unwrap_or(0.0);
+            let max = p.iter().copied().fold(f64::MIN, f64::max);
+            vec![
+                ((sd + 1e-9) / (m.abs() + 1e-9)).ln(),
+                prescale_math::autocorrelation(p, 1).unwrap_or(0.0),
+                prescale_math::autocorrelation(p, 12).unwrap_or(0.0),
+                prescale_math::autocorrelation(p, 288).unwrap_or(0.0),
+                (max - m) / (sd + 1e-9),
+            ]
+        })
+        .collect();
     let prefixes: Vec<FleetSeries<'_>> = series
         .iter()
-        .map(|(name, v)| FleetSeries {
+        .zip(&contexts)
+        .map(|((name, v), c)| FleetSeries {
             name,
             values: &v[..fleet_training_len(v.len(), &cfg)],
             season: cfg.season,
             timing: None,
-            context: &[],
+            context: c,
         })
         .collect();
     let started = Instant::now();
@@ -68,13 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         train_s,
         train_s * 1000.0 / gbm.series as f64
     );
-    let fleet = FleetInput {
-        gbm,
-        timing: None,
-        context: Vec::new(),
-    };
     let mut results = Vec::new();
-    for (name, values) in &series {
+    for ((name, values), context) in series.iter().zip(&contexts) {
+        let fleet = FleetInput {
+            gbm: gbm.clone(),
+            timing: None,
+            context: context.clone(),
+        };
         match backtest_series_with_fleet(values, &cfg, &models, Some(&fleet)) {
             Ok(r) => {
                 if args.iter().any(|a| a == "--per-series") {
