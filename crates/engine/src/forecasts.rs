@@ -69,12 +69,13 @@ fn usable_fleet(fleet: Option<&FleetInput>, horizon: usize) -> Option<FleetInput
         })
 }
 
-/// `auto`, with the fleet's gbm among its candidates when there is one.
-fn auto_forecaster(cfg: &ModelConfig, fleet: Option<FleetInput>) -> Box<dyn Forecaster> {
-    match fleet {
+/// `auto` for a valid `cfg`, with the fleet's gbm among its candidates when there is one.
+fn auto_forecaster(cfg: &ModelConfig, fleet: Option<FleetInput>) -> Option<Box<dyn Forecaster>> {
+    cfg.validate().ok()?;
+    Some(match fleet {
         Some(f) => fleet_forecaster(ModelKind::Auto, cfg, f),
         None => forecaster(ModelKind::Auto, cfg),
-    }
+    })
 }
 
 /// A short name of a fitted model from its spec: `auto→mstl:MSTL[288]+ETS(A,N,N)` → `mstl`,
@@ -169,11 +170,7 @@ impl RollingForecaster {
             ..model_cfg.clone()
         };
         let fleet = usable_fleet(cfg.fleet.as_ref(), horizon);
-        let build = |c: &ModelConfig| {
-            c.validate()
-                .ok()
-                .map(|()| auto_forecaster(c, fleet.clone()))
-        };
+        let build = |c: &ModelConfig| auto_forecaster(c, fleet.clone());
         let min_history = cfg.min_history.max(model_cfg.min_len());
         let short_history = cfg
             .short_history
@@ -210,13 +207,11 @@ impl RollingForecaster {
     /// trained for a shorter horizon than this forecaster's is not used.
     pub fn set_fleet(&mut self, fleet: Option<FleetInput>) {
         let fleet = usable_fleet(fleet.as_ref(), self.horizon);
-        let build = |c: &ModelConfig| {
-            c.validate()
-                .ok()
-                .map(|()| auto_forecaster(c, fleet.clone()))
-        };
-        self.model = build(&self.model_cfg);
-        self.short_model = self.short_cfg.as_ref().and_then(build);
+        self.model = auto_forecaster(&self.model_cfg, fleet.clone());
+        self.short_model = self
+            .short_cfg
+            .as_ref()
+            .and_then(|c| auto_forecaster(c, fleet));
     }
 
     /// Makes the next [`at`](Self::at) refit whatever the schedule (e.g. on drift); such a
