@@ -197,6 +197,18 @@ impl Controller {
         self.prior = Some((end, forecast, label));
     }
 
+    /// Offers the fleet's gbm to this workload's `auto` from its next scheduled refit on (or
+    /// withdraws it); kept across history resets.
+    pub fn set_fleet(&mut self, fleet: Option<prescale_forecast::fleet::FleetInput>) {
+        self.sim.fleet = fleet.clone();
+        self.forecaster.set_fleet(fleet);
+    }
+
+    /// Steps ahead the forecaster fits for: how far a fleet model must reach to serve it.
+    pub fn forecast_horizon(&self) -> usize {
+        self.forecaster.horizon()
+    }
+
     /// The aligned history (oldest first, anomalous steps replaced by their forecast) and the end
     /// (Unix ms) of its last step.
     pub fn recent(&self) -> (&[f64], Option<i64>) {

@@ -84,6 +84,8 @@ pub struct Insight {
     predictions: Option<Arc<SharedPredictions>>,
     /// Where anomaly changes are posted, when `[alerts]` is configured.
     alerts: Option<crate::alerts::AlertSender>,
+    /// The fleet models and the histories they are trained on.
+    fleet: crate::fleet::FleetHub,
 }
 
 impl Insight {
@@ -97,6 +99,11 @@ impl Insight {
     pub fn with_alerts(mut self, alerts: crate::alerts::AlertSender) -> Insight {
         self.alerts = Some(alerts);
         self
+    }
+
+    /// The fleet model hub shared by the learn loop, the control loop and the API.
+    pub fn fleet(&self) -> &crate::fleet::FleetHub {
+        &self.fleet
     }
 
     /// Publishes the predicted demand of `workload`'s `metric` at the lead time (KEDA).

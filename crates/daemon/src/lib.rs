@@ -10,6 +10,7 @@ pub mod controlled;
 pub mod controls;
 mod daemon;
 mod error;
+pub mod fleet;
 pub mod http;
 pub mod insight;
 pub mod loops;

@@ -425,3 +425,19 @@ fn server_limits_have_defaults_and_are_checked() {
         "{p:#?}"
     );
 }
+
+#[test]
+fn the_fleet_model_schedule_is_validated_once() {
+    let c = DaemonConfig::defaults().unwrap();
+    assert_eq!(
+        c.learn.as_ref().and_then(|l| l.fleet_every),
+        Some(std::time::Duration::from_secs(3600)),
+        "the fleet gbm is retrained hourly by default"
+    );
+    let off = DaemonConfig::from_toml("[learn]\nfleet = false\n").unwrap();
+    assert_eq!(off.learn.unwrap().fleet_every, None);
+    let p = problems("[learn]\nfleet_every = \"1s\"\n");
+    assert!(p.iter().any(|m| m.contains("learn.fleet_every")), "{p:?}");
+    let p = problems("[learn]\nfleet_every = \"soon\"\n");
+    assert!(p.iter().any(|m| m.contains("learn.fleet_every")), "{p:?}");
+}

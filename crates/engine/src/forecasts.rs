@@ -203,6 +203,11 @@ impl RollingForecaster {
         }
     }
 
+    /// Steps ahead each fit forecasts (a fleet model must reach this far to be used).
+    pub fn horizon(&self) -> usize {
+        self.horizon
+    }
+
     /// Offers (or withdraws) the fleet's gbm to `auto` from the next scheduled refit on; a fleet
     /// trained for a shorter horizon than this forecaster's is not used.
     pub fn set_fleet(&mut self, fleet: Option<FleetInput>) {

@@ -17,6 +17,7 @@ mod codec;
 mod decisions;
 mod error;
 mod fingerprints;
+mod fleet_models;
 mod forecasts;
 mod head;
 mod open;
@@ -32,6 +33,7 @@ pub use annotations::AnnotationRow;
 pub use append::AppendStats;
 pub use decisions::DecisionRow;
 pub use error::StoreError;
+pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};
 pub use records::{

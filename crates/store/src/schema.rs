@@ -155,6 +155,23 @@ CREATE TABLE annotations (
 );
 CREATE INDEX annotations_by_at ON annotations (at);
 "#,
+    // 5: fleet models trained across workloads (the gbm), one row per training, the
+    // model itself as its own versioned JSON.
+    r#"
+CREATE TABLE fleet_models (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    step_ms      INTEGER NOT NULL,
+    trained_at   INTEGER NOT NULL,
+    series       INTEGER NOT NULL,
+    rows         INTEGER NOT NULL,
+    horizon      INTEGER NOT NULL,
+    holdout_mae  REAL,
+    seconds      REAL NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE INDEX fleet_models_by_kind ON fleet_models (kind, step_ms, trained_at);
+"#,
 ];
 
 /// The schema version this build writes.

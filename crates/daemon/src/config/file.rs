@@ -136,6 +136,10 @@ pub struct FileLearn {
     pub cluster_every: Option<String>,
     /// Sliding windows of the fingerprint features (default ["1h", "1d", "1w"]).
     pub windows: Option<Vec<String>>,
+    /// Train the fleet gbm across the controlled workloads (default true).
+    pub fleet: Option<bool>,
+    /// Default "1h".
+    pub fleet_every: Option<String>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.

@@ -125,16 +125,21 @@ pub struct LearnConfig {
     pub fingerprint_every: Duration,
     pub cluster_every: Duration,
     pub windows: Vec<Duration>,
+    /// How often the fleet gbm is retrained across the controlled workloads' histories and handed
+    /// to their forecasters; `None` when `fleet = false`.
+    pub fleet_every: Option<Duration>,
 }
 
 impl Default for LearnConfig {
-    /// Fingerprints every minute, clusters hourly, windows of 1 h, 1 d and 1 w.
+    /// Fingerprints every minute, clusters hourly, windows of 1 h, 1 d and 1 w, the fleet model
+    /// retrained hourly.
     fn default() -> Self {
         let hours = |h: u64| Duration::from_secs(h * 3600);
         LearnConfig {
             fingerprint_every: Duration::from_secs(60),
             cluster_every: hours(1),
             windows: vec![hours(1), hours(24), hours(168)],
+            fleet_every: Some(hours(1)),
         }
     }
 }
@@ -340,14 +345,18 @@ pub fn describe(cfg: &DaemonConfig) -> String {
     });
     lines.push(match (&cfg.learn, &cfg.store) {
         (Some(l), StoreKind::Embedded) => format!(
-            "learn      fingerprints every {}, clusters every {} (windows {})",
+            "learn      fingerprints every {}, clusters every {} (windows {}), fleet gbm {}",
             show_duration(l.fingerprint_every),
             show_duration(l.cluster_every),
             l.windows
                 .iter()
                 .map(|w| show_duration(*w))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            l.fleet_every.map_or_else(
+                || "off".to_string(),
+                |d| format!("every {}", show_duration(d))
+            )
         ),
         (Some(_), StoreKind::Prometheus { .. }) => {
             "learn      off (needs the embedded store)".to_string()

@@ -590,10 +590,17 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
             out
         }
     };
+    let fleet_every = c.duration(
+        "learn.fleet_every",
+        l.fleet_every.as_deref(),
+        d.fleet_every.unwrap_or(Duration::from_secs(3600)),
+        10 * SECOND,
+    );
     l.enabled.unwrap_or(true).then_some(LearnConfig {
         fingerprint_every,
         cluster_every,
         windows,
+        fleet_every: l.fleet.unwrap_or(true).then_some(fleet_every),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `GET /api/v1/models`: per controlled workload its model, fits, accuracy (MAE, RMSE, bias, sMAPE)
-//! and interval coverage per horizon, and its feedback status, from the control loop.
+//! and interval coverage per horizon, and its feedback status, from the control loop; and the
+//! fleet models trained across the workloads, with their held-out accuracy.
 
 use super::reply::json;
 use super::AppState;
@@ -14,11 +15,13 @@ const ROUTE: &str = "/api/v1/models";
 #[derive(Debug, Serialize)]
 pub struct ModelsBody {
     pub models: Vec<ModelView>,
+    pub fleet: Vec<crate::fleet::FleetModelView>,
 }
 
 pub async fn models(State(st): State<AppState>) -> Response {
     let body = ModelsBody {
         models: st.insight.models(),
+        fleet: st.insight.fleet().views(),
     };
     json(&st, ROUTE, StatusCode::OK, &body)
 }

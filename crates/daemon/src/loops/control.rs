@@ -58,6 +58,8 @@ pub struct Slot {
     pub(crate) scaler: Option<(String, Option<i64>)>,
     /// The latest decision made (for the scaler's status).
     pub(crate) last_record: Option<DecisionRecord>,
+    /// The fleet hub's version last handed to the controller.
+    fleet_version: u64,
 }
 
 /// How long to wait before looking for a cluster profile again after not finding one.
@@ -139,6 +141,7 @@ pub(crate) fn make_slot(
         prior_end: None,
         scaler: None,
         last_record: None,
+        fleet_version: 0,
     })
 }
 
@@ -255,6 +258,7 @@ pub async fn run(
             if let Some(sync) = pass_scalers.as_mut() {
                 sync.report(&mut slots.0, now);
             }
+            share_fleet(&mut slots.0, insight.fleet(), now);
             (slots, pass_scalers)
         })
         .await;
@@ -271,6 +275,39 @@ pub async fn run(
     }
     // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one.
     let _ = off_runtime(move || drop(slots)).await;
+}
+
+/// Offers the slots' histories to the fleet hub when it asks, and hands every controller the
+/// newest fleet model of its step once (a model that does not reach its horizon withdraws any).
+fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp) {
+    if hub.histories_wanted() {
+        let offered = slots
+            .iter()
+            .filter(|s| !s.retired)
+            .map(|s| {
+                let c = &s.controller;
+                crate::fleet::Offered {
+                    workload: c.spec().workload.to_string(),
+                    step_ms: c.step_ms(),
+                    season: c.spec().season_steps(),
+                    horizon: c.forecast_horizon(),
+                    values: c.recent().0.to_vec(),
+                }
+            })
+            .collect();
+        hub.offer(now, offered);
+    }
+    let version = hub.version();
+    for slot in slots.iter_mut().filter(|s| s.fleet_version != version) {
+        let c = &slot.controller;
+        let input = hub.input_for(
+            c.spec().workload.as_str(),
+            c.step_ms(),
+            c.forecast_horizon(),
+        );
+        slot.controller.set_fleet(input);
+        slot.fleet_version = version;
+    }
 }
 
 /// The workload and demand metric of every slot.

@@ -112,9 +112,31 @@ pub async fn run(
     let mut counts = Counts::default();
     let mut clustered = false;
     let mut last_cluster: Option<Instant> = None;
+    let hub = insight.fleet().clone();
+    {
+        let (store, hub) = (store.clone(), hub.clone());
+        match tokio::task::spawn_blocking(move || load_fleet(&lock(&store), &hub)).await {
+            Ok(n) if n > 0 => tracing::info!(models = n, "fleet models loaded from the store"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "loading fleet models panicked"),
+        }
+    }
+    // the first training a minute after start, when the controllers have read their histories
+    let fleet_every = cfg.fleet_every.unwrap_or(std::time::Duration::MAX);
+    let mut fleet_tick = tokio::time::interval_at(
+        Instant::now() + FIRST_FLEET_AFTER.min(fleet_every),
+        fleet_every.min(std::time::Duration::from_secs(u32::MAX.into())),
+    );
+    fleet_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         let job = tokio::select! {
             _ = stopped(&mut shutdown) => break,
+            _ = fleet_tick.tick(), if cfg.fleet_every.is_some() => {
+                if !train_fleet(&store, &hub, &mut shutdown).await {
+                    break;
+                }
+                continue;
+            }
             _ = fingerprint_tick.tick() => {
                 let recluster = last_cluster.is_some_and(|t| t.elapsed() >= RECLUSTER_AT_MOST)
                     && match forecasts_off(&insight) {
@@ -144,6 +166,118 @@ pub async fn run(
             }
             Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
         }
+    }
+}
+
+/// When the first fleet training starts after the loop does.
+const FIRST_FLEET_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long the fleet training waits for the control loop to offer its histories.
+const OFFER_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Publishes the newest saved fleet model of every step; returns how many.
+fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
+    let rows = match store.latest_fleet_models() {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "loading fleet models");
+            return 0;
+        }
+    };
+    let mut n = 0;
+    for row in rows.into_iter().filter(|r| r.kind == "gbm") {
+        match prescale_forecast::fleet::GbmFleet::from_json(&row.body) {
+            Ok(gbm) => {
+                let view = crate::fleet::FleetModelView {
+                    kind: row.kind.clone(),
+                    step_ms: row.step_ms,
+                    trained_at: row.trained_at.0,
+                    series: row.series,
+                    rows: row.rows,
+                    trees: gbm.trees(),
+                    horizon: gbm.horizon,
+                    holdout_mae: row.holdout_mae,
+                    train_seconds: row.seconds,
+                    offered_to: Vec::new(),
+                };
+                hub.publish(Arc::new(gbm), view);
+                n += 1;
+            }
+            // a model from a newer prescale or a damaged row: retrained at the next period
+            Err(e) => {
+                tracing::warn!(step_ms = row.step_ms, error = %e, "saved fleet model not used")
+            }
+        }
+    }
+    n
+}
+
+/// Asks the control loop for its histories, trains the fleet models on a blocking thread, saves
+/// and publishes them. False when shutdown came first.
+async fn train_fleet(
+    store: &Arc<Mutex<Store>>,
+    hub: &crate::fleet::FleetHub,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    hub.want_histories();
+    let waited = Instant::now();
+    let offered = loop {
+        if let Some(o) = hub.take_offered() {
+            break Some(o);
+        }
+        if waited.elapsed() >= OFFER_WAIT {
+            break None;
+        }
+        tokio::select! {
+            _ = stopped(shutdown) => return false,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+        }
+    };
+    let Some((at, offered)) = offered else {
+        tracing::debug!(
+            "no histories offered (no control loop or no workloads); fleet not trained"
+        );
+        return true;
+    };
+    let (store, hub) = (store.clone(), hub.clone());
+    let work = tokio::task::spawn_blocking(move || {
+        let (models, skipped) = crate::fleet::train(&offered, at);
+        for s in &skipped {
+            tracing::info!(reason = %s, "fleet model not trained");
+        }
+        for (gbm, view) in models {
+            let row = prescale_store::FleetModelRow {
+                kind: view.kind.clone(),
+                step_ms: view.step_ms,
+                trained_at: at,
+                series: view.series,
+                rows: view.rows,
+                horizon: view.horizon,
+                holdout_mae: view.holdout_mae,
+                seconds: view.train_seconds,
+                body: gbm.to_json(),
+            };
+            if let Err(e) = lock(&store).save_fleet_model(&row) {
+                tracing::warn!(error = %e, "saving the fleet model; it is used but not kept");
+            }
+            tracing::info!(
+                step_ms = view.step_ms,
+                series = view.series,
+                rows = view.rows,
+                holdout_mae = view.holdout_mae.unwrap_or(f64::NAN),
+                seconds = view.train_seconds,
+                "fleet gbm trained"
+            );
+            hub.publish(gbm, view);
+        }
+    });
+    tokio::select! {
+        r = work => {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "fleet training panicked; retrying next period");
+            }
+            true
+        }
+        _ = stopped(shutdown) => false,
     }
 }
 

@@ -274,6 +274,17 @@ impl GbmFleet {
         Ok(Some((point, lower, upper)))
     }
 
+    /// Mean absolute error of the held-out rows in units of each series' recent mean absolute
+    /// step (so 1.0 is as far off as a typical step), over every step ahead; `None` without any.
+    pub fn holdout_scaled_mae(&self) -> Option<f64> {
+        let (sum, n) = self
+            .residuals
+            .iter()
+            .flatten()
+            .fold((0.0, 0usize), |(s, n), r| (s + r.abs(), n + 1));
+        (n > 0).then(|| sum / n as f64)
+    }
+
     /// The band offsets (normalized, to add to the median) of step `j` at miscoverage `alpha`, from
     /// the held-out residuals; `None` when the model has none for that step.
     pub fn residual_offsets(&self, j: usize, alpha: f64) -> Option<(f64, f64)> {

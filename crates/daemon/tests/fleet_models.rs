@@ -1,0 +1,135 @@
+//! Fleet learning live: the learn loop trains the fleet gbm across the controlled workloads'
+//! histories in the background, saves it with the store, shows it on `/api/v1/models` with its
+//! held-out accuracy and hands it to every controller of its step; a restarted daemon starts with
+//! the saved model.
+
+mod common;
+
+use common::*;
+use prescale_core::{Interval, Timestamp};
+use prescale_daemon::{Daemon, DaemonConfig};
+use prescale_store::Store;
+use prescale_telemetry::synthetic::{demo_fleet, DemoConfig};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn config(db: &std::path::Path, workloads: &[String]) -> String {
+    let mut text = format!(
+        r#"listen = "127.0.0.1:0"
+db = {db:?}
+tick = "200ms"
+[agent]
+enabled = false
+[learn]
+fingerprint_every = "1h"
+cluster_every = "1h"
+fleet_every = "10s"
+"#,
+        db = db.display().to_string()
+    );
+    for w in workloads {
+        text.push_str(&format!(
+            r#"[[workload]]
+workload = "{w}"
+metric = "requests"
+capacity_per_replica = 10.0
+step = "5m"
+lead = "5m"
+season = "1d"
+stale_after = "1h"
+"#
+        ));
+    }
+    text
+}
+
+async fn fleet_models(base: &str) -> Vec<Value> {
+    let (s, text) = get(base, "/api/v1/models").await;
+    assert_eq!(s, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["fleet"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_gbm_is_trained_live_saved_and_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let interval = Interval::from_secs(300).unwrap();
+    let end = now_ms() / 300_000 * 300_000;
+    let fleet = demo_fleet(&DemoConfig {
+        workloads: 4,
+        days: 3,
+        interval,
+        start: Timestamp(end - 3 * 86_400_000),
+        seed: 5,
+    })
+    .unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let mut names = Vec::new();
+    for s in &fleet {
+        store.upsert_series(s).unwrap();
+        if s.key.metric.as_str() == "requests" {
+            names.push(s.key.workload.to_string());
+        }
+    }
+    drop(store);
+    assert!(names.len() >= 3, "{names:?}");
+    let d = Daemon::start(DaemonConfig::from_toml(&config(&db, &names)).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", d.local_addr());
+    assert!(fleet_models(&base).await.is_empty(), "nothing trained yet");
+    let begin = Instant::now();
+    let model = loop {
+        let models = fleet_models(&base).await;
+        let served = models
+            .first()
+            .and_then(|m| m["offered_to"].as_array())
+            .map_or(0, Vec::len);
+        if served == names.len() {
+            break models[0].clone();
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(90),
+            "no fleet model: {models:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(model["kind"], "gbm");
+    assert_eq!(model["step_ms"], 300_000);
+    assert_eq!(
+        model["series"].as_u64(),
+        Some(names.len() as u64),
+        "{model}"
+    );
+    let mae = model["holdout_mae"].as_f64().unwrap();
+    assert!(mae.is_finite() && mae > 0.0, "{model}");
+    // its horizon reaches the controllers' (refit every 12 steps + lead 2, guarded: 26)
+    assert!(model["horizon"].as_u64().unwrap() >= 14, "{model}");
+    d.shutdown().await.unwrap();
+
+    // saved with the store
+    let saved = Store::open(&db).unwrap().latest_fleet_models().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].series, names.len());
+
+    // a restart serves the saved model before any new training (the next is 10 s away)
+    let d = Daemon::start(DaemonConfig::from_toml(&config(&db, &names)).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", d.local_addr());
+    let begin = Instant::now();
+    loop {
+        let models = fleet_models(&base).await;
+        if let Some(m) = models.first() {
+            assert_eq!(m["trained_at"], model["trained_at"], "{m}");
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(8),
+            "saved model not loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.shutdown().await.unwrap();
+}
