@@ -62,15 +62,17 @@ impl Daemon {
         let opts = StoreOptions {
             synchronous: cfg.synchronous,
         };
-        let (store, reader) = tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
-            let w = Store::open_with(&db, &opts)?;
-            let r = Store::open_with(&db, &opts)?;
-            Ok((w, r))
-        })
-        .await
-        .map_err(|e| DaemonError::Task(e.to_string()))??;
-        if let Ok(infos) = reader.list_series() {
-            metrics.known_series(infos.into_iter().map(|i| i.key));
+        let (store, reader, summaries) =
+            tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+                let w = Store::open_with(&db, &opts)?;
+                let r = Store::open_with(&db, &opts)?;
+                let s = Store::open_with(&db, &opts)?;
+                Ok((w, r, s))
+            })
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))??;
+        if let Ok(keys) = reader.series_keys() {
+            metrics.known_series(keys.into_iter());
         }
         let sink: Box<dyn PointSink> = match &cfg.store {
             StoreKind::Embedded => Box::new(store),
@@ -164,6 +166,7 @@ impl Daemon {
             ))),
             inflight: http::InFlight::new(cfg.receiver.limits.max_inflight_bytes),
             reader: reader.clone(),
+            summaries: Arc::new(Mutex::new(summaries)),
             desired: desired.clone(),
             controls: controls.clone(),
             api_token: cfg.api_token.clone().map(Arc::new),

@@ -6,11 +6,13 @@ use prescale_remote::naming::{self, PromSample};
 use prescale_store::{Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 
-/// Every stored series' latest forecast, each path step stamped with its own time.
+/// Every stored series' latest forecast, each path step stamped with its own time. Only the keys
+/// that have a forecast are visited (not every series: at 10k series, listing them with their
+/// sample counts scanned the whole store on every scrape).
 pub fn forecast_samples(store: &Store) -> Result<Vec<PromSample>, StoreError> {
     let mut out = Vec::new();
-    for info in store.list_series()? {
-        if let Some(f) = store.latest_forecast(&info.key)? {
+    for key in store.forecast_keys()? {
+        if let Some(f) = store.latest_forecast(&key)? {
             out.extend(naming::forecast_samples(
                 &f.key,
                 &f.forecast,
@@ -28,8 +30,8 @@ pub fn new_forecasts(
     pushed: &HashMap<SeriesKey, Timestamp>,
 ) -> Result<Vec<(SeriesKey, Timestamp, Vec<PromSample>)>, StoreError> {
     let mut out = Vec::new();
-    for info in store.list_series()? {
-        if let Some(f) = store.latest_forecast(&info.key)? {
+    for key in store.forecast_keys()? {
+        if let Some(f) = store.latest_forecast(&key)? {
             if pushed.get(&f.key).is_some_and(|t| *t >= f.issued_at) {
                 continue;
             }

@@ -92,6 +92,26 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// The keys that have at least one stored forecast, ordered by key (read from the forecasts'
+    /// index: cheap however many series or samples the store holds).
+    pub fn forecast_keys(&self) -> Result<Vec<SeriesKey>, StoreError> {
+        let context = "listing forecast keys";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT workload, metric FROM forecasts ORDER BY workload, metric",
+            )
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx(context)?;
+        rows.into_iter()
+            .map(|(w, m)| stored_key(context, w, m))
+            .collect()
+    }
+
     /// The latest forecast of `key` (by `issued_at`, ties: last saved).
     pub fn latest_forecast(&self, key: &SeriesKey) -> Result<Option<ForecastRecord>, StoreError> {
         let context = format!("loading the latest forecast of {key}");

@@ -171,6 +171,24 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Every stored series' key, ordered by key: [`Store::list_series`] without its sample counts
+    /// and spans, so it reads the series table only (no scan of the samples: cheap at any size).
+    pub fn series_keys(&self) -> Result<Vec<SeriesKey>, StoreError> {
+        let context = "listing series keys";
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT workload, metric FROM series ORDER BY workload, metric")
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx(context)?;
+        rows.into_iter()
+            .map(|(w, m)| stored_key(context, w, m))
+            .collect()
+    }
+
     /// The workloads that have at least one stored series, sorted.
     pub fn workloads(&self) -> Result<Vec<WorkloadId>, StoreError> {
         let context = "listing workloads";

@@ -178,6 +178,8 @@ fn series_upsert_merges_and_lists() {
     );
     assert_eq!(list[0].first_ts, Some(Timestamp(-60)));
     assert_eq!(store.workloads().unwrap(), [w("db"), w("web")]);
+    let bare: Vec<SeriesKey> = list.iter().map(|i| i.key.clone()).collect();
+    assert_eq!(store.series_keys().unwrap(), bare);
 
     assert!(store.delete_series(&mem).unwrap());
     assert!(!store.delete_series(&mem).unwrap());
@@ -356,6 +358,7 @@ fn models_and_forecasts_round_trip() {
     let mut store = Store::open_in_memory().unwrap();
     let k = key("web", "cpu");
     assert!(store.latest_forecast(&k).unwrap().is_none());
+    assert!(store.forecast_keys().unwrap().is_empty());
     assert!(store.latest_model(&k).unwrap().is_none());
     let model = ModelRecord {
         key: k.clone(),
@@ -398,6 +401,7 @@ fn models_and_forecasts_round_trip() {
     store.save_forecast(&f2).unwrap();
     store.save_forecast(&f1).unwrap();
     assert_eq!(store.latest_forecast(&k).unwrap(), Some(f2));
+    assert_eq!(store.forecast_keys().unwrap(), vec![k.clone()]);
     let orphan = ForecastRecord {
         model_id: Some(nid + 50),
         ..f1

@@ -137,13 +137,13 @@ fn features(
 ) -> Result<Option<FeatureVector>, LearnError> {
     let cfg = fleet_model(run)?.config;
     let mut metrics = Vec::new();
-    for info in store.list_series()?.iter().filter(|i| &i.key.workload == w) {
-        let Some(series) = store.load_series_until(&info.key, run.at)? else {
+    for key in store.series_keys()?.iter().filter(|k| &k.workload == w) {
+        let Some(series) = store.load_series_until(key, run.at)? else {
             continue;
         };
         if series.len() >= MIN_SAMPLES {
             metrics.push(MetricInput {
-                metric: info.key.metric.clone(),
+                metric: key.metric.clone(),
                 values: series.values(),
             });
         }

@@ -68,11 +68,11 @@ pub async fn forecast(State(st): State<AppState>, Path(id): Path<String>) -> Res
 
 /// Whether `w` has stored series, and the latest stored forecast of each of them.
 fn stored(store: &Store, w: &WorkloadId) -> Result<(bool, Vec<ForecastView>), StoreError> {
+    // Keys only: counting every series' samples scanned the whole store per request.
     let keys: Vec<_> = store
-        .list_series()?
+        .series_keys()?
         .into_iter()
-        .filter(|i| &i.key.workload == w)
-        .map(|i| i.key)
+        .filter(|k| &k.workload == w)
         .collect();
     let mut out = Vec::new();
     for key in &keys {

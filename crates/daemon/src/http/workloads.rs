@@ -30,8 +30,8 @@ pub struct SeriesJson {
 }
 
 pub async fn workloads(State(st): State<AppState>) -> Response {
-    let reader = st.reader.clone();
-    let r = tokio::task::spawn_blocking(move || lock(&reader).workload_summaries()).await;
+    let summaries = st.summaries.clone();
+    let r = tokio::task::spawn_blocking(move || lock(&summaries).workload_summaries()).await;
     let summaries = match r {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
