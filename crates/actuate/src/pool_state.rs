@@ -83,12 +83,14 @@ pub(crate) struct StateLock {
 impl StateLock {
     pub fn acquire(state: &Path) -> Result<StateLock, ActuateError> {
         use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
         let mut path = state.to_path_buf();
         path.as_mut_os_string().push(".lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| ActuateError::PoolState {
                 path: path.clone(),
@@ -134,8 +136,11 @@ pub(crate) fn load(path: &Path) -> Result<Vec<RecordedReplica>, ActuateError> {
     Ok(state.replicas)
 }
 
-/// Writes `replicas` to `path` atomically (a temporary file beside it, then a rename).
+/// Writes `replicas` to `path` atomically (a temporary file beside it, synced, then a rename),
+/// owner-only (0600) like the store: it names the processes prescale may signal.
 pub(crate) fn save(path: &Path, replicas: Vec<RecordedReplica>) -> Result<(), ActuateError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let io = |source: std::io::Error| ActuateError::Io {
         what: format!("writing process-pool state {}", path.display()),
         source,
@@ -147,7 +152,19 @@ pub(crate) fn save(path: &Path, replicas: Vec<RecordedReplica>) -> Result<(), Ac
     .map_err(|e| io(std::io::Error::other(e)))?;
     let mut tmp: PathBuf = path.to_path_buf();
     tmp.as_mut_os_string().push(".tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    // A temporary file left by an older prescale keeps its mode when reopened: set it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(io)
 }
 
@@ -193,6 +210,29 @@ mod tests {
         assert!(e.contains("pool.json"), "{e}");
         std::fs::write(&path, r#"{"version":9,"replicas":[]}"#).unwrap();
         assert!(load(&path).unwrap_err().to_string().contains("version 9"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn state_and_lock_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("prescale-pool-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pool.json");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A temporary file an older prescale left behind, world-readable.
+        let mut tmp = path.clone();
+        tmp.as_mut_os_string().push(".tmp");
+        std::fs::write(&tmp, "stale").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let lock = StateLock::acquire(&path).unwrap();
+        save(&path, Vec::new()).unwrap();
+        assert_eq!(mode(&path), 0o600, "state file");
+        let mut lock_path = path.clone();
+        lock_path.as_mut_os_string().push(".lock");
+        assert_eq!(mode(&lock_path), 0o600, "lock file");
+        assert!(!tmp.exists());
+        drop(lock);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

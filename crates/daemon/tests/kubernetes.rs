@@ -223,6 +223,16 @@ async fn predictive_scalers_are_controlled_and_report_their_status() {
             "minReplicas": 1, "maxReplicas": 20, "like": "=nope"
         }),
     );
+    // Invalid: at most zero replicas (min 0 ≤ max 0 passes the CRD's own check).
+    api.add_scaler(
+        "shop",
+        "zero",
+        serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 10.0}],
+            "minReplicas": 0, "maxReplicas": 0, "workload": "shop/zero"
+        }),
+    );
     let d = start(&format!(
         r#"
 tick = "200ms"
@@ -287,7 +297,11 @@ resync = "1s"
     assert_eq!(cond("SpecValid").as_deref(), Some("True"), "{status}");
     assert_eq!(cond("Acting").as_deref(), Some("True"), "{status}");
     // The invalid ones are reported, not controlled: SpecValid=False naming the field.
-    for (name, field) in [("broken", "leadTime"), ("badlike", "spec.like")] {
+    for (name, field) in [
+        ("broken", "leadTime"),
+        ("badlike", "spec.like"),
+        ("zero", "spec.maxReplicas"),
+    ] {
         let status = api.scaler("shop", name).unwrap()["status"].clone();
         let valid = status["conditions"]
             .as_array()

@@ -61,3 +61,72 @@ async fn openapi_document_matches_the_router() {
     let (s, _) = get(&d.base, "/api/v1/nothing-here").await;
     assert_eq!(s, 404);
 }
+
+/// The answers the hardening added are documented: every operation can meet the connection cap
+/// (503), every POST the body timeout (408), the receiver its credentials (401) and budget (429),
+/// and the mutating endpoints a change that cannot be saved (503). Every `$ref` resolves.
+#[test]
+fn openapi_documents_the_hardening_answers() {
+    let doc: serde_json::Value = serde_json::from_str(prescale_daemon::http::OPENAPI).unwrap();
+    let codes = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} has no responses"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let have = codes(path, method);
+            assert!(have.contains(&"503".into()), "{method} {path}: {have:?}");
+            if method == "post" {
+                assert!(have.contains(&"408".into()), "{method} {path}: {have:?}");
+            }
+        }
+    }
+    let write = codes("/api/v1/write", "post");
+    for want in ["204", "400", "401", "408", "413", "415", "429", "503"] {
+        assert!(
+            write.contains(&want.into()),
+            "write lacks {want}: {write:?}"
+        );
+    }
+    for path in ["/api/v1/mode", "/api/v1/kill-switch", "/api/v1/annotations"] {
+        let have = codes(path, "post");
+        for want in ["400", "401", "403", "408", "503"] {
+            assert!(
+                have.contains(&want.into()),
+                "POST {path} lacks {want}: {have:?}"
+            );
+        }
+    }
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("{r}"));
+        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+    }
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    for s in doc["paths"]["/api/v1/write"]["post"]["security"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| x.as_object().unwrap().keys())
+    {
+        assert!(schemes.contains_key(s), "security scheme {s} undefined");
+    }
+}

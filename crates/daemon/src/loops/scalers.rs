@@ -151,6 +151,14 @@ impl ScalerSync {
             path: path.to_string(),
             message,
         };
+        // As `config check` refuses `max = 0` for a [[workload]]: a scaler that may only scale its
+        // target to zero would stop it whatever the demand.
+        if s.max_replicas == 0 {
+            return Err(bad(
+                "spec.maxReplicas",
+                "must be ≥ 1 (a workload with no replica serves nothing)".to_string(),
+            ));
+        }
         let mut spec =
             WorkloadSpec::new(s.workload.clone(), s.metric.clone(), s.capacity_per_replica);
         spec.min = s.min_replicas;
