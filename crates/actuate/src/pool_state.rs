@@ -111,6 +111,76 @@ impl StateLock {
     }
 }
 
+/// The environment variable every replica of a pool with a state file is started with: the state
+/// file's path ([`identity`]). A replica started but not yet written down when its prescale died
+/// (killed between the fork and the save) is found by it, instead of running on unrecorded while the
+/// next prescale starts a copy beside it.
+pub(crate) const STATE_ENV: &str = "PRESCALE_POOL_STATE";
+
+/// The state file's path as replicas carry it: absolute, its directory resolved, so a prescale
+/// started from another directory (or through a symlink) recognises the same file.
+pub(crate) fn identity(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
+}
+
+/// Running process-group leaders whose environment says they were started as replicas under the
+/// state file `identity` (with their workload and index), whether or not the file lists them.
+/// Processes whose environment cannot be read (another user's) are skipped.
+pub(crate) fn started_under(identity: &Path) -> Vec<RecordedReplica> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut want = format!("{STATE_ENV}=").into_bytes();
+    want.extend_from_slice(identity.as_os_str().as_bytes());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+        if !vars.contains(&want.as_slice()) {
+            continue;
+        }
+        let value = |name: &str| {
+            let prefix = format!("{name}=");
+            vars.iter()
+                .find_map(|v| v.strip_prefix(prefix.as_bytes()))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_string)
+        };
+        let (Some(workload), Some(index)) = (
+            value("PRESCALE_WORKLOAD"),
+            value("PRESCALE_REPLICA_INDEX").and_then(|i| i.parse::<u32>().ok()),
+        ) else {
+            continue;
+        };
+        let Some(process) = ProcIdentity::of(pid).filter(ProcIdentity::is_group_leader) else {
+            continue;
+        };
+        out.push(RecordedReplica {
+            workload,
+            index,
+            process,
+        });
+    }
+    out.sort_by_key(|r| (r.process.start_ticks, r.process.pid));
+    out
+}
+
 /// Reads the replicas recorded at `path`; none when the file does not exist.
 pub(crate) fn load(path: &Path) -> Result<Vec<RecordedReplica>, ActuateError> {
     let bad = |reason: String| ActuateError::PoolState {

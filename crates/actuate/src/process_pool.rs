@@ -117,6 +117,8 @@ pub struct ProcessPool {
     state_file: Option<PathBuf>,
     /// What the state file holds now (written only when this changes); `None` until written.
     saved: Option<Vec<RecordedReplica>>,
+    /// The state file's path as replicas carry it in `PRESCALE_POOL_STATE`.
+    state_env: Option<std::ffi::OsString>,
     /// Held while the state file is in use (declared last: released after the final write).
     state_lock: Option<pool_state::StateLock>,
 }
@@ -149,6 +151,7 @@ impl ProcessPool {
             groups: BTreeMap::new(),
             state_file: None,
             saved: None,
+            state_env: None,
             state_lock: None,
         }
     }
@@ -161,10 +164,20 @@ impl ProcessPool {
     ///
     /// The file is locked (`<path>.lock`) for as long as the pool lives: a second pool on the same
     /// file, in this process or another, is refused until the first is dropped or dies.
+    ///
+    /// Replicas are started with the state file's path in their environment
+    /// (`PRESCALE_POOL_STATE`): one that a crashed prescale had started but not yet recorded is
+    /// adopted too (or stopped, when its index is taken), never left running beside a copy.
     pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Result<Self, ActuateError> {
         let path = path.into();
         self.state_lock = Some(pool_state::StateLock::acquire(&path)?);
-        for r in pool_state::load(&path)? {
+        let identity = pool_state::identity(&path);
+        let recorded = pool_state::load(&path)?;
+        let unrecorded: Vec<RecordedReplica> = pool_state::started_under(&identity)
+            .into_iter()
+            .filter(|r| !recorded.iter().any(|k| k.process == r.process))
+            .collect();
+        for r in recorded.into_iter().chain(unrecorded) {
             if !r.process.is_group_leader() {
                 continue;
             }
@@ -174,7 +187,19 @@ impl ProcessPool {
                     reason: format!("workload {:?}: {e}", r.workload),
                 })?;
             let group = self.groups.entry(workload).or_default();
+            if group.members.iter().any(|m| m.process == r.process) {
+                continue;
+            }
             if group.members.iter().any(|m| m.index == r.index) {
+                // A second process for a slot that already has one: an extra, not a replica.
+                stop(
+                    vec![Member {
+                        index: r.index,
+                        process: r.process,
+                        handle: Handle::Adopted,
+                    }],
+                    self.grace,
+                );
                 continue;
             }
             group.members.push(Member {
@@ -185,6 +210,7 @@ impl ProcessPool {
             group.desired += 1;
             group.adopted_unreported += 1;
         }
+        self.state_env = Some(identity.into_os_string());
         self.state_file = Some(path);
         // Rewritten at once: what is gone is forgotten, and the file lists exactly what runs now.
         self.persist()?;
@@ -196,6 +222,7 @@ impl ProcessPool {
     /// state file adopts them (a hand-over, e.g. to an upgraded prescale).
     pub fn detach(mut self) {
         self.state_file = None;
+        self.state_env = None;
         self.groups.clear();
     }
 
@@ -280,6 +307,9 @@ impl ProcessPool {
             .env("PRESCALE_REPLICA_INDEX", index.to_string())
             .stdin(Stdio::null())
             .process_group(0);
+        if let Some(state) = &self.state_env {
+            cmd.env(pool_state::STATE_ENV, state);
+        }
         if !c.inherit_output {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }

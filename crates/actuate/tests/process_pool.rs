@@ -238,3 +238,36 @@ fn a_crashed_pools_replicas_are_adopted_not_doubled() {
     assert!(err.to_string().contains("pool.json"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A crash between starting a replica and writing the state file (the replica runs, the file does
+/// not list it): the next pool adopts it through its environment instead of leaving it running
+/// unrecorded and starting a copy beside it.
+#[test]
+fn a_replica_started_but_not_yet_recorded_is_adopted_not_leaked() {
+    let dir = temp_dir("pool-unrecorded");
+    let state = dir.join("pool.json");
+    let w = workload();
+    let mut pool = sleep_pool().with_state_file(&state).unwrap();
+    pool.apply(&scale(&w, 2)).unwrap();
+    let both = pool.pids(&w);
+    pool.detach();
+    // The file as it was before the second replica was written down.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    v["replicas"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(&state, v.to_string()).unwrap();
+    assert_eq!(recorded(&state).len(), 1);
+
+    let mut pool = sleep_pool().with_state_file(&state).unwrap();
+    assert_eq!(pool.pids(&w), both, "the unrecorded replica is adopted");
+    let a = pool.apply(&scale(&w, 2)).unwrap();
+    assert!(!a.changed, "{}", a.detail);
+    assert_eq!(pool.pids(&w), both, "no copy started beside it");
+    assert_eq!(recorded(&state).len(), 2);
+    drop(pool);
+    assert!(
+        eventually(|| both.iter().all(|p| !alive(*p))),
+        "both stopped with the pool"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
