@@ -113,6 +113,7 @@ impl FleetHub {
             gbm: gbm.clone(),
             timing: None,
             context: Vec::new(),
+            rnn: Vec::new(),
         })
     }
 

@@ -66,6 +66,12 @@ fn usable_fleet(fleet: Option<&FleetInput>, horizon: usize) -> Option<FleetInput
             gbm: f.gbm.clone(),
             timing: None,
             context: f.context.clone(),
+            rnn: f
+                .rnn
+                .iter()
+                .filter(|r| r.horizon() >= horizon)
+                .cloned()
+                .collect(),
         })
 }
 
@@ -458,6 +464,7 @@ mod tests {
             gbm: std::sync::Arc::new(GbmFleet::train(&input, &cfg).unwrap()),
             timing: None,
             context: Vec::new(),
+            rnn: Vec::new(),
         }
     }
 

@@ -97,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             gbm: gbm.clone(),
             timing: None,
             context: context.clone(),
+            rnn: Vec::new(),
         };
         match backtest_series_with_fleet(values, &cfg, &models, Some(&fleet)) {
             Ok(r) => {

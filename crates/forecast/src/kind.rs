@@ -23,11 +23,15 @@ pub enum ModelKind {
     Gbm,
     /// ARIMA with the order chosen by AICc (a seasonal AR term for short seasons).
     Arima,
+    /// The fleet's GRU network (needs a trained recurrent fleet model).
+    Gru,
+    /// The fleet's LSTM network (needs a trained recurrent fleet model).
+    Lstm,
 }
 
 impl ModelKind {
     /// Every model kind, in a fixed order.
-    pub const ALL: [ModelKind; 8] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Naive,
         ModelKind::SeasonalNaive,
         ModelKind::Ets,
@@ -36,6 +40,8 @@ impl ModelKind {
         ModelKind::Auto,
         ModelKind::Gbm,
         ModelKind::Arima,
+        ModelKind::Gru,
+        ModelKind::Lstm,
     ];
 
     /// The lowercase name used in configs and on the command line.
@@ -49,12 +55,14 @@ impl ModelKind {
             ModelKind::Auto => "auto",
             ModelKind::Gbm => "gbm",
             ModelKind::Arima => "arima",
+            ModelKind::Gru => "gru",
+            ModelKind::Lstm => "lstm",
         }
     }
 
     /// Whether the model is trained across the fleet rather than on one series.
     pub fn is_fleet(self) -> bool {
-        matches!(self, ModelKind::Gbm)
+        matches!(self, ModelKind::Gbm | ModelKind::Gru | ModelKind::Lstm)
     }
 }
 

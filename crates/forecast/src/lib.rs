@@ -13,6 +13,7 @@ pub mod gbm;
 pub mod kind;
 pub mod metrics;
 pub mod models;
+pub mod neural;
 pub mod optimize;
 mod path;
 

@@ -78,6 +78,7 @@ fn noise_in_scored_windows_leaves_the_fleet_model_unchanged() {
         gbm: Arc::new(a),
         timing: None,
         context: Vec::new(),
+        rnn: Vec::new(),
     };
     let s_clean =
         backtest_series_with_fleet(&clean[0].1, &cfg, &[ModelKind::Gbm], Some(&input)).unwrap();
@@ -170,6 +171,7 @@ fn a_young_series_is_forecast_by_the_fleet_with_a_band() {
         gbm: model,
         timing: None,
         context: Vec::new(),
+        rnn: Vec::new(),
     };
     let mcfg = ModelConfig::new(Some(288), 12).unwrap();
     // 12 points: below every local model's minimum

@@ -3,13 +3,15 @@
 use prescale_core::Level;
 use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
 use prescale_forecast::gbm::BoostParams;
+use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
 use prescale_forecast::{fleet_forecaster, forecaster, Forecaster, ModelConfig, ModelKind};
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
 
-/// A small fleet model trained once on synthetic daily-ish series, shared by every case.
-fn fleet() -> Arc<GbmFleet> {
-    static FLEET: OnceLock<Arc<GbmFleet>> = OnceLock::new();
+/// Small fleet models (gbm, gru, lstm) trained once on synthetic daily-ish series, shared by every
+/// case.
+fn fleet() -> FleetInput {
+    static FLEET: OnceLock<FleetInput> = OnceLock::new();
     FLEET
         .get_or_init(|| {
             let series: Vec<(String, Vec<f64>)> = (0..6)
@@ -44,7 +46,20 @@ fn fleet() -> Arc<GbmFleet> {
                     ..BoostParams::default()
                 },
             };
-            Arc::new(GbmFleet::train(&input, &cfg).unwrap())
+            let rnn = [CellKind::Gru, CellKind::Lstm]
+                .into_iter()
+                .map(|kind| {
+                    let mut c = RnnConfig::new(kind, 12);
+                    (c.window, c.hidden, c.max_windows, c.epochs) = (12, 4, 400, 2);
+                    Arc::new(RnnFleet::train(&input, &c).unwrap())
+                })
+                .collect();
+            FleetInput {
+                gbm: Arc::new(GbmFleet::train(&input, &cfg).unwrap()),
+                timing: None,
+                context: Vec::new(),
+                rnn,
+            }
         })
         .clone()
 }
@@ -52,12 +67,7 @@ fn fleet() -> Arc<GbmFleet> {
 /// Every model kind's forecaster; fleet kinds get the shared synthetic fleet model.
 fn any_forecaster(kind: ModelKind, cfg: &ModelConfig) -> Box<dyn Forecaster> {
     if kind.is_fleet() {
-        let input = FleetInput {
-            gbm: fleet(),
-            timing: None,
-            context: Vec::new(),
-        };
-        fleet_forecaster(kind, cfg, input)
+        fleet_forecaster(kind, cfg, fleet())
     } else {
         forecaster(kind, cfg)
     }

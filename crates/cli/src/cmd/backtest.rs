@@ -55,17 +55,20 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     let uses_fleet = models.iter().any(|k| k.is_fleet() || *k == ModelKind::Auto);
     let fleet_cfg = cfg_for(None);
     let fleet: Option<Trained> = match args.fleet {
-        FleetMode::On if uses_fleet && jobs.len() >= 2 => {
-            Some(backtest_fleet::train(&fleet_jobs, &fleet_cfg, |_| false)?)
-        }
+        FleetMode::On if uses_fleet && jobs.len() >= 2 => Some(backtest_fleet::train(
+            &fleet_jobs,
+            &fleet_cfg,
+            &backtest_fleet::cells(&models),
+            |_| false,
+        )?),
         _ => None,
     };
     if fleet.is_none() && models.iter().any(|k| k.is_fleet()) {
-        let why = "needs a fleet model: at least two series and --fleet on";
+        let why = "fleet models need at least two series and --fleet on";
         if models.iter().all(|k| k.is_fleet()) {
-            bail!("--models: gbm {why}");
+            bail!("--models: gbm, gru and lstm are fleet models: {why}");
         }
-        eprintln!("backtest: gbm left out ({why})");
+        eprintln!("backtest: fleet models (gbm, gru, lstm) left out: {why}");
         models.retain(|k| !k.is_fleet());
     }
     if let Some(f) = &fleet {
@@ -77,6 +80,18 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
             f.seconds,
             f.seconds * 1000.0 / f.gbm.series.max(1) as f64
         );
+        for (m, secs) in &f.rnn {
+            println!(
+                "fleet: {} (hidden {}, window {}) trained on {} series ({} windows) in {:.2} s ({:.1} ms per series)",
+                m.kind().name(),
+                m.hidden(),
+                m.window,
+                m.series,
+                m.rows,
+                secs,
+                secs * 1000.0 / m.series.max(1) as f64
+            );
+        }
     }
     let results = super::jobs::parallel_map(&jobs, args.threads, "backtest", |job| {
         let input = fleet.as_ref().map(|f| f.input(job.timing));
@@ -118,7 +133,11 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
             "fleet": fleet.as_ref().map(|f| json!({
                 "model": "gbm", "series": f.gbm.series, "rows": f.gbm.rows, "trees": f.gbm.trees(),
                 "train_seconds": f.seconds,
-                "ms_per_series": f.seconds * 1000.0 / f.gbm.series.max(1) as f64})),
+                "ms_per_series": f.seconds * 1000.0 / f.gbm.series.max(1) as f64,
+                "recurrent": f.rnn.iter().map(|(m, secs)| json!({
+                    "model": m.kind().name(), "hidden": m.hidden(), "window": m.window,
+                    "series": m.series, "windows": m.rows, "train_seconds": secs,
+                    "holdout_scaled_mae": m.holdout_scaled_mae()})).collect::<Vec<_>>()})),
             "cold_start": cold.json,
             "protocol": {"history": args.history, "windows": args.windows, "horizon": args.horizon, "level": level.percent()},
             "series_count": ok.len(),
@@ -205,7 +224,7 @@ fn cold_start(
     let uses_fleet = models.iter().any(|k| k.is_fleet() || *k == ModelKind::Auto);
     let folds = match args.fleet {
         FleetMode::On if uses_fleet && jobs.len() >= 2 => {
-            backtest_fleet::train_folds(fleet_jobs, &cfg_for(None))
+            backtest_fleet::train_folds(fleet_jobs, &cfg_for(None), &backtest_fleet::cells(models))
                 .context("--cold-start: leave-series-out fleet models")?
         }
         _ => Vec::new(),

@@ -64,6 +64,20 @@ pub fn base_features() -> usize {
     1 + LAGS.len() + MEANS.len() + DEVS.len() + 13
 }
 
+/// The normalization of every fleet model at origin `o` (`y[..o]` known, `o >= 1`): the last value
+/// and the recent mean absolute step (or mean level, or 1, for a flat series); a value `v` is seen
+/// as `(v - last) / scale`.
+pub fn anchor(y: &[f64], o: usize) -> Option<(f64, f64)> {
+    let last = *y.get(o.checked_sub(1)?)?;
+    let recent = &y[o.saturating_sub(SCALE_WINDOW)..o];
+    let scale = mean_abs_diff(recent)
+        .filter(|s| *s > 1e-12)
+        .or_else(|| mean(&recent.iter().map(|v| v.abs()).collect::<Vec<_>>()))
+        .filter(|s| *s > 1e-12)
+        .unwrap_or(1.0);
+    Some((last, scale))
+}
+
 /// What a row needs of the series at one origin, computed once for all its horizons.
 pub struct Origin<'a> {
     y: &'a [f64],
@@ -86,13 +100,7 @@ impl<'a> Origin<'a> {
         if o < MIN_ORIGIN || o > y.len() {
             return None;
         }
-        let last = y[o - 1];
-        let recent = &y[o.saturating_sub(SCALE_WINDOW)..o];
-        let scale = mean_abs_diff(recent)
-            .filter(|s| *s > 1e-12)
-            .or_else(|| mean(&recent.iter().map(|v| v.abs()).collect::<Vec<_>>()))
-            .filter(|s| *s > 1e-12)
-            .unwrap_or(1.0);
+        let (last, scale) = anchor(y, o)?;
         let rel = |v: f64| (v - last) / scale;
         let tail = |w: usize| &y[o.saturating_sub(w)..o];
         let mut shared = Vec::with_capacity(base_features());

@@ -6,7 +6,7 @@ pub mod features;
 mod gbm_fleet;
 
 pub use features::Timing;
-pub use gbm_fleet::{FleetConfig, FleetSeries, GbmFleet, FORMAT, FORMAT_VERSION};
+pub use gbm_fleet::{FleetConfig, FleetSeries, GbmFleet, FORMAT, FORMAT_VERSION, MIN_SERIES};
 
 use crate::gbm::GbmError;
 use std::sync::Arc;
@@ -58,4 +58,13 @@ pub struct FleetInput {
     pub timing: Option<Timing>,
     /// The series' context vector (as long as the model's `context_len`).
     pub context: Vec<f64>,
+    /// Recurrent fleet models (`gru`, `lstm`), when trained.
+    pub rnn: Vec<Arc<crate::neural::RnnFleet>>,
+}
+
+impl FleetInput {
+    /// The recurrent model of `kind`, if there is one.
+    pub fn rnn_of(&self, kind: crate::neural::CellKind) -> Option<&Arc<crate::neural::RnnFleet>> {
+        self.rnn.iter().find(|r| r.kind() == kind)
+    }
 }

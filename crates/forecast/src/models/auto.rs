@@ -86,8 +86,14 @@ pub(crate) fn fit_auto(
         kinds.push(ModelKind::SeasonalNaive);
         kinds.push(ModelKind::Mstl);
     }
-    if fleet.is_some() {
+    if let Some(f) = fleet {
         kinds.push(ModelKind::Gbm);
+        for r in &f.rnn {
+            kinds.push(match r.kind() {
+                crate::neural::CellKind::Gru => ModelKind::Gru,
+                crate::neural::CellKind::Lstm => ModelKind::Lstm,
+            });
+        }
     }
     for kind in kinds {
         if let Ok(m) = build(kind, y, plan.fit_end, cfg, fleet) {

@@ -6,6 +6,7 @@ pub mod ets;
 pub(crate) mod gbm;
 pub mod mstl;
 pub mod naive;
+pub(crate) mod rnn;
 pub mod robust;
 pub mod theta;
 pub(crate) mod young;
@@ -120,6 +121,20 @@ pub(crate) fn build(
             arima::ArimaModel::auto(y, fit_end, cfg.season)
                 .ok_or_else(|| failed("too few points for ARIMA"))?,
         ),
+        ModelKind::Gru | ModelKind::Lstm => {
+            let cell = if kind == ModelKind::Gru {
+                crate::neural::CellKind::Gru
+            } else {
+                crate::neural::CellKind::Lstm
+            };
+            let model = fleet
+                .and_then(|f| f.rnn_of(cell))
+                .ok_or_else(|| failed("needs a recurrent fleet model trained across series"))?;
+            Box::new(rnn::RnnPath {
+                model: model.clone(),
+                season: cfg.season,
+            })
+        }
         ModelKind::Gbm => Box::new(gbm::GbmPath {
             fleet: fleet
                 .cloned()
