@@ -1,10 +1,12 @@
 //! The fleet model hub: the control loop offers its workloads' step histories when asked, the learn
-//! loop trains one gbm per step length across them (off the async runtime), saves it with the store
-//! and publishes it here, and the control loop hands it to every controller of that step, whose
-//! `auto` then weighs it against the local models by the same cross-validation.
+//! loop trains one gbm per step length across them and one GRU per step and k-means cluster (off the
+//! async runtime), saves them with the store and publishes them here, and the control loop hands
+//! every controller the gbm of its step and the GRU of its cluster; its `auto` then weighs them
+//! against the local models by the same cross-validation.
 
 use prescale_core::Timestamp;
 use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,13 +28,17 @@ pub struct Offered {
 /// What `/api/v1/models` shows of a fleet model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetModelView {
+    /// `gbm` or `gru`.
     pub kind: String,
     pub step_ms: i64,
+    /// The k-means cluster it was trained on (GRU), none for the whole fleet (gbm).
+    pub cluster: Option<u32>,
     /// Unix ms.
     pub trained_at: i64,
     pub series: usize,
     pub rows: usize,
-    pub trees: usize,
+    /// Trees of a gbm, hidden units of a GRU.
+    pub size: usize,
     pub horizon: usize,
     /// Held-out mean absolute error in units of each series' typical step change (1.0 is as far
     /// off as one typical step; naive forecasts score about 1 at one step ahead).
@@ -48,6 +54,10 @@ struct HubState {
     wanted: bool,
     offered: Option<(Timestamp, Vec<Offered>)>,
     models: BTreeMap<i64, (Arc<GbmFleet>, FleetModelView)>,
+    /// GRUs by step and cluster.
+    rnn: BTreeMap<(i64, u32), (Arc<RnnFleet>, FleetModelView)>,
+    /// The cluster of each workload the GRUs were trained with.
+    membership: BTreeMap<String, u32>,
     /// Bumped by every publish, so controllers pick up a new model once.
     version: u64,
 }
@@ -85,11 +95,31 @@ impl FleetHub {
         self.lock().offered.take()
     }
 
-    /// Publishes a model for series of `view.step_ms`.
+    /// Publishes a gbm for series of `view.step_ms`.
     pub fn publish(&self, gbm: Arc<GbmFleet>, view: FleetModelView) {
         let mut s = self.lock();
         s.models.insert(view.step_ms, (gbm, view));
         s.version += 1;
+    }
+
+    /// Replaces every GRU with those trained on `membership` (cluster of each workload).
+    pub fn publish_clusters(
+        &self,
+        models: Vec<(Arc<RnnFleet>, FleetModelView)>,
+        membership: BTreeMap<String, u32>,
+    ) {
+        let mut s = self.lock();
+        s.rnn = models
+            .into_iter()
+            .filter_map(|(m, v)| Some(((v.step_ms, v.cluster?), (m, v))))
+            .collect();
+        s.membership = membership;
+        s.version += 1;
+    }
+
+    /// Whether `membership` differs from the one the published GRUs were trained with.
+    pub fn clusters_changed(&self, membership: &BTreeMap<String, u32>) -> bool {
+        self.lock().membership != *membership
     }
 
     /// Changes with every publish.
@@ -97,32 +127,45 @@ impl FleetHub {
         self.lock().version
     }
 
-    /// The fleet input for a controller of `step_ms` forecasting `horizon` steps, when a model
-    /// of that step reaches that far; notes the workload as served.
+    /// The fleet input for a controller of `step_ms` forecasting `horizon` steps, when a gbm of
+    /// that step reaches that far, with its cluster's GRU when there is one that does; notes the
+    /// workload as served.
     pub fn input_for(&self, workload: &str, step_ms: i64, horizon: usize) -> Option<FleetInput> {
         let mut s = self.lock();
+        let cluster = s.membership.get(workload).copied();
+        let note = |view: &mut FleetModelView| {
+            if !view.offered_to.iter().any(|w| w == workload) {
+                view.offered_to.push(workload.to_string());
+                view.offered_to.sort();
+            }
+        };
+        let rnn = match cluster.and_then(|c| s.rnn.get_mut(&(step_ms, c))) {
+            Some((m, view)) if m.horizon() >= horizon => {
+                note(view);
+                vec![m.clone()]
+            }
+            _ => Vec::new(),
+        };
         let (gbm, view) = s.models.get_mut(&step_ms)?;
         if gbm.horizon < horizon {
             return None;
         }
-        if !view.offered_to.iter().any(|w| w == workload) {
-            view.offered_to.push(workload.to_string());
-            view.offered_to.sort();
-        }
+        note(view);
         Some(FleetInput {
             gbm: gbm.clone(),
             timing: None,
             context: Vec::new(),
-            rnn: Vec::new(),
+            rnn,
         })
     }
 
     /// Every published model's view.
     pub fn views(&self) -> Vec<FleetModelView> {
-        self.lock()
-            .models
+        let s = self.lock();
+        s.models
             .values()
             .map(|(_, v)| v.clone())
+            .chain(s.rnn.values().map(|(_, v)| v.clone()))
             .collect()
     }
 }
@@ -162,10 +205,11 @@ pub fn train(
                 let view = FleetModelView {
                     kind: "gbm".into(),
                     step_ms,
+                    cluster: None,
                     trained_at: at.0,
                     series: gbm.series,
                     rows: gbm.rows,
-                    trees: gbm.trees(),
+                    size: gbm.trees(),
                     horizon: gbm.horizon,
                     holdout_mae: gbm.holdout_scaled_mae(),
                     train_seconds: started.elapsed().as_secs_f64(),
@@ -174,6 +218,66 @@ pub fn train(
                 out.push((Arc::new(gbm), view));
             }
             Err(e) => skipped.push(format!("step {step_ms} ms: {e}")),
+        }
+    }
+    (out, skipped)
+}
+
+/// Training windows of a cluster GRU in the daemon (fewer than the backtest's 24,000: the learn
+/// loop retrains hourly and on re-clustering, in the background).
+const CLUSTER_WINDOWS: usize = 8_000;
+/// Epochs of a cluster GRU in the daemon.
+const CLUSTER_EPOCHS: usize = 6;
+
+/// One GRU per step length and k-means cluster with at least two usable histories (`membership`:
+/// the cluster of each workload), trained for the longest horizon any member forecasts.
+pub fn train_clusters(
+    offered: &[Offered],
+    membership: &BTreeMap<String, u32>,
+    at: Timestamp,
+) -> (Vec<(Arc<RnnFleet>, FleetModelView)>, Vec<String>) {
+    let mut groups: BTreeMap<(i64, u32), Vec<&Offered>> = BTreeMap::new();
+    for o in offered.iter().filter(|o| o.values.len() >= MIN_TRAIN_STEPS) {
+        if let Some(&c) = membership.get(&o.workload) {
+            groups.entry((o.step_ms, c)).or_default().push(o);
+        }
+    }
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for ((step_ms, cluster), group) in groups {
+        let horizon = group.iter().map(|o| o.horizon).max().unwrap_or(1);
+        let series: Vec<FleetSeries<'_>> = group
+            .iter()
+            .map(|o| FleetSeries {
+                name: &o.workload,
+                values: &o.values,
+                season: o.season,
+                timing: None,
+                context: &[],
+            })
+            .collect();
+        let mut cfg = RnnConfig::new(CellKind::Gru, horizon);
+        cfg.max_windows = CLUSTER_WINDOWS;
+        cfg.epochs = CLUSTER_EPOCHS;
+        let started = std::time::Instant::now();
+        match RnnFleet::train(&series, &cfg) {
+            Ok(m) => {
+                let view = FleetModelView {
+                    kind: "gru".into(),
+                    step_ms,
+                    cluster: Some(cluster),
+                    trained_at: at.0,
+                    series: m.series,
+                    rows: m.rows,
+                    size: m.hidden(),
+                    horizon: m.horizon(),
+                    holdout_mae: m.holdout_scaled_mae(),
+                    train_seconds: started.elapsed().as_secs_f64(),
+                    offered_to: Vec::new(),
+                };
+                out.push((Arc::new(m), view));
+            }
+            Err(e) => skipped.push(format!("gru of cluster {cluster}, step {step_ms} ms: {e}")),
         }
     }
     (out, skipped)
@@ -225,6 +329,53 @@ mod tests {
             "no model of that step"
         );
         assert_eq!(hub.views()[0].offered_to, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn each_cluster_gets_its_own_gru_and_a_new_clustering_replaces_them() {
+        let hub = FleetHub::default();
+        let offers = vec![
+            offered("a", 60_000, 120, 6),
+            offered("b", 60_000, 120, 6),
+            offered("c", 60_000, 120, 6),
+            offered("d", 60_000, 120, 6),
+        ];
+        let (gbm, _) = train(&offers, Timestamp(1));
+        let (g, v) = gbm.into_iter().next().unwrap();
+        hub.publish(g, v);
+        let first: BTreeMap<String, u32> = [("a", 0), ("b", 0), ("c", 1), ("d", 1)]
+            .map(|(w, c)| (w.to_string(), c))
+            .into();
+        assert!(hub.clusters_changed(&first));
+        let (grus, skipped) = train_clusters(&offers, &first, Timestamp(2));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(grus.len(), 2);
+        hub.publish_clusters(grus, first.clone());
+        assert!(!hub.clusters_changed(&first));
+        let a = hub.input_for("a", 60_000, 6).unwrap();
+        let c = hub.input_for("c", 60_000, 6).unwrap();
+        assert_eq!((a.rnn.len(), c.rnn.len()), (1, 1));
+        assert!(
+            !std::sync::Arc::ptr_eq(&a.rnn[0], &c.rnn[0]),
+            "one GRU per cluster"
+        );
+        // re-clustering moves c in with a and b: the GRUs are retrained on the new members
+        let second: BTreeMap<String, u32> = [("a", 0), ("b", 0), ("c", 0), ("d", 2)]
+            .map(|(w, c)| (w.to_string(), c))
+            .into();
+        assert!(hub.clusters_changed(&second));
+        let (grus, skipped) = train_clusters(&offers, &second, Timestamp(3));
+        assert_eq!(grus.len(), 1);
+        assert!(
+            skipped.len() == 1 && skipped[0].contains("cluster 2"),
+            "d alone trains none: {skipped:?}"
+        );
+        assert_eq!(grus[0].1.series, 3);
+        hub.publish_clusters(grus, second);
+        let c2 = hub.input_for("c", 60_000, 6).unwrap();
+        assert_eq!(c2.rnn[0].series, 3);
+        assert!(hub.input_for("d", 60_000, 6).unwrap().rnn.is_empty());
+        assert_eq!(hub.views().len(), 2, "the gbm and one GRU");
     }
 
     #[test]

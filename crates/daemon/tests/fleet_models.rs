@@ -1,7 +1,7 @@
 //! Fleet learning live: the learn loop trains the fleet gbm across the controlled workloads'
-//! histories in the background, saves it with the store, shows it on `/api/v1/models` with its
-//! held-out accuracy and hands it to every controller of its step; a restarted daemon starts with
-//! the saved model.
+//! histories (and a GRU per k-means cluster) in the background, saves them with the store, shows
+//! them on `/api/v1/models` with their held-out accuracy and hands them to every controller of
+//! their step; a restarted daemon starts with the saved models.
 
 mod common;
 
@@ -82,12 +82,12 @@ async fn the_fleet_gbm_is_trained_live_saved_and_reloaded() {
     let begin = Instant::now();
     let model = loop {
         let models = fleet_models(&base).await;
-        let served = models
-            .first()
+        let gbm = models.iter().find(|m| m["kind"] == "gbm");
+        let served = gbm
             .and_then(|m| m["offered_to"].as_array())
             .map_or(0, Vec::len);
-        if served == names.len() {
-            break models[0].clone();
+        if let Some(m) = gbm.filter(|_| served == names.len()) {
+            break m.clone();
         }
         assert!(
             begin.elapsed() < Duration::from_secs(90),
@@ -110,8 +110,16 @@ async fn the_fleet_gbm_is_trained_live_saved_and_reloaded() {
 
     // saved with the store
     let saved = Store::open(&db).unwrap().latest_fleet_models().unwrap();
-    assert_eq!(saved.len(), 1);
-    assert_eq!(saved[0].series, names.len());
+    let gbm: Vec<_> = saved.iter().filter(|r| r.kind == "gbm").collect();
+    assert_eq!(gbm.len(), 1);
+    assert_eq!(gbm[0].series, names.len());
+    // cluster GRUs are saved beside it (kind gru@<cluster>) when a cluster has two workloads
+    assert!(
+        saved
+            .iter()
+            .all(|r| r.kind == "gbm" || r.kind.starts_with("gru@")),
+        "{saved:?}"
+    );
 
     // a restart serves the saved model before any new training (the next is 10 s away)
     let d = Daemon::start(DaemonConfig::from_toml(&config(&db, &names)).unwrap())
@@ -121,7 +129,7 @@ async fn the_fleet_gbm_is_trained_live_saved_and_reloaded() {
     let begin = Instant::now();
     loop {
         let models = fleet_models(&base).await;
-        if let Some(m) = models.first() {
+        if let Some(m) = models.iter().find(|m| m["kind"] == "gbm") {
             assert_eq!(m["trained_at"], model["trained_at"], "{m}");
             break;
         }

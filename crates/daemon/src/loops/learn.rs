@@ -17,7 +17,7 @@ use prescale_learn::{
     cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions, LearnError,
 };
 use prescale_store::{Store, StoreOptions};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -150,19 +150,36 @@ pub async fn run(
             }
             _ = cluster_tick.tick() => Job::Cluster,
         };
-        let (store, windows) = (store.clone(), windows.clone());
-        let work = tokio::task::spawn_blocking(move || one_job(&mut lock(&store), job, &windows));
+        let (job_store, windows) = (store.clone(), windows.clone());
+        let work =
+            tokio::task::spawn_blocking(move || one_job(&mut lock(&job_store), job, &windows));
         let outcome = tokio::select! {
             r = work => r,
             _ = stopped(&mut shutdown) => break,
         };
         match outcome {
             Ok(o) => {
-                if matches!(o.clustered, Some(Step::Done(_))) {
+                let reclustered = matches!(o.clustered, Some(Step::Done(_)));
+                if reclustered {
                     clustered = true;
                     last_cluster = Some(Instant::now());
                 }
                 counts.record(o);
+                // a clustering that moved any workload retrains the cluster models now
+                if reclustered && cfg.fleet_every.is_some() {
+                    let (st, h) = (store.clone(), hub.clone());
+                    let changed = tokio::task::spawn_blocking(move || {
+                        h.clusters_changed(&membership(&lock(&st)))
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if changed {
+                        tracing::info!("clusters changed: retraining the fleet and cluster models");
+                        if !train_fleet(&store, &hub, &mut shutdown).await {
+                            break;
+                        }
+                    }
+                }
             }
             Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
         }
@@ -184,31 +201,71 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
         }
     };
     let mut n = 0;
-    for row in rows.into_iter().filter(|r| r.kind == "gbm") {
-        match prescale_forecast::fleet::GbmFleet::from_json(&row.body) {
-            Ok(gbm) => {
-                let view = crate::fleet::FleetModelView {
-                    kind: row.kind.clone(),
-                    step_ms: row.step_ms,
-                    trained_at: row.trained_at.0,
-                    series: row.series,
-                    rows: row.rows,
-                    trees: gbm.trees(),
-                    horizon: gbm.horizon,
-                    holdout_mae: row.holdout_mae,
-                    train_seconds: row.seconds,
-                    offered_to: Vec::new(),
-                };
-                hub.publish(Arc::new(gbm), view);
-                n += 1;
+    let mut grus = Vec::new();
+    for row in rows {
+        let view = |size: usize, horizon: usize, cluster: Option<u32>, kind: &str| {
+            crate::fleet::FleetModelView {
+                kind: kind.to_string(),
+                step_ms: row.step_ms,
+                cluster,
+                trained_at: row.trained_at.0,
+                series: row.series,
+                rows: row.rows,
+                size,
+                horizon,
+                holdout_mae: row.holdout_mae,
+                train_seconds: row.seconds,
+                offered_to: Vec::new(),
             }
-            // a model from a newer prescale or a damaged row: retrained at the next period
-            Err(e) => {
-                tracing::warn!(step_ms = row.step_ms, error = %e, "saved fleet model not used")
+        };
+        let cluster = row
+            .kind
+            .strip_prefix("gru@")
+            .and_then(|c| c.parse::<u32>().ok());
+        if row.kind == "gbm" {
+            match prescale_forecast::fleet::GbmFleet::from_json(&row.body) {
+                Ok(gbm) => {
+                    let v = view(gbm.trees(), gbm.horizon, None, "gbm");
+                    hub.publish(Arc::new(gbm), v);
+                    n += 1;
+                }
+                // a model from a newer prescale or a damaged row: retrained at the next period
+                Err(e) => {
+                    tracing::warn!(step_ms = row.step_ms, error = %e, "saved fleet gbm not used")
+                }
+            }
+        } else if let Some(c) = cluster {
+            match prescale_forecast::neural::RnnFleet::from_json(&row.body) {
+                Ok(m) => {
+                    let v = view(m.hidden(), m.horizon(), Some(c), "gru");
+                    grus.push((Arc::new(m), v));
+                }
+                Err(e) => tracing::warn!(cluster = c, error = %e, "saved cluster gru not used"),
             }
         }
     }
+    if !grus.is_empty() {
+        n += grus.len();
+        // the membership they were trained with is the clustering saved beside them
+        hub.publish_clusters(grus, membership(store));
+    }
     n
+}
+
+/// The cluster of each workload in the latest k-means clustering (empty without one).
+fn membership(store: &Store) -> BTreeMap<String, u32> {
+    match store.latest_clustering(prescale_learn::KMEANS) {
+        Ok(Some((_, run))) => run
+            .clusters
+            .iter()
+            .flat_map(|c| c.members.iter().map(move |w| (w.to_string(), c.id.0)))
+            .collect(),
+        Ok(None) => BTreeMap::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "loading the clustering for the cluster models");
+            BTreeMap::new()
+        }
+    }
 }
 
 /// Asks the control loop for its histories, trains the fleet models on a blocking thread, saves
@@ -240,6 +297,36 @@ async fn train_fleet(
     };
     let (store, hub) = (store.clone(), hub.clone());
     let work = tokio::task::spawn_blocking(move || {
+        let members = membership(&lock(&store));
+        let (grus, skipped) = crate::fleet::train_clusters(&offered, &members, at);
+        for s in &skipped {
+            tracing::info!(reason = %s, "cluster model not trained");
+        }
+        for (m, view) in &grus {
+            let row = prescale_store::FleetModelRow {
+                kind: format!("gru@{}", view.cluster.unwrap_or(0)),
+                step_ms: view.step_ms,
+                trained_at: at,
+                series: view.series,
+                rows: view.rows,
+                horizon: view.horizon,
+                holdout_mae: view.holdout_mae,
+                seconds: view.train_seconds,
+                body: m.to_json(),
+            };
+            if let Err(e) = lock(&store).save_fleet_model(&row) {
+                tracing::warn!(error = %e, "saving a cluster model; it is used but not kept");
+            }
+            tracing::info!(
+                cluster = view.cluster.unwrap_or(0),
+                step_ms = view.step_ms,
+                series = view.series,
+                holdout_mae = view.holdout_mae.unwrap_or(f64::NAN),
+                seconds = view.train_seconds,
+                "cluster gru trained"
+            );
+        }
+        hub.publish_clusters(grus, members);
         let (models, skipped) = crate::fleet::train(&offered, at);
         for s in &skipped {
             tracing::info!(reason = %s, "fleet model not trained");
