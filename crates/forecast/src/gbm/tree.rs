@@ -96,6 +96,11 @@ pub(crate) struct GrowParams {
     pub lambda: f64,
 }
 
+/// Row × feature visits above which a histogram is built on [`HIST_THREADS`] threads.
+const PARALLEL_WORK: usize = 200_000;
+/// Threads a large histogram is built on.
+const HIST_THREADS: usize = 2;
+
 /// Gradient sums and counts per (feature, bin).
 struct Hist {
     g: Vec<f64>,
@@ -109,17 +114,32 @@ impl Hist {
             g: vec![0.0; cols * MAX_BINS],
             n: vec![0; cols * MAX_BINS],
         };
-        for f in 0..cols {
-            let col = b.column(f);
-            let (hg, hn) = (
-                &mut h.g[f * MAX_BINS..(f + 1) * MAX_BINS],
-                &mut h.n[f * MAX_BINS..(f + 1) * MAX_BINS],
-            );
-            for &r in rows {
-                let k = col[r as usize] as usize;
-                hg[k] += grad[r as usize];
-                hn[k] += 1;
+        let fill = |first: usize, g: &mut [f64], n: &mut [u32]| {
+            for (k, (hg, hn)) in g
+                .chunks_mut(MAX_BINS)
+                .zip(n.chunks_mut(MAX_BINS))
+                .enumerate()
+            {
+                let col = b.column(first + k);
+                for &r in rows {
+                    let bin = col[r as usize] as usize;
+                    hg[bin] += grad[r as usize];
+                    hn[bin] += 1;
+                }
             }
+        };
+        if rows.len() * cols < PARALLEL_WORK {
+            fill(0, &mut h.g, &mut h.n);
+        } else {
+            // features split across threads: each fills its own columns, so the sums are the same
+            // whatever the thread count
+            let per = cols.div_ceil(HIST_THREADS) * MAX_BINS;
+            std::thread::scope(|scope| {
+                for (t, (g, n)) in h.g.chunks_mut(per).zip(h.n.chunks_mut(per)).enumerate() {
+                    let fill = &fill;
+                    scope.spawn(move || fill(t * per / MAX_BINS, g, n));
+                }
+            });
         }
         h
     }
