@@ -39,6 +39,12 @@ pub enum FingerprintError {
     Parameter { what: &'static str, value: f64 },
     #[error("linear algebra failed: {0}")]
     Linalg(String),
+    #[error("the stored {what} model has version {found}, newer than this build reads ({supported}): upgrade prescale or refit")]
+    ModelVersion {
+        what: &'static str,
+        found: u32,
+        supported: u32,
+    },
     #[error("t-SNE failed: {0}")]
     Tsne(String),
 }

@@ -1,7 +1,9 @@
-//! Behavioural fingerprints of workloads: window features → robust scaling → PCA, plus 2-D maps.
+//! Behavioural fingerprints of workloads: window features → robust scaling → PCA or an
+//! autoencoder, plus 2-D maps.
 //!
 //! Pure, synchronous math on in-memory series: no files, no store, no clock.
 
+pub mod autoencoder;
 pub mod config;
 pub mod error;
 pub mod features;
@@ -12,7 +14,8 @@ pub mod svg;
 pub mod tsne;
 pub mod window;
 
-pub use config::FingerprintConfig;
+pub use autoencoder::{Autoencoder, AutoencoderConfig, AUTOENCODER_VERSION};
+pub use config::{FingerprintConfig, Reducer};
 pub use error::FingerprintError;
 pub use features::{workload_features, FeatureVector, MetricInput, WorkloadInput};
 pub use fleet::{fingerprint_fleet, FleetFingerprints, FleetModel};

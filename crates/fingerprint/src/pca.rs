@@ -123,6 +123,19 @@ impl Pca {
         self.project(row, self.kept)
     }
 
+    /// Mean squared difference per column between `row` and its reconstruction from the kept
+    /// components: the share of the row the fingerprint does not describe.
+    pub fn reconstruction_error(&self, row: &[f64]) -> Result<f64, FingerprintError> {
+        let coords = self.project(row, self.kept)?;
+        let mut residual: Vec<f64> = row.iter().zip(&self.mean).map(|(x, m)| x - m).collect();
+        for (c, axis) in coords.iter().zip(&self.axes) {
+            for (r, a) in residual.iter_mut().zip(axis) {
+                *r -= c * a;
+            }
+        }
+        Ok(residual.iter().map(|r| r * r).sum::<f64>() / self.dims().max(1) as f64)
+    }
+
     /// Coordinates of `row` on the first two components (0 where only one exists).
     pub fn transform2(&self, row: &[f64]) -> Result<[f64; 2], FingerprintError> {
         let p = self.project(row, 2)?;
@@ -222,8 +235,12 @@ mod tests {
         assert!((pca.axes[0][0] - s).abs() < 1e-12 && (pca.axes[0][1] - s).abs() < 1e-12);
         let p = pca.transform(&rows[0]).unwrap();
         assert!((p[0] - 3.0).abs() < 1e-12 && p[1].abs() < 1e-12);
+        assert!(pca.reconstruction_error(&rows[0]).unwrap() < 1e-24);
         let only = Pca::fit(&rows, PcaTarget::VarianceShare(0.9)).unwrap();
         assert_eq!(only.kept, 1);
+        // Kept: u only. Row 2 is all v, length 1 in 2 columns: error 1 / 2; row 0 lies on u.
+        assert!((only.reconstruction_error(&rows[2]).unwrap() - 0.5).abs() < 1e-12);
+        assert!(only.reconstruction_error(&rows[0]).unwrap() < 1e-24);
         assert_eq!(only.transform(&rows[2]).unwrap().len(), 1);
         let m2 = only.transform2(&rows[2]).unwrap();
         assert!(m2[0].abs() < 1e-12 && (m2[1].abs() - 1.0).abs() < 1e-12);
