@@ -201,7 +201,10 @@ impl Daemon {
             }
         };
 
-        let mut tasks = Vec::new();
+        let mut tasks = vec![tokio::spawn(crate::memory::run(
+            crate::memory::TRIM_EVERY,
+            shutdown_rx.clone(),
+        ))];
         for target in &cfg.scrape {
             let scraper = Arc::new(loops::scrape::Scraper::new(
                 target.clone(),

@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod http;
 pub mod insight;
 pub mod loops;
+pub mod memory;
 pub mod ownseries;
 pub mod selfmetrics;
 pub mod sink;

@@ -6,7 +6,6 @@
 
 mod budget;
 mod content;
-mod trim;
 
 pub use budget::InFlight;
 
@@ -91,7 +90,7 @@ async fn receive(st: AppState, body: Bytes, held: Reservation) -> Response {
     let response = commit_chunks(&st, &mut rx, decoder).await;
     // The last large request out gives what it freed back (its points are committed and dropped).
     if large && st.inflight.used() == 0 {
-        tokio::task::spawn_blocking(trim::release_free_memory);
+        tokio::task::spawn_blocking(crate::memory::release_free_memory);
     }
     response
 }
