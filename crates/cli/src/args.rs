@@ -167,9 +167,15 @@ pub struct FingerprintArgs {
     /// Keep components explaining at least this share of variance.
     #[arg(long, default_value_t = 0.95)]
     pub variance: f64,
-    /// Keep exactly this many PCA components instead.
+    /// Keep exactly this many PCA components instead (also the autoencoder's code size).
     #[arg(long)]
     pub components: Option<usize>,
+    /// What turns the scaled features into fingerprint vectors: principal components or an
+    /// autoencoder's code. Default: pca, which separated the shared data's workload families as
+    /// well as the autoencoder. Either way each workload gets the autoencoder's reconstruction
+    /// error as its anomaly score.
+    #[arg(long, value_enum)]
+    pub reducer: Option<ReducerArg>,
     /// Write the 2-D map (PCA, and t-SNE with --tsne) as JSON here.
     #[arg(long)]
     pub map_json: Option<PathBuf>,
@@ -185,6 +191,12 @@ pub struct FingerprintArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReducerArg {
+    Pca,
+    Ae,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

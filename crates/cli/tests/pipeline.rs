@@ -74,6 +74,10 @@ fn pipeline_on_demo_fleet() {
     ))
     .unwrap();
     assert_eq!(fp["workloads"], 6);
+    assert_eq!(fp["reducer"], "pca");
+    let scores = fp["reconstruction_error"].as_object().unwrap();
+    assert_eq!(scores.len(), 6);
+    assert!(scores.values().all(|e| e.as_f64().unwrap() >= 0.0));
     let ev: Vec<f64> = fp["explained_variance"]
         .as_array()
         .unwrap()
@@ -89,13 +93,28 @@ fn pipeline_on_demo_fleet() {
     );
     let map: Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
     assert_eq!(map["points"].as_array().unwrap().len(), 6);
+    // The autoencoder reducer: vectors are its code (as long as `kept`).
+    let ae: Value =
+        serde_json::from_str(&ok(&db, &["fingerprint", "--reducer", "ae", "--json"])).unwrap();
+    assert_eq!(ae["reducer"], "ae");
+    let code = ae["kept"].as_u64().unwrap() as usize;
+    assert!(ae["fingerprints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["vector"].as_array().unwrap().len() == code));
+    assert!(ok(&db, &["fingerprint", "--reducer", "ae"]).contains("autoencoder code of"));
+    assert!(!prescale(&db, &["fingerprint", "--reducer", "svd"])
+        .status
+        .success());
+    ok(&db, &["fingerprint"]); // PCA again for the steps below
     let hist: Value = serde_json::from_str(&ok(
         &db,
         &["fingerprint", "--history", "web-daily-1", "--json"],
     ))
     .unwrap();
     let hist = hist.as_array().unwrap();
-    assert_eq!(hist.len(), 2);
+    assert_eq!(hist.len(), 5);
     assert!(hist[0]["at"].as_i64().unwrap() < hist[1]["at"].as_i64().unwrap());
 
     // Clustering twice on the same fingerprints keeps the same ids for the same members.

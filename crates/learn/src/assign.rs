@@ -24,12 +24,16 @@ pub struct AssignReport {
     pub cluster_members: Vec<WorkloadId>,
 }
 
-/// The stored fingerprint model of a run.
+/// The stored fingerprint model of a run, checked: a model from a newer prescale (or a damaged
+/// one) is refused with the reason.
 pub fn fleet_model(run: &FingerprintRun) -> Result<FleetModel, LearnError> {
-    serde_json::from_str(&run.model_json).map_err(|source| LearnError::Json {
-        context: "reading the stored fingerprint model",
-        source,
-    })
+    let model: FleetModel =
+        serde_json::from_str(&run.model_json).map_err(|source| LearnError::Json {
+            context: "reading the stored fingerprint model",
+            source,
+        })?;
+    model.check()?;
+    Ok(model)
 }
 
 /// Projects `w`'s stored series (all of them) into `run`'s fingerprint space.

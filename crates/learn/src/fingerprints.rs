@@ -1,9 +1,10 @@
-//! Fingerprints of the whole stored fleet as one run: features → scaling → PCA, saved in the store.
+//! Fingerprints of the whole stored fleet as one run: features → scaling → PCA or an autoencoder, with
+//! each workload's anomaly score, saved in the store.
 
 use crate::inputs::load_inputs;
 use crate::LearnError;
 use prescale_core::{Fingerprint, Interval, Timestamp};
-use prescale_fingerprint::{fingerprint_fleet, FingerprintConfig, FleetFingerprints};
+use prescale_fingerprint::{fingerprint_fleet, FingerprintConfig, FleetFingerprints, Reducer};
 use prescale_store::{FingerprintRun, Store};
 
 /// Longest seasonal period the features look for.
@@ -18,14 +19,16 @@ pub struct FingerprintOptions {
     pub windows: Vec<Interval>,
     /// Keep components explaining at least this share of variance.
     pub variance: f64,
-    /// Keep exactly this many PCA components instead.
+    /// Keep exactly this many PCA components instead (also the autoencoder's code size).
     pub components: Option<usize>,
+    /// PCA components or the autoencoder's code as the fingerprint vectors.
+    pub reducer: Reducer,
     /// Wall time recorded as the run's creation time (the caller owns the clock).
     pub created: Timestamp,
 }
 
 impl Default for FingerprintOptions {
-    /// Windows of 1 h, 1 d and 1 w; 95 % of variance; created at `Timestamp(0)`.
+    /// Windows of 1 h, 1 d and 1 w; 95 % of variance; the default reducer; created at `Timestamp(0)`.
     fn default() -> Self {
         let hours = |h: i64| Interval::from_secs(h * 3600);
         FingerprintOptions {
@@ -36,6 +39,7 @@ impl Default for FingerprintOptions {
                 .collect(),
             variance: 0.95,
             components: None,
+            reducer: Reducer::DEFAULT,
             created: Timestamp(0),
         }
     }
@@ -86,7 +90,10 @@ pub fn fingerprint_store(
         });
     }
     let interval = inputs.interval.ok_or(LearnError::NoInterval)?;
-    let cfg = fingerprint_config(&opts.windows, interval, opts.variance, opts.components)?;
+    let cfg = FingerprintConfig {
+        reducer: opts.reducer,
+        ..fingerprint_config(&opts.windows, interval, opts.variance, opts.components)?
+    };
     let fleet = fingerprint_fleet(&inputs.workloads, &cfg)?;
     let as_of = inputs.as_of;
     let run = FingerprintRun {
@@ -108,6 +115,7 @@ pub fn fingerprint_store(
             })
             .collect(),
         map2d: fleet.map2d.clone(),
+        reconstruction_error: fleet.reconstruction_error.clone(),
     };
     let run_id = store.save_fingerprint_run(&run)?;
     Ok(FingerprintReport { run_id, run, fleet })

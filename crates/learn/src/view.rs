@@ -1,11 +1,11 @@
-//! The fleet as JSON endpoints and maps want it: per workload its fingerprint, named features, 2-D map
-//! position and cluster; per cluster its members, map centroid and size.
+//! The fleet as JSON endpoints and maps want it: per workload its fingerprint, anomaly score, named
+//! features, 2-D map position and cluster; per cluster its members, map centroid and size.
 
 use crate::assign::fleet_model;
 use crate::inputs::load_inputs;
 use crate::LearnError;
 use prescale_core::{ClusterId, Timestamp, WorkloadId};
-use prescale_fingerprint::{workload_features, FeatureVector};
+use prescale_fingerprint::{workload_features, FeatureVector, Reducer};
 use prescale_store::{ClusteringRun, FingerprintRun, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,8 +14,12 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadView {
     pub workload: WorkloadId,
-    /// Fingerprint vector (kept PCA components).
+    /// Fingerprint vector (kept PCA components, or the autoencoder's code: see `FleetView::reducer`).
     pub vector: Vec<f64>,
+    /// Behavioural-anomaly score: the mean squared error per scaled feature of the workload's
+    /// reconstruction by the fleet's autoencoder (higher: less like the fleet's common behaviour).
+    /// `None` for runs stored before the score existed.
+    pub reconstruction_error: Option<f64>,
     /// Raw named window features (empty when not computed).
     pub features: BTreeMap<String, f64>,
     /// First two principal components.
@@ -40,6 +44,9 @@ pub struct FleetView {
     pub fingerprint_run: i64,
     /// Data time the fingerprints describe.
     pub at: Timestamp,
+    /// What the vectors are: `pca` components or the `ae` (autoencoder) code.
+    pub reducer: Reducer,
+    /// Explained-variance ratio of every principal component (whatever the reducer).
     pub explained_variance: Vec<f64>,
     pub kept: usize,
     /// The fleet's feature names (model order).
@@ -75,12 +82,18 @@ impl FleetView {
         let map: BTreeMap<&WorkloadId, [f64; 2]> = run.map2d.iter().map(|(w, p)| (w, *p)).collect();
         let feats: BTreeMap<&WorkloadId, &FeatureVector> =
             features.iter().map(|(w, f)| (w, f)).collect();
+        let scores: BTreeMap<&WorkloadId, f64> = run
+            .reconstruction_error
+            .iter()
+            .map(|(w, e)| (w, *e))
+            .collect();
         let workloads = run
             .vectors
             .iter()
             .map(|f| WorkloadView {
                 workload: f.workload.clone(),
                 vector: f.vector.clone(),
+                reconstruction_error: scores.get(&f.workload).copied(),
                 features: feats
                     .get(&f.workload)
                     .map(|fv| {
@@ -125,6 +138,7 @@ impl FleetView {
         Ok(FleetView {
             fingerprint_run: run_id,
             at: run.at,
+            reducer: model.reducer(),
             explained_variance: run.explained_variance.clone(),
             kept: run.kept,
             feature_names: model.feature_names,

@@ -209,3 +209,46 @@ fn learn_view_profile_and_recommend() {
         Err(LearnError::UnknownWorkload { .. })
     ));
 }
+
+#[test]
+fn the_reducer_is_chosen_stored_and_scored() {
+    use prescale_fingerprint::{FleetModel, Reducer};
+    let mut store = store_with_fleet();
+    let pca = fingerprint_store(&mut store, &FingerprintOptions::default()).unwrap();
+    assert_eq!(pca.fleet.reducer, Reducer::DEFAULT);
+    let opts = FingerprintOptions {
+        reducer: Reducer::Autoencoder,
+        created: Timestamp(1),
+        ..FingerprintOptions::default()
+    };
+    let ae = fingerprint_store(&mut store, &opts).unwrap();
+    assert_eq!(ae.fleet.reducer, Reducer::Autoencoder);
+    let code = ae.fleet.model.autoencoder.as_ref().unwrap().code;
+    assert!(ae.run.vectors.iter().all(|f| f.vector.len() == code));
+    // Every workload's anomaly score is stored with the run and served by the view.
+    assert_eq!(ae.run.reconstruction_error.len(), 10);
+    let (_, stored) = store.latest_fingerprint_run().unwrap().unwrap();
+    assert_eq!(stored.reconstruction_error, ae.fleet.reconstruction_error);
+    let view = fleet_view(&store, KMEANS, false).unwrap();
+    assert_eq!(view.reducer, Reducer::Autoencoder);
+    let wv = view.workload(&w("web-daily-1")).unwrap();
+    assert!(wv
+        .reconstruction_error
+        .is_some_and(|e| e.is_finite() && e >= 0.0));
+    // A newcomer is projected with the stored autoencoder.
+    let (v, _, _) = project_workload(&store, &stored, &w("web-daily-1")).unwrap();
+    assert_eq!(v.len(), code);
+
+    // A model written by a newer prescale is refused, saying so.
+    let mut newer: serde_json::Value = serde_json::from_str(&stored.model_json).unwrap();
+    newer["version"] = serde_json::json!(99);
+    let mut run = stored.clone();
+    run.model_json = newer.to_string();
+    let err = fleet_model(&run).unwrap_err().to_string();
+    assert!(err.contains("version 99") && err.contains("newer"), "{err}");
+    let model: FleetModel = serde_json::from_str(&stored.model_json).unwrap();
+    assert_eq!(
+        model.version,
+        prescale_fingerprint::fleet::FLEET_MODEL_VERSION
+    );
+}

@@ -1,11 +1,13 @@
-//! Fingerprint runs: the model, explained variance, one vector per workload and a 2-D map.
+//! Fingerprint runs: the model, explained variance, one vector (and anomaly score) per workload and a
+//! 2-D map.
 
 use crate::codec::{decode_f64s, encode_f64s, to_i64, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
 use crate::open::Store;
-use crate::records::FingerprintRun;
+use crate::records::{FingerprintRun, FingerprintScores};
 use prescale_core::{Fingerprint, Timestamp, WorkloadId};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
 
 impl Store {
     /// Saves a fingerprint run in one transaction; returns its id.
@@ -21,6 +23,22 @@ impl Store {
                 &context,
                 format!("map position of {w} is not finite"),
             ));
+        }
+        let mut scores: HashMap<&WorkloadId, f64> = HashMap::new();
+        for (w, e) in &run.reconstruction_error {
+            if !e.is_finite() {
+                return Err(invalid(
+                    &context,
+                    format!("reconstruction error of {w} is not finite: {e}"),
+                ));
+            }
+            if !run.vectors.iter().any(|f| &f.workload == w) {
+                return Err(invalid(
+                    &context,
+                    format!("reconstruction error given for {w}, which has no fingerprint"),
+                ));
+            }
+            scores.insert(w, *e);
         }
         let tx = self
             .conn
@@ -42,7 +60,8 @@ impl Store {
         {
             let mut fp = tx
                 .prepare_cached(
-                    "INSERT INTO fingerprints (run_id, pos, workload, at, vector) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO fingerprints (run_id, pos, workload, at, vector, reconstruction_error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .ctx(&context)?;
             for (pos, f) in run.vectors.iter().enumerate() {
@@ -51,7 +70,8 @@ impl Store {
                     pos as i64,
                     f.workload.as_str(),
                     f.at.0,
-                    encode_f64s(&f.vector)
+                    encode_f64s(&f.vector),
+                    scores.get(&f.workload)
                 ])
                 .ctx(&context)?;
             }
@@ -123,7 +143,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT workload, at, vector FROM fingerprints WHERE run_id = ?1 ORDER BY pos",
+                "SELECT workload, at, vector, reconstruction_error FROM fingerprints WHERE run_id = ?1 ORDER BY pos",
             )
             .ctx(&context)?;
         let rows = stmt
@@ -132,15 +152,21 @@ impl Store {
                     r.get::<_, String>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<f64>>(3)?,
                 ))
             })
             .ctx(&context)?
             .collect::<Result<Vec<_>, _>>()
             .ctx(&context)?;
-        let vectors = rows
-            .into_iter()
-            .map(|(w, at, v)| fingerprint(&context, w, at, &v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut vectors = Vec::with_capacity(rows.len());
+        let mut reconstruction_error = Vec::new();
+        for (w, at, v, e) in rows {
+            let f = fingerprint(&context, w, at, &v)?;
+            if let Some(e) = e {
+                reconstruction_error.push((f.workload.clone(), e));
+            }
+            vectors.push(f);
+        }
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -170,6 +196,46 @@ impl Store {
             kept: to_usize(&context, "kept", kept)?,
             vectors,
             map2d,
+            reconstruction_error,
+        }))
+    }
+
+    /// Every workload's anomaly score (reconstruction error) in the latest fingerprint run; `None`
+    /// when no run is stored. Reads only the scores, for `/metrics`.
+    pub fn latest_reconstruction_errors(&self) -> Result<Option<FingerprintScores>, StoreError> {
+        let context = "loading the latest fingerprint anomaly scores";
+        let head: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT id, at FROM fingerprint_runs ORDER BY at DESC, id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx(context)?;
+        let Some((id, at)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT workload, reconstruction_error FROM fingerprints
+                 WHERE run_id = ?1 AND reconstruction_error IS NOT NULL ORDER BY pos",
+            )
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx(context)?;
+        let scores = rows
+            .into_iter()
+            .map(|(w, e)| Ok((workload(context, w)?, e)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some(FingerprintScores {
+            run_id: id,
+            at: Timestamp(at),
+            scores,
         }))
     }
 

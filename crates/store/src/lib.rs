@@ -37,8 +37,8 @@ pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};
 pub use records::{
-    ClusterRecord, ClusteringRun, FingerprintRun, ForecastRecord, ModelRecord, SeriesInfo,
-    UpsertStats,
+    ClusterRecord, ClusteringRun, FingerprintRun, FingerprintScores, ForecastRecord, ModelRecord,
+    SeriesInfo, UpsertStats,
 };
 pub use retention::{Retention, RetentionStats};
 pub use schema::SCHEMA_VERSION;

@@ -36,6 +36,19 @@ pub struct FingerprintRun {
     pub vectors: Vec<Fingerprint>,
     /// 2-D projection for maps.
     pub map2d: Vec<(WorkloadId, [f64; 2])>,
+    /// Behavioural-anomaly score per workload (the model's reconstruction error), for the
+    /// workloads of `vectors` that have one (none in runs stored before schema 6).
+    pub reconstruction_error: Vec<(WorkloadId, f64)>,
+}
+
+/// The anomaly scores of one fingerprint run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerprintScores {
+    pub run_id: i64,
+    /// Data time the fingerprints describe.
+    pub at: Timestamp,
+    /// Reconstruction error per workload that has one.
+    pub scores: Vec<(WorkloadId, f64)>,
 }
 
 /// One cluster of a clustering run.

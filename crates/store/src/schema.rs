@@ -172,6 +172,11 @@ CREATE TABLE fleet_models (
 );
 CREATE INDEX fleet_models_by_kind ON fleet_models (kind, step_ms, trained_at);
 "#,
+    // 6: each fingerprint's behavioural-anomaly score (the fingerprint model's reconstruction
+    // error); NULL for fingerprints stored before it existed.
+    r#"
+ALTER TABLE fingerprints ADD COLUMN reconstruction_error REAL;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -79,6 +79,30 @@ fn migrates_an_empty_file_and_reopens_with_data() {
 }
 
 #[test]
+fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
+    let dir = TempDir::new("schema5");
+    let run = fingerprint_run(1000, &["web", "db"]);
+    let id = Store::open(&dir.db())
+        .unwrap()
+        .save_fingerprint_run(&run)
+        .unwrap();
+    {
+        // Turn the file back into schema 5: no score column.
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch("ALTER TABLE fingerprints DROP COLUMN reconstruction_error")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 5).unwrap();
+    }
+    let store = Store::open(&dir.db()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let loaded = store.fingerprint_run(id).unwrap().unwrap();
+    assert!(loaded.reconstruction_error.is_empty());
+    assert_eq!(loaded.vectors, run.vectors);
+    let scores = store.latest_reconstruction_errors().unwrap().unwrap();
+    assert!(scores.scores.is_empty());
+}
+
+#[test]
 fn refuses_a_newer_schema_and_names_the_path() {
     let dir = TempDir::new("too-new");
     drop(Store::open(&dir.db()).unwrap());
@@ -258,6 +282,13 @@ fn fingerprint_run(at: i64, names: &[&str]) -> FingerprintRun {
             .enumerate()
             .map(|(i, n)| (w(n), [i as f64, 1.0]))
             .collect(),
+        // Every workload but the last has a score.
+        reconstruction_error: names
+            .iter()
+            .take(names.len().saturating_sub(1))
+            .enumerate()
+            .map(|(i, n)| (w(n), 0.25 * i as f64 + at as f64 * 1e-3))
+            .collect(),
     }
 }
 
@@ -279,9 +310,22 @@ fn fingerprint_runs_round_trip() {
     assert_eq!(history, [r1.vectors[0].clone(), r2.vectors[1].clone()]);
     assert!(store.fingerprint_history(&w("none")).unwrap().is_empty());
 
+    let scores = store.latest_reconstruction_errors().unwrap().unwrap();
+    assert_eq!((scores.run_id, scores.at), (id2, Timestamp(2000)));
+    assert_eq!(scores.scores, r2.reconstruction_error);
+    assert_eq!(scores.scores.len(), 2, "batch has no score");
+
     let mut bad = fingerprint_run(3000, &["web"]);
     bad.map2d[0].1 = [f64::NAN, 0.0];
     assert!(store.save_fingerprint_run(&bad).is_err());
+    let mut bad = fingerprint_run(3000, &["web", "db"]);
+    bad.reconstruction_error[0].1 = f64::INFINITY;
+    let err = store.save_fingerprint_run(&bad).unwrap_err().to_string();
+    assert!(err.contains("reconstruction error of web"), "{err}");
+    let mut bad = fingerprint_run(3000, &["web", "db"]);
+    bad.reconstruction_error[0].0 = w("elsewhere");
+    let err = store.save_fingerprint_run(&bad).unwrap_err().to_string();
+    assert!(err.contains("elsewhere"), "{err}");
     assert_eq!(
         store.latest_fingerprint_run().unwrap().map(|(id, _)| id),
         Some(id2)

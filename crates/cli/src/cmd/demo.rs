@@ -103,6 +103,7 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
             windows: vec!["1h".into(), "1d".into(), "1w".into()],
             variance: 0.95,
             components: None,
+            reducer: None,
             map_json: Some(args.out.join("map.json")),
             svg: None,
             tsne: false,

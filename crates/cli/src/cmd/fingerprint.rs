@@ -1,11 +1,12 @@
-//! `prescale fingerprint`: window features of every workload, robust scaling and PCA, stored with a timestamp.
+//! `prescale fingerprint`: window features of every workload, robust scaling and PCA (or an
+//! autoencoder), with each workload's anomaly score, stored with a timestamp.
 
-use crate::args::FingerprintArgs;
+use crate::args::{FingerprintArgs, ReducerArg};
 use crate::output::{num, table};
 use crate::timearg;
 use anyhow::{bail, Context, Result};
 use prescale_core::{Timestamp, WorkloadId};
-use prescale_fingerprint::{scatter_svg, tsne_2d};
+use prescale_fingerprint::{scatter_svg, tsne_2d, Reducer};
 use prescale_learn::{fingerprint_store, FingerprintOptions, LearnError};
 use prescale_store::Store;
 use std::collections::BTreeMap;
@@ -29,6 +30,11 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
             .collect::<Result<_>>()?,
         variance: args.variance,
         components: args.components,
+        reducer: match args.reducer {
+            None => Reducer::DEFAULT,
+            Some(ReducerArg::Pca) => Reducer::Pca,
+            Some(ReducerArg::Ae) => Reducer::Autoencoder,
+        },
         created: super::now(),
     };
     let report = match fingerprint_store(store, &opts) {
@@ -82,8 +88,9 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     if args.json {
         return super::print_json(&serde_json::json!({
             "run": run_id, "at": as_of, "workloads": fleet.vectors.len(), "features": fleet.model.feature_names.len(),
-            "explained_variance": fleet.explained_variance, "kept": fleet.kept,
+            "reducer": fleet.reducer, "explained_variance": fleet.explained_variance, "kept": fleet.kept,
             "fingerprints": run.vectors,
+            "reconstruction_error": fleet.reconstruction_error.iter().map(|(w, e)| (w.as_str(), *e)).collect::<BTreeMap<_, _>>(),
         }));
     }
     let cum: Vec<f64> = fleet
@@ -94,19 +101,26 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
             Some(*acc)
         })
         .collect();
+    let pca_kept = fleet.model.pca.kept;
+    let share = 100.0 * cum.get(pca_kept.saturating_sub(1)).copied().unwrap_or(0.0);
+    let vectors = match fleet.reducer {
+        Reducer::Pca => format!("{pca_kept} PCA components kept ({share:.1}% of variance)"),
+        Reducer::Autoencoder => format!(
+            "autoencoder code of {} (PCA would keep {pca_kept} components, {share:.1}% of variance)",
+            fleet.kept
+        ),
+    };
     println!(
-        "fingerprint run {run_id} as of {}: {} workloads, {} features, {} PCA components kept ({:.1}% of variance)",
+        "fingerprint run {run_id} as of {}: {} workloads, {} features, {vectors}",
         prescale_telemetry::format_iso8601(as_of),
         fleet.vectors.len(),
         fleet.model.feature_names.len(),
-        fleet.kept,
-        100.0 * cum.get(fleet.kept.saturating_sub(1)).copied().unwrap_or(0.0)
     );
     let rows: Vec<Vec<String>> = fleet
         .explained_variance
         .iter()
         .zip(&cum)
-        .take(fleet.kept.clamp(2, 10))
+        .take(pca_kept.clamp(2, 10))
         .enumerate()
         .map(|(i, (v, c))| vec![format!("PC{}", i + 1), num(Some(*v), 3), num(Some(*c), 3)])
         .collect();
@@ -117,9 +131,20 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     let rows: Vec<Vec<String>> = fleet
         .map2d
         .iter()
-        .map(|(w, p)| vec![w.to_string(), num(Some(p[0]), 3), num(Some(p[1]), 3)])
+        .zip(&fleet.reconstruction_error)
+        .map(|((w, p), (_, e))| {
+            vec![
+                w.to_string(),
+                num(Some(p[0]), 3),
+                num(Some(p[1]), 3),
+                format!("{e:.3e}"),
+            ]
+        })
         .collect();
-    print!("{}", table(&["workload", "pc1", "pc2"], &rows));
+    print!(
+        "{}",
+        table(&["workload", "pc1", "pc2", "reconstruction error"], &rows)
+    );
     Ok(())
 }
 
