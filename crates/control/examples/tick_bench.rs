@@ -45,13 +45,16 @@ struct Args {
     warm_threads: usize,
     split_sample: usize,
     resources: bool,
+    /// Train the fleet gbm on this many workloads' histories after the warm-up and hand it to
+    /// every controller (0: no fleet model).
+    fleet: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: tick_bench N [--threads 1,2] [--ticks T] [--history 4032] [--season 60] \
          [--refit 12] [--samples-per-step 4] [--seed 1] [--warm-threads K] [--split-sample 20] \
-         [--resources]"
+         [--resources] [--fleet K]"
     );
     std::process::exit(2)
 }
@@ -70,6 +73,7 @@ fn parse_args() -> Args {
         warm_threads: cores,
         split_sample: 20,
         resources: false,
+        fleet: 0,
     };
     let mut it = std::env::args().skip(1);
     let num =
@@ -92,6 +96,7 @@ fn parse_args() -> Args {
             "--warm-threads" => a.warm_threads = num(it.next()),
             "--split-sample" => a.split_sample = num(it.next()),
             "--resources" => a.resources = true,
+            "--fleet" => a.fleet = num(it.next()),
             "-h" | "--help" => usage(),
             n => a.workloads = n.parse().unwrap_or_else(|_| usage()),
         }
@@ -347,6 +352,51 @@ fn main() {
         a.warm_threads,
         warm_s / n as f64 * 1e6
     );
+
+    if a.fleet > 0 {
+        use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+        let names: Vec<String> = (0..a.fleet.min(n)).map(|i| format!("w{i}")).collect();
+        let horizon = slots
+            .iter()
+            .map(|s| s.controller.forecast_horizon())
+            .max()
+            .unwrap_or(1);
+        let series: Vec<FleetSeries<'_>> = slots
+            .iter()
+            .zip(&names)
+            .map(|(s, name)| FleetSeries {
+                name,
+                values: s.controller.recent().0,
+                season: Some(a.season),
+                timing: None,
+                context: &[],
+            })
+            .collect();
+        let t = Instant::now();
+        let gbm = GbmFleet::train(
+            &series,
+            &FleetConfig {
+                horizon,
+                ..FleetConfig::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("training the fleet gbm: {e}"));
+        let train_s = t.elapsed().as_secs_f64();
+        let input = FleetInput {
+            gbm: std::sync::Arc::new(gbm),
+            timing: None,
+            context: Vec::new(),
+            rnn: Vec::new(),
+        };
+        for s in slots.iter_mut() {
+            s.controller.set_fleet(Some(input.clone()));
+        }
+        println!(
+            "fleet: gbm trained on {} workloads' histories ({} rows, horizon {horizon}) in {train_s:.2} s, \
+             offered to all {n} controllers' auto",
+            input.gbm.series, input.gbm.rows
+        );
+    }
 
     // Steady-state ticks, one per simulated minute, continuing the timeline across phases.
     let mut k = h;

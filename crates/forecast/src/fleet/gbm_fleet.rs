@@ -39,9 +39,12 @@ impl Default for FleetConfig {
             max_rows: 150_000,
             young_every: Some(4),
             // larger leaves than the booster's default: 0.921 against 0.956 mean MASE on the
-            // shared series (leaf 40, 400 and 800 measured 0.956, 0.925 and 0.938)
+            // shared series (leaf 40, 400 and 800 measured 0.956, 0.925 and 0.938); 60 trees at
+            // rate 0.25 instead of 150 at 0.1: 0.912, and each forecast walks 2.5x fewer trees
             params: BoostParams {
                 min_leaf: 200,
+                rounds: 60,
+                learning_rate: 0.25,
                 ..BoostParams::default()
             },
         }
@@ -209,6 +212,47 @@ impl GbmFleet {
             }
         }
         Ok(set)
+    }
+
+    /// Point forecasts for steps 1..=h from every origin in `origins` (each reads only `y[..o]`),
+    /// predicted in one batch; `None` for an origin too early for a feature row.
+    pub fn predict_paths(
+        &self,
+        y: &[f64],
+        origins: &[usize],
+        h: usize,
+        season: Option<usize>,
+        timing: Option<Timing>,
+        context: &[f64],
+    ) -> Result<Vec<Option<Vec<f64>>>, FleetError> {
+        if h > self.horizon {
+            return Err(FleetError::Horizon {
+                horizon: h,
+                max: self.horizon,
+            });
+        }
+        let states: Vec<Option<Origin<'_>>> = origins
+            .iter()
+            .map(|&o| Origin::new(y, o, season, timing))
+            .collect();
+        let mut x = Matrix::new(self.features.len());
+        let mut row = Vec::with_capacity(self.features.len());
+        for state in states.iter().flatten() {
+            for j in 0..h {
+                state.row(j, context, &mut row);
+                x.push(&row)?;
+            }
+        }
+        let z = self.median.predict_many(&x)?;
+        let mut next = z.chunks(h.max(1));
+        Ok(states
+            .iter()
+            .map(|s| {
+                let s = s.as_ref()?;
+                let zs = next.next()?;
+                Some(zs.iter().map(|&v| s.denormalize(v)).collect())
+            })
+            .collect())
     }
 
     /// Point forecasts for steps 1..=h from origin `o` of `y` (only `y[..o]` is read).

@@ -171,7 +171,28 @@ impl Booster {
                 got: x.len(),
             });
         }
-        Ok(self.base + self.trees.iter().map(|t| t.predict(x)).sum::<f64>())
+        Ok(self
+            .trees
+            .iter()
+            .fold(self.base, |acc, t| acc + t.predict(x)))
+    }
+
+    /// The predicted quantile of every row of `x`, tree by tree (each tree stays in cache while
+    /// it is walked for all rows: several times faster than row by row for many rows).
+    pub fn predict_many(&self, x: &Matrix) -> Result<Vec<f64>, GbmError> {
+        if x.cols() != self.features {
+            return Err(GbmError::FeatureCount {
+                expected: self.features,
+                got: x.cols(),
+            });
+        }
+        let mut out = vec![self.base; x.rows()];
+        for t in &self.trees {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o += t.predict(x.row(i));
+            }
+        }
+        Ok(out)
     }
 
     /// Number of trees.
@@ -262,6 +283,23 @@ mod tests {
             .count() as f64
             / x.rows() as f64;
         assert!((covered - 0.9).abs() < 0.03, "in-sample coverage {covered}");
+    }
+
+    #[test]
+    fn many_rows_predict_as_one_by_one() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut x = Matrix::new(2);
+        let mut y = Vec::new();
+        for _ in 0..500 {
+            let (a, b): (f64, f64) = (rng.gen(), rng.gen());
+            x.push(&[a, if b < 0.2 { f64::NAN } else { b }]).unwrap();
+            y.push(a * 3.0 + b);
+        }
+        let m = Booster::fit(&x, &y, 0.5, &BoostParams::default()).unwrap();
+        let many = m.predict_many(&x).unwrap();
+        for (i, v) in many.iter().enumerate() {
+            assert_eq!(*v, m.predict(x.row(i)).unwrap());
+        }
     }
 
     #[test]

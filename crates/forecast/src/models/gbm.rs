@@ -12,26 +12,24 @@ pub(crate) struct GbmPath {
 impl PathModel for GbmPath {
     fn paths(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
         let naive = |o: usize| vec![o.checked_sub(1).map_or(0.0, |i| y[i]); h];
-        origins
-            .iter()
-            .map(|&o| {
-                let o = o.min(y.len());
-                match self.fleet.gbm.predict_path(
-                    y,
-                    o,
-                    h,
-                    self.season,
-                    self.fleet.timing,
-                    &self.fleet.context,
-                ) {
-                    Ok(Some(p)) => p,
-                    // an origin too early for a feature row forecasts like naive
-                    Ok(None) => naive(o),
-                    // a failing row makes the path non-finite, which every caller rejects
-                    Err(_) => vec![f64::NAN; h],
-                }
-            })
-            .collect()
+        let clamped: Vec<usize> = origins.iter().map(|&o| o.min(y.len())).collect();
+        match self.fleet.gbm.predict_paths(
+            y,
+            &clamped,
+            h,
+            self.season,
+            self.fleet.timing,
+            &self.fleet.context,
+        ) {
+            Ok(paths) => paths
+                .into_iter()
+                .zip(&clamped)
+                // an origin too early for a feature row forecasts like naive
+                .map(|(p, &o)| p.unwrap_or_else(|| naive(o)))
+                .collect(),
+            // a failing batch makes the paths non-finite, which every caller rejects
+            Err(_) => vec![vec![f64::NAN; h]; origins.len()],
+        }
     }
     fn spec(&self) -> String {
         format!(
