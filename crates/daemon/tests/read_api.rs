@@ -181,6 +181,19 @@ async fn learned_fleet_models_forecasts_and_annotations_are_served() {
     assert!(!f64s(&fp["vector"]).is_empty(), "{fp}");
     assert!(!fp["features"].as_object().unwrap().is_empty(), "{fp}");
     assert!(fp["history"].as_u64().unwrap() >= 1, "{fp}");
+    // Its anomaly score (the autoencoder's reconstruction error) is served, and on /metrics.
+    assert_eq!(fp["reducer"], "pca", "{fp}");
+    let score = fp["reconstruction_error"].as_f64().unwrap();
+    assert!(score.is_finite() && score >= 0.0, "{fp}");
+    let (s, text) = get(&base, "/metrics").await;
+    assert_eq!(s, 200);
+    assert!(text.contains("# TYPE prescale_fingerprint_reconstruction_error gauge"));
+    assert!(
+        text.contains(&format!(
+            "prescale_fingerprint_reconstruction_error{{workload=\"{member}\"}} "
+        )),
+        "{text}"
+    );
     if fp["fingerprint_run"] == clusters["fingerprint_run"] {
         let p = map
             .iter()

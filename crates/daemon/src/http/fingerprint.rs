@@ -1,6 +1,6 @@
 //! `GET /api/v1/workloads/{id}/fingerprint?algorithm=kmeans|dbscan`: the workload's entry in the
-//! latest fingerprint run: vector, named window features, 2-D map position, cluster, and how many
-//! fingerprints of it are stored.
+//! latest fingerprint run: vector (and which reducer made it), anomaly score, named window features,
+//! 2-D map position, cluster, and how many fingerprints of it are stored.
 
 use super::clusters::{algorithm, view_error, NOT_YET};
 use super::reply::{blocking, json, text, workload_in_path};
@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use prescale_core::{ClusterId, Timestamp, WorkloadId};
-use prescale_fingerprint::{workload_features, FeatureVector, MetricInput, WorkloadInput};
+use prescale_fingerprint::{workload_features, FeatureVector, MetricInput, Reducer, WorkloadInput};
 use prescale_learn::inputs::MIN_SAMPLES;
 use prescale_learn::{fleet_model, FleetView, LearnError};
 use prescale_store::{FingerprintRun, Store};
@@ -32,8 +32,14 @@ pub struct FingerprintBody {
     /// Data time of the run (Unix ms) and when it was made.
     pub at: Timestamp,
     pub created: Timestamp,
-    /// Fingerprint vector (kept PCA components).
+    /// What made the vector: `pca` (kept principal components) or `ae` (the autoencoder's code).
+    pub reducer: Reducer,
+    /// Fingerprint vector.
     pub vector: Vec<f64>,
+    /// Behavioural-anomaly score: the mean squared error per scaled window feature of the
+    /// workload's reconstruction by the fleet's autoencoder (higher: less like the fleet's common
+    /// behaviour); `None` for a run stored before the score existed.
+    pub reconstruction_error: Option<f64>,
     /// Named raw window features as of the run (empty when they could not be recomputed).
     pub features: BTreeMap<String, f64>,
     /// Position on the 2-D map (first two principal components).
@@ -118,7 +124,9 @@ fn find(store: &Store, w: &WorkloadId, alg: &str) -> Result<Found, LearnError> {
         fingerprint_run: run_id,
         at: run.at,
         created: run.created,
+        reducer: view.reducer,
         vector: entry.vector,
+        reconstruction_error: entry.reconstruction_error,
         features: entry.features,
         map: entry.map,
         cluster: entry.cluster,
