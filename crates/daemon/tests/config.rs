@@ -438,6 +438,13 @@ fn the_fleet_model_schedule_is_validated_once() {
     assert_eq!(off.learn.unwrap().fleet_every, None);
     let p = problems("[learn]\nfleet_every = \"1s\"\n");
     assert!(p.iter().any(|m| m.contains("learn.fleet_every")), "{p:?}");
+    let ae = DaemonConfig::from_toml("[learn]\nreducer = \"ae\"\n").unwrap();
+    assert_eq!(
+        ae.learn.unwrap().reducer,
+        prescale_fingerprint::Reducer::Autoencoder
+    );
+    let p = problems("[learn]\nreducer = \"umap\"\n");
+    assert!(p.iter().any(|m| m.contains("learn.reducer")), "{p:?}");
     let p = problems("[learn]\nfleet_every = \"soon\"\n");
     assert!(p.iter().any(|m| m.contains("learn.fleet_every")), "{p:?}");
 }

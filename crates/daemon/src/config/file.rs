@@ -140,6 +140,8 @@ pub struct FileLearn {
     pub fleet: Option<bool>,
     /// Default "1h".
     pub fleet_every: Option<String>,
+    /// "pca" (default) or "ae".
+    pub reducer: Option<String>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.

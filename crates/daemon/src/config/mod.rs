@@ -128,6 +128,8 @@ pub struct LearnConfig {
     /// How often the fleet gbm is retrained across the controlled workloads' histories and handed
     /// to their forecasters; `None` when `fleet = false`.
     pub fleet_every: Option<Duration>,
+    /// How window features become fingerprint vectors: `pca` (default) or `ae` (autoencoder).
+    pub reducer: prescale_fingerprint::Reducer,
 }
 
 impl Default for LearnConfig {
@@ -140,6 +142,7 @@ impl Default for LearnConfig {
             cluster_every: hours(1),
             windows: vec![hours(1), hours(24), hours(168)],
             fleet_every: Some(hours(1)),
+            reducer: prescale_fingerprint::Reducer::DEFAULT,
         }
     }
 }

@@ -596,11 +596,24 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
         d.fleet_every.unwrap_or(Duration::from_secs(3600)),
         10 * SECOND,
     );
+    let reducer = match l.reducer.as_deref().map(str::trim) {
+        None => d.reducer,
+        Some("pca") => prescale_fingerprint::Reducer::Pca,
+        Some("ae") => prescale_fingerprint::Reducer::Autoencoder,
+        Some(other) => {
+            c.fail(
+                "learn.reducer",
+                format!("{other:?} is not a reducer (pca or ae)"),
+            );
+            d.reducer
+        }
+    };
     l.enabled.unwrap_or(true).then_some(LearnConfig {
         fingerprint_every,
         cluster_every,
         windows,
         fleet_every: l.fleet.unwrap_or(true).then_some(fleet_every),
+        reducer,
     })
 }
 

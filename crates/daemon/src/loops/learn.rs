@@ -13,6 +13,7 @@ use crate::error::DaemonError;
 use crate::http::lock;
 use crate::insight::Insight;
 use prescale_core::{Interval, Timestamp, WorkloadId};
+use prescale_fingerprint::Reducer;
 use prescale_learn::{
     cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions, LearnError,
 };
@@ -113,6 +114,7 @@ pub async fn run(
     let mut clustered = false;
     let mut last_cluster: Option<Instant> = None;
     let hub = insight.fleet().clone();
+    let reducer = cfg.reducer;
     {
         let (store, hub) = (store.clone(), hub.clone());
         match tokio::task::spawn_blocking(move || load_fleet(&lock(&store), &hub)).await {
@@ -151,8 +153,9 @@ pub async fn run(
             _ = cluster_tick.tick() => Job::Cluster,
         };
         let (job_store, windows) = (store.clone(), windows.clone());
-        let work =
-            tokio::task::spawn_blocking(move || one_job(&mut lock(&job_store), job, &windows));
+        let work = tokio::task::spawn_blocking(move || {
+            one_job(&mut lock(&job_store), job, &windows, reducer)
+        });
         let outcome = tokio::select! {
             r = work => r,
             _ = stopped(&mut shutdown) => break,
@@ -394,12 +397,12 @@ fn forecasts_off(insight: &Insight) -> Option<String> {
 }
 
 /// Runs one job on the loop's connection.
-fn one_job(store: &mut Store, job: Job, windows: &[Interval]) -> Outcome {
+fn one_job(store: &mut Store, job: Job, windows: &[Interval], reducer: Reducer) -> Outcome {
     let mut out = Outcome::default();
     let cluster_now = match job {
         Job::Cluster => true,
         Job::Fingerprint { then_cluster } => {
-            let step = fingerprint(store, windows);
+            let step = fingerprint(store, windows, reducer);
             // Unchanged counts too: a restart with a stored, never-clustered run still clusters.
             let ok = matches!(step, Step::Done(_) | Step::Unchanged);
             out.fingerprinted = Some(step);
@@ -412,7 +415,7 @@ fn one_job(store: &mut Store, job: Job, windows: &[Interval]) -> Outcome {
     out
 }
 
-fn fingerprint(store: &mut Store, windows: &[Interval]) -> Step {
+fn fingerprint(store: &mut Store, windows: &[Interval], reducer: Reducer) -> Step {
     match unchanged(store) {
         Ok(true) => return Step::Unchanged,
         Ok(false) => {}
@@ -421,6 +424,7 @@ fn fingerprint(store: &mut Store, windows: &[Interval]) -> Step {
     let opts = FingerprintOptions {
         windows: windows.to_vec(),
         created: clock::now(),
+        reducer,
         ..FingerprintOptions::default()
     };
     match fingerprint_store(store, &opts) {
@@ -637,6 +641,7 @@ mod tests {
             &mut store,
             Job::Fingerprint { then_cluster: true },
             &windows,
+            Reducer::DEFAULT,
         );
         assert!(
             matches!(
@@ -658,6 +663,7 @@ mod tests {
             &mut store,
             Job::Fingerprint { then_cluster: true },
             &windows,
+            Reducer::DEFAULT,
         );
         assert!(matches!(o.fingerprinted, Some(Step::Done(_))), "{o:?}");
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
@@ -671,6 +677,7 @@ mod tests {
                 then_cluster: false,
             },
             &windows,
+            Reducer::DEFAULT,
         );
         assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
         assert!(o.clustered.is_none());
@@ -679,10 +686,11 @@ mod tests {
             &mut store,
             Job::Fingerprint { then_cluster: true },
             &windows,
+            Reducer::DEFAULT,
         );
         assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
-        let o = one_job(&mut store, Job::Cluster, &windows);
+        let o = one_job(&mut store, Job::Cluster, &windows, Reducer::DEFAULT);
         assert!(o.fingerprinted.is_none());
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
     }
