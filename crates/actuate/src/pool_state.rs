@@ -72,6 +72,9 @@ struct StateFile {
 
 const VERSION: u32 = 1;
 
+/// Tries at taking a state file's lock, 10 ms apart.
+const LOCK_ATTEMPTS: usize = 20;
+
 /// An exclusive lock on `<state file>.lock`, held while a pool records to the state file: a
 /// second prescale on the same file is refused instead of adopting (and later stopping) replicas
 /// another one still manages. The kernel drops the lock when the holder dies, `kill -9` included.
@@ -96,8 +99,20 @@ impl StateLock {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        // SAFETY: flock(2) on a descriptor we own; it touches no memory of ours.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        // A lock released a moment ago can still be held for a few microseconds by a copy of its
+        // descriptor in a child being started by another thread (between fork and exec): a few
+        // short retries tell that apart from a prescale that really holds it.
+        let mut rc = -1;
+        for attempt in 0..LOCK_ATTEMPTS {
+            // SAFETY: flock(2) on a descriptor we own; it touches no memory of ours.
+            rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            let busy =
+                rc != 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock;
+            if !busy || attempt + 1 == LOCK_ATTEMPTS {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         if rc != 0 {
             let e = std::io::Error::last_os_error();
             let reason = if e.kind() == std::io::ErrorKind::WouldBlock {
