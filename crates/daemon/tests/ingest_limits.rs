@@ -110,6 +110,10 @@ async fn past_the_in_flight_budget_requests_get_429_with_retry_after() {
         s.write_all(&[0u8; 100]).unwrap();
         held.push(s);
     }
+    // Let the three reach the handler before probing: when probes start at once, the held
+    // requests were seen not to reserve for the whole probing (1 run in 3 under load); noted in
+    // issue 12's closing note as left open.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let body = encode(&gauge("budget", 1, 3, now_ms() - 10_000));
     let mut refused = None;
     for _ in 0..50 {
