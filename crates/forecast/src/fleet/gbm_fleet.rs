@@ -16,8 +16,6 @@ pub const MIN_SERIES: usize = 2;
 const HOLDOUT_EVERY: usize = 8;
 /// Longest history a young row keeps (one day of 5-minute points).
 const YOUNG_MAX: usize = 288;
-/// Held-out residuals kept per step.
-const RESIDUALS_KEPT: usize = 2000;
 
 /// Training settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,15 +111,7 @@ impl GbmFleet {
                 residuals[set.step[i]].push(set.y[i] - median.predict(set.x.row(i))?);
             }
         }
-        for r in &mut residuals {
-            r.sort_by(f64::total_cmp);
-            if r.len() > RESIDUALS_KEPT {
-                let n = r.len();
-                *r = (0..RESIDUALS_KEPT)
-                    .map(|k| r[k * (n - 1) / (RESIDUALS_KEPT - 1)])
-                    .collect();
-            }
-        }
+        crate::fleet::saved::keep_sorted(&mut residuals);
         let (used, rows) = (set.series, target.len());
         let context_len = series.first().map_or(0, |s| s.context.len());
         let mut features = base_feature_names();
@@ -321,12 +311,7 @@ impl GbmFleet {
     /// Mean absolute error of the held-out rows in units of each series' recent mean absolute
     /// step (so 1.0 is as far off as a typical step), over every step ahead; `None` without any.
     pub fn holdout_scaled_mae(&self) -> Option<f64> {
-        let (sum, n) = self
-            .residuals
-            .iter()
-            .flatten()
-            .fold((0.0, 0usize), |(s, n), r| (s + r.abs(), n + 1));
-        (n > 0).then(|| sum / n as f64)
+        crate::fleet::saved::mean_abs(&self.residuals)
     }
 
     /// The band offsets (normalized, to add to the median) of step `j` at miscoverage `alpha`, from
@@ -352,27 +337,7 @@ impl GbmFleet {
 
     /// Reads a model written by `to_json`, refusing other formats and newer versions.
     pub fn from_json(text: &str) -> Result<GbmFleet, FleetError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: String,
-            version: u32,
-        }
-        let head: Header =
-            serde_json::from_str(text).map_err(|e| FleetError::Format(e.to_string()))?;
-        if head.format != FORMAT {
-            return Err(FleetError::Format(format!(
-                "format is {:?}, expected {FORMAT:?}",
-                head.format
-            )));
-        }
-        if head.version > FORMAT_VERSION {
-            return Err(FleetError::NewerVersion {
-                found: head.version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let model: GbmFleet =
-            serde_json::from_str(text).map_err(|e| FleetError::Format(e.to_string()))?;
+        let model: GbmFleet = crate::fleet::saved::from_json(text, FORMAT, FORMAT_VERSION)?;
         if model.features.len() != model.median.features {
             return Err(FleetError::Format(format!(
                 "{} feature names for a model of {} features",

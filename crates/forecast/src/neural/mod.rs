@@ -24,8 +24,6 @@ const INPUTS: usize = 2;
 const CLIP: f64 = 30.0;
 /// One window in this many is held out of training to measure the errors.
 const HOLDOUT_EVERY: usize = 8;
-/// Held-out residuals kept per step.
-const RESIDUALS_KEPT: usize = 2000;
 /// Parts each minibatch's gradient is computed in, in parallel.
 const SHARDS: usize = 2;
 
@@ -249,15 +247,7 @@ impl RnnFleet {
                 residuals[j].push(t - p);
             }
         }
-        for r in &mut residuals {
-            r.sort_by(f64::total_cmp);
-            if r.len() > RESIDUALS_KEPT {
-                let n = r.len();
-                *r = (0..RESIDUALS_KEPT)
-                    .map(|k| r[k * (n - 1) / (RESIDUALS_KEPT - 1)])
-                    .collect();
-            }
-        }
+        crate::fleet::saved::keep_sorted(&mut residuals);
         Ok(RnnFleet {
             format: FORMAT.to_string(),
             version: FORMAT_VERSION,
@@ -315,12 +305,7 @@ impl RnnFleet {
 
     /// Mean absolute held-out error in units of each series' typical step.
     pub fn holdout_scaled_mae(&self) -> Option<f64> {
-        let (sum, n) = self
-            .residuals
-            .iter()
-            .flatten()
-            .fold((0.0, 0usize), |(s, n), r| (s + r.abs(), n + 1));
-        (n > 0).then(|| sum / n as f64)
+        crate::fleet::saved::mean_abs(&self.residuals)
     }
 
     /// The model as versioned JSON.
@@ -331,27 +316,7 @@ impl RnnFleet {
 
     /// Reads a model written by `to_json`, refusing other formats, newer versions and bad shapes.
     pub fn from_json(text: &str) -> Result<RnnFleet, FleetError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: String,
-            version: u32,
-        }
-        let head: Header =
-            serde_json::from_str(text).map_err(|e| FleetError::Format(e.to_string()))?;
-        if head.format != FORMAT {
-            return Err(FleetError::Format(format!(
-                "format is {:?}, expected {FORMAT:?}",
-                head.format
-            )));
-        }
-        if head.version > FORMAT_VERSION {
-            return Err(FleetError::NewerVersion {
-                found: head.version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let m: RnnFleet =
-            serde_json::from_str(text).map_err(|e| FleetError::Format(e.to_string()))?;
+        let m: RnnFleet = crate::fleet::saved::from_json(text, FORMAT, FORMAT_VERSION)?;
         if m.params.len() != m.shape.params() || m.shape.inputs != INPUTS {
             return Err(FleetError::Format(format!(
                 "{} weights for a network of {}",
