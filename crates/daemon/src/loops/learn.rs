@@ -306,27 +306,11 @@ async fn train_fleet(
             tracing::info!(reason = %s, "cluster model not trained");
         }
         for (m, view) in &grus {
-            let row = prescale_store::FleetModelRow {
-                kind: format!("gru@{}", view.cluster.unwrap_or(0)),
-                step_ms: view.step_ms,
-                trained_at: at,
-                series: view.series,
-                rows: view.rows,
-                horizon: view.horizon,
-                holdout_mae: view.holdout_mae,
-                seconds: view.train_seconds,
-                body: m.to_json(),
-            };
-            if let Err(e) = lock(&store).save_fleet_model(&row) {
-                tracing::warn!(error = %e, "saving a cluster model; it is used but not kept");
-            }
-            tracing::info!(
-                cluster = view.cluster.unwrap_or(0),
-                step_ms = view.step_ms,
-                series = view.series,
-                holdout_mae = view.holdout_mae.unwrap_or(f64::NAN),
-                seconds = view.train_seconds,
-                "cluster gru trained"
+            save_and_log(
+                &store,
+                view,
+                format!("gru@{}", view.cluster.unwrap_or(0)),
+                m.to_json(),
             );
         }
         hub.publish_clusters(grus, members);
@@ -335,28 +319,7 @@ async fn train_fleet(
             tracing::info!(reason = %s, "fleet model not trained");
         }
         for (gbm, view) in models {
-            let row = prescale_store::FleetModelRow {
-                kind: view.kind.clone(),
-                step_ms: view.step_ms,
-                trained_at: at,
-                series: view.series,
-                rows: view.rows,
-                horizon: view.horizon,
-                holdout_mae: view.holdout_mae,
-                seconds: view.train_seconds,
-                body: gbm.to_json(),
-            };
-            if let Err(e) = lock(&store).save_fleet_model(&row) {
-                tracing::warn!(error = %e, "saving the fleet model; it is used but not kept");
-            }
-            tracing::info!(
-                step_ms = view.step_ms,
-                series = view.series,
-                rows = view.rows,
-                holdout_mae = view.holdout_mae.unwrap_or(f64::NAN),
-                seconds = view.train_seconds,
-                "fleet gbm trained"
-            );
+            save_and_log(&store, &view, view.kind.clone(), gbm.to_json());
             hub.publish(gbm, view);
         }
     });
@@ -369,6 +332,39 @@ async fn train_fleet(
         }
         _ = stopped(shutdown) => false,
     }
+}
+
+/// Saves a trained fleet or cluster model under `kind` (a failed save is logged: the model is
+/// used, not kept) and logs it.
+fn save_and_log(
+    store: &Mutex<Store>,
+    view: &crate::fleet::FleetModelView,
+    kind: String,
+    body: String,
+) {
+    let row = prescale_store::FleetModelRow {
+        kind,
+        step_ms: view.step_ms,
+        trained_at: Timestamp(view.trained_at),
+        series: view.series,
+        rows: view.rows,
+        horizon: view.horizon,
+        holdout_mae: view.holdout_mae,
+        seconds: view.train_seconds,
+        body,
+    };
+    if let Err(e) = lock(store).save_fleet_model(&row) {
+        tracing::warn!(kind = %row.kind, error = %e, "saving a fleet model; it is used but not kept");
+    }
+    tracing::info!(
+        kind = %row.kind,
+        step_ms = view.step_ms,
+        series = view.series,
+        rows = view.rows,
+        holdout_mae = view.holdout_mae.unwrap_or(f64::NAN),
+        seconds = view.train_seconds,
+        "fleet model trained"
+    );
 }
 
 /// Shortest time between re-clusterings triggered by forecast error.
