@@ -170,6 +170,23 @@ impl FleetHub {
     }
 }
 
+/// The longest horizon any of `group` forecasts, and its histories as training series (no
+/// calendar: the control loop's histories carry none).
+fn training_series<'a>(group: &[&'a Offered]) -> (usize, Vec<FleetSeries<'a>>) {
+    let horizon = group.iter().map(|o| o.horizon).max().unwrap_or(1);
+    let series = group
+        .iter()
+        .map(|o| FleetSeries {
+            name: &o.workload,
+            values: &o.values,
+            season: o.season,
+            timing: None,
+            context: &[],
+        })
+        .collect();
+    (horizon, series)
+}
+
 /// One trained model per step length with at least two usable histories: trained for the longest
 /// horizon any of them forecasts, the season of the most common one, no calendar (the control
 /// loop's histories carry none). Returns the models with their views and what was skipped.
@@ -184,17 +201,7 @@ pub fn train(
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for (step_ms, group) in by_step {
-        let horizon = group.iter().map(|o| o.horizon).max().unwrap_or(1);
-        let series: Vec<FleetSeries<'_>> = group
-            .iter()
-            .map(|o| FleetSeries {
-                name: &o.workload,
-                values: &o.values,
-                season: o.season,
-                timing: None,
-                context: &[],
-            })
-            .collect();
+        let (horizon, series) = training_series(&group);
         let cfg = FleetConfig {
             horizon,
             ..FleetConfig::default()
@@ -245,17 +252,7 @@ pub fn train_clusters(
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for ((step_ms, cluster), group) in groups {
-        let horizon = group.iter().map(|o| o.horizon).max().unwrap_or(1);
-        let series: Vec<FleetSeries<'_>> = group
-            .iter()
-            .map(|o| FleetSeries {
-                name: &o.workload,
-                values: &o.values,
-                season: o.season,
-                timing: None,
-                context: &[],
-            })
-            .collect();
+        let (horizon, series) = training_series(&group);
         let mut cfg = RnnConfig::new(CellKind::Gru, horizon);
         cfg.max_windows = CLUSTER_WINDOWS;
         cfg.epochs = CLUSTER_EPOCHS;

@@ -9,6 +9,7 @@
 //! ([`AutoencoderConfig::max_work`]) rather than by wall time, so the same rows always give the same
 //! model.
 
+use crate::pca::check_rows;
 use crate::FingerprintError;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand::rngs::StdRng;
@@ -442,27 +443,6 @@ impl Autoencoder {
             .sum::<f64>()
             / self.dims as f64)
     }
-}
-
-fn check_rows<R: AsRef<[f64]>>(rows: &[R], d: usize) -> Result<(), FingerprintError> {
-    for (row, r) in rows.iter().enumerate() {
-        let r = r.as_ref();
-        if r.len() != d {
-            return Err(FingerprintError::Dimension {
-                row,
-                expected: d,
-                got: r.len(),
-            });
-        }
-        if let Some((index, &value)) = r.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(FingerprintError::NonFinite {
-                what: format!("row {row}"),
-                index,
-                value,
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

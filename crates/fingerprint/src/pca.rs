@@ -146,8 +146,10 @@ impl Pca {
     }
 }
 
-fn check_rows(rows: &[Vec<f64>], d: usize) -> Result<(), FingerprintError> {
+/// Every row is `d` long and finite; the first that is not is named (row, index, value).
+pub(crate) fn check_rows<R: AsRef<[f64]>>(rows: &[R], d: usize) -> Result<(), FingerprintError> {
     for (row, r) in rows.iter().enumerate() {
+        let r = r.as_ref();
         if r.len() != d {
             return Err(FingerprintError::Dimension {
                 row,
