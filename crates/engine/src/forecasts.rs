@@ -21,7 +21,7 @@
 
 use crate::SimConfig;
 use prescale_core::{Forecast, Level};
-use prescale_forecast::fleet::FleetInput;
+use prescale_forecast::fleet::{FleetInput, MIN_ORIGIN};
 use prescale_forecast::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelConfig, ModelKind};
 use std::collections::VecDeque;
 
@@ -143,6 +143,9 @@ pub struct RollingForecaster {
     window: usize,
     min_history: usize,
     short_history: Option<usize>,
+    /// A fleet model is offered: it forecasts a series too young for its own models from
+    /// [`MIN_ORIGIN`] points (cold start by the fleet rather than by a borrowed profile).
+    young: bool,
     correct: bool,
     path: Option<Path>,
     persistence: Persistence,
@@ -193,6 +196,7 @@ impl RollingForecaster {
             window: cfg.history_window.max(min_history),
             min_history,
             short_history,
+            young: fleet.is_some(),
             correct: cfg.residual_correction,
             path: None,
             persistence: Persistence::default(),
@@ -218,6 +222,7 @@ impl RollingForecaster {
     /// trained for a shorter horizon than this forecaster's is not used.
     pub fn set_fleet(&mut self, fleet: Option<FleetInput>) {
         let fleet = usable_fleet(fleet.as_ref(), self.horizon);
+        self.young = fleet.is_some();
         self.model = auto_forecaster(&self.model_cfg, fleet.clone());
         self.short_model = self
             .short_cfg
@@ -305,8 +310,10 @@ impl RollingForecaster {
                 None => true,
             };
         let short_ready = self.short_history.is_some_and(|s| history.len() >= s);
+        let young_ready = self.young && history.len() >= MIN_ORIGIN;
         let refitted =
-            (due && (seasonal_ready || short_ready) && self.refit(history, t)) || fell_back;
+            (due && (seasonal_ready || short_ready || young_ready) && self.refit(history, t))
+                || fell_back;
         let p = self.path.as_ref()?;
         let shift = t.checked_sub(p.origin)?;
         let f = &p.forecast;
@@ -355,10 +362,14 @@ impl RollingForecaster {
     /// true when a new path replaced the old.
     fn refit(&mut self, history: &[f64], t: usize) -> bool {
         let seasonal = history.len() >= self.min_history;
+        // Too young for either: the model whose fit hands a short series to the fleet model.
         let model = if seasonal {
             self.model.as_ref()
         } else {
-            self.short_model.as_ref()
+            self.short_model.as_ref().or(self
+                .model
+                .as_ref()
+                .filter(|_| history.len() < self.model_cfg.min_len()))
         };
         let Some(model) = model else {
             return false;
@@ -496,6 +507,34 @@ mod tests {
         let fleet_run = run(&mut with);
         assert_ne!(fleet_run, plain);
         assert!(fleet_run.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_fleet_model_forecasts_a_young_series_from_a_few_points() {
+        let cfg = SimConfig {
+            season: Some(40),
+            min_history: 40,
+            ..SimConfig::default()
+        };
+        let demand: Vec<f64> = (0..40)
+            .map(|t| 5.0 * if (t / 20) % 2 == 0 { 10.0 } else { 30.0 })
+            .collect();
+        let first = |f: &mut RollingForecaster| {
+            (1..=demand.len()).find_map(|n| f.at(&demand[..n]).map(|fc| (n, fc)))
+        };
+        // alone, nothing until the short model's 36 points
+        let (n, _) = first(&mut RollingForecaster::new(&cfg)).unwrap();
+        assert_eq!(n, 36);
+        let mut with = RollingForecaster::new(&cfg);
+        with.set_fleet(Some(square_fleet(13)));
+        let (n, fc) = first(&mut with).unwrap();
+        assert_eq!(
+            n, MIN_ORIGIN,
+            "the fleet model starts at its first feature row"
+        );
+        assert_eq!(with.model_label(), Some("gbm-young"));
+        assert!(fc.point.iter().all(|v| v.is_finite()));
+        assert!(fc.lower.iter().zip(&fc.upper).all(|(l, u)| l <= u));
     }
 
     #[test]

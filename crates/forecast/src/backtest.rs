@@ -10,7 +10,7 @@ use crate::calibrated::check_finite;
 use crate::fleet::FleetInput;
 use crate::metrics::{coverage, mase, msis};
 use crate::{fleet_forecaster, forecaster, ForecastError, ModelConfig, ModelKind};
-use prescale_core::Level;
+use prescale_core::{Forecast, Level};
 use prescale_math::{mean, mean_abs_diff, median};
 use std::time::Instant;
 
@@ -124,6 +124,122 @@ pub fn cold_start_series(
     run(values, cfg, models, fleet, Some(age))
 }
 
+/// The origins, test windows and error scale of one series' backtest (see the module notes).
+struct Protocol<'a> {
+    /// The points used: history plus the test part.
+    v: &'a [f64],
+    /// Points of `v` before the first origin.
+    history: usize,
+    /// Points of the series before `v`.
+    skipped: usize,
+    /// Training points each origin sees.
+    train_len: usize,
+    scale: f64,
+    cfg: &'a BacktestConfig,
+}
+
+impl<'a> Protocol<'a> {
+    fn new(
+        values: &'a [f64],
+        cfg: &'a BacktestConfig,
+        model_cfg: &ModelConfig,
+        age: Option<usize>,
+    ) -> Result<Protocol<'a>, ForecastError> {
+        if cfg.windows == 0 || cfg.horizon == 0 {
+            return Err(ForecastError::InvalidConfig {
+                field: if cfg.windows == 0 {
+                    "windows"
+                } else {
+                    "horizon"
+                },
+                value: "0".to_string(),
+                reason: "must be at least 1",
+            });
+        }
+        check_finite(values)?;
+        let test_len = cfg.windows * cfg.horizon;
+        let needed = model_cfg.min_len().max(2 * cfg.horizon) + test_len;
+        if values.len() < needed || cfg.history < needed - test_len {
+            return Err(ForecastError::TooShort {
+                needed,
+                got: values.len().min(cfg.history + test_len),
+            });
+        }
+        let used = values.len().min(cfg.history + test_len);
+        let v = &values[values.len() - used..];
+        let history = used - test_len;
+        let scale = mean_abs_diff(&v[..history]).filter(|s| *s > 0.0);
+        let scale = scale.ok_or(ForecastError::ZeroScale)?;
+        Ok(Protocol {
+            v,
+            history,
+            skipped: values.len() - used,
+            train_len: age.map_or(history, |a| a.min(history)),
+            scale,
+            cfg,
+        })
+    }
+
+    /// Scores the forecasts `at(train, start)` makes at every origin: `train` is the points the
+    /// origin sees, `start` the index in the whole series of its first point. `Ok(None)` from any
+    /// origin gives `None` (the forecaster cannot serve this series).
+    fn score(
+        &self,
+        mut at: impl FnMut(&[f64], usize) -> Result<Option<Forecast>, ForecastError>,
+    ) -> Result<Option<Scores>, ForecastError> {
+        let cfg = self.cfg;
+        let test_len = cfg.windows * cfg.horizon;
+        let mut actual = Vec::with_capacity(test_len);
+        let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..cfg.windows {
+            let o = self.history + i * cfg.horizon;
+            let start = o - self.train_len;
+            let Some(forecast) = at(&self.v[start..o], self.skipped + start)? else {
+                return Ok(None);
+            };
+            actual.extend_from_slice(&self.v[o..o + cfg.horizon]);
+            point.extend(forecast.point);
+            lower.extend(forecast.lower);
+            upper.extend(forecast.upper);
+        }
+        let alpha = cfg.level.alpha();
+        Ok(Some(Scores {
+            mase: mase(&actual, &point, self.scale).ok_or(ForecastError::ZeroScale)?,
+            msis: msis(&actual, &lower, &upper, self.scale, alpha)
+                .ok_or(ForecastError::ZeroScale)?,
+            coverage: coverage(&actual, &lower, &upper).ok_or(ForecastError::ZeroScale)?,
+        }))
+    }
+}
+
+/// A forecaster's errors over a series' test windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    pub mase: f64,
+    pub msis: f64,
+    pub coverage: f64,
+}
+
+/// Scores a forecaster that is not a [`ModelKind`] (e.g. a cluster profile scaled to the series'
+/// level) by the cold-start protocol of [`cold_start_series`]: the same origins, test windows and
+/// error scale, each origin seeing only the last `age` points. `at(train, start)` forecasts
+/// `cfg.horizon` steps after `train`, whose first point is `values[start]`; `Ok(None)` when it
+/// cannot forecast at some origin (then the result is `None`).
+pub fn cold_start_reference(
+    values: &[f64],
+    cfg: &BacktestConfig,
+    age: usize,
+    at: impl FnMut(&[f64], usize) -> Result<Option<Forecast>, ForecastError>,
+) -> Result<Option<Scores>, ForecastError> {
+    let model_cfg = ModelConfig {
+        season: cfg.season,
+        max_horizon: cfg.horizon,
+        ..ModelConfig::default()
+    };
+    model_cfg.validate()?;
+    Protocol::new(values, cfg, &model_cfg, Some(age.max(2)))?.score(at)
+}
+
 fn run(
     values: &[f64],
     cfg: &BacktestConfig,
@@ -134,53 +250,22 @@ fn run(
     if models.is_empty() {
         return Err(ForecastError::NoModels);
     }
-    if cfg.windows == 0 || cfg.horizon == 0 {
-        return Err(ForecastError::InvalidConfig {
-            field: if cfg.windows == 0 {
-                "windows"
-            } else {
-                "horizon"
-            },
-            value: "0".to_string(),
-            reason: "must be at least 1",
-        });
-    }
-    check_finite(values)?;
     let model_cfg = ModelConfig {
         season: cfg.season,
         max_horizon: cfg.horizon,
         ..ModelConfig::default()
     };
     model_cfg.validate()?;
-    let test_len = cfg.windows * cfg.horizon;
-    let needed = model_cfg.min_len().max(2 * cfg.horizon) + test_len;
-    if values.len() < needed || cfg.history < needed - test_len {
-        return Err(ForecastError::TooShort {
-            needed,
-            got: values.len().min(cfg.history + test_len),
-        });
-    }
-    let used = values.len().min(cfg.history + test_len);
-    let v = &values[values.len() - used..];
-    let history = used - test_len;
-    let scale = mean_abs_diff(&v[..history]).filter(|s| *s > 0.0);
-    let scale = scale.ok_or(ForecastError::ZeroScale)?;
-    let alpha = cfg.level.alpha();
+    let protocol = Protocol::new(values, cfg, &model_cfg, age)?;
     let naive = forecaster(ModelKind::Naive, &model_cfg);
     let mut scores = Vec::with_capacity(models.len());
-    let skipped = values.len() - used;
-    let train_len = age.map_or(history, |a| a.min(history));
-    'models: for &kind in models {
+    for &kind in models {
         let (mut seconds, mut fits, mut failed_fits) = (0.0, 0usize, 0usize);
-        let mut actual = Vec::with_capacity(test_len);
-        let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..cfg.windows {
-            let o = history + i * cfg.horizon;
-            let train = &v[o - train_len..o];
+        let scored = protocol.score(|train, start| {
             let model = match fleet {
                 Some(f) => {
                     let mut f = f.clone();
-                    f.timing = f.timing.map(|t| t.shifted(skipped + o - train_len));
+                    f.timing = f.timing.map(|t| t.shifted(start));
                     fleet_forecaster(kind, &model_cfg, f)
                 }
                 None => forecaster(kind, &model_cfg),
@@ -189,31 +274,30 @@ fn run(
             let fitted = model.fit(train);
             seconds += started.elapsed().as_secs_f64();
             fits += 1;
-            let forecast = match fitted.and_then(|f| f.predict(cfg.horizon, cfg.level)) {
-                Ok(f) => f,
-                Err(_) if age.is_some() => continue 'models,
+            match fitted.and_then(|f| f.predict(cfg.horizon, cfg.level)) {
+                Ok(f) => Ok(Some(f)),
+                // A cold start scores only what the model itself can do.
+                Err(_) if age.is_some() => Ok(None),
                 Err(_) => {
                     failed_fits += 1;
-                    naive.fit(train)?.predict(cfg.horizon, cfg.level)?
+                    Ok(Some(naive.fit(train)?.predict(cfg.horizon, cfg.level)?))
                 }
-            };
-            actual.extend_from_slice(&v[o..o + cfg.horizon]);
-            point.extend(forecast.point);
-            lower.extend(forecast.lower);
-            upper.extend(forecast.upper);
+            }
+        })?;
+        if let Some(s) = scored {
+            scores.push(ModelScore {
+                kind,
+                mase: s.mase,
+                msis: s.msis,
+                coverage: s.coverage,
+                seconds,
+                fits,
+                failed_fits,
+            });
         }
-        scores.push(ModelScore {
-            kind,
-            mase: mase(&actual, &point, scale).ok_or(ForecastError::ZeroScale)?,
-            msis: msis(&actual, &lower, &upper, scale, alpha).ok_or(ForecastError::ZeroScale)?,
-            coverage: coverage(&actual, &lower, &upper).ok_or(ForecastError::ZeroScale)?,
-            seconds,
-            fits,
-            failed_fits,
-        });
     }
     Ok(SeriesBacktest {
-        points_used: used,
+        points_used: protocol.v.len(),
         scores,
     })
 }

@@ -19,8 +19,9 @@ mod path;
 
 pub use api::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelInfo};
 pub use backtest::{
-    backtest_series, backtest_series_with_fleet, cold_start_series, fleet_training_len, summarize,
-    BacktestConfig, ModelScore, ModelSummary, SeriesBacktest,
+    backtest_series, backtest_series_with_fleet, cold_start_reference, cold_start_series,
+    fleet_training_len, summarize, BacktestConfig, ModelScore, ModelSummary, Scores,
+    SeriesBacktest,
 };
 pub use config::ModelConfig;
 pub use conformal::IntervalMode;

@@ -1,6 +1,7 @@
 //! `prescale backtest`: the rolling-origin protocol over many files, in parallel, with a summary per model.
 
 use super::backtest_fleet::{self, FleetJob, Trained};
+use super::backtest_profile::{ProfileJob, Profiles};
 use crate::args::{BacktestArgs, FleetMode};
 use crate::output::{num, table};
 use crate::timearg;
@@ -8,13 +9,15 @@ use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::{Level, Series};
 use prescale_forecast::fleet::Timing;
 use prescale_forecast::{
-    backtest_series_with_fleet, cold_start_series, summarize, BacktestConfig, ModelKind,
+    backtest_series_with_fleet, cold_start_series, summarize, BacktestConfig, ModelKind, Scores,
     SeriesBacktest,
 };
 use serde_json::json;
 
 /// One series to evaluate, with where it came from.
 struct Job {
+    /// The input (suite entry) it came from.
+    family: usize,
     name: String,
     values: Vec<f64>,
     season: Option<usize>,
@@ -32,9 +35,9 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     if args.horizon == 0 || args.windows == 0 || args.history < 2 {
         bail!("--horizon and --windows must be at least 1 and --history at least 2");
     }
-    let jobs: Vec<Job> = super::jobs::collect(&args.inputs)?
+    let jobs: Vec<Job> = super::jobs::collect_families(&args.inputs)?
         .into_iter()
-        .map(|(name, s)| job(name, s, args.season))
+        .map(|(family, name, s)| job(family, name, s, args.season))
         .collect();
     let cfg_for = |season| BacktestConfig {
         history: args.history,
@@ -229,16 +232,27 @@ fn cold_start(
         }
         _ => Vec::new(),
     };
+    let profile_jobs: Vec<ProfileJob<'_>> = jobs
+        .iter()
+        .map(|j| ProfileJob {
+            family: j.family,
+            values: &j.values,
+            season: j.season,
+            timing: j.timing,
+        })
+        .collect();
+    let profiles = (jobs.len() >= 2).then(|| Profiles::build(&profile_jobs, &cfg_for(None)));
     let mut doc = serde_json::Map::new();
     let mut rows = Vec::new();
     for (label, age) in &ages {
+        let points_of = |job: &Job| {
+            let step_ms = job.timing.map_or(0, |t| t.step * 1000);
+            (step_ms > 0).then(|| (age.millis() / step_ms).max(2) as usize)
+        };
         let results = super::jobs::parallel_map(jobs, args.threads, "cold start", |job| {
             let i = jobs.iter().position(|j| std::ptr::eq(j, job)).unwrap_or(0);
-            let step_ms = job.timing.map_or(0, |t| t.step * 1000);
-            if step_ms <= 0 {
-                return Err("no regular interval to measure an age in".to_string());
-            }
-            let points = (age.millis() / step_ms).max(2) as usize;
+            let points = points_of(job)
+                .ok_or_else(|| "no regular interval to measure an age in".to_string())?;
             let input = (!folds.is_empty()).then(|| folds[i % folds.len()].input(job.timing));
             cold_start_series(
                 &job.values,
@@ -297,6 +311,44 @@ fn cold_start(
                 num(Some(coverage), 3),
             ]);
         }
+        if let Some(profiles) = &profiles {
+            let scored =
+                super::jobs::parallel_map(jobs, args.threads, "profile cold start", |job| {
+                    let i = jobs.iter().position(|j| std::ptr::eq(j, job)).unwrap_or(0);
+                    match points_of(job) {
+                        Some(points) => {
+                            profiles.score(&profile_jobs, i, &cfg_for(job.season), points)
+                        }
+                        None => Ok(None),
+                    }
+                })?;
+            let got: Vec<Scores> = scored
+                .into_iter()
+                .filter_map(|r| r.ok().flatten())
+                .collect();
+            let n = got.len().max(1) as f64;
+            let (mase, coverage) = (
+                got.iter().map(|s| s.mase).sum::<f64>() / n,
+                got.iter().map(|s| s.coverage).sum::<f64>() / n,
+            );
+            by_model.insert(
+                "profile".into(),
+                if got.is_empty() {
+                    json!({"series": 0})
+                } else {
+                    json!({"mase": mase, "coverage": coverage, "series": got.len()})
+                },
+            );
+            rows.push(vec![
+                label.clone(),
+                "profile".into(),
+                got.len().to_string(),
+                num((!got.is_empty()).then_some(mase), 3),
+                "-".into(),
+                "-".into(),
+                num((!got.is_empty()).then_some(coverage), 3),
+            ]);
+        }
         doc.insert(label.clone(), serde_json::Value::Object(by_model));
     }
     let table = format!(
@@ -312,7 +364,7 @@ fn cold_start(
     })
 }
 
-fn job(name: String, s: Series, season: Option<usize>) -> Job {
+fn job(family: usize, name: String, s: Series, season: Option<usize>) -> Job {
     let interval = s.median_interval();
     let season = season.or_else(|| interval.map(timearg::default_season));
     let timing = match (s.first_ts(), interval) {
@@ -323,6 +375,7 @@ fn job(name: String, s: Series, season: Option<usize>) -> Job {
         _ => None,
     };
     Job {
+        family,
         name,
         values: s.values(),
         season,

@@ -11,12 +11,20 @@ use std::sync::Mutex;
 
 /// Every series named by `paths` (or by a suite file), each with a display name (`file` or `file:metric`).
 pub fn collect(args: &InputArgs) -> Result<Vec<(String, Series)>> {
+    Ok(collect_families(args)?
+        .into_iter()
+        .map(|(_, name, s)| (name, s))
+        .collect())
+}
+
+/// [`collect`] with the index of the input (suite entry) each series came from: its family.
+pub fn collect_families(args: &InputArgs) -> Result<Vec<(usize, String, Series)>> {
     let inputs = match &args.suite {
         Some(path) => Suite::load(path)?.inputs(),
         None => vec![(args.paths.clone(), args.read.clone())],
     };
     let mut out = Vec::new();
-    for (paths, read) in &inputs {
+    for (family, (paths, read)) in inputs.iter().enumerate() {
         for (series, summary) in read_all(paths, read)? {
             let file = short(&summary.file);
             let many = series.len() > 1;
@@ -26,7 +34,7 @@ pub fn collect(args: &InputArgs) -> Result<Vec<(String, Series)>> {
                 } else {
                     file.clone()
                 };
-                out.push((name, s));
+                out.push((family, name, s));
             }
         }
     }

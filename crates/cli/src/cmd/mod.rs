@@ -3,6 +3,7 @@
 pub mod agent;
 mod backtest;
 mod backtest_fleet;
+mod backtest_profile;
 mod cluster;
 pub mod config;
 mod demo;

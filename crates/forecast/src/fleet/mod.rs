@@ -6,7 +6,7 @@ pub mod features;
 mod gbm_fleet;
 pub(crate) mod saved;
 
-pub use features::Timing;
+pub use features::{Timing, MIN_ORIGIN};
 pub use gbm_fleet::{FleetConfig, FleetSeries, GbmFleet, FORMAT, FORMAT_VERSION, MIN_SERIES};
 
 use crate::gbm::GbmError;

@@ -94,7 +94,7 @@ impl Fitted for YoungFleetFit {
         ModelInfo {
             kind: self.kind,
             spec: format!(
-                "GBM[{} trees, {} series, young: {} points, fleet band]",
+                "gbm-young:GBM[{} trees, {} series, {} points, fleet band]",
                 self.fleet.gbm.trees(),
                 self.fleet.gbm.series,
                 self.y.len()
