@@ -4,6 +4,7 @@
 use crate::error::{invalid, Context, StoreError};
 use crate::head::{self, HeadState, GEN_ROWS};
 use crate::open::Store;
+use crate::series_stats::Added;
 use prescale_core::{Labels, Point, SeriesKey};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::hash_map::DefaultHasher;
@@ -233,6 +234,7 @@ impl Store {
                     }
                     _ => None,
                 };
+                let mut added = Added::default();
                 for (i, &(_, ts, value, _)) in run.iter().enumerate() {
                     if run.get(i + 1).is_some_and(|next| next.1 == ts) {
                         stats.replaced += 1;
@@ -247,10 +249,13 @@ impl Store {
                         stats.replaced += 1;
                     } else {
                         stats.inserted += 1;
+                        added.push(ts);
                     }
                     insert.execute(params![gen, id, ts, value]).ctx(&context)?;
                     written += 1;
                 }
+                // The series' summary, once for the run.
+                added.write(&tx, id, &context)?;
                 let run_last = run.last().map(|r| r.1);
                 entry.last_ts = last_ts.max(run_last);
             }

@@ -23,14 +23,6 @@ pub(crate) const FLUSH_ROWS: usize = 262_144;
 /// ...or this many generations (each read of a series seeks once per generation).
 pub(crate) const MAX_GENS: usize = 64;
 
-/// Per series: head samples whose (series, ts) is not also in `samples` (count, first, last); a
-/// subquery for summaries.
-pub(crate) const HEAD_ONLY: &str = "
-SELECT h.series_id AS series_id, COUNT(*) AS n, MIN(h.ts) AS first, MAX(h.ts) AS last
-FROM (SELECT DISTINCT series_id, ts FROM samples_head) h
-WHERE NOT EXISTS (SELECT 1 FROM samples x WHERE x.series_id = h.series_id AND x.ts = h.ts)
-GROUP BY h.series_id";
-
 /// What the head holds, as known to this handle (reloaded whenever another connection commits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct HeadState {
@@ -208,23 +200,76 @@ pub(crate) fn raw_range(
         .ctx(context)?
         .collect::<Result<Vec<_>, _>>()
         .ctx(context)?;
-    let mut head: Vec<(i64, i64, f64)> = conn
-        .prepare_cached(
-            "SELECT ts, gen, value FROM samples_head
-             WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 AND ts BETWEEN ?2 AND ?3",
-        )
-        .ctx(context)?
-        .query_map(params![id, from, to], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .ctx(context)?
-        .collect::<Result<Vec<_>, _>>()
-        .ctx(context)?;
+    let mut head = head_rows(conn, id, from, to, context)?;
     if head.is_empty() {
         return Ok(main);
     }
     head.sort_by_key(|&(ts, gen, _)| (ts, gen));
     Ok(overlay(&main, &head))
+}
+
+/// The last `n` raw samples of a series with `ts <= to`: the last `n` rows of `samples` overlaid
+/// with every head row of the series up to `to`, cut to the last `n`. Exact: a main row among the
+/// last `n` of the merged times is among the last `n` main rows, and the head rows are all there
+/// (a head row of any age may repeat a time of those main rows, and must win over it).
+pub(crate) fn raw_tail(
+    conn: &Connection,
+    id: i64,
+    to: i64,
+    n: usize,
+    context: &str,
+) -> Result<Vec<Sample>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let limit = i64::try_from(n).unwrap_or(i64::MAX);
+    let mut main = conn
+        .prepare_cached(
+            "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts <= ?2
+             ORDER BY ts DESC LIMIT ?3",
+        )
+        .ctx(context)?
+        .query_map(params![id, to, limit], |r| {
+            Ok(Sample {
+                ts: Timestamp(r.get(0)?),
+                value: r.get(1)?,
+            })
+        })
+        .ctx(context)?
+        .collect::<Result<Vec<_>, _>>()
+        .ctx(context)?;
+    main.reverse();
+    let mut head = head_rows(conn, id, i64::MIN, to, context)?;
+    let mut out = if head.is_empty() {
+        main
+    } else {
+        head.sort_by_key(|&(ts, gen, _)| (ts, gen));
+        overlay(&main, &head)
+    };
+    let cut = out.len().saturating_sub(n);
+    out.drain(..cut);
+    Ok(out)
+}
+
+/// The head rows (ts, gen, value) of a series with `from <= ts <= to`, unsorted.
+fn head_rows(
+    conn: &Connection,
+    id: i64,
+    from: i64,
+    to: i64,
+    context: &str,
+) -> Result<Vec<(i64, i64, f64)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT ts, gen, value FROM samples_head
+         WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 AND ts BETWEEN ?2 AND ?3",
+    )
+    .ctx(context)?
+    .query_map(params![id, from, to], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .ctx(context)?
+    .collect::<Result<Vec<_>, _>>()
+    .ctx(context)
 }
 
 /// Merges time-ordered `main` samples with head rows sorted by (ts, gen): for one timestamp the last

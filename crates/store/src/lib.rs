@@ -26,6 +26,7 @@ mod records;
 mod retention;
 mod schema;
 mod series;
+mod series_stats;
 mod summaries;
 mod window;
 

@@ -16,6 +16,7 @@
 use crate::error::{invalid, Context, StoreError};
 use crate::head;
 use crate::open::Store;
+use crate::series_stats::{self, Group};
 use prescale_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
@@ -356,6 +357,12 @@ fn run_group(
         chunk.next(stats)?;
     }
     if raw > 0 {
+        let g = Group {
+            lo,
+            hi,
+            below: plan.raw_cutoff,
+        };
+        series_stats::before_roll_up(conn, g, plan.step, context)?;
         stats.rollups_written += conn
             .prepare_cached(ROLL_UP_GROUP)
             .ctx(context)?
@@ -366,14 +373,22 @@ fn run_group(
             .ctx(context)?
             .execute(params![lo, hi, plan.raw_cutoff])
             .ctx(context)?;
+        series_stats::after_roll_up(conn, g, context)?;
     }
     if let Some(cutoff) = plan.rollup_cutoff {
         // Late samples rolled up just now may themselves be past the rollup horizon.
+        let g = Group {
+            lo,
+            hi,
+            below: cutoff,
+        };
+        series_stats::before_expiry(conn, g, context)?;
         stats.rollups_deleted += conn
             .prepare_cached(ROLLUP_DELETE_GROUP)
             .ctx(context)?
             .execute(params![lo, hi, cutoff])
             .ctx(context)?;
+        series_stats::after_expiry(conn, g, context)?;
         stats.series_dropped += conn
             .prepare_cached(DROP_EMPTY_GROUP)
             .ctx(context)?
@@ -396,6 +411,12 @@ fn run_series(
     loop {
         let (upper, full) =
             bounded_upper(conn, RAW_BOUND, id, plan.raw_cutoff, chunk.budget, context)?;
+        let g = Group {
+            lo: id,
+            hi: id,
+            below: upper,
+        };
+        series_stats::before_roll_up(conn, g, plan.step, context)?;
         let written = conn
             .prepare_cached(ROLL_UP)
             .ctx(context)?
@@ -409,6 +430,7 @@ fn run_series(
             .ctx(context)?
             .execute(params![id, upper])
             .ctx(context)?;
+        series_stats::after_roll_up(conn, g, context)?;
         stats.rollups_written += written;
         stats.raw_rolled_up += deleted;
         chunk.spend(deleted, stats)?;
@@ -420,11 +442,18 @@ fn run_series(
         loop {
             let (upper, full) =
                 bounded_upper(conn, ROLLUP_BOUND, id, cutoff, chunk.budget, context)?;
+            let g = Group {
+                lo: id,
+                hi: id,
+                below: upper,
+            };
+            series_stats::before_expiry(conn, g, context)?;
             let deleted = conn
                 .prepare_cached(ROLLUP_DELETE)
                 .ctx(context)?
                 .execute(params![id, upper])
                 .ctx(context)?;
+            series_stats::after_expiry(conn, g, context)?;
             stats.rollups_deleted += deleted;
             chunk.spend(deleted, stats)?;
             if !full {

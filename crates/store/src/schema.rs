@@ -177,6 +177,48 @@ CREATE INDEX fleet_models_by_kind ON fleet_models (kind, step_ms, trained_at);
     r#"
 ALTER TABLE fingerprints ADD COLUMN reconstruction_error REAL;
 "#,
+    // 7: per-series summaries kept on write (see series_stats.rs), filled here from the stored data in one
+    // pass. Raw: distinct timestamps of `samples` and the head together; rollups: rows, the samples
+    // they summarize (SUM(n)) and the span of their step starts. Triggers give each new series row
+    // an empty summary and drop it with the row, whatever path writes the series table.
+    r#"
+CREATE TABLE series_stats (
+    series_id    INTEGER PRIMARY KEY,
+    raw_n        INTEGER NOT NULL DEFAULT 0,
+    raw_first    INTEGER,
+    raw_last     INTEGER,
+    rollup_rows  INTEGER NOT NULL DEFAULT 0,
+    rolled_n     INTEGER NOT NULL DEFAULT 0,
+    rollup_first INTEGER,
+    rollup_last  INTEGER
+);
+INSERT INTO series_stats (series_id) SELECT id FROM series;
+UPDATE series_stats SET raw_n = r.n, raw_first = r.first, raw_last = r.last
+FROM (SELECT series_id, COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last
+      FROM samples GROUP BY series_id) r
+WHERE r.series_id = series_stats.series_id;
+UPDATE series_stats SET raw_n = raw_n + h.n,
+                        raw_first = MIN(COALESCE(raw_first, h.first), h.first),
+                        raw_last = MAX(COALESCE(raw_last, h.last), h.last)
+FROM (SELECT h.series_id AS series_id, COUNT(*) AS n, MIN(h.ts) AS first, MAX(h.ts) AS last
+      FROM (SELECT DISTINCT series_id, ts FROM samples_head) h
+      WHERE NOT EXISTS (SELECT 1 FROM samples x WHERE x.series_id = h.series_id AND x.ts = h.ts)
+      GROUP BY h.series_id) h
+WHERE h.series_id = series_stats.series_id;
+UPDATE series_stats SET rollup_rows = u.rows, rolled_n = u.n, rollup_first = u.first,
+                        rollup_last = u.last
+FROM (SELECT series_id, COUNT(*) AS rows, SUM(n) AS n, MIN(ts) AS first, MAX(ts) AS last
+      FROM rollups GROUP BY series_id) u
+WHERE u.series_id = series_stats.series_id;
+CREATE TRIGGER series_stats_create AFTER INSERT ON series
+BEGIN
+    INSERT OR REPLACE INTO series_stats (series_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER series_stats_drop AFTER DELETE ON series
+BEGIN
+    DELETE FROM series_stats WHERE series_id = OLD.id;
+END;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -213,4 +255,123 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
             .map_err(migrate_err)?;
     }
     tx.commit().map_err(open_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::open::Store;
+    use prescale_core::{Labels, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId};
+
+    /// A file at schema `version` (before the summaries) holding samples, head rows (repeats of
+    /// stored times and of each other included) and rollups.
+    fn old_file(path: &std::path::Path, version: usize) {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO series (id, workload, metric, labels, live) VALUES
+                 (1, 'web', 'cpu', '{}', 1), (2, 'web', 'mem', '{}', 1),
+                 (3, 'db', 'cpu', '{}', 0), (4, 'db', 'mem', '{}', 1);
+             INSERT INTO samples (series_id, ts, value) VALUES
+                 (1, 10000, 1), (1, 20000, 2), (1, 30000, 3);
+             INSERT INTO head_gens (gen, rows) VALUES (1, 2), (2, 3);
+             INSERT INTO samples_head (gen, series_id, ts, value) VALUES
+                 (1, 1, 20000, 9), (1, 1, 40000, 4), (2, 1, 40000, 5), (2, 1, 5000, 6),
+                 (2, 2, 50000, 7);
+             INSERT INTO rollups (series_id, ts, step_ms, n, total, lo, hi) VALUES
+                 (1, -60000, 60000, 3, 6, 1, 3), (1, -120000, 60000, 2, 2, 1, 1),
+                 (4, 0, 60000, 5, 5, 1, 1);",
+        )
+        .unwrap();
+    }
+
+    fn key(w: &str, m: &str) -> SeriesKey {
+        SeriesKey::new(WorkloadId::new(w).unwrap(), MetricName::new(m).unwrap())
+    }
+
+    /// (metric, raw, rollups, rolled, first, last) of one series.
+    type Row = (String, usize, usize, u64, Option<i64>, Option<i64>);
+
+    /// Each series' [`Row`], by workload then metric.
+    fn summary(store: &Store) -> Vec<Row> {
+        store
+            .workload_summaries()
+            .unwrap()
+            .into_iter()
+            .flat_map(|w| w.series)
+            .map(|s| {
+                (
+                    s.metric.to_string(),
+                    s.samples,
+                    s.rollups,
+                    s.rolled_samples,
+                    s.first.map(|t| t.0),
+                    s.last.map(|t| t.0),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn summaries_are_filled_from_the_data_of_an_older_file_and_kept_after() {
+        for version in [5, 6] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.db");
+            old_file(&path, version);
+            let mut store = Store::open(&path).unwrap();
+            assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+            let m = |s: &str| s.to_string();
+            assert_eq!(
+                summary(&store),
+                [
+                    (m("cpu"), 0, 0, 0, None, None),
+                    (m("mem"), 0, 1, 5, Some(0), Some(0)),
+                    (m("cpu"), 5, 2, 5, Some(-120_000), Some(40_000)),
+                    (m("mem"), 1, 0, 0, Some(50_000), Some(50_000)),
+                ],
+                "from schema {version}"
+            );
+            let listed: Vec<_> = store
+                .list_series()
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.samples, i.first_ts.map(|t| t.0), i.last_ts.map(|t| t.0)))
+                .collect();
+            assert_eq!(
+                listed,
+                [
+                    (0, None, None),
+                    (0, None, None),
+                    (5, Some(5_000), Some(40_000)),
+                    (1, Some(50_000), Some(50_000)),
+                ]
+            );
+            // Kept from here on: a repeat and a new time, a new series, a deleted one.
+            let pt = |k: &SeriesKey, ts: i64| Point {
+                key: k.clone(),
+                labels: Labels::new(),
+                sample: Sample {
+                    ts: Timestamp(ts),
+                    value: 1.0,
+                },
+            };
+            let (cpu, new) = (key("web", "cpu"), key("web", "new"));
+            store
+                .append_points(&[pt(&cpu, 40_000), pt(&cpu, 60_000), pt(&new, 1_000)])
+                .unwrap();
+            assert!(store.delete_series(&key("db", "mem")).unwrap());
+            let got = summary(&store);
+            assert_eq!(got[1], (m("cpu"), 6, 2, 5, Some(-120_000), Some(60_000)));
+            assert_eq!(got[3], (m("new"), 1, 0, 0, Some(1_000), Some(1_000)));
+            let rows: i64 = store
+                .conn
+                .query_row("SELECT COUNT(*) FROM series_stats", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, 4);
+        }
+    }
 }

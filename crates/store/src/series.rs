@@ -1,10 +1,11 @@
 //! Series and their samples: upsert (merging by timestamp), listing and loading.
 
-use crate::codec::{earliest, key as stored_key, latest, to_usize, workload};
+use crate::codec::{key as stored_key, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
-use crate::head::{self, HEAD_ONLY};
+use crate::head;
 use crate::open::Store;
 use crate::records::{SeriesInfo, UpsertStats};
+use crate::series_stats::Added;
 use prescale_core::{Labels, Series, SeriesKey, Timestamp, WorkloadId};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -37,6 +38,7 @@ impl Store {
         // Recent live appends of this series first, so that this write overrides them.
         head::flush_series(&tx, id, &context)?;
         let mut stats = UpsertStats::default();
+        let mut added = Added::default();
         {
             let mut insert = tx
                 .prepare_cached(
@@ -49,31 +51,33 @@ impl Store {
             for s in series.samples() {
                 if insert.execute(params![id, s.ts.0, s.value]).ctx(&context)? == 1 {
                     stats.inserted += 1;
+                    added.push(s.ts.0);
                 } else {
                     update.execute(params![id, s.ts.0, s.value]).ctx(&context)?;
                     stats.replaced += 1;
                 }
             }
         }
+        added.write(&tx, id, &context)?;
         tx.commit().ctx(&context)?;
         // The labels may have changed under the live-append cache.
         self.cache.forget(&series.key);
         Ok(stats)
     }
 
-    /// Every stored series with its raw sample count and time span, ordered by key.
+    /// Every stored series with its raw sample count and time span, ordered by key. Reads the
+    /// summaries kept on write (one row a series), not the samples.
     pub fn list_series(&self) -> Result<Vec<SeriesInfo>, StoreError> {
         let context = "listing series";
-        let sql = format!(
-            "SELECT s.workload, s.metric, s.labels, COALESCE(r.n, 0) + COALESCE(h.n, 0),
-                    r.first, r.last, h.first, h.last
-             FROM series s
-             LEFT JOIN (SELECT series_id, COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last
-                        FROM samples GROUP BY series_id) r ON r.series_id = s.id
-             LEFT JOIN ({HEAD_ONLY}) h ON h.series_id = s.id
-             ORDER BY s.workload, s.metric"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(context)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.workload, s.metric, s.labels, COALESCE(t.raw_n, 0), t.raw_first,
+                        t.raw_last
+                 FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
+                 ORDER BY s.workload, s.metric",
+            )
+            .ctx(context)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -81,8 +85,8 @@ impl Store {
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
-                    earliest(r.get(4)?, r.get(6)?),
-                    latest(r.get(5)?, r.get(7)?),
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
                 ))
             })
             .ctx(context)?;
@@ -93,8 +97,8 @@ impl Store {
                 key: stored_key(context, w, m)?,
                 labels: serde_json::from_str(&labels).ctx(context)?,
                 samples: to_usize(context, "sample count", n)?,
-                first_ts: first,
-                last_ts: last,
+                first_ts: first.map(Timestamp),
+                last_ts: last.map(Timestamp),
             });
         }
         Ok(out)
@@ -114,6 +118,29 @@ impl Store {
         at: Timestamp,
     ) -> Result<Option<Series>, StoreError> {
         self.load_range(key, at.0, &format!("loading series {key} until {at}"))
+    }
+
+    /// The last `n` raw samples with `ts <= until` (all times when `None`), oldest first, or `None`
+    /// when the series is not stored: `load_series_until(..)` cut to its last `n` samples, reading
+    /// about `n` rows of the main table (plus the series' head rows) instead of all of them.
+    pub fn load_series_tail(
+        &self,
+        key: &SeriesKey,
+        until: Option<Timestamp>,
+        n: usize,
+    ) -> Result<Option<Series>, StoreError> {
+        let context = match until {
+            Some(t) => format!("loading the last {n} samples of {key} until {t}"),
+            None => format!("loading the last {n} samples of {key}"),
+        };
+        let Some((id, labels)) = self.series_row(key, &context)? else {
+            return Ok(None);
+        };
+        let until = until.map_or(i64::MAX, |t| t.0);
+        let samples = head::raw_tail(&self.conn, id, until, n, &context)?;
+        Series::new(key.clone(), labels, samples)
+            .map(Some)
+            .map_err(|e| invalid(&context, format!("stored samples: {e}")))
     }
 
     fn load_range(

@@ -1,8 +1,8 @@
-//! Per-workload summaries of what is stored (series, raw and rollup counts, time span), one query.
+//! Per-workload summaries of what is stored (series, raw and rollup counts, time span), one query
+//! over the series and their summaries kept on write (see `series_stats.rs`).
 
 use crate::codec::{earliest, latest, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
-use crate::head::HEAD_ONLY;
 use crate::open::Store;
 use prescale_core::{Labels, MetricName, Timestamp, WorkloadId};
 
@@ -32,24 +32,13 @@ pub struct WorkloadSummary {
     pub series: Vec<SeriesSummary>,
 }
 
-/// Raw counts and spans come from `samples` plus the head rows not also in it.
-fn summary_sql() -> String {
-    format!(
-        "SELECT s.workload, s.metric, s.labels, s.live,
-                COALESCE(r.n, 0) + COALESCE(h.n, 0),
-                MIN(COALESCE(r.first, h.first), COALESCE(h.first, r.first)),
-                MAX(COALESCE(r.last, h.last), COALESCE(h.last, r.last)),
-                COALESCE(u.rows, 0), COALESCE(u.n, 0), u.first, u.last
-         FROM series s
-         LEFT JOIN (SELECT series_id, COUNT(*) AS n, MIN(ts) AS first, MAX(ts) AS last
-                    FROM samples GROUP BY series_id) r ON r.series_id = s.id
-         LEFT JOIN ({HEAD_ONLY}) h ON h.series_id = s.id
-         LEFT JOIN (SELECT series_id, COUNT(*) AS rows, SUM(n) AS n, MIN(ts) AS first,
-                           MAX(ts) AS last
-                    FROM rollups GROUP BY series_id) u ON u.series_id = s.id
-         ORDER BY s.workload, s.metric"
-    )
-}
+/// Raw counts and spans of `samples` and the head together, and of `rollups`, as kept on write.
+const SUMMARY_SQL: &str = "
+SELECT s.workload, s.metric, s.labels, s.live,
+       COALESCE(t.raw_n, 0), t.raw_first, t.raw_last,
+       COALESCE(t.rollup_rows, 0), COALESCE(t.rolled_n, 0), t.rollup_first, t.rollup_last
+FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
+ORDER BY s.workload, s.metric";
 
 type Row = (
     String,
@@ -67,10 +56,11 @@ type Row = (
 
 impl Store {
     /// Every workload with its series, raw sample and rollup counts and time span, sorted by
-    /// workload then metric. One query: grouped scans of the samples, head and rollups tables.
+    /// workload then metric. One query reading one row a series: it costs O(series), whatever the
+    /// number of samples.
     pub fn workload_summaries(&self) -> Result<Vec<WorkloadSummary>, StoreError> {
         let context = "summarizing workloads";
-        let mut stmt = self.conn.prepare_cached(&summary_sql()).ctx(context)?;
+        let mut stmt = self.conn.prepare_cached(SUMMARY_SQL).ctx(context)?;
         let rows = stmt
             .query_map([], |r| -> rusqlite::Result<Row> {
                 Ok((
