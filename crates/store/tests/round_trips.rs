@@ -87,10 +87,15 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
         .save_fingerprint_run(&run)
         .unwrap();
     {
-        // Turn the file back into schema 5: no score column.
+        // Turn the file back into schema 5: no score column (6), no series summaries (7).
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
-        conn.execute_batch("ALTER TABLE fingerprints DROP COLUMN reconstruction_error")
-            .unwrap();
+        conn.execute_batch(
+            "ALTER TABLE fingerprints DROP COLUMN reconstruction_error;
+             DROP TRIGGER series_stats_create;
+             DROP TRIGGER series_stats_drop;
+             DROP TABLE series_stats;",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
     }
     let store = Store::open(&dir.db()).unwrap();
