@@ -4,6 +4,7 @@
 //! Pure, synchronous math on in-memory series: no files, no store, no clock.
 
 pub mod autoencoder;
+pub mod basis;
 pub mod config;
 pub mod error;
 pub mod features;
@@ -15,6 +16,7 @@ pub mod tsne;
 pub mod window;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, AUTOENCODER_VERSION};
+pub use basis::FleetFeatures;
 pub use config::{FingerprintConfig, Reducer};
 pub use error::FingerprintError;
 pub use features::{workload_features, FeatureVector, MetricInput, WorkloadInput};
