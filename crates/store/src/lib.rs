@@ -34,6 +34,7 @@ pub use annotations::AnnotationRow;
 pub use append::AppendStats;
 pub use decisions::DecisionRow;
 pub use error::StoreError;
+pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};
 pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};

@@ -219,6 +219,13 @@ BEGIN
     DELETE FROM series_stats WHERE series_id = OLD.id;
 END;
 "#,
+    // 8: the basis each fingerprint run's vectors live in (fingerprints.rs: the content id of its
+    // model text), so that the runs sharing one are found without reading their models; NULL for
+    // runs stored before, each of which fitted its own.
+    r#"
+ALTER TABLE fingerprint_runs ADD COLUMN basis TEXT;
+CREATE INDEX fingerprint_runs_by_basis ON fingerprint_runs (basis, at);
+"#,
 ];
 
 /// The schema version this build writes.

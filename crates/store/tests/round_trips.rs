@@ -87,13 +87,16 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
         .save_fingerprint_run(&run)
         .unwrap();
     {
-        // Turn the file back into schema 5: no score column (6), no series summaries (7).
+        // Turn the file back into schema 5: no score column (6), no series summaries (7), no
+        // fingerprint bases (8).
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         conn.execute_batch(
             "ALTER TABLE fingerprints DROP COLUMN reconstruction_error;
              DROP TRIGGER series_stats_create;
              DROP TRIGGER series_stats_drop;
-             DROP TABLE series_stats;",
+             DROP TABLE series_stats;
+             DROP INDEX fingerprint_runs_by_basis;
+             ALTER TABLE fingerprint_runs DROP COLUMN basis;",
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
@@ -105,6 +108,12 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
     assert_eq!(loaded.vectors, run.vectors);
     let scores = store.latest_reconstruction_errors().unwrap().unwrap();
     assert!(scores.scores.is_empty());
+    // Nor a basis: a run stored before schema 8 is in no basis' history (it fitted its own).
+    assert!(store
+        .basis_history(&w("web"), &run.basis_id())
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.current_basis().unwrap().unwrap().run_id, id);
 }
 
 #[test]
