@@ -42,8 +42,12 @@ pub enum Command {
     Import(ImportArgs),
     /// List the series in the store.
     Series(JsonFlag),
-    /// Compute workload fingerprints (window features → robust scaling → PCA) and store them.
+    /// Compute workload fingerprints (window features → robust scaling → PCA) in the stored basis
+    /// and store them.
     Fingerprint(FingerprintArgs),
+    /// A workload's fingerprint before and after a change (its latest release annotation by
+    /// default): distance, against the fleet and its own past, and the features that moved most.
+    Drift(DriftArgs),
     /// Cluster the latest fingerprints (k-means, DBSCAN) with stable ids, or place one workload.
     Cluster(ClusterArgs),
     /// Forecast one series with a calibrated prediction band.
@@ -185,9 +189,35 @@ pub struct FingerprintArgs {
     /// Also compute a t-SNE map (slow on large fleets); the SVG then uses it.
     #[arg(long)]
     pub tsne: bool,
-    /// Show this workload's stored fingerprint history instead of computing a new fingerprint.
+    /// Fit a new basis (scaling, PCA and autoencoder) instead of reusing the stored one. Without it
+    /// a run reuses the basis unless the settings or the fleet's features changed or the basis was
+    /// fitted on data 30 days older; vectors of runs in one basis are comparable.
+    #[arg(long)]
+    pub refit: bool,
+    /// Show this workload's stored fingerprints in one basis (comparable with each other) instead
+    /// of computing a new fingerprint.
     #[arg(long, value_name = "WORKLOAD")]
     pub history: Option<String>,
+    /// With --history: the basis (its id) to show; default: the current one.
+    #[arg(long, requires = "history")]
+    pub basis: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The workload.
+    #[arg(long)]
+    pub workload: String,
+    /// The change (ISO-8601 or Unix seconds); default: the workload's latest annotation (its own or
+    /// fleet-wide) tagged release or deploy.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// How many of the most-moved features to list.
+    #[arg(long, default_value_t = prescale_learn::DEFAULT_TOP)]
+    pub top: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -54,11 +54,13 @@ fn pipeline_on_demo_fleet() {
     let listed: Value = serde_json::from_str(&ok(&db, &["series", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 18);
 
-    // A fingerprint as of an earlier time, then now: a history exists.
-    ok(
+    // A fingerprint as of an earlier time, then now: a history exists, in the basis the first fitted.
+    let early: Value = serde_json::from_str(&ok(
         &db,
         &["fingerprint", "--at", "2026-01-10T00:00:00Z", "--json"],
-    );
+    ))
+    .unwrap();
+    assert_eq!(early["basis"]["refit"]["reason"], "no_basis");
     let svg = dir.path().join("map.svg");
     let map = dir.path().join("map.json");
     let fp: Value = serde_json::from_str(&ok(
@@ -75,6 +77,11 @@ fn pipeline_on_demo_fleet() {
     .unwrap();
     assert_eq!(fp["workloads"], 6);
     assert_eq!(fp["reducer"], "pca");
+    assert_eq!(
+        fp["basis"]["id"], early["basis"]["id"],
+        "the basis is reused"
+    );
+    assert!(fp["basis"]["refit"].is_null(), "{}", fp["basis"]);
     let scores = fp["reconstruction_error"].as_object().unwrap();
     assert_eq!(scores.len(), 6);
     assert!(scores.values().all(|e| e.as_f64().unwrap() >= 0.0));
@@ -113,9 +120,26 @@ fn pipeline_on_demo_fleet() {
         &["fingerprint", "--history", "web-daily-1", "--json"],
     ))
     .unwrap();
-    let hist = hist.as_array().unwrap();
-    assert_eq!(hist.len(), 5);
-    assert!(hist[0]["at"].as_i64().unwrap() < hist[1]["at"].as_i64().unwrap());
+    // Each change of reducer fitted a new basis: the current one (PCA again) has one fingerprint,
+    // the first one two, oldest first.
+    assert_eq!(hist["points"].as_array().unwrap().len(), 1, "{hist}");
+    assert_eq!(hist["other_bases"], 4, "{hist}");
+    let first_basis = early["basis"]["id"].as_str().unwrap();
+    let hist: Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "fingerprint",
+            "--history",
+            "web-daily-1",
+            "--basis",
+            first_basis,
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let points = hist["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{hist}");
+    assert!(points[0]["at"].as_i64().unwrap() < points[1]["at"].as_i64().unwrap());
 
     // Clustering twice on the same fingerprints keeps the same ids for the same members.
     let first: Value =

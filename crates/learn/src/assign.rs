@@ -1,5 +1,6 @@
 //! Places one workload (possibly young) into its nearest cluster of the latest clustering.
 
+use crate::basis::read_model;
 use crate::inputs::load_inputs;
 use crate::LearnError;
 use prescale_cluster::assign_nearest;
@@ -27,13 +28,7 @@ pub struct AssignReport {
 /// The stored fingerprint model of a run, checked: a model from a newer prescale (or a damaged
 /// one) is refused with the reason.
 pub fn fleet_model(run: &FingerprintRun) -> Result<FleetModel, LearnError> {
-    let model: FleetModel =
-        serde_json::from_str(&run.model_json).map_err(|source| LearnError::Json {
-            context: "reading the stored fingerprint model",
-            source,
-        })?;
-    model.check()?;
-    Ok(model)
+    read_model(&run.model_json)
 }
 
 /// Projects `w`'s stored series (all of them) into `run`'s fingerprint space.

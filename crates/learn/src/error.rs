@@ -48,6 +48,31 @@ pub enum LearnError {
     NoMatch { matchers: String },
     #[error("cluster {cluster} has no member with stored series")]
     EmptyProfile { cluster: String },
+    #[error("no fingerprint basis {basis} is stored")]
+    UnknownBasis { basis: String },
+    /// The workload has fingerprints only in other bases (or none), so none to compare.
+    #[error("no fingerprint of {workload} in basis {basis} ({other} in other bases, not comparable): run `prescale fingerprint` first")]
+    NotInBasis {
+        workload: String,
+        basis: String,
+        other: usize,
+    },
+    #[error("no release annotation for {workload} (one of it or of the whole fleet tagged release or deploy): annotate the release or give the time to compare around")]
+    NoRelease { workload: String },
+    #[error("no fingerprint of {workload} at or before {at} (Unix ms) in the current basis {basis} (its first is at {first}): fingerprint as of a time before the change (`prescale fingerprint --at TIME`) to compare against")]
+    NoRunBefore {
+        workload: String,
+        at: i64,
+        basis: String,
+        first: i64,
+    },
+    #[error("no fingerprint of {workload} after {at} (Unix ms) in the current basis {basis} yet (its latest is at {latest}): fingerprint again once data after the change is stored")]
+    NoRunAfter {
+        workload: String,
+        at: i64,
+        basis: String,
+        latest: i64,
+    },
     #[error("invalid {what} {value:?}: {reason}")]
     Invalid {
         what: &'static str,

@@ -1,11 +1,15 @@
 //! Fingerprints of the whole stored fleet as one run: features → scaling → PCA or an autoencoder, with
-//! each workload's anomaly score, saved in the store.
+//! each workload's anomaly score, saved in the store. The scaling and reducer (the basis) are the
+//! stored run's, reused, unless a refit is asked for or needed (see `basis.rs`).
 
+use crate::basis::{choose, BasisInfo, BasisPolicy, Chosen};
 use crate::inputs::load_inputs;
 use crate::LearnError;
 use prescale_core::{Fingerprint, Interval, Timestamp};
-use prescale_fingerprint::{fingerprint_fleet, FingerprintConfig, FleetFingerprints, Reducer};
-use prescale_store::{FingerprintRun, Store};
+use prescale_fingerprint::{
+    FingerprintConfig, FleetFeatures, FleetFingerprints, FleetModel, Reducer,
+};
+use prescale_store::{basis_id, FingerprintRun, Store};
 
 /// Longest seasonal period the features look for.
 const MAX_PERIOD_SECS: i64 = 7 * 86_400;
@@ -25,10 +29,13 @@ pub struct FingerprintOptions {
     pub reducer: Reducer,
     /// Wall time recorded as the run's creation time (the caller owns the clock).
     pub created: Timestamp,
+    /// When the stored basis is reused and when a new one is fitted.
+    pub basis: BasisPolicy,
 }
 
 impl Default for FingerprintOptions {
-    /// Windows of 1 h, 1 d and 1 w; 95 % of variance; the default reducer; created at `Timestamp(0)`.
+    /// Windows of 1 h, 1 d and 1 w; 95 % of variance; the default reducer; created at `Timestamp(0)`;
+    /// the default basis policy.
     fn default() -> Self {
         let hours = |h: i64| Interval::from_secs(h * 3600);
         FingerprintOptions {
@@ -41,16 +48,19 @@ impl Default for FingerprintOptions {
             components: None,
             reducer: Reducer::DEFAULT,
             created: Timestamp(0),
+            basis: BasisPolicy::default(),
         }
     }
 }
 
-/// A saved fingerprint run: its store id, the stored record and the fitted fleet (model, raw features).
+/// A saved fingerprint run: its store id, the stored record, the fleet (basis, raw features) and
+/// whether the basis was reused.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FingerprintReport {
     pub run_id: i64,
     pub run: FingerprintRun,
     pub fleet: FleetFingerprints,
+    pub basis: BasisInfo,
 }
 
 /// The fingerprint configuration for `windows` at the sampling `interval`, validated.
@@ -72,7 +82,8 @@ pub fn fingerprint_config(
     Ok(cfg)
 }
 
-/// Fingerprints every workload with 8+ samples (at least two needed) and saves the run.
+/// Fingerprints every workload with 8+ samples (at least two needed) in the stored basis (or a new
+/// one, see [`BasisPolicy`]) and saves the run.
 pub fn fingerprint_store(
     store: &mut Store,
     opts: &FingerprintOptions,
@@ -94,15 +105,33 @@ pub fn fingerprint_store(
         reducer: opts.reducer,
         ..fingerprint_config(&opts.windows, interval, opts.variance, opts.components)?
     };
-    let fleet = fingerprint_fleet(&inputs.workloads, &cfg)?;
+    let features = FleetFeatures::of(&inputs.workloads, &cfg)?;
     let as_of = inputs.as_of;
+    let (model, model_json, refit) = match choose(store, &opts.basis, &cfg, &features.names, as_of)?
+    {
+        Chosen::Reuse { model, model_json } => (*model, model_json, None),
+        Chosen::Refit(reason) => {
+            let model = FleetModel {
+                fitted_at: Some(as_of),
+                ..FleetModel::fit(&features, &cfg)?
+            };
+            let json = serde_json::to_string(&model).map_err(|source| LearnError::Json {
+                context: "serializing the fingerprint model",
+                source,
+            })?;
+            (model, json, Some(reason))
+        }
+    };
+    let fleet = model.apply(&features)?;
+    let basis = BasisInfo {
+        id: basis_id(&model_json),
+        fitted_at: model.fitted_at,
+        refit,
+    };
     let run = FingerprintRun {
         at: as_of,
         created: opts.created,
-        model_json: serde_json::to_string(&fleet.model).map_err(|source| LearnError::Json {
-            context: "serializing the fingerprint model",
-            source,
-        })?,
+        model_json,
         explained_variance: fleet.explained_variance.clone(),
         kept: fleet.kept,
         vectors: fleet
@@ -118,5 +147,10 @@ pub fn fingerprint_store(
         reconstruction_error: fleet.reconstruction_error.clone(),
     };
     let run_id = store.save_fingerprint_run(&run)?;
-    Ok(FingerprintReport { run_id, run, fleet })
+    Ok(FingerprintReport {
+        run_id,
+        run,
+        fleet,
+        basis,
+    })
 }

@@ -4,11 +4,14 @@
 //! functions. Outputs are serde types, ready for JSON endpoints.
 
 pub mod assign;
+pub mod basis;
 pub mod clustering;
 pub mod cold_start;
+pub mod drift;
 pub mod error;
 pub mod fingerprints;
 pub mod group;
+pub mod history;
 pub mod inputs;
 pub mod levels;
 pub mod like;
@@ -16,18 +19,25 @@ pub mod profile;
 pub mod recommend;
 pub mod resources;
 pub mod view;
+pub mod workload_input;
 
 pub use assign::{assign_workload, fleet_model, project_workload, AssignReport};
+pub use basis::{read_model, BasisInfo, BasisPolicy, RefitReason, DEFAULT_MAX_AGE_DAYS};
 pub use clustering::{
     cluster_latest, Algorithm, ClusterMembers, ClusterOptions, ClusteringReport, DbscanReport,
     KmeansReport, DBSCAN, KMEANS,
 };
 pub use cold_start::profile_forecast;
+pub use drift::{
+    drift_report, latest_release, DriftOptions, DriftPoint, DriftReport, FeatureMove,
+    FleetMovement, OwnBaseline, Release, DEFAULT_TOP, RELEASE_TAGS,
+};
 pub use error::LearnError;
 pub use fingerprints::{
     fingerprint_config, fingerprint_store, FingerprintOptions, FingerprintReport,
 };
 pub use group::{nearest_group, Basis, Group};
+pub use history::{fingerprint_history, resolve_basis, FingerprintHistory, HistoryPoint};
 pub use inputs::{load_inputs, FleetInputs};
 pub use levels::{LevelStats, MemberLevel};
 pub use like::{parse_matchers, LabelMatcher, Like};
@@ -40,3 +50,4 @@ pub use recommend::{
 };
 pub use resources::{ResourceMetric, ResourceMetrics};
 pub use view::{fleet_view, ClusterView, FleetView, WorkloadView};
+pub use workload_input::{known_workload, workload_input};

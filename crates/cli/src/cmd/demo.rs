@@ -107,7 +107,9 @@ pub fn run(db: &Path, args: &DemoArgs) -> Result<()> {
             map_json: Some(args.out.join("map.json")),
             svg: None,
             tsne: false,
+            refit: false,
             history: None,
+            basis: None,
             json: false,
         },
     )?;

@@ -1,20 +1,25 @@
 //! `prescale fingerprint`: window features of every workload, robust scaling and PCA (or an
-//! autoencoder), with each workload's anomaly score, stored with a timestamp.
+//! autoencoder) in the stored basis (or a new one with `--refit`), with each workload's anomaly
+//! score, stored with a timestamp; `--history W`: one workload's fingerprints in one basis.
 
 use crate::args::{FingerprintArgs, ReducerArg};
 use crate::output::{num, table};
 use crate::timearg;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use prescale_core::{Timestamp, WorkloadId};
 use prescale_fingerprint::{scatter_svg, tsne_2d, Reducer};
-use prescale_learn::{fingerprint_store, FingerprintOptions, LearnError};
+use prescale_learn::{
+    fingerprint_history, fingerprint_store, BasisInfo, BasisPolicy, FingerprintOptions, LearnError,
+};
 use prescale_store::Store;
+use prescale_telemetry::format_iso8601;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     if let Some(w) = &args.history {
-        return history(store, &WorkloadId::new(w.as_str())?, args.json);
+        let w = WorkloadId::new(w.as_str())?;
+        return history(store, &w, args.basis.as_deref(), args.json);
     }
     let at: Option<Timestamp> = args
         .at
@@ -36,6 +41,10 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
             Some(ReducerArg::Ae) => Reducer::Autoencoder,
         },
         created: super::now(),
+        basis: BasisPolicy {
+            refit: args.refit,
+            ..BasisPolicy::default()
+        },
     };
     let report = match fingerprint_store(store, &opts) {
         Err(e @ LearnError::Fingerprint(prescale_fingerprint::FingerprintError::Config { .. })) => {
@@ -89,6 +98,7 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         return super::print_json(&serde_json::json!({
             "run": run_id, "at": as_of, "workloads": fleet.vectors.len(), "features": fleet.model.feature_names.len(),
             "reducer": fleet.reducer, "explained_variance": fleet.explained_variance, "kept": fleet.kept,
+            "basis": report.basis,
             "fingerprints": run.vectors,
             "reconstruction_error": fleet.reconstruction_error.iter().map(|(w, e)| (w.as_str(), *e)).collect::<BTreeMap<_, _>>(),
         }));
@@ -112,10 +122,11 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     };
     println!(
         "fingerprint run {run_id} as of {}: {} workloads, {} features, {vectors}",
-        prescale_telemetry::format_iso8601(as_of),
+        format_iso8601(as_of),
         fleet.vectors.len(),
         fleet.model.feature_names.len(),
     );
+    println!("{}", basis_line(&report.basis));
     let rows: Vec<Vec<String>> = fleet
         .explained_variance
         .iter()
@@ -148,29 +159,63 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints the stored fingerprints of one workload, oldest first (each run's PCA basis is its own).
-fn history(store: &Store, w: &WorkloadId, json: bool) -> Result<()> {
-    let hist = store.fingerprint_history(w)?;
-    if hist.is_empty() {
-        bail!("no fingerprints stored for {w}: run `prescale fingerprint` first");
+/// One line on the run's basis: reused, or fitted anew and why.
+fn basis_line(b: &BasisInfo) -> String {
+    let fitted = b
+        .fitted_at
+        .map_or_else(|| "unknown".to_string(), format_iso8601);
+    match &b.refit {
+        None => format!("basis {} reused (fitted on data as of {fitted})", b.id),
+        Some(why) => format!("new basis {} fitted on data as of {fitted}: {why}", b.id),
     }
+}
+
+/// Prints one workload's stored fingerprints in one basis (the current one by default), oldest
+/// first, each with how far it moved from the one before.
+fn history(store: &Store, w: &WorkloadId, basis: Option<&str>, json: bool) -> Result<()> {
+    let hist = fingerprint_history(store, w, basis)?;
     if json {
         return super::print_json(&hist);
     }
+    println!(
+        "{w} in basis {} ({}, fitted on data as of {}): {} fingerprints{}",
+        hist.basis,
+        hist.reducer,
+        hist.fitted_at
+            .map_or_else(|| "unknown".to_string(), format_iso8601),
+        hist.points.len(),
+        match hist.other_bases {
+            0 => String::new(),
+            n => format!("; {n} in other bases left out (not comparable)"),
+        }
+    );
     let rows: Vec<Vec<String>> = hist
+        .points
         .iter()
-        .map(|f| {
-            let head: Vec<String> = f.vector.iter().take(4).map(|v| format!("{v:.3}")).collect();
+        .map(|p| {
+            let head: Vec<String> = p.vector.iter().take(4).map(|v| format!("{v:.3}")).collect();
             vec![
-                prescale_telemetry::format_iso8601(f.at),
-                f.vector.len().to_string(),
+                format_iso8601(p.at),
+                p.run.to_string(),
+                num(p.moved, 3),
+                p.reconstruction_error
+                    .map_or_else(|| "-".to_string(), |e| format!("{e:.3e}")),
                 head.join(" "),
             ]
         })
         .collect();
     print!(
         "{}",
-        table(&["as of", "components", "first components"], &rows)
+        table(
+            &[
+                "as of",
+                "run",
+                "moved",
+                "reconstruction error",
+                "first components"
+            ],
+            &rows
+        )
     );
     Ok(())
 }

@@ -8,6 +8,7 @@ mod cluster;
 pub mod config;
 mod demo;
 pub mod demo_live;
+mod drift;
 mod fingerprint;
 mod forecast;
 mod import;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(a) => import::run(&mut open(&cli.db)?, &a),
         Command::Series(a) => series::run(&open(&cli.db)?, a.json),
         Command::Fingerprint(a) => fingerprint::run(&mut open(&cli.db)?, &a),
+        Command::Drift(a) => drift::run(&open(&cli.db)?, &a),
         Command::Cluster(a) => cluster::run(&mut open(&cli.db)?, &a),
         Command::Forecast(a) => forecast::run(&mut open(&cli.db)?, &a),
         Command::Backtest(a) => backtest::run(&a),
