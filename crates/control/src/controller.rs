@@ -27,6 +27,8 @@ pub struct Controller {
     policy_label: String,
     sim: SimConfig,
     forecaster: RollingForecaster,
+    /// The cluster's winning model kind a young history starts with.
+    preferred: Option<prescale_forecast::ModelKind>,
     /// Aligned demand per step, oldest first, as the forecaster trains on it: an anomalous step
     /// holds the forecast made for it.
     history: Vec<f64>,
@@ -149,6 +151,7 @@ impl Controller {
             policy,
             policy_label: kind.label(),
             forecaster: RollingForecaster::new(&sim),
+            preferred: None,
             sim,
             spec,
             history: Vec::new(),
@@ -202,6 +205,36 @@ impl Controller {
     pub fn set_fleet(&mut self, fleet: Option<prescale_forecast::fleet::FleetInput>) {
         self.sim.fleet = fleet.clone();
         self.forecaster.set_fleet(fleet);
+    }
+
+    /// The model kind that wins most often in this workload's cluster: while its history is too
+    /// short for the seasonal `auto`, it starts with that (see
+    /// [`RollingForecaster::set_preferred`]); kept across history resets.
+    pub fn set_preferred(&mut self, kind: Option<prescale_forecast::ModelKind>) {
+        let changed = self.preferred != kind;
+        self.preferred = kind;
+        self.forecaster.set_preferred(kind);
+        // A young history forecasts with the new winner from its next step, not its next refit.
+        if changed && self.forecaster.mature_model_label().is_none() {
+            self.forecaster.refit_now();
+        }
+    }
+
+    /// The kind set by [`Self::set_preferred`].
+    pub fn preferred(&self) -> Option<prescale_forecast::ModelKind> {
+        self.preferred
+    }
+
+    /// The fitted model when `auto` chose it on a full (seasonal) history, e.g. `mstl`.
+    pub fn mature_model_label(&self) -> Option<&str> {
+        self.forecaster.mature_model_label()
+    }
+
+    /// A forecaster for a restarted history, with the fleet and the preferred kind kept.
+    fn fresh_forecaster(&self) -> RollingForecaster {
+        let mut f = RollingForecaster::new(&self.sim);
+        f.set_preferred(self.preferred);
+        f
     }
 
     /// Steps ahead the forecaster fits for: how far a fleet model must reach to serve it.
@@ -478,7 +511,7 @@ impl Controller {
             let drop = self.history.len() - self.spec.history_steps;
             self.history.drain(..drop);
             // The forecaster indexes steps by history length: start it afresh on the shorter history.
-            self.forecaster = RollingForecaster::new(&self.sim);
+            self.forecaster = self.fresh_forecaster();
             self.primed = false;
         }
         added
@@ -570,7 +603,7 @@ impl Controller {
         self.primed = false;
         self.history.clear();
         self.last_actual = None;
-        self.forecaster = RollingForecaster::new(&self.sim);
+        self.forecaster = self.fresh_forecaster();
     }
 
     /// Whether this controller hands decisions to an actuator.

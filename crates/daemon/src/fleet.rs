@@ -4,9 +4,11 @@
 //! every controller the gbm of its step and the GRU of its cluster; its `auto` then weighs them
 //! against the local models by the same cross-validation.
 
+use crate::winners::{ClusterWinners, ModelReport, Winners};
 use prescale_core::Timestamp;
 use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
 use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
+use prescale_forecast::ModelKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -60,6 +62,8 @@ struct HubState {
     membership: BTreeMap<String, u32>,
     /// Bumped by every publish, so controllers pick up a new model once.
     version: u64,
+    /// Which kinds the mature members of each cluster chose (see [`crate::winners`]).
+    winners: Winners,
 }
 
 /// Shared between the learn loop, the control loop and the API (cheap to clone).
@@ -120,6 +124,25 @@ impl FleetHub {
     /// Whether `membership` differs from the one the published GRUs were trained with.
     pub fn clusters_changed(&self, membership: &BTreeMap<String, u32>) -> bool {
         self.lock().membership != *membership
+    }
+
+    /// Tallies the controllers' chosen models by cluster (the clustering the cluster models were
+    /// trained with).
+    pub fn report_models(&self, reports: &[ModelReport]) {
+        let mut s = self.lock();
+        s.winners = Winners::tally(reports, &s.membership);
+    }
+
+    /// The kind a young `workload` of `step_ms` starts with: its cluster's winner.
+    pub fn winner_for(&self, workload: &str, step_ms: i64) -> Option<ModelKind> {
+        let s = self.lock();
+        let cluster = *s.membership.get(workload)?;
+        s.winners.winner(step_ms, cluster)
+    }
+
+    /// Every cluster's tally of chosen models.
+    pub fn winners(&self) -> Vec<ClusterWinners> {
+        self.lock().winners.views()
     }
 
     /// Changes with every publish.
@@ -373,6 +396,93 @@ mod tests {
         assert_eq!(c2.rnn[0].series, 3);
         assert!(hub.input_for("d", 60_000, 6).unwrap().rnn.is_empty());
         assert_eq!(hub.views().len(), 2, "the gbm and one GRU");
+    }
+
+    /// A young controller at 5-minute steps with a daily season (too young for the seasonal
+    /// `auto` for a day), given `steps` steps of demand.
+    fn young_controller(steps: i64) -> (prescale_control::Controller, i64) {
+        use prescale_core::{MetricName, Sample, WorkloadId};
+        use std::time::Duration;
+        let mut spec = prescale_control::WorkloadSpec::new(
+            WorkloadId::new("young").unwrap(),
+            MetricName::new("rps").unwrap(),
+            10.0,
+        );
+        spec.step = Duration::from_secs(300);
+        spec.lead = Duration::from_secs(300);
+        spec.season = Some(Duration::from_secs(86_400));
+        spec.stale_after = Duration::from_secs(3600);
+        let mut c = prescale_control::Controller::new(spec).unwrap();
+        let t0 = 1_700_000_000_000 / 300_000 * 300_000;
+        let window: Vec<Sample> = (0..steps)
+            .map(|k| Sample {
+                ts: Timestamp(t0 + k * 300_000 + 1),
+                value: 40.0 + (k % 5) as f64 * 3.0 + k as f64 * 0.2,
+            })
+            .collect();
+        c.tick(&window, Timestamp(t0 + steps * 300_000 + 1), None);
+        (c, t0)
+    }
+
+    #[test]
+    fn a_young_member_starts_with_its_clusters_winner_and_re_clustering_changes_its_forecast() {
+        use crate::winners::ModelReport;
+        use prescale_core::Sample;
+        let hub = FleetHub::default();
+        let report = |w: &str, chosen| ModelReport {
+            workload: w.into(),
+            step_ms: 300_000,
+            chosen: Some(chosen),
+        };
+        let reports = vec![
+            report("a", ModelKind::Naive),
+            report("b", ModelKind::Naive),
+            report("c", ModelKind::Theta),
+            report("d", ModelKind::Theta),
+        ];
+        let first: BTreeMap<String, u32> = [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("young", 0)]
+            .map(|(w, c)| (w.to_string(), c))
+            .into();
+        hub.publish_clusters(Vec::new(), first);
+        hub.report_models(&reports);
+        assert_eq!(hub.winner_for("young", 300_000), Some(ModelKind::Naive));
+        assert_eq!(
+            hub.winner_for("young", 60_000),
+            None,
+            "no votes at that step"
+        );
+        assert_eq!(hub.winners().len(), 2);
+
+        let (mut c, t0) = young_controller(60);
+        c.set_preferred(hub.winner_for("young", 300_000));
+        let step = |c: &mut prescale_control::Controller, k: i64| {
+            let s = Sample {
+                ts: Timestamp(t0 + k * 300_000 + 1),
+                value: 40.0 + (k % 5) as f64 * 3.0 + k as f64 * 0.2,
+            };
+            c.tick(&[s], Timestamp(t0 + (k + 1) * 300_000 + 1), None)
+        };
+        let before = step(&mut c, 60);
+        let label = before.model.clone().unwrap_or_default();
+        assert!(label.starts_with("naive@cluster"), "{before:?}");
+
+        // the high-error trigger re-clusters: young now sits with c and d, whose auto chose theta
+        let second: BTreeMap<String, u32> = [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("young", 1)]
+            .map(|(w, c)| (w.to_string(), c))
+            .into();
+        assert!(hub.clusters_changed(&second));
+        hub.publish_clusters(Vec::new(), second);
+        hub.report_models(&reports);
+        assert_eq!(hub.winner_for("young", 300_000), Some(ModelKind::Theta));
+        c.set_preferred(hub.winner_for("young", 300_000));
+        let after = step(&mut c, 61);
+        let label = after.model.clone().unwrap_or_default();
+        assert!(label.starts_with("theta@cluster"), "{after:?}");
+        let (b, a) = (before.forecast.unwrap(), after.forecast.unwrap());
+        assert!(
+            (a.point - b.point).abs() > 1e-6,
+            "the forecast changed: {b:?} -> {a:?}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod ownseries;
 pub mod selfmetrics;
 pub mod sink;
 pub mod window;
+pub mod winners;
 pub mod writer;
 
 pub use config::{ConfigError, DaemonConfig};

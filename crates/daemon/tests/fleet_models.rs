@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use prescale_core::{Interval, Timestamp};
 use prescale_daemon::{Daemon, DaemonConfig};
+use prescale_ingest::remote_write::{encode, from_points};
 use prescale_store::Store;
 use prescale_telemetry::synthetic::{demo_fleet, DemoConfig};
 use serde_json::Value;
@@ -121,23 +122,63 @@ async fn the_fleet_gbm_is_trained_live_saved_and_reloaded() {
         "{saved:?}"
     );
 
-    // a restart serves the saved model before any new training (the next is 10 s away)
-    let d = Daemon::start(DaemonConfig::from_toml(&config(&db, &names)).unwrap())
+    // a restart serves the saved model before any new training (the next is 10 s away), also to
+    // a workload that joins now
+    let mut with_young = names.clone();
+    with_young.push("young".into());
+    let d = Daemon::start(DaemonConfig::from_toml(&config(&db, &with_young)).unwrap())
         .await
         .unwrap();
     let base = format!("http://{}", d.local_addr());
     let begin = Instant::now();
     loop {
         let models = fleet_models(&base).await;
-        if let Some(m) = models.iter().find(|m| m["kind"] == "gbm") {
+        let gbm = models.iter().find(|m| m["kind"] == "gbm");
+        let served = |w: &str| {
+            gbm.and_then(|m| m["offered_to"].as_array())
+                .is_some_and(|o| o.iter().any(|x| x == w))
+        };
+        if let Some(m) = gbm.filter(|_| served("young")) {
             assert_eq!(m["trained_at"], model["trained_at"], "{m}");
             break;
         }
         assert!(
             begin.elapsed() < Duration::from_secs(8),
-            "saved model not loaded"
+            "saved model not loaded or not handed to the young workload: {models:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // cold start by the fleet: with ten steps of its own (too few for any local model: the short
+    // one needs 36), the young workload is forecast by the fleet gbm, not a borrowed profile
+    let pts: Vec<_> = (1..=10)
+        .map(|k| {
+            let v = 40.0 + 5.0 * (k % 3) as f64;
+            ("requests", vec![("job", "young")], end - k * 300_000 + 1, v)
+        })
+        .collect();
+    let (s, b) = post_write(&base, encode(&from_points(pts))).await;
+    assert_eq!(s, 204, "{b}");
+    let begin = Instant::now();
+    let decision = loop {
+        let (s, text) = get(&base, "/api/v1/decisions?workload=young&limit=5").await;
+        assert_eq!(s, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let found = v["decisions"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| !d["model"].is_null()).cloned());
+        if let Some(d) = found {
+            break d;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(20),
+            "no forecast for the young workload: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let label = decision["model"].as_str().unwrap();
+    assert!(label.starts_with("gbm-young"), "{decision}");
+    let f = &decision["forecast"];
+    assert!(f["point"].as_f64().is_some_and(|p| p > 0.0), "{decision}");
+    assert!(f["lower"].as_f64() <= f["upper"].as_f64(), "{decision}");
     d.shutdown().await.unwrap();
 }

@@ -22,7 +22,7 @@
 use crate::SimConfig;
 use prescale_core::{Forecast, Level};
 use prescale_forecast::fleet::{FleetInput, MIN_ORIGIN};
-use prescale_forecast::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelConfig, ModelKind};
+use prescale_forecast::{fleet_forecaster, forecaster, Forecaster, ModelConfig, ModelKind};
 use std::collections::VecDeque;
 
 /// Residual pairs the persistence coefficient is estimated over.
@@ -143,6 +143,11 @@ pub struct RollingForecaster {
     window: usize,
     min_history: usize,
     short_history: Option<usize>,
+    /// The model kind that wins most often in the workload's cluster, fitted alone (no
+    /// cross-validation) while the history is too short for the seasonal `auto`.
+    preferred: Option<(ModelKind, Box<dyn Forecaster>)>,
+    /// The fleet models offered, for a preferred fleet kind.
+    fleet: Option<FleetInput>,
     /// A fleet model is offered: it forecasts a series too young for its own models from
     /// [`MIN_ORIGIN`] points (cold start by the fleet rather than by a borrowed profile).
     young: bool,
@@ -197,6 +202,8 @@ impl RollingForecaster {
             min_history,
             short_history,
             young: fleet.is_some(),
+            preferred: None,
+            fleet,
             correct: cfg.residual_correction,
             path: None,
             persistence: Persistence::default(),
@@ -227,7 +234,28 @@ impl RollingForecaster {
         self.short_model = self
             .short_cfg
             .as_ref()
-            .and_then(|c| auto_forecaster(c, fleet));
+            .and_then(|c| auto_forecaster(c, fleet.clone()));
+        self.fleet = fleet;
+        let kind = self.preferred.as_ref().map(|(k, _)| *k);
+        self.set_preferred(kind);
+    }
+
+    /// The model a young workload starts with (its cluster's winner), fitted alone while the
+    /// history is too short for the seasonal `auto`; when it cannot fit yet, the usual short or
+    /// fleet path serves. A fleet kind needs the fleet models (see [`Self::set_fleet`]).
+    pub fn set_preferred(&mut self, kind: Option<ModelKind>) {
+        self.preferred = kind.filter(|k| *k != ModelKind::Auto).and_then(|k| {
+            match (&self.fleet, k.is_fleet()) {
+                (Some(f), true) => Some((k, fleet_forecaster(k, &self.model_cfg, f.clone()))),
+                (None, true) => None,
+                (_, false) => Some((k, forecaster(k, &self.model_cfg))),
+            }
+        });
+    }
+
+    /// The preferred kind in use (see [`Self::set_preferred`]).
+    pub fn preferred(&self) -> Option<ModelKind> {
+        self.preferred.as_ref().map(|(k, _)| *k)
     }
 
     /// Makes the next [`at`](Self::at) refit whatever the schedule (e.g. on drift); such a
@@ -251,6 +279,15 @@ impl RollingForecaster {
     /// A short name of the fitted model whose path is in use (see [`short_label`]), e.g. `mstl`.
     pub fn model_label(&self) -> Option<&str> {
         self.path.as_ref().map(|p| p.label.as_str())
+    }
+
+    /// The label of the path in use when it was fitted on a full (seasonal) history, where `auto`
+    /// chose among every candidate; `None` while the history is young.
+    pub fn mature_model_label(&self) -> Option<&str> {
+        self.path
+            .as_ref()
+            .filter(|p| p.seasonal)
+            .map(|p| p.label.as_str())
     }
 
     /// Scores the probation's paths on the steps observed since the last call and falls back
@@ -376,11 +413,24 @@ impl RollingForecaster {
         };
         let start = history.len().saturating_sub(self.window);
         self.fits += 1;
-        let fitted: Result<Box<dyn Fitted>, _> = model.fit(&history[start..]);
-        let predicted = fitted.and_then(|m| {
-            let label = short_label(&m.describe().spec);
-            m.predict(self.horizon, self.level).map(|f| (f, label))
-        });
+        let (horizon, level) = (self.horizon, self.level);
+        // A young workload starts with its cluster's winner when that can already fit.
+        let preferred = self
+            .preferred
+            .as_ref()
+            .filter(|_| !seasonal)
+            .and_then(|(kind, f)| {
+                let fitted = f.fit(&history[start..]).ok()?;
+                let forecast = fitted.predict(horizon, level).ok()?;
+                Some((forecast, format!("{kind}@cluster")))
+            });
+        let predicted = match preferred {
+            Some(p) => Ok(p),
+            None => model.fit(&history[start..]).and_then(|m| {
+                let label = short_label(&m.describe().spec);
+                m.predict(horizon, level).map(|f| (f, label))
+            }),
+        };
         match predicted {
             Ok((forecast, label)) => {
                 let forced = std::mem::take(&mut self.force);
@@ -535,6 +585,50 @@ mod tests {
         assert_eq!(with.model_label(), Some("gbm-young"));
         assert!(fc.point.iter().all(|v| v.is_finite()));
         assert!(fc.lower.iter().zip(&fc.upper).all(|(l, u)| l <= u));
+    }
+
+    #[test]
+    fn a_young_series_starts_with_its_clusters_winner_until_auto_can_choose() {
+        let cfg = SimConfig {
+            season: Some(40),
+            min_history: 80,
+            ..SimConfig::default()
+        };
+        let demand: Vec<f64> = (0..120)
+            .map(|t| 50.0 + 20.0 * ((t % 40) as f64 / 40.0 * std::f64::consts::TAU).sin())
+            .collect();
+        let labels = |f: &mut RollingForecaster| -> Vec<(usize, String)> {
+            (1..=demand.len())
+                .filter_map(|n| {
+                    f.at(&demand[..n])?;
+                    Some((n, f.model_label()?.to_string()))
+                })
+                .collect()
+        };
+        let mut f = RollingForecaster::new(&cfg);
+        f.set_preferred(Some(ModelKind::SeasonalNaive));
+        assert_eq!(f.preferred(), Some(ModelKind::SeasonalNaive));
+        let got = labels(&mut f);
+        let first = &got[0];
+        assert_eq!(
+            *first,
+            (36, "seasonal_naive@cluster".to_string()),
+            "{got:?}"
+        );
+        // from 80 steps on, the seasonal auto chooses by cross-validation
+        let late: Vec<_> = got.iter().filter(|(n, _)| *n >= 80).collect();
+        assert!(
+            !late.is_empty() && late.iter().all(|(_, l)| !l.ends_with("@cluster")),
+            "{got:?}"
+        );
+        // a fleet kind needs the fleet: without it the usual short path serves
+        let mut g = RollingForecaster::new(&cfg);
+        g.set_preferred(Some(ModelKind::Gbm));
+        assert_eq!(g.preferred(), None);
+        g.set_fleet(Some(square_fleet(13)));
+        g.set_preferred(Some(ModelKind::Gbm));
+        assert_eq!(g.preferred(), Some(ModelKind::Gbm));
+        assert_eq!(labels(&mut g)[0], (MIN_ORIGIN, "gbm@cluster".to_string()));
     }
 
     #[test]

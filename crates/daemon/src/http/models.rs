@@ -1,6 +1,7 @@
 //! `GET /api/v1/models`: per controlled workload its model, fits, accuracy (MAE, RMSE, bias, sMAPE)
 //! and interval coverage per horizon, and its feedback status, from the control loop; and the
-//! fleet models trained across the workloads, with their held-out accuracy.
+//! fleet models trained across the workloads, with their held-out accuracy; and which model kinds
+//! win in each cluster.
 
 use super::reply::json;
 use super::AppState;
@@ -16,12 +17,14 @@ const ROUTE: &str = "/api/v1/models";
 pub struct ModelsBody {
     pub models: Vec<ModelView>,
     pub fleet: Vec<crate::fleet::FleetModelView>,
+    pub cluster_winners: Vec<crate::winners::ClusterWinners>,
 }
 
 pub async fn models(State(st): State<AppState>) -> Response {
     let body = ModelsBody {
         models: st.insight.models(),
         fleet: st.insight.fleet().views(),
+        cluster_winners: st.insight.fleet().winners(),
     };
     json(&st, ROUTE, StatusCode::OK, &body)
 }

@@ -16,6 +16,7 @@ use crate::controls::{effective_mode, pool_state_file, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
 use crate::insight::{AnomalyChange, ForecastView, Insight, ModelView};
+use crate::winners::ModelReport;
 use prescale_actuate::{Actuator, ActuatorConfig, Retrying};
 use prescale_control::{
     actuate, Actuation, Controller, Current, DecisionRecord, Fleet, Mode, Outcome, ResourceKind,
@@ -277,8 +278,9 @@ pub async fn run(
     let _ = off_runtime(move || drop(slots)).await;
 }
 
-/// Offers the slots' histories to the fleet hub when it asks, and hands every controller the
-/// newest fleet model of its step once (a model that does not reach its horizon withdraws any).
+/// Offers the slots' histories to the fleet hub when it asks, hands every controller the newest
+/// fleet model of its step once (a model that does not reach its horizon withdraws any), reports
+/// the models the controllers chose and hands each its cluster's winner.
 fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp) {
     if hub.histories_wanted() {
         let offered = slots
@@ -307,6 +309,27 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp)
         );
         slot.controller.set_fleet(input);
         slot.fleet_version = version;
+    }
+    // What each cluster's mature members chose, and each young member starts with its winner.
+    let reports: Vec<ModelReport> = slots
+        .iter()
+        .filter(|s| !s.retired)
+        .map(|s| {
+            let c = &s.controller;
+            ModelReport {
+                workload: c.spec().workload.to_string(),
+                step_ms: c.step_ms(),
+                chosen: c.mature_model_label().and_then(crate::winners::chosen_kind),
+            }
+        })
+        .collect();
+    hub.report_models(&reports);
+    for slot in slots.iter_mut().filter(|s| !s.retired) {
+        let c = &slot.controller;
+        let winner = hub.winner_for(c.spec().workload.as_str(), c.step_ms());
+        if c.preferred() != winner {
+            slot.controller.set_preferred(winner);
+        }
     }
 }
 
