@@ -27,6 +27,7 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/anomalies", vec!["get"]),
         ("/api/v1/workloads/{id}/forecast", vec!["get"]),
         ("/api/v1/workloads/{id}/fingerprint", vec!["get"]),
+        ("/api/v1/workloads/{id}/drift", vec!["get"]),
         ("/api/v1/clusters", vec!["get"]),
         ("/api/v1/annotations", vec!["get", "post"]),
     ];
@@ -35,6 +36,7 @@ async fn openapi_document_matches_the_router() {
     let data_dependent = [
         "/api/v1/workloads/{id}/forecast",
         "/api/v1/workloads/{id}/fingerprint",
+        "/api/v1/workloads/{id}/drift",
         "/api/v1/clusters",
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());

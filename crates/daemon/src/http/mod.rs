@@ -1,7 +1,7 @@
 //! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
 //! `/healthz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
-//! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints,
-//! clusters and annotations (POST needs the bearer token).
+//! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints
+//! and their drift, clusters and annotations (POST needs the bearer token).
 
 mod annotations;
 mod anomalies;
@@ -11,6 +11,7 @@ mod clusters;
 mod conn_watch;
 mod controls;
 mod decisions;
+mod drift;
 mod fingerprint;
 mod forecast;
 mod metrics;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/workloads/{id}/fingerprint",
             get(fingerprint::fingerprint),
         )
+        .route("/api/v1/workloads/{id}/drift", get(drift::drift))
         .route("/api/v1/clusters", get(clusters::clusters))
         .route(
             "/api/v1/annotations",

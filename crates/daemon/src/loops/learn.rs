@@ -433,8 +433,14 @@ fn fingerprint(store: &mut Store, windows: &[Interval], reducer: Reducer) -> Ste
                     0
                 }
             };
+            // The basis is reused run after run (comparable vectors) until the settings or the
+            // fleet's features change, or it is 30 days older than the data (prescale_learn::basis).
+            let basis = match &r.basis.refit {
+                None => format!("basis {}", r.basis.id),
+                Some(why) => format!("new basis {}: {why}", r.basis.id),
+            };
             Step::Done(format!(
-                "fingerprint run {} of {} workloads as of {} ({pruned} old runs pruned)",
+                "fingerprint run {} of {} workloads as of {} in {basis} ({pruned} old runs pruned)",
                 r.run_id,
                 r.run.vectors.len(),
                 r.run.at
