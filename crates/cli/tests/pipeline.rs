@@ -15,6 +15,7 @@ fn every_subcommand_has_help() {
         "import",
         "series",
         "fingerprint",
+        "drift",
         "cluster",
         "forecast",
         "backtest",
