@@ -183,6 +183,7 @@ async fn learned_fleet_models_forecasts_and_annotations_are_served() {
     assert!(fp["history"].as_u64().unwrap() >= 1, "{fp}");
     // Its anomaly score (the autoencoder's reconstruction error) is served, and on /metrics.
     assert_eq!(fp["reducer"], "pca", "{fp}");
+    assert_eq!(fp["basis"].as_str().map(str::len), Some(16), "{fp}");
     let score = fp["reconstruction_error"].as_f64().unwrap();
     assert!(score.is_finite() && score >= 0.0, "{fp}");
     let (s, text) = get(&base, "/metrics").await;

@@ -1,6 +1,7 @@
 //! `GET /api/v1/workloads/{id}/fingerprint?algorithm=kmeans|dbscan`: the workload's entry in the
 //! latest fingerprint run: vector (and which reducer made it), anomaly score, named window features,
-//! 2-D map position, cluster, and how many fingerprints of it are stored.
+//! 2-D map position, cluster, the basis the vector lives in, and how many fingerprints of it are
+//! stored.
 
 use super::clusters::{algorithm, view_error, NOT_YET};
 use super::reply::{blocking, json, text, workload_in_path};
@@ -10,9 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use prescale_core::{ClusterId, Timestamp, WorkloadId};
-use prescale_fingerprint::{workload_features, FeatureVector, MetricInput, Reducer, WorkloadInput};
+use prescale_fingerprint::{workload_features, FeatureVector, Reducer};
 use prescale_learn::inputs::MIN_SAMPLES;
-use prescale_learn::{fleet_model, FleetView, LearnError};
+use prescale_learn::{fleet_model, workload_input, FleetView, LearnError};
 use prescale_store::{FingerprintRun, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ pub struct FingerprintBody {
     pub created: Timestamp,
     /// What made the vector: `pca` (kept principal components) or `ae` (the autoencoder's code).
     pub reducer: Reducer,
+    /// Content id of the run's basis: vectors of runs with the same basis are comparable.
+    pub basis: String,
     /// Fingerprint vector.
     pub vector: Vec<f64>,
     /// Behavioural-anomaly score: the mean squared error per scaled window feature of the
@@ -125,6 +128,7 @@ fn find(store: &Store, w: &WorkloadId, alg: &str) -> Result<Found, LearnError> {
         at: run.at,
         created: run.created,
         reducer: view.reducer,
+        basis: run.basis_id(),
         vector: entry.vector,
         reconstruction_error: entry.reconstruction_error,
         features: entry.features,
@@ -137,31 +141,14 @@ fn find(store: &Store, w: &WorkloadId, alg: &str) -> Result<Found, LearnError> {
 }
 
 /// `w`'s named window features as of the run, with the run's model configuration: its series up to
-/// `run.at` with 8+ samples, in the order the fleet loader reads them (by metric).
+/// `run.at` with 8+ samples (`prescale_learn::workload_input`).
 fn features(
     store: &Store,
     run: &FingerprintRun,
     w: &WorkloadId,
 ) -> Result<Option<FeatureVector>, LearnError> {
     let cfg = fleet_model(run)?.config;
-    let mut metrics = Vec::new();
-    for key in store.series_keys()?.iter().filter(|k| &k.workload == w) {
-        let Some(series) = store.load_series_until(key, run.at)? else {
-            continue;
-        };
-        if series.len() >= MIN_SAMPLES {
-            metrics.push(MetricInput {
-                metric: key.metric.clone(),
-                values: series.values(),
-            });
-        }
-    }
-    if metrics.is_empty() {
-        return Ok(None);
-    }
-    let input = WorkloadInput {
-        workload: w.clone(),
-        metrics,
-    };
-    Ok(Some(workload_features(&input, &cfg)?))
+    Ok(workload_input(store, w, run.at)?
+        .map(|(input, _)| workload_features(&input, &cfg))
+        .transpose()?)
 }
