@@ -579,7 +579,12 @@ fn split(a: &Args, slots: &[Slot]) {
             std::hint::black_box(p.decide(&input));
         }
         policy += t.elapsed().as_secs_f64() / reps as f64;
-        for (slot, kind) in ModelKind::ALL.into_iter().enumerate() {
+        // local kinds only: the fleet kinds need a fleet model (timed above when `--fleet` is given)
+        for (slot, kind) in ModelKind::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(_, k)| !k.is_fleet())
+        {
             let model = forecaster(kind, &cfg);
             let t = Instant::now();
             let ok = model
