@@ -89,6 +89,16 @@ fn stored_samples(db: &std::path::Path, workload: &str) -> usize {
         .sum()
 }
 
+/// `prescale_remote_write_inflight_bytes` from `/metrics`.
+async fn inflight_bytes(base: &str) -> f64 {
+    let (s, text) = get(base, "/metrics").await;
+    assert_eq!(s, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("prescale_remote_write_inflight_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the in-flight gauge on /metrics")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_in_flight_budget_requests_get_429_with_retry_after() {
     // Budget = exactly one body of each maximum: three held 64 KiB bodies fill it.
@@ -110,28 +120,32 @@ async fn past_the_in_flight_budget_requests_get_429_with_retry_after() {
         s.write_all(&[0u8; 100]).unwrap();
         held.push(s);
     }
-    // Let the three reach the handler before probing: when probes start at once, the held
-    // requests were seen not to reserve for the whole probing (1 run in 3 under load); noted in
-    // issue 12's closing note as left open.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let body = encode(&gauge("budget", 1, 3, now_ms() - 10_000));
-    let mut refused = None;
-    for _ in 0..50 {
-        let r = raw_post(&d.base, &V1, body.clone()).await;
-        if r.status == 429 {
-            refused = Some(r);
+    // Probe only once the three hold their reservations (the gauge on /metrics): a probe that
+    // reaches the handler first is rightly accepted (and stored), which is not what this tests.
+    let mut held_bytes = 0.0;
+    for _ in 0..100 {
+        held_bytes = inflight_bytes(&d.base).await;
+        if held_bytes == 196_608.0 {
             break;
         }
-        // The held requests may not have reached the handler yet.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = refused.expect("a request past the budget is answered 429");
+    assert_eq!(held_bytes, 196_608.0, "the three held requests reserve");
+    let body = encode(&gauge("budget", 1, 3, now_ms() - 10_000));
+    let r = raw_post(&d.base, &V1, body.clone()).await;
+    assert_eq!(r.status, 429, "a request past the budget: {}", r.body);
     assert!(r.headers.contains("retry-after: 2"), "{}", r.headers);
     assert!(r.body.contains("max_inflight_bytes"), "{}", r.body);
     assert_eq!(stored_samples(&d.db, "budget"), 0);
     assert_eq!(d.daemon.metrics().rejected_total("in_flight_budget"), 1);
     // The budget comes back when the held requests go away.
     drop(held);
+    for _ in 0..100 {
+        if inflight_bytes(&d.base).await == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut status = 0;
     for _ in 0..50 {
         status = raw_post(&d.base, &V1, body.clone()).await.status;

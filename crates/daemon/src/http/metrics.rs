@@ -30,6 +30,27 @@ fn fingerprint_exposition(store: &Store) -> Result<String, StoreError> {
     Ok(o)
 }
 
+/// The remote-write receiver's in-flight byte budget: held now and its limit.
+fn inflight_exposition(budget: &super::InFlight) -> String {
+    let mut o = String::new();
+    for (name, help, v) in [
+        (
+            "prescale_remote_write_inflight_bytes",
+            "Bytes remote-write requests hold right now (bodies being received and their decompressed data); past the limit requests get 429.",
+            budget.used(),
+        ),
+        (
+            "prescale_remote_write_inflight_limit_bytes",
+            "The in-flight byte budget of the remote-write receiver (remote_write.max_inflight_bytes).",
+            budget.limit(),
+        ),
+    ] {
+        family(&mut o, name, "gauge", help);
+        line(&mut o, name, &[], v as f64);
+    }
+    o
+}
+
 pub async fn metrics(State(st): State<AppState>) -> Response {
     let reader = st.reader.clone();
     let own = tokio::task::spawn_blocking(move || {
@@ -40,6 +61,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     })
     .await;
     let mut text = st.metrics.render();
+    text.push_str(&inflight_exposition(&st.inflight));
     text.push_str(&crate::loops::control::exposition(&st.desired));
     text.push_str(&st.controls.exposition(&st.controlled.list()));
     text.push_str(&st.insight.exposition());
