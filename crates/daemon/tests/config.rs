@@ -447,4 +447,12 @@ fn the_fleet_model_schedule_is_validated_once() {
     assert!(p.iter().any(|m| m.contains("learn.reducer")), "{p:?}");
     let p = problems("[learn]\nfleet_every = \"soon\"\n");
     assert!(p.iter().any(|m| m.contains("learn.fleet_every")), "{p:?}");
+    let days = |d: u64| Some(std::time::Duration::from_secs(d * 86_400));
+    assert_eq!(c.learn.as_ref().and_then(|l| l.refit_basis), days(30));
+    let week = DaemonConfig::from_toml("[learn]\nrefit_basis = \"7d\"\n").unwrap();
+    assert_eq!(week.learn.unwrap().refit_basis, days(7));
+    let never = DaemonConfig::from_toml("[learn]\nrefit_basis = \"never\"\n").unwrap();
+    assert_eq!(never.learn.unwrap().refit_basis, None);
+    let p = problems("[learn]\nrefit_basis = \"5m\"\n");
+    assert!(p.iter().any(|m| m.contains("learn.refit_basis")), "{p:?}");
 }

@@ -142,6 +142,9 @@ pub struct FileLearn {
     pub fleet_every: Option<String>,
     /// "pca" (default) or "ae".
     pub reducer: Option<String>,
+    /// Refit the fingerprint basis once it was fitted on data this much older (default "30d");
+    /// "never": only when the settings or the fleet's features change.
+    pub refit_basis: Option<String>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.

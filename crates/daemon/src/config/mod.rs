@@ -130,6 +130,9 @@ pub struct LearnConfig {
     pub fleet_every: Option<Duration>,
     /// How window features become fingerprint vectors: `pca` (default) or `ae` (autoencoder).
     pub reducer: prescale_fingerprint::Reducer,
+    /// The fingerprint basis is refit once it was fitted on data this much older than a run's
+    /// (fingerprints stay comparable in between); `None`: never for age.
+    pub refit_basis: Option<Duration>,
 }
 
 impl Default for LearnConfig {
@@ -143,6 +146,7 @@ impl Default for LearnConfig {
             windows: vec![hours(1), hours(24), hours(168)],
             fleet_every: Some(hours(1)),
             reducer: prescale_fingerprint::Reducer::DEFAULT,
+            refit_basis: Some(hours(24 * prescale_learn::DEFAULT_MAX_AGE_DAYS as u64)),
         }
     }
 }

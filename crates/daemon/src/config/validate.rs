@@ -608,12 +608,23 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
             d.reducer
         }
     };
+    let refit_basis = match l.refit_basis.as_deref().map(str::trim) {
+        Some("never") => None,
+        Some(t) => Some(c.duration(
+            "learn.refit_basis",
+            Some(t),
+            d.refit_basis.unwrap_or(Duration::from_secs(30 * 86_400)),
+            Duration::from_secs(3600),
+        )),
+        None => d.refit_basis,
+    };
     l.enabled.unwrap_or(true).then_some(LearnConfig {
         fingerprint_every,
         cluster_every,
         windows,
         fleet_every: l.fleet.unwrap_or(true).then_some(fleet_every),
         reducer,
+        refit_basis,
     })
 }
 

@@ -15,7 +15,8 @@ use crate::insight::Insight;
 use prescale_core::{Interval, Timestamp, WorkloadId};
 use prescale_fingerprint::Reducer;
 use prescale_learn::{
-    cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions, LearnError,
+    cluster_latest, fingerprint_store, Algorithm, BasisPolicy, ClusterOptions, FingerprintOptions,
+    LearnError,
 };
 use prescale_store::{Store, StoreOptions};
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,6 +116,12 @@ pub async fn run(
     let mut last_cluster: Option<Instant> = None;
     let hub = insight.fleet().clone();
     let reducer = cfg.reducer;
+    let basis = BasisPolicy {
+        refit: false,
+        max_age: cfg
+            .refit_basis
+            .and_then(|d| Interval::from_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
+    };
     {
         let (store, hub) = (store.clone(), hub.clone());
         match tokio::task::spawn_blocking(move || load_fleet(&lock(&store), &hub)).await {
@@ -154,7 +161,7 @@ pub async fn run(
         };
         let (job_store, windows) = (store.clone(), windows.clone());
         let work = tokio::task::spawn_blocking(move || {
-            one_job(&mut lock(&job_store), job, &windows, reducer)
+            one_job(&mut lock(&job_store), job, &windows, reducer, basis)
         });
         let outcome = tokio::select! {
             r = work => r,
@@ -393,12 +400,18 @@ fn forecasts_off(insight: &Insight) -> Option<String> {
 }
 
 /// Runs one job on the loop's connection.
-fn one_job(store: &mut Store, job: Job, windows: &[Interval], reducer: Reducer) -> Outcome {
+fn one_job(
+    store: &mut Store,
+    job: Job,
+    windows: &[Interval],
+    reducer: Reducer,
+    basis: BasisPolicy,
+) -> Outcome {
     let mut out = Outcome::default();
     let cluster_now = match job {
         Job::Cluster => true,
         Job::Fingerprint { then_cluster } => {
-            let step = fingerprint(store, windows, reducer);
+            let step = fingerprint(store, windows, reducer, basis);
             // Unchanged counts too: a restart with a stored, never-clustered run still clusters.
             let ok = matches!(step, Step::Done(_) | Step::Unchanged);
             out.fingerprinted = Some(step);
@@ -411,7 +424,12 @@ fn one_job(store: &mut Store, job: Job, windows: &[Interval], reducer: Reducer) 
     out
 }
 
-fn fingerprint(store: &mut Store, windows: &[Interval], reducer: Reducer) -> Step {
+fn fingerprint(
+    store: &mut Store,
+    windows: &[Interval],
+    reducer: Reducer,
+    basis: BasisPolicy,
+) -> Step {
     match unchanged(store) {
         Ok(true) => return Step::Unchanged,
         Ok(false) => {}
@@ -421,6 +439,7 @@ fn fingerprint(store: &mut Store, windows: &[Interval], reducer: Reducer) -> Ste
         windows: windows.to_vec(),
         created: clock::now(),
         reducer,
+        basis,
         ..FingerprintOptions::default()
     };
     match fingerprint_store(store, &opts) {
@@ -434,7 +453,8 @@ fn fingerprint(store: &mut Store, windows: &[Interval], reducer: Reducer) -> Ste
                 }
             };
             // The basis is reused run after run (comparable vectors) until the settings or the
-            // fleet's features change, or it is 30 days older than the data (prescale_learn::basis).
+            // fleet's features change, or it is `[learn] refit_basis` older than the data
+            // (prescale_learn::basis).
             let basis = match &r.basis.refit {
                 None => format!("basis {}", r.basis.id),
                 Some(why) => format!("new basis {}: {why}", r.basis.id),
