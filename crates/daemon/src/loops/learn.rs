@@ -664,6 +664,7 @@ mod tests {
             Job::Fingerprint { then_cluster: true },
             &windows,
             Reducer::DEFAULT,
+            BasisPolicy::default(),
         );
         assert!(
             matches!(
@@ -686,6 +687,7 @@ mod tests {
             Job::Fingerprint { then_cluster: true },
             &windows,
             Reducer::DEFAULT,
+            BasisPolicy::default(),
         );
         assert!(matches!(o.fingerprinted, Some(Step::Done(_))), "{o:?}");
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
@@ -700,6 +702,7 @@ mod tests {
             },
             &windows,
             Reducer::DEFAULT,
+            BasisPolicy::default(),
         );
         assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
         assert!(o.clustered.is_none());
@@ -709,10 +712,17 @@ mod tests {
             Job::Fingerprint { then_cluster: true },
             &windows,
             Reducer::DEFAULT,
+            BasisPolicy::default(),
         );
         assert!(matches!(o.fingerprinted, Some(Step::Unchanged)), "{o:?}");
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
-        let o = one_job(&mut store, Job::Cluster, &windows, Reducer::DEFAULT);
+        let o = one_job(
+            &mut store,
+            Job::Cluster,
+            &windows,
+            Reducer::DEFAULT,
+            BasisPolicy::default(),
+        );
         assert!(o.fingerprinted.is_none());
         assert!(matches!(o.clustered, Some(Step::Done(_))), "{o:?}");
     }
