@@ -4,7 +4,7 @@
 use crate::error::{invalid, Context, StoreError};
 use crate::head::{self, HeadState, GEN_ROWS};
 use crate::open::Store;
-use crate::series_stats::Added;
+use crate::series_stats::{self, Added};
 use prescale_core::{Labels, Point, SeriesKey};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::hash_map::DefaultHasher;
@@ -212,6 +212,7 @@ impl Store {
         // repeats of one (series, ts) the last point of the batch comes last and is the one kept.
         rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
         let mut written = 0usize;
+        let mut added_by_series: Vec<(i64, Added)> = Vec::with_capacity(slots.len());
         {
             let mut insert = tx
                 .prepare_cached(
@@ -254,12 +255,13 @@ impl Store {
                     insert.execute(params![gen, id, ts, value]).ctx(&context)?;
                     written += 1;
                 }
-                // The series' summary, once for the run.
-                added.write(&tx, id, &context)?;
+                added_by_series.push((id, added));
                 let run_last = run.last().map(|r| r.1);
                 entry.last_ts = last_ts.max(run_last);
             }
         }
+        // The summaries of the series written, a few statements for the batch.
+        series_stats::write_all(&tx, &added_by_series, &context)?;
         tx.prepare_cached("UPDATE head_gens SET rows = rows + ?2 WHERE gen = ?1")
             .ctx(&context)?
             .execute(params![gen, i64::try_from(written).unwrap_or(i64::MAX)])

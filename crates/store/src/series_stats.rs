@@ -53,6 +53,53 @@ impl Added {
     }
 }
 
+/// Series summaries updated by one statement in [`write_all`].
+const PER_STATEMENT: usize = 64;
+
+/// [`Added::write`] for many series: [`PER_STATEMENT`] of them a statement (a batch that carries one
+/// sample of each of thousands of series pays one statement per 64 series, not per series), the
+/// rest one a statement.
+pub(crate) fn write_all(
+    conn: &Connection,
+    added: &[(i64, Added)],
+    context: &str,
+) -> Result<(), StoreError> {
+    let rows: Vec<(i64, i64, i64, i64)> = added
+        .iter()
+        .filter_map(|&(id, a)| a.span.map(|(first, last)| (id, a.n, first, last)))
+        .collect();
+    let mut chunks = rows.chunks_exact(PER_STATEMENT);
+    if chunks.len() > 0 {
+        let mut stmt = conn.prepare_cached(&many_sql()).ctx(context)?;
+        for chunk in &mut chunks {
+            let values = chunk.iter().flat_map(|&(id, n, f, l)| [id, n, f, l]);
+            stmt.execute(rusqlite::params_from_iter(values))
+                .ctx(context)?;
+        }
+    }
+    for &(id, n, first, last) in chunks.remainder() {
+        let one = Added {
+            n,
+            span: Some((first, last)),
+        };
+        one.write(conn, id, context)?;
+    }
+    Ok(())
+}
+
+/// The statement of [`write_all`]: (series id, new samples, first, last) for each of
+/// [`PER_STATEMENT`] series, joined to the summaries by rowid.
+fn many_sql() -> String {
+    let values = vec!["(?, ?, ?, ?)"; PER_STATEMENT].join(", ");
+    format!(
+        "UPDATE series_stats SET raw_n = raw_n + v.column2,
+             raw_first = MIN(COALESCE(raw_first, v.column3), v.column3),
+             raw_last = MAX(COALESCE(raw_last, v.column4), v.column4)
+         FROM (VALUES {values}) AS v
+         WHERE series_stats.series_id = v.column1"
+    )
+}
+
 /// The live series of a retention group (?1, ?2: its smallest and largest id; one series: both).
 macro_rules! group {
     () => {
