@@ -31,14 +31,15 @@ pub fn fleet_model(run: &FingerprintRun) -> Result<FleetModel, LearnError> {
     read_model(&run.model_json)
 }
 
-/// Projects `w`'s stored series (all of them) into `run`'s fingerprint space.
+/// Projects `w`'s stored series (all of them) into `run`'s fingerprint space; the input returned
+/// holds the samples the model's longest window covers (the tail of each series).
 pub fn project_workload(
     store: &Store,
     run: &FingerprintRun,
     w: &WorkloadId,
 ) -> Result<(Vec<f64>, WorkloadInput, f64), LearnError> {
     let model = fleet_model(run)?;
-    let inputs = load_inputs(store, None)?;
+    let inputs = load_inputs(store, None, model.config.longest_window())?;
     let interval = inputs.interval.ok_or(LearnError::NoInterval)?;
     let input = inputs
         .workloads
@@ -85,10 +86,12 @@ pub fn assign_workload(
         .find(|c| c.id == a.cluster)
         .map(|c| c.members.clone())
         .unwrap_or_default();
-    let history_samples = input
-        .metrics
+    // The stored length, not the tail the projection read.
+    let history_samples = store
+        .list_series()?
         .iter()
-        .map(|m| m.values.len())
+        .filter(|i| &i.key.workload == w && input.metrics.iter().any(|m| m.metric == i.key.metric))
+        .map(|i| i.samples)
         .max()
         .unwrap_or(0);
     Ok(AssignReport {

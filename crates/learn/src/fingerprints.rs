@@ -3,7 +3,7 @@
 //! stored run's, reused, unless a refit is asked for or needed (see `basis.rs`).
 
 use crate::basis::{choose, BasisInfo, BasisPolicy, Chosen};
-use crate::inputs::load_inputs;
+use crate::inputs::load_inputs_for_windows;
 use crate::LearnError;
 use prescale_core::{Fingerprint, Interval, Timestamp};
 use prescale_fingerprint::{
@@ -88,7 +88,7 @@ pub fn fingerprint_store(
     store: &mut Store,
     opts: &FingerprintOptions,
 ) -> Result<FingerprintReport, LearnError> {
-    let inputs = load_inputs(store, opts.at)?;
+    let inputs = load_inputs_for_windows(store, opts.at, &opts.windows)?;
     if inputs.workloads.len() < 2 {
         return Err(LearnError::TooFewWorkloads {
             need: 2,

@@ -166,7 +166,7 @@ pub fn fleet_view(store: &Store, algorithm: &str, features: bool) -> Result<Flee
     let clustering = store.latest_clustering(algorithm)?;
     let raw = if features {
         let cfg = fleet_model(&run)?.config;
-        load_inputs(store, Some(run.at))?
+        load_inputs(store, Some(run.at), cfg.longest_window())?
             .workloads
             .iter()
             .filter(|w| run.vectors.iter().any(|f| f.workload == w.workload))
