@@ -1,10 +1,18 @@
-//! Criterion benchmark: each model's `fit` on a 4032-point synthetic seasonal series (season 288).
+//! Criterion benchmark: each model's `fit` on a 4032-point synthetic seasonal series (season 288),
+//! and the fleet gbm's share of a fit: `gbm` and `auto` with the fleet model against `auto` without,
+//! in the same run (the ratio is what compares).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use prescale_forecast::{forecaster, ModelConfig, ModelKind};
+use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+use prescale_forecast::{fleet_forecaster, forecaster, ModelConfig, ModelKind};
+use std::sync::Arc;
 
 fn series(n: usize) -> Vec<f64> {
-    let mut state = 42u64;
+    seeded(n, 42)
+}
+
+fn seeded(n: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
     (0..n)
         .map(|t| {
             state = state
@@ -26,7 +34,8 @@ fn bench_fit(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("fit_4032");
     group.sample_size(20);
-    for kind in ModelKind::ALL {
+    // local kinds: a fleet kind needs a fleet model (benched below)
+    for kind in ModelKind::ALL.into_iter().filter(|k| !k.is_fleet()) {
         let model = forecaster(kind, &cfg);
         group.bench_function(kind.name(), |b| {
             b.iter(|| {
@@ -39,5 +48,59 @@ fn bench_fit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_fit);
+/// The tick benchmark's shape: horizon 27 (refit every 12 + lead 2, guarded), season 288.
+fn bench_fleet(c: &mut Criterion) {
+    let horizon = 27;
+    let train: Vec<Vec<f64>> = (0..40).map(|i| seeded(4032, 100 + i)).collect();
+    let names: Vec<String> = (0..train.len()).map(|i| format!("s{i}")).collect();
+    let input: Vec<FleetSeries<'_>> = train
+        .iter()
+        .zip(&names)
+        .map(|(v, name)| FleetSeries {
+            name,
+            values: v,
+            season: Some(288),
+            timing: None,
+            context: &[],
+        })
+        .collect();
+    let cfg = FleetConfig {
+        horizon,
+        ..FleetConfig::default()
+    };
+    let gbm = match GbmFleet::train(&input, &cfg) {
+        Ok(g) => Arc::new(g),
+        Err(e) => panic!("training the bench's fleet gbm: {e}"),
+    };
+    let fleet = FleetInput {
+        gbm,
+        timing: None,
+        context: Vec::new(),
+        rnn: Vec::new(),
+        exog: None,
+    };
+    let y = series(4032);
+    let model_cfg = ModelConfig {
+        season: Some(288),
+        max_horizon: horizon,
+        ..ModelConfig::default()
+    };
+    let mut group = c.benchmark_group("fleet_fit_4032_h27");
+    group.sample_size(20);
+    let plain = forecaster(ModelKind::Auto, &model_cfg);
+    let with = fleet_forecaster(ModelKind::Auto, &model_cfg, fleet.clone());
+    let gbm = fleet_forecaster(ModelKind::Gbm, &model_cfg, fleet);
+    for (name, model) in [("auto", &plain), ("auto+gbm", &with), ("gbm", &gbm)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                model
+                    .fit(black_box(&y))
+                    .map(|f| f.describe().calibration_points)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_fit, bench_fleet);
 criterion_main!(benches);

@@ -178,7 +178,7 @@ impl Booster {
     }
 
     /// The predicted quantile of every row of `x`, tree by tree (each tree stays in cache while
-    /// it is walked for all rows: several times faster than row by row for many rows).
+    /// it is walked for all rows).
     pub fn predict_many(&self, x: &Matrix) -> Result<Vec<f64>, GbmError> {
         if x.cols() != self.features {
             return Err(GbmError::FeatureCount {
@@ -200,8 +200,14 @@ impl Booster {
         self.trees.len()
     }
 
-    /// Checks a loaded model: every split reads a feature the model has.
+    /// Checks a loaded model: every split points at children after it (so every walk ends at a
+    /// leaf) and reads a feature the model has.
     pub fn check(&self) -> Result<(), GbmError> {
+        for (tree, t) in self.trees.iter().enumerate() {
+            if let Some((node, child)) = t.bad_link() {
+                return Err(GbmError::MalformedTree { tree, node, child });
+            }
+        }
         match self.trees.iter().filter_map(Tree::max_feature).max() {
             Some(f) if f >= self.features => Err(GbmError::FeatureCount {
                 expected: self.features,
@@ -296,10 +302,47 @@ mod tests {
             y.push(a * 3.0 + b);
         }
         let m = Booster::fit(&x, &y, 0.5, &BoostParams::default()).unwrap();
+        assert_eq!(
+            m.check(),
+            Ok(()),
+            "a grown tree's children follow their parent"
+        );
         let many = m.predict_many(&x).unwrap();
         for (i, v) in many.iter().enumerate() {
             assert_eq!(*v, m.predict(x.row(i)).unwrap());
         }
+    }
+
+    #[test]
+    fn a_loaded_tree_with_a_cycle_is_refused() {
+        use super::super::tree::Node;
+        let cyclic = Tree {
+            nodes: vec![
+                Node::Split {
+                    feature: 0,
+                    threshold: 0.5,
+                    bin: 0,
+                    left: 1,
+                    right: 0,
+                },
+                Node::Leaf(1.0),
+            ],
+        };
+        assert_eq!(cyclic.bad_link(), Some((0, 0)));
+        let m = Booster {
+            quantile: 0.5,
+            features: 1,
+            base: 0.0,
+            trees: vec![cyclic],
+        };
+        assert_eq!(
+            m.check(),
+            Err(GbmError::MalformedTree {
+                tree: 0,
+                node: 0,
+                child: 0
+            })
+        );
     }
 
     #[test]

@@ -36,4 +36,12 @@ pub enum GbmError {
     /// A prediction row with the wrong number of features.
     #[error("the model takes {expected} features, the row has {got}")]
     FeatureCount { expected: usize, got: usize },
+    /// A loaded tree whose split points at a node that is not after it (a cycle or a dangling
+    /// index): walking it could loop or go astray.
+    #[error("tree {tree} is malformed: node {node} points at node {child}")]
+    MalformedTree {
+        tree: usize,
+        node: usize,
+        child: usize,
+    },
 }

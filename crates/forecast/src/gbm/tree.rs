@@ -75,6 +75,19 @@ impl Tree {
         }
     }
 
+    /// The first split whose child is not a later node of this tree (growing appends children
+    /// after their parent, so a well-formed tree has none): `(node, child)`.
+    pub fn bad_link(&self) -> Option<(usize, usize)> {
+        self.nodes.iter().enumerate().find_map(|(i, n)| match n {
+            Node::Split { left, right, .. } => [*left, *right]
+                .into_iter()
+                .map(|c| c as usize)
+                .find(|&c| c <= i || c >= self.nodes.len())
+                .map(|c| (i, c)),
+            Node::Leaf(_) => None,
+        })
+    }
+
     /// Largest feature index any split reads, if any.
     pub fn max_feature(&self) -> Option<usize> {
         self.nodes
