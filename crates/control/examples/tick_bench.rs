@@ -387,6 +387,7 @@ fn main() {
             timing: None,
             context: Vec::new(),
             rnn: Vec::new(),
+            exog: None,
         };
         for s in slots.iter_mut() {
             s.controller.set_fleet(Some(input.clone()));

@@ -412,6 +412,11 @@ impl Controller {
         // from `lead` after now, so the policy looks one step further than the lead alone.
         let lead = self.spec.lead_steps() + 1;
         let forecast = if self.policy.wants_forecast() {
+            // The fleet's exogenous inputs follow the history's end (a no-op without any).
+            let end = self.recent().1;
+            if let Some(f) = end.and_then(|e| self.sim.fleet.as_ref()?.aligned_to(e)) {
+                self.set_fleet(Some(f));
+            }
             self.prime();
             let own = self.forecaster.at(&self.history);
             self.own_forecast = own.is_some();

@@ -179,6 +179,7 @@ impl FleetHub {
             timing: None,
             context: Vec::new(),
             rnn,
+            exog: None,
         })
     }
 

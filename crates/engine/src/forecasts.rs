@@ -57,21 +57,20 @@ struct Probation {
     old_abs: f64,
 }
 
-/// The fleet input for a forecaster of `horizon` steps: without its calendar, and only when the
-/// model was trained that far ahead.
+/// The fleet input for a forecaster of `horizon` steps: without its calendar (its exogenous inputs,
+/// aligned to the history's end, are kept), and only when the model was trained that far ahead.
 fn usable_fleet(fleet: Option<&FleetInput>, horizon: usize) -> Option<FleetInput> {
     fleet
         .filter(|f| f.gbm.horizon >= horizon)
         .map(|f| FleetInput {
-            gbm: f.gbm.clone(),
             timing: None,
-            context: f.context.clone(),
             rnn: f
                 .rnn
                 .iter()
                 .filter(|r| r.horizon() >= horizon)
                 .cloned()
                 .collect(),
+            ..f.clone()
         })
 }
 
@@ -526,6 +525,7 @@ mod tests {
             timing: None,
             context: Vec::new(),
             rnn: Vec::new(),
+            exog: None,
         }
     }
 

@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             timing: None,
             context: context.clone(),
             rnn: Vec::new(),
+            exog: None,
         };
         match backtest_series_with_fleet(values, &cfg, &models, Some(&fleet)) {
             Ok(r) => {

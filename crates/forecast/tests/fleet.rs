@@ -2,7 +2,7 @@
 
 use prescale_core::Level;
 use prescale_forecast::fleet::{
-    FleetConfig, FleetError, FleetInput, FleetSeries, GbmFleet, Timing, FORMAT_VERSION,
+    FleetConfig, FleetError, FleetInput, FleetSeries, GbmFleet, SeriesInfo, Timing, FORMAT_VERSION,
 };
 use prescale_forecast::gbm::BoostParams;
 use prescale_forecast::{
@@ -79,6 +79,7 @@ fn noise_in_scored_windows_leaves_the_fleet_model_unchanged() {
         timing: None,
         context: Vec::new(),
         rnn: Vec::new(),
+        exog: None,
     };
     let s_clean =
         backtest_series_with_fleet(&clean[0].1, &cfg, &[ModelKind::Gbm], Some(&input)).unwrap();
@@ -103,10 +104,28 @@ fn a_saved_model_loads_and_forecasts_the_same() {
     });
     assert_eq!(
         model
-            .predict_path(y, 1000, 12, Some(288), timing, &[])
+            .predict_path(
+                y,
+                1000,
+                12,
+                SeriesInfo {
+                    season: Some(288),
+                    timing,
+                    ..SeriesInfo::default()
+                }
+            )
             .unwrap(),
         loaded
-            .predict_path(y, 1000, 12, Some(288), timing, &[])
+            .predict_path(
+                y,
+                1000,
+                12,
+                SeriesInfo {
+                    season: Some(288),
+                    timing,
+                    ..SeriesInfo::default()
+                }
+            )
             .unwrap()
     );
 }
@@ -172,6 +191,7 @@ fn a_young_series_is_forecast_by_the_fleet_with_a_band() {
         timing: None,
         context: Vec::new(),
         rnn: Vec::new(),
+        exog: None,
     };
     let mcfg = ModelConfig::new(Some(288), 12).unwrap();
     // 12 points: below every local model's minimum

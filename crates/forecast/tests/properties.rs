@@ -59,6 +59,7 @@ fn fleet() -> FleetInput {
                 timing: None,
                 context: Vec::new(),
                 rnn,
+                exog: None,
             }
         })
         .clone()

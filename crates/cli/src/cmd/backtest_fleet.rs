@@ -36,6 +36,7 @@ impl Trained {
             timing,
             context: Vec::new(),
             rnn: self.rnn.iter().map(|(m, _)| m.clone()).collect(),
+            exog: None,
         }
     }
 }

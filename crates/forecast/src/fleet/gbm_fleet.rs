@@ -1,15 +1,18 @@
 //! The global gradient-boosted model: direct multi-horizon (the step is a feature), trained on feature
-//! rows sampled from every series' prefix, predicting the normalized target's median.
+//! rows sampled from every series' prefix, predicting the normalized target's median. Series may
+//! bring exogenous inputs (predictors, events: see [`super::exog`]); a model trained with none has
+//! exactly the rows of one that never heard of them.
 
+use super::exog::{Exog, ExogLayout, ExogOrigin};
 use super::features::{base_feature_names, Origin, Timing, MIN_ORIGIN};
-use super::FleetError;
+use super::{FleetError, SeriesInfo};
 use crate::gbm::{BoostParams, Booster, Matrix};
 use serde::{Deserialize, Serialize};
 
 /// The format tag of a saved model.
 pub const FORMAT: &str = "prescale-gbm";
-/// The version this build writes; it reads this and older ones.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this build writes; it reads this and older ones (2: exogenous features, absent in 1).
+pub const FORMAT_VERSION: u32 = 2;
 /// Fewest series a fleet model is trained on.
 pub const MIN_SERIES: usize = 2;
 /// One sampled origin in this many is held out of training to measure the model's errors.
@@ -69,6 +72,9 @@ pub struct GbmFleet {
     pub horizon: usize,
     /// Length of the context vector every series must bring.
     pub context_len: usize,
+    /// The exogenous features after the context vector (none in a version-1 model).
+    #[serde(default)]
+    pub exog: ExogLayout,
     /// Feature names in row order.
     pub features: Vec<String>,
     /// Series and rows it was trained on.
@@ -95,7 +101,17 @@ pub struct TrainingSet {
 impl GbmFleet {
     /// Trains on every series' prefix.
     pub fn train(series: &[FleetSeries<'_>], cfg: &FleetConfig) -> Result<GbmFleet, FleetError> {
-        let set = Self::training_set(series, cfg)?;
+        Self::train_with(series, &[], cfg)
+    }
+
+    /// Trains on every series' prefix with its exogenous inputs (`exog`: none, or one per series,
+    /// aligned to the end of its prefix); the model carries the features of every input given.
+    pub fn train_with(
+        series: &[FleetSeries<'_>],
+        exog: &[Exog],
+        cfg: &FleetConfig,
+    ) -> Result<GbmFleet, FleetError> {
+        let set = Self::training_set(series, exog, cfg)?;
         let mut train = Matrix::new(set.x.cols());
         let mut target = Vec::new();
         for (i, &held) in set.holdout.iter().enumerate() {
@@ -114,13 +130,16 @@ impl GbmFleet {
         crate::fleet::saved::keep_sorted(&mut residuals);
         let (used, rows) = (set.series, target.len());
         let context_len = series.first().map_or(0, |s| s.context.len());
+        let layout = ExogLayout::of(exog);
         let mut features = base_feature_names();
         features.extend((0..context_len).map(|k| format!("context.{k}")));
+        features.extend(layout.names());
         Ok(GbmFleet {
             format: FORMAT.to_string(),
             version: FORMAT_VERSION,
             horizon: cfg.horizon,
             context_len,
+            exog: layout,
             features,
             series: used,
             rows,
@@ -132,17 +151,30 @@ impl GbmFleet {
     /// The feature rows and normalized targets the model is trained on and held out from.
     pub fn training_set(
         series: &[FleetSeries<'_>],
+        exog: &[Exog],
         cfg: &FleetConfig,
     ) -> Result<TrainingSet, FleetError> {
         let context_len = series.first().map_or(0, |s| s.context.len());
-        for s in series {
-            check_series(s, context_len)?;
+        if !exog.is_empty() && exog.len() != series.len() {
+            return Err(FleetError::ExogLength {
+                expected: series.len(),
+                got: exog.len(),
+            });
         }
+        for (i, s) in series.iter().enumerate() {
+            check_series(s, context_len)?;
+            if let Some(e) = exog.get(i) {
+                e.check(s.name)?;
+            }
+        }
+        let layout = ExogLayout::of(exog);
         let h = cfg.horizon.max(1);
         // origins o with MIN_ORIGIN <= o and o + 1 <= len (at least the first step is known)
-        let usable: Vec<&FleetSeries<'_>> = series
+        let usable: Vec<(&FleetSeries<'_>, Option<&Exog>)> = series
             .iter()
-            .filter(|s| s.values.len() > MIN_ORIGIN)
+            .enumerate()
+            .filter(|(_, s)| s.values.len() > MIN_ORIGIN)
+            .map(|(i, s)| (s, exog.get(i)))
             .collect();
         if usable.len() < MIN_SERIES {
             return Err(FleetError::TooFewSeries {
@@ -150,13 +182,16 @@ impl GbmFleet {
                 got: usable.len(),
             });
         }
-        let origins: usize = usable.iter().map(|s| s.values.len() - MIN_ORIGIN).sum();
+        let origins: usize = usable
+            .iter()
+            .map(|(s, _)| s.values.len() - MIN_ORIGIN)
+            .sum();
         // young rows add one set of rows per YOUNG_EVERY origins
         let young_every = cfg.young_every.filter(|&k| k > 0);
         let per_origin = h + young_every.map_or(0, |k| h.div_ceil(k));
         let stride = (origins * per_origin).div_ceil(cfg.max_rows.max(1)).max(1);
         let mut set = TrainingSet {
-            x: Matrix::new(super::features::base_features() + context_len),
+            x: Matrix::new(super::features::base_features() + context_len + layout.len()),
             y: Vec::new(),
             step: Vec::new(),
             holdout: Vec::new(),
@@ -164,16 +199,19 @@ impl GbmFleet {
         };
         let mut row = Vec::new();
         let mut visited = 0usize;
-        for s in &usable {
+        for &(s, ex) in &usable {
             let v = s.values;
             // the last origins first, so every series keeps its most recent behaviour
             let mut o = v.len() - 1;
             while o >= MIN_ORIGIN {
                 visited += 1;
                 let held = visited.is_multiple_of(HOLDOUT_EVERY);
+                // the inputs seen from this origin, whatever history the row keeps
+                let at = ExogOrigin::new(layout, ex, v.len(), o);
                 let mut push = |state: &Origin<'_>| -> Result<(), FleetError> {
                     for j in 0..h.min(v.len() - o) {
                         state.row(j, s.context, &mut row);
+                        at.extend(j, &mut row);
                         set.x.push(&row)?;
                         set.y.push(state.normalize(v[o + j]));
                         set.step.push(j);
@@ -204,32 +242,28 @@ impl GbmFleet {
         Ok(set)
     }
 
-    /// Point forecasts for steps 1..=h from every origin in `origins` (each reads only `y[..o]`),
-    /// predicted in one batch; `None` for an origin too early for a feature row.
+    /// Point forecasts for steps 1..=h from every origin in `origins` (each reads only `y[..o]`, and
+    /// the exogenous inputs as known there), predicted in one batch; `None` for an origin too early
+    /// for a feature row.
     pub fn predict_paths(
         &self,
         y: &[f64],
         origins: &[usize],
         h: usize,
-        season: Option<usize>,
-        timing: Option<Timing>,
-        context: &[f64],
+        info: SeriesInfo<'_>,
     ) -> Result<Vec<Option<Vec<f64>>>, FleetError> {
-        if h > self.horizon {
-            return Err(FleetError::Horizon {
-                horizon: h,
-                max: self.horizon,
-            });
-        }
+        self.check_horizon(h)?;
         let states: Vec<Option<Origin<'_>>> = origins
             .iter()
-            .map(|&o| Origin::new(y, o, season, timing))
+            .map(|&o| Origin::new(y, o, info.season, info.timing))
             .collect();
         let mut x = Matrix::new(self.features.len());
         let mut row = Vec::with_capacity(self.features.len());
-        for state in states.iter().flatten() {
+        for (state, &o) in states.iter().zip(origins) {
+            let Some(state) = state else { continue };
+            let at = ExogOrigin::new(self.exog, info.exog, y.len(), o);
             for j in 0..h {
-                state.row(j, context, &mut row);
+                self.row(state, &at, j, info.context, &mut row);
                 x.push(&row)?;
             }
         }
@@ -251,23 +285,17 @@ impl GbmFleet {
         y: &[f64],
         o: usize,
         h: usize,
-        season: Option<usize>,
-        timing: Option<Timing>,
-        context: &[f64],
+        info: SeriesInfo<'_>,
     ) -> Result<Option<Vec<f64>>, FleetError> {
-        if h > self.horizon {
-            return Err(FleetError::Horizon {
-                horizon: h,
-                max: self.horizon,
-            });
-        }
-        let Some(state) = Origin::new(y, o, season, timing) else {
+        self.check_horizon(h)?;
+        let Some(state) = Origin::new(y, o, info.season, info.timing) else {
             return Ok(None);
         };
+        let at = ExogOrigin::new(self.exog, info.exog, y.len(), o);
         let mut row = Vec::with_capacity(self.features.len());
         let mut out = Vec::with_capacity(h);
         for j in 0..h {
-            state.row(j, context, &mut row);
+            self.row(&state, &at, j, info.context, &mut row);
             out.push(state.denormalize(self.median.predict(&row)?));
         }
         Ok(Some(out))
@@ -282,23 +310,17 @@ impl GbmFleet {
         y: &[f64],
         h: usize,
         alpha: f64,
-        season: Option<usize>,
-        timing: Option<Timing>,
-        context: &[f64],
+        info: SeriesInfo<'_>,
     ) -> Result<Option<(Vec<f64>, Vec<f64>, Vec<f64>)>, FleetError> {
-        if h > self.horizon {
-            return Err(FleetError::Horizon {
-                horizon: h,
-                max: self.horizon,
-            });
-        }
-        let Some(state) = Origin::new(y, y.len(), season, timing) else {
+        self.check_horizon(h)?;
+        let Some(state) = Origin::new(y, y.len(), info.season, info.timing) else {
             return Ok(None);
         };
+        let at = ExogOrigin::new(self.exog, info.exog, y.len(), y.len());
         let mut row = Vec::with_capacity(self.features.len());
         let (mut point, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
         for j in 0..h {
-            state.row(j, context, &mut row);
+            self.row(&state, &at, j, info.context, &mut row);
             let z = self.median.predict(&row)?;
             let (lo, hi) = self.residual_offsets(j, alpha).unwrap_or((0.0, 0.0));
             point.push(state.denormalize(z));
@@ -306,6 +328,29 @@ impl GbmFleet {
             upper.push(state.denormalize(z + hi.max(0.0)));
         }
         Ok(Some((point, lower, upper)))
+    }
+
+    /// The feature row of step `j`: the series' own features, its context, then its exogenous ones.
+    fn row(
+        &self,
+        state: &Origin<'_>,
+        at: &ExogOrigin<'_>,
+        j: usize,
+        context: &[f64],
+        row: &mut Vec<f64>,
+    ) {
+        state.row(j, context, row);
+        at.extend(j, row);
+    }
+
+    fn check_horizon(&self, h: usize) -> Result<(), FleetError> {
+        if h > self.horizon {
+            return Err(FleetError::Horizon {
+                horizon: h,
+                max: self.horizon,
+            });
+        }
+        Ok(())
     }
 
     /// Mean absolute error of the held-out rows in units of each series' recent mean absolute
@@ -343,6 +388,15 @@ impl GbmFleet {
                 "{} feature names for a model of {} features",
                 model.features.len(),
                 model.median.features
+            )));
+        }
+        let expected = super::features::base_features() + model.context_len + model.exog.len();
+        if model.features.len() != expected || model.exog.predictors > super::MAX_PREDICTORS {
+            return Err(FleetError::Format(format!(
+                "{} features for a context of {} and exogenous features {:?}",
+                model.features.len(),
+                model.context_len,
+                model.exog
             )));
         }
         model.median.check()?;

@@ -2,10 +2,14 @@
 //! A fleet model never sees a series' future: its trainer takes only the prefixes it is given, and the
 //! backtest and the live loop hand it each series up to the start of that series' selection tail.
 
+pub mod exog;
 pub mod features;
 mod gbm_fleet;
 pub(crate) mod saved;
 
+pub use exog::{
+    Anchor, Event, EventKind, Exog, ExogLayout, Predictor, UnknownEventKind, MAX_PREDICTORS,
+};
 pub use features::{Timing, MIN_ORIGIN};
 pub use gbm_fleet::{FleetConfig, FleetSeries, GbmFleet, FORMAT, FORMAT_VERSION, MIN_SERIES};
 
@@ -36,6 +40,23 @@ pub enum FleetError {
     /// A non-finite context value.
     #[error("series {series}: context value {index} is not finite")]
     NonFiniteContext { series: String, index: usize },
+    /// Exogenous inputs given for some series but not for each.
+    #[error("exogenous inputs for {got} series, expected none or one per series ({expected})")]
+    ExogLength { expected: usize, got: usize },
+    /// A predictor value (observed or forecast) that is NaN or infinite.
+    #[error("series {series}: predictor {slot} value {index} is not finite")]
+    NonFiniteExog {
+        series: String,
+        slot: usize,
+        index: usize,
+    },
+    /// An event that ends before it starts.
+    #[error("series {series}: an event ends (step {end}) before it starts (step {start})")]
+    EventOrder {
+        series: String,
+        start: i64,
+        end: i64,
+    },
     /// The booster failed.
     #[error(transparent)]
     Gbm(#[from] GbmError),
@@ -50,8 +71,8 @@ pub enum FleetError {
     Horizon { horizon: usize, max: usize },
 }
 
-/// What a per-series forecaster needs of the fleet: the shared model and the series' own calendar and
-/// context vector.
+/// What a per-series forecaster needs of the fleet: the shared model and the series' own calendar,
+/// context vector and exogenous inputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetInput {
     pub gbm: Arc<GbmFleet>,
@@ -61,6 +82,9 @@ pub struct FleetInput {
     pub context: Vec<f64>,
     /// Recurrent fleet models (`gru`, `lstm`), when trained.
     pub rnn: Vec<Arc<crate::neural::RnnFleet>>,
+    /// Predictors and events aligned to the end of the series passed to `fit`; read only by a gbm
+    /// trained with such features.
+    pub exog: Option<Arc<Exog>>,
 }
 
 impl FleetInput {
@@ -68,4 +92,36 @@ impl FleetInput {
     pub fn rnn_of(&self, kind: crate::neural::CellKind) -> Option<&Arc<crate::neural::RnnFleet>> {
         self.rnn.iter().find(|r| r.kind() == kind)
     }
+
+    /// What the gbm reads of this series besides its values, with its `season`.
+    pub fn info(&self, season: Option<usize>) -> SeriesInfo<'_> {
+        SeriesInfo {
+            season,
+            timing: self.timing,
+            context: &self.context,
+            exog: self.exog.as_deref(),
+        }
+    }
+
+    /// The same input for a series whose last step now ends at `end_ms` (its exogenous inputs'
+    /// offsets moved there, see [`Exog::realigned`]); `None` when nothing moves.
+    pub fn aligned_to(&self, end_ms: i64) -> Option<FleetInput> {
+        let exog = self.exog.as_ref()?.realigned(end_ms)?;
+        Some(FleetInput {
+            exog: Some(Arc::new(exog)),
+            ..self.clone()
+        })
+    }
+}
+
+/// What a fleet model's forecast reads of one series besides its values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeriesInfo<'a> {
+    pub season: Option<usize>,
+    /// Timing of the series' first value.
+    pub timing: Option<Timing>,
+    /// As long as the model's `context_len`.
+    pub context: &'a [f64],
+    /// Aligned to the series' last value.
+    pub exog: Option<&'a Exog>,
 }

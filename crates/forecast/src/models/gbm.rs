@@ -1,9 +1,10 @@
-//! `gbm` on one series: the shared fleet model applied at each origin of this series.
+//! `gbm` on one series: the shared fleet model applied at each origin of this series (with its
+//! exogenous inputs, aligned to the end of the series fitted).
 
 use crate::fleet::FleetInput;
 use crate::path::PathModel;
 
-/// The fleet model with this series' season, calendar and context.
+/// The fleet model with this series' season, calendar, context and exogenous inputs.
 pub(crate) struct GbmPath {
     pub fleet: FleetInput,
     pub season: Option<usize>,
@@ -13,14 +14,11 @@ impl PathModel for GbmPath {
     fn paths(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
         let naive = |o: usize| vec![o.checked_sub(1).map_or(0.0, |i| y[i]); h];
         let clamped: Vec<usize> = origins.iter().map(|&o| o.min(y.len())).collect();
-        match self.fleet.gbm.predict_paths(
-            y,
-            &clamped,
-            h,
-            self.season,
-            self.fleet.timing,
-            &self.fleet.context,
-        ) {
+        match self
+            .fleet
+            .gbm
+            .predict_paths(y, &clamped, h, self.fleet.info(self.season))
+        {
             Ok(paths) => paths
                 .into_iter()
                 .zip(&clamped)

@@ -60,14 +60,7 @@ impl Fitted for YoungFleetFit {
         let f = &self.fleet;
         let (mut point, mut lower, mut upper) = f
             .gbm
-            .young_forecast(
-                &self.y,
-                horizon,
-                level.alpha(),
-                self.season,
-                f.timing,
-                &f.context,
-            )?
+            .young_forecast(&self.y, horizon, level.alpha(), f.info(self.season))?
             .ok_or(ForecastError::TooShort {
                 needed: crate::fleet::features::MIN_ORIGIN,
                 got: self.y.len(),
