@@ -50,14 +50,22 @@ impl PolicyKind {
 
     /// The name results are keyed by: `hpa`, `threshold`, `predictive`, `oracle`, `static`, and
     /// `hpa@0.50` for an HPA whose target is not the default 0.7, `predictive@0.04` for a predictive
-    /// policy whose violation budget is not the default 0.01.
+    /// policy whose violation budget is not the default 0.01, `threshold@1.3/0.7` for a threshold
+    /// policy whose scale-up / scale-down thresholds are not the defaults 1.2 / 0.8.
     pub fn label(&self) -> String {
         match self {
             PolicyKind::Hpa(c) if (c.target - HpaConfig::default().target).abs() > 1e-12 => {
                 format!("hpa@{:.2}", c.target)
             }
             PolicyKind::Hpa(_) => "hpa".into(),
-            PolicyKind::Threshold(_) => "threshold".into(),
+            PolicyKind::Threshold(c) => {
+                let d = ThresholdConfig::default();
+                if (c.up - d.up).abs() > 1e-12 || (c.down - d.down).abs() > 1e-12 {
+                    format!("threshold@{}/{}", c.up, c.down)
+                } else {
+                    "threshold".into()
+                }
+            }
             PolicyKind::Predictive(c)
                 if (c.headroom.budget - PredictiveConfig::default().headroom.budget).abs()
                     > 1e-12 =>
@@ -121,7 +129,8 @@ impl fmt::Display for PolicyKind {
 
 impl FromStr for PolicyKind {
     type Err = PolicyError;
-    /// Parses `hpa`, `threshold`, `predictive`, `oracle`, `static` (default settings) or `hpa@0.6`.
+    /// Parses `hpa`, `threshold`, `predictive`, `oracle`, `static` (default settings), `hpa@0.6`,
+    /// `predictive@0.02` or `threshold@1.3/0.7`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim().to_ascii_lowercase();
         if let Some(target) = t.strip_prefix("hpa@") {
@@ -129,6 +138,23 @@ impl FromStr for PolicyKind {
                 .parse()
                 .map_err(|_| invalid("hpa target", target, "not a number"))?;
             return PolicyKind::Hpa(HpaConfig::default()).with_target(v);
+        }
+        if let Some(rest) = t.strip_prefix("threshold@") {
+            let (up, down) = rest.split_once('/').ok_or_else(|| {
+                invalid("threshold", rest, "write threshold@UP/DOWN, e.g. 1.3/0.7")
+            })?;
+            let num = |field, v: &str| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| invalid(field, v, "not a number"))
+            };
+            let c = ThresholdConfig {
+                up: num("threshold up", up)?,
+                down: num("threshold down", down)?,
+                ..ThresholdConfig::default()
+            };
+            c.validate()?;
+            return Ok(PolicyKind::Threshold(c));
         }
         if let Some(budget) = t.strip_prefix("predictive@") {
             let v: f64 = budget

@@ -20,6 +20,7 @@ pub mod need;
 pub mod oracle;
 pub mod predictive;
 pub mod static_peak;
+pub mod spec;
 pub mod threshold;
 
 pub use decision::{Decision, Guard, Reason};
