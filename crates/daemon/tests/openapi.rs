@@ -1,6 +1,6 @@
-//! The OpenAPI document is served, documents exactly the expected paths and methods, and every
-//! documented GET answers on a running daemon: 200, or 404 with a reason where the answer needs
-//! learned data (an undocumented path answers a bare 404).
+//! The OpenAPI document is served, documents exactly the expected paths and methods (the dashboard
+//! page and its assets included), and every documented GET answers on a running daemon: 200, or
+//! 404 with a reason where the answer needs learned data (an undocumented path answers a bare 404).
 
 mod common;
 
@@ -30,6 +30,9 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/workloads/{id}/drift", vec!["get"]),
         ("/api/v1/clusters", vec!["get"]),
         ("/api/v1/annotations", vec!["get", "post"]),
+        ("/", vec!["get"]),
+        ("/dashboard/app.js", vec!["get"]),
+        ("/dashboard/style.css", vec!["get"]),
     ];
     // Answers that depend on learned data: 404 with a reason on an empty daemon (never the router's
     // bare 404 or a 405).

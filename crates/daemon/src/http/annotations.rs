@@ -1,6 +1,7 @@
 //! `POST /api/v1/annotations` (bearer token) adds an operator note (a deploy, an incident, a sale),
 //! fleet-wide or for one workload; `GET /api/v1/annotations?workload=W&limit=N` lists them, newest
-//! first. Kept in the embedded store, so they survive restarts.
+//! first. Kept in the embedded store, so they survive restarts. `at` is Unix ms, `at_rfc3339` the same
+//! instant as text.
 
 use super::auth::refusal;
 use super::lock;
@@ -45,6 +46,9 @@ pub struct Annotation {
     pub id: i64,
     /// Unix ms the annotation refers to (default: when it was posted).
     pub at: i64,
+    /// `at` as RFC 3339.
+    #[serde(default)]
+    pub at_rfc3339: Option<String>,
     /// The workload it concerns; `None` for the whole fleet.
     pub workload: Option<String>,
     pub text: String,
@@ -57,6 +61,7 @@ impl Annotation {
         Annotation {
             id,
             at: row.at.0,
+            at_rfc3339: super::rfc3339::rfc3339(row.at.0),
             workload: row.workload.map(|w| w.to_string()),
             text: row.text,
             tags: row.tags,

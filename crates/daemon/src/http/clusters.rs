@@ -1,5 +1,6 @@
 //! `GET /api/v1/clusters?algorithm=kmeans|dbscan`: the latest clustering of the fleet (stable ids,
-//! members, centroid on the map) and every fingerprinted workload's point on the 2-D map.
+//! members, centroid on the map) and every fingerprinted workload's point on the 2-D map, as of the
+//! data time `at` (Unix ms; `at_rfc3339` beside it).
 
 use super::reply::{blocking, json, text};
 use super::{lock, AppState};
@@ -29,8 +30,9 @@ pub struct ClustersBody {
     pub clustering_run: i64,
     /// The fingerprint run the map shows (may be newer than the clustering).
     pub fingerprint_run: i64,
-    /// Data time the fingerprints describe (Unix ms).
+    /// Data time the fingerprints describe (Unix ms), and as RFC 3339.
     pub at: Timestamp,
+    pub at_rfc3339: Option<String>,
     /// Share of variance each kept component explains.
     pub explained_variance: Vec<f64>,
     pub clusters: Vec<ClusterView>,
@@ -105,6 +107,7 @@ fn body(v: FleetView, alg: &str) -> Result<ClustersBody, String> {
         clustering_run,
         fingerprint_run: v.fingerprint_run,
         at: v.at,
+        at_rfc3339: super::rfc3339::rfc3339(v.at.0),
         explained_variance: v.explained_variance,
         clusters: v.clusters,
         map: v

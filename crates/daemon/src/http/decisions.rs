@@ -1,5 +1,5 @@
 //! `GET /api/v1/decisions?workload=W&limit=N`: stored decisions, newest first, each with its
-//! explanation.
+//! explanation (and `at_rfc3339` beside `at`).
 
 use super::reply::{list_query, text, ListQuery};
 use super::{lock, AppState};
@@ -50,6 +50,7 @@ pub async fn decisions(
             if let Some(o) = v.as_object_mut() {
                 o.insert("id".into(), id.into());
             }
+            super::rfc3339::stamp(&mut v, &["at"]);
             v
         })
         .collect();

@@ -1,7 +1,7 @@
 //! `GET /api/v1/workloads/{id}/fingerprint?algorithm=kmeans|dbscan`: the workload's entry in the
 //! latest fingerprint run: vector (and which reducer made it), anomaly score, named window features,
 //! 2-D map position, cluster, the basis the vector lives in, and how many fingerprints of it are
-//! stored.
+//! stored; its times in Unix ms with RFC 3339 beside them.
 
 use super::clusters::{algorithm, view_error, NOT_YET};
 use super::reply::{blocking, json, text, workload_in_path};
@@ -30,9 +30,11 @@ pub struct FingerprintQuery {
 pub struct FingerprintBody {
     pub workload: WorkloadId,
     pub fingerprint_run: i64,
-    /// Data time of the run (Unix ms) and when it was made.
+    /// Data time of the run (Unix ms) and when it was made; both also as RFC 3339.
     pub at: Timestamp,
     pub created: Timestamp,
+    pub at_rfc3339: Option<String>,
+    pub created_rfc3339: Option<String>,
     /// What made the vector: `pca` (kept principal components) or `ae` (the autoencoder's code).
     pub reducer: Reducer,
     /// Content id of the run's basis: vectors of runs with the same basis are comparable.
@@ -127,6 +129,8 @@ fn find(store: &Store, w: &WorkloadId, alg: &str) -> Result<Found, LearnError> {
         fingerprint_run: run_id,
         at: run.at,
         created: run.created,
+        at_rfc3339: super::rfc3339::rfc3339(run.at.0),
+        created_rfc3339: super::rfc3339::rfc3339(run.created.0),
         reducer: view.reducer,
         basis: run.basis_id(),
         vector: entry.vector,

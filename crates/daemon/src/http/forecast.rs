@@ -1,9 +1,9 @@
 //! `GET /api/v1/workloads/{id}/forecast`: the latest forecast path and band per metric: the control
 //! loop's (its demand metric) when the workload is controlled and has one, else the forecasts stored
-//! in the embedded store (as `prescale forecast` saves them).
+//! in the embedded store (as `prescale forecast` saves them). `made_at_rfc3339` is `made_at` as text.
 
 use super::reply::{blocking, json, text, workload_in_path};
-use super::{lock, AppState};
+use super::{lock, rfc3339, AppState};
 use crate::insight::ForecastView;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,7 +20,25 @@ pub struct ForecastBody {
     /// `control-loop` (live, in memory) or `store` (the latest stored forecast per series).
     pub source: &'static str,
     /// One per metric.
-    pub forecasts: Vec<ForecastView>,
+    pub forecasts: Vec<ForecastJson>,
+}
+
+/// A forecast with the time it was made also as RFC 3339.
+#[derive(Debug, Serialize)]
+pub struct ForecastJson {
+    #[serde(flatten)]
+    pub view: ForecastView,
+    pub made_at_rfc3339: Option<String>,
+}
+
+impl From<ForecastView> for ForecastJson {
+    fn from(view: ForecastView) -> ForecastJson {
+        let made_at_rfc3339 = rfc3339::rfc3339(view.made_at);
+        ForecastJson {
+            view,
+            made_at_rfc3339,
+        }
+    }
 }
 
 pub async fn forecast(State(st): State<AppState>, Path(id): Path<String>) -> Response {
@@ -32,7 +50,7 @@ pub async fn forecast(State(st): State<AppState>, Path(id): Path<String>) -> Res
         let body = ForecastBody {
             workload: w.to_string(),
             source: "control-loop",
-            forecasts: vec![f],
+            forecasts: vec![f.into()],
         };
         return json(&st, ROUTE, StatusCode::OK, &body);
     }
@@ -48,7 +66,7 @@ pub async fn forecast(State(st): State<AppState>, Path(id): Path<String>) -> Res
         let body = ForecastBody {
             workload: w.to_string(),
             source: "store",
-            forecasts,
+            forecasts: forecasts.into_iter().map(ForecastJson::from).collect(),
         };
         return json(&st, ROUTE, StatusCode::OK, &body);
     }

@@ -1,7 +1,8 @@
 //! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
 //! `/healthz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
 //! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints
-//! and their drift, clusters and annotations (POST needs the bearer token).
+//! and their drift, clusters and annotations (POST needs the bearer token); and the web dashboard
+//! at `/` with its two assets under `/dashboard/`.
 
 mod annotations;
 mod anomalies;
@@ -10,6 +11,7 @@ mod body_timeout;
 mod clusters;
 mod conn_watch;
 mod controls;
+mod dashboard;
 mod decisions;
 mod drift;
 mod fingerprint;
@@ -17,10 +19,12 @@ mod forecast;
 mod metrics;
 mod models;
 mod reply;
+mod rfc3339;
 pub mod serve;
 mod workloads;
 mod write;
 
+pub use dashboard::{CSP as DASHBOARD_CSP, PAGE_BYTES as DASHBOARD_BYTES};
 pub use write::InFlight;
 
 use crate::admission::SourceAdmission;
@@ -102,6 +106,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/annotations",
             get(annotations::list).post(annotations::add),
         )
+        .route("/", get(dashboard::index))
+        .route("/dashboard/app.js", get(dashboard::app_js))
+        .route("/dashboard/style.css", get(dashboard::style_css))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/openapi.json", get(openapi))
         .with_state(state)

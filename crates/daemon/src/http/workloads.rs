@@ -1,6 +1,7 @@
-//! `GET /api/v1/workloads`: each workload with its series, sample counts and last sample time.
+//! `GET /api/v1/workloads`: each workload with its series, sample counts and last sample time
+//! (Unix ms, and RFC 3339 beside it).
 
-use super::{lock, AppState};
+use super::{lock, rfc3339, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,7 @@ pub struct WorkloadJson {
     pub samples: u64,
     /// Unix milliseconds of the newest sample of any of its series.
     pub last_ts: Option<i64>,
+    pub last_ts_rfc3339: Option<String>,
     pub series: Vec<SeriesJson>,
 }
 
@@ -27,6 +29,8 @@ pub struct SeriesJson {
     pub samples: u64,
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
+    pub first_ts_rfc3339: Option<String>,
+    pub last_ts_rfc3339: Option<String>,
 }
 
 pub async fn workloads(State(st): State<AppState>) -> Response {
@@ -54,12 +58,16 @@ pub async fn workloads(State(st): State<AppState>) -> Response {
                     samples: s.samples as u64,
                     first_ts: s.first.map(|t| t.0),
                     last_ts: s.last.map(|t| t.0),
+                    first_ts_rfc3339: rfc3339::opt(s.first.map(|t| t.0)),
+                    last_ts_rfc3339: rfc3339::opt(s.last.map(|t| t.0)),
                 })
                 .collect();
+            let last_ts = series.iter().filter_map(|s| s.last_ts).max();
             WorkloadJson {
                 workload: w.workload.to_string(),
                 samples: series.iter().map(|s| s.samples).sum(),
-                last_ts: series.iter().filter_map(|s| s.last_ts).max(),
+                last_ts,
+                last_ts_rfc3339: rfc3339::opt(last_ts),
                 series,
             }
         })

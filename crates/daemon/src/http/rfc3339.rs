@@ -1,0 +1,119 @@
+//! RFC 3339 text of Unix milliseconds (`2023-11-14T22:13:20.999Z`): the read API keeps its
+//! millisecond fields and adds the same instant as text beside each (`at` → `at_rfc3339`).
+//!
+//! `prescale-kube` has a second-precision formatter for `metav1.Time` (private, through jiff);
+//! the API keeps the milliseconds, so this is a small civil-calendar conversion of its own.
+
+use serde_json::Value;
+
+/// `ms` (Unix milliseconds) as RFC 3339 UTC with milliseconds; `None` outside the years
+/// 0000..=9999, which RFC 3339 cannot write.
+pub fn rfc3339(ms: i64) -> Option<String> {
+    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil(days);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let (h, min, s, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z"
+    ))
+}
+
+/// [`rfc3339`] of an optional instant.
+pub fn opt(ms: Option<i64>) -> Option<String> {
+    ms.and_then(rfc3339)
+}
+
+/// Adds `<field>_rfc3339` beside each named integer field of the JSON object `v` (`null` when the
+/// field is absent, not an integer, or out of range); anything not an object is left alone.
+pub fn stamp(v: &mut Value, fields: &[&str]) {
+    let Some(o) = v.as_object_mut() else {
+        return;
+    };
+    for f in fields {
+        let text = opt(o.get(*f).and_then(Value::as_i64));
+        o.insert(
+            format!("{f}_rfc3339"),
+            text.map_or(Value::Null, Value::String),
+        );
+    }
+}
+
+/// Proleptic Gregorian (year, month, day) of a day count from 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, exact for every `i64` day count this module can be given).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answers() {
+        for (ms, text) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1_700_000_000_999, "2023-11-14T22:13:20.999Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00.000Z"),
+        ] {
+            assert_eq!(rfc3339(ms).as_deref(), Some(text), "{ms}");
+        }
+        assert_eq!(rfc3339(253_402_300_800_000), None);
+        assert_eq!(rfc3339(-62_167_219_200_001), None);
+        assert_eq!(rfc3339(i64::MAX), None);
+        assert_eq!(rfc3339(i64::MIN), None);
+    }
+
+    /// Every day of four centuries round-trips through the month lengths of the calendar.
+    #[test]
+    fn days_walk_the_calendar() {
+        let leap = |y: i64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let (mut y, mut m, mut d) = (1900, 1, 1);
+        let start = -25_567; // 1900-01-01
+        for day in start..start + 146_097 {
+            assert_eq!(civil(day), (y, m, d), "day {day}");
+            let len = match m {
+                2 if leap(y) => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            d += 1;
+            if d > len {
+                (d, m) = (1, m + 1);
+                if m > 12 {
+                    (m, y) = (1, y + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fields_are_stamped_beside_their_millis() {
+        let mut v = serde_json::json!({"at": 0, "gone": null, "text": "x"});
+        stamp(&mut v, &["at", "gone", "missing"]);
+        assert_eq!(v["at_rfc3339"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(v["gone_rfc3339"], Value::Null);
+        assert_eq!(v["missing_rfc3339"], Value::Null);
+        assert_eq!(v["at"], 0);
+    }
+}
