@@ -165,7 +165,10 @@ async fn the_dashboard_shows_the_fleet_a_workload_and_guards_the_kill_switch() {
             (x.parse().unwrap(), y.parse().unwrap())
         })
         .collect();
-    assert!(corners.len() >= 4 && corners.len().is_multiple_of(2), "{band}");
+    assert!(
+        corners.len() >= 4 && corners.len().is_multiple_of(2),
+        "{band}"
+    );
     assert!(
         corners.iter().all(|(x, y)| x.is_finite() && y.is_finite()),
         "{band}"
@@ -361,6 +364,8 @@ struct Timing {
     first_render_ms: f64,
     workloads_call_ms: f64,
     transferred: Value,
+    /// The page and its script parsed (DOMContentLoaded done), after navigation start.
+    loaded_ms: f64,
 }
 
 impl Timing {
@@ -368,10 +373,12 @@ impl Timing {
     fn report(&self, dir: &Path) {
         let text = format!(
             "page weight: {} bytes (index.html + app.js + style.css, uncompressed)\n\
+             page and script loaded (DOMContentLoaded): {:.0} ms after navigation start\n\
              first render of the fleet page: {:.0} ms after navigation start\n\
              one GET /api/v1/workloads from the page: {:.1} ms\n\
              transferred (name, bytes over the wire, body bytes): {}\n",
             prescale_daemon::http::DASHBOARD_BYTES,
+            self.loaded_ms,
             self.first_render_ms,
             self.workloads_call_ms,
             self.transferred
@@ -393,7 +400,8 @@ async fn measure(driver: &WebDriver) -> Timing {
                const sizes = performance.getEntriesByType('navigation')
                  .concat(performance.getEntriesByType('resource').filter((e) => e.name.includes('/dashboard/')))
                  .map((e) => [new URL(e.name).pathname, e.transferSize, e.decodedBodySize]);
-               return [mark ? mark.startTime : -1, call, sizes];
+               const nav = performance.getEntriesByType('navigation')[0];
+               return [mark ? mark.startTime : -1, call, sizes, nav.domContentLoadedEventEnd];
              })();",
             vec![],
         )
@@ -410,6 +418,7 @@ async fn measure(driver: &WebDriver) -> Timing {
         first_render_ms,
         workloads_call_ms: v[1].as_f64().unwrap(),
         transferred: v[2].clone(),
+        loaded_ms: v[3].as_f64().unwrap(),
     }
 }
 
