@@ -128,6 +128,8 @@ async fn the_dashboard_shows_the_fleet_a_workload_and_guards_the_kill_switch() {
         .unwrap();
     let row_text = row.text().await.unwrap();
     assert!(row_text.contains("controlled"), "{row_text}");
+    let mode = driver.find(By::Id("mode-state")).await.unwrap();
+    assert_eq!(mode.text().await.unwrap(), "mode: forecast-only");
     let timing = measure(&driver).await;
     driver.screenshot(&shots.join("fleet.png")).await.unwrap();
     log.extend(driver.browser_log().await.unwrap());
