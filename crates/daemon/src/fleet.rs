@@ -1,12 +1,15 @@
-//! The fleet model hub: the control loop offers its workloads' step histories when asked, the learn
-//! loop trains one gbm per step length across them and one GRU per step and k-means cluster (off the
-//! async runtime), saves them with the store and publishes them here, and the control loop hands
-//! every controller the gbm of its step and the GRU of its cluster; its `auto` then weighs them
-//! against the local models by the same cross-validation.
+//! The fleet model hub: the control loop offers its workloads' step histories when asked (with
+//! their exogenous inputs: predictors and events, see [`exog`]), the learn loop trains one gbm per
+//! step length across them and one GRU per step and k-means cluster (off the async runtime), saves
+//! them with the store and publishes them here, and the control loop hands every controller the gbm
+//! of its step (with the workload's inputs when the gbm reads any) and the GRU of its cluster; its
+//! `auto` then weighs them against the local models by the same cross-validation.
+
+pub mod exog;
 
 use crate::winners::{ClusterWinners, ModelReport, Winners};
 use prescale_core::Timestamp;
-use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+use prescale_forecast::fleet::{Exog, FleetConfig, FleetInput, FleetSeries, GbmFleet};
 use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
 use prescale_forecast::ModelKind;
 use serde::Serialize;
@@ -25,6 +28,8 @@ pub struct Offered {
     /// Steps ahead its forecaster fits for.
     pub horizon: usize,
     pub values: Vec<f64>,
+    /// Its predictors and events, aligned to the end of `values` (none: no inputs).
+    pub exog: Option<Exog>,
 }
 
 /// What `/api/v1/models` shows of a fleet model.
@@ -230,8 +235,17 @@ pub fn train(
             horizon,
             ..FleetConfig::default()
         };
+        // every series' inputs when any has some (a model without them keeps the plain rows)
+        let exog: Vec<Exog> = if group.iter().any(|o| o.exog.is_some()) {
+            group
+                .iter()
+                .map(|o| o.exog.clone().unwrap_or_default())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let started = std::time::Instant::now();
-        match GbmFleet::train(&series, &cfg) {
+        match GbmFleet::train_with(&series, &exog, &cfg) {
             Ok(gbm) => {
                 let view = FleetModelView {
                     kind: "gbm".into(),
@@ -317,6 +331,7 @@ mod tests {
             values: (0..n)
                 .map(|t| 50.0 + 20.0 * ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin())
                 .collect(),
+            exog: None,
         }
     }
 

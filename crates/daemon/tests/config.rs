@@ -165,7 +165,10 @@ fn the_documented_example_config_validates() {
     assert_eq!(c.scrape.len(), 1);
     assert_eq!(c.backfill.len(), 1);
     assert_eq!(c.agent.map(|a| a.rules.len()), Some(3));
-    assert_eq!(c.control.workloads.len(), 2);
+    assert_eq!(c.control.workloads.len(), 3);
+    let worker = &c.control.workloads[2].drivers;
+    assert_eq!(worker.predictors[0].workload.as_str(), "api");
+    assert_eq!(worker.events.len(), 1);
     assert!(matches!(
         c.control.workloads[1].like,
         Some(prescale_learn::Like::Workload(ref w)) if w.as_str() == "api"

@@ -65,6 +65,31 @@ pub struct ScalerResources {
     pub stabilization: Option<String>,
 }
 
+/// Another series whose demand predicts this workload's (the upstream service's load predicts the
+/// downstream one's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerPredictor {
+    /// The predicting workload's prescale id.
+    pub workload: String,
+    /// Its series' metric; the demand metric prescale controls it by when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+}
+
+/// A known event on the workload's calendar: the fleet forecaster learns what each kind does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerEvent {
+    /// When it starts (RFC 3339, e.g. `2025-11-28T08:00:00Z`).
+    pub at: String,
+    /// `release`, `campaign` or `holiday`.
+    pub kind: String,
+    /// When it ends (RFC 3339, after `at`); the step holding `at` (a day for a holiday) when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
 /// Whether the scaler only forecasts and records, or also acts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScalerMode {
@@ -157,6 +182,12 @@ pub struct PredictiveScalerSpec {
     /// Per-replica CPU and memory requests sized with each decision; replicas only when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ScalerResources>,
+    /// Other series whose demand predicts this workload's (at most 2); none when omitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub predictors: Vec<ScalerPredictor>,
+    /// Known events (besides the annotations tagged `release`, `campaign` or `holiday`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ScalerEvent>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.

@@ -43,7 +43,8 @@ mod template;
 pub use async_actuator::{AsyncKubeActuator, Change, ResourcesChange};
 pub use crd::{
     PredictiveScaler, PredictiveScalerSpec, PredictiveScalerStatus, ScaleTargetRef,
-    ScalerCondition, ScalerMetric, ScalerMode, ScalerResource, ScalerResources, SpecProblem,
+    ScalerCondition, ScalerEvent, ScalerMetric, ScalerMode, ScalerPredictor, ScalerResource,
+    ScalerResources, SpecProblem,
 };
 pub use error::KubeError;
 pub use options::{KubeOptions, LimitsPolicy};
@@ -54,7 +55,7 @@ pub use scaler_settings::{
     DEFAULT_POLICY, DEFAULT_STEP,
 };
 pub use scaler_status::{
-    ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerReport,
+    parse_rfc3339, ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerReport,
 };
 pub use scalers::{AsyncScalerSource, ScalerEntry, ScalerScope, ScalerSource};
 pub use sync_actuator::{to_actuate_error, KubeActuator};

@@ -73,6 +73,10 @@ pub struct ScalerSettings {
     pub like: Option<String>,
     /// `spec.resources`, when given.
     pub resources: Option<ResourceSettings>,
+    /// `spec.predictors`, as written; checked by the control loop.
+    pub predictors: Vec<crate::crd::ScalerPredictor>,
+    /// `spec.events`, as written; checked by the control loop.
+    pub events: Vec<crate::crd::ScalerEvent>,
 }
 
 /// The prescale workload id a scaler configures: `spec.workload` when given, otherwise
@@ -269,6 +273,8 @@ impl ScalerSettings {
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
             resources,
+            predictors: spec.predictors.clone(),
+            events: spec.events.clone(),
         })
     }
 }
@@ -321,6 +327,24 @@ mod tests {
         assert_eq!(s.mode, ScalerMode::ForecastOnly);
         assert_eq!(s.like, None);
         assert_eq!(s.resources, None);
+    }
+
+    #[test]
+    fn predictors_and_events_are_carried_as_written() {
+        let s = ScalerSettings::from_spec(
+            "shop",
+            &spec(serde_json::json!({
+                "predictors": [{"workload": "shop/gateway"}, {"workload": "db", "metric": "qps"}],
+                "events": [{"at": "2025-11-28T00:00:00Z", "kind": "campaign"}]
+            })),
+        )
+        .unwrap();
+        assert_eq!(s.predictors.len(), 2);
+        assert_eq!(s.predictors[1].metric.as_deref(), Some("qps"));
+        assert_eq!(s.events[0].kind, "campaign");
+        assert_eq!(s.events[0].until, None);
+        let none = ScalerSettings::from_spec("shop", &spec(serde_json::json!({}))).unwrap();
+        assert!(none.predictors.is_empty() && none.events.is_empty());
     }
 
     #[test]

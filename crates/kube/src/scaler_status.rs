@@ -111,6 +111,12 @@ pub fn rfc3339(t: Timestamp) -> Option<String> {
         .map(|ts| ts.to_string())
 }
 
+/// An RFC 3339 time (`2025-11-28T08:00:00Z`, any offset) as Unix ms; `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    let t: k8s_openapi::jiff::Timestamp = text.trim().parse().ok()?;
+    Some(Timestamp(t.as_millisecond()))
+}
+
 fn problems_message(problems: &[&SpecProblem]) -> String {
     problems
         .iter()
@@ -237,6 +243,16 @@ mod tests {
             rfc3339(Timestamp(0)).as_deref(),
             Some("1970-01-01T00:00:00Z")
         );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20Z"),
+            Some(Timestamp(1_700_000_000_000))
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-15T00:13:20.5+02:00"),
+            Some(Timestamp(1_700_000_000_500))
+        );
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20"), None, "no offset");
+        assert_eq!(parse_rfc3339("next week"), None);
     }
 
     #[test]

@@ -175,6 +175,12 @@ pub struct FileWorkload {
     pub like: Option<String>,
     /// Per-replica CPU and memory requests sized ahead of demand (default: replicas only).
     pub resources: Option<FileResources>,
+    /// Other series whose demand predicts this workload's, for the fleet forecaster (at most 2):
+    /// `"workload"` (its controlled demand) or `{ workload = "w", metric = "m" }` (a stored series).
+    pub predictors: Option<Vec<toml::Value>>,
+    /// Known events, for the fleet forecaster: `{ at = <time>, kind = "release|campaign|holiday",
+    /// until = <time> }` (RFC 3339 times; `until` optional).
+    pub events: Option<Vec<toml::Value>>,
 }
 
 /// `[workload.resources]`: which series measure the workload's total CPU and memory use, and how

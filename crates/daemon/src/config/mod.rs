@@ -1,5 +1,6 @@
 //! Daemon configuration: the TOML file, validated once into a typed `DaemonConfig`.
 
+mod drivers;
 mod duration;
 mod error;
 mod file;
@@ -11,6 +12,7 @@ pub(crate) mod sizing;
 mod token;
 mod validate;
 
+pub use drivers::{Drivers, PlannedEvent, PredictorRef};
 pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
 pub use file::FileConfig;
@@ -183,6 +185,8 @@ pub struct ControlledWorkload {
     pub retry: prescale_actuate::RetryConfig,
     /// Whose cluster profile forecasts the workload while its history is too short.
     pub like: Option<prescale_learn::Like>,
+    /// Its predictors and known events, for the fleet forecaster.
+    pub drivers: Drivers,
 }
 
 /// One Prometheus/OpenMetrics endpoint scraped on an interval.

@@ -344,7 +344,13 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         writer.queue = c.positive("writer.queue", w.queue, writer.queue);
     }
 
-    let control = control(&mut c, file.tick, file.mode, file.workload);
+    // A predictor may name a workload a PredictiveScaler will add.
+    let scalers = file
+        .kubernetes
+        .as_ref()
+        .and_then(|k| k.predictive_scalers)
+        .unwrap_or(false);
+    let control = control(&mut c, file.tick, file.mode, file.workload, scalers);
     let api_token = token::resolve(
         file.api_token,
         file.api_token_file,
@@ -628,12 +634,13 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
     })
 }
 
-/// `tick`, `mode` and every `[[workload]]`.
+/// `tick`, `mode` and every `[[workload]]` (`scalers`: `PredictiveScaler`s may add workloads).
 fn control(
     c: &mut Check,
     tick: Option<String>,
     mode: Option<String>,
     files: Vec<FileWorkload>,
+    scalers: bool,
 ) -> ControlConfig {
     use prescale_control::{Mode, WorkloadSpec};
     let mut out = ControlConfig::default();
@@ -650,6 +657,7 @@ fn control(
     // Each workload is controlled once: by the first entry that names it.
     let mut seen: std::collections::BTreeMap<prescale_core::WorkloadId, usize> =
         std::collections::BTreeMap::new();
+    let mut paths = Vec::new();
     for (i, f) in files.into_iter().enumerate() {
         let at = |field: &str| format!("workload[{i}].{field}");
         let workload = prescale_core::WorkloadId::new(f.workload.clone());
@@ -753,14 +761,24 @@ fn control(
                 .map_err(|e| c.fail(at("like"), e.to_string()))
                 .ok()
         });
+        let drivers = super::drivers::of_workload(
+            c,
+            &format!("workload[{i}]"),
+            (&spec.workload, &spec.metric),
+            f.predictors,
+            f.events,
+        );
+        paths.push(format!("workload[{i}]"));
         out.workloads.push(ControlledWorkload {
             spec,
             own_mode,
             actuator,
             retry,
             like,
+            drivers,
         });
     }
+    super::drivers::resolve_all(c, &mut out.workloads, &paths, scalers);
     out
 }
 

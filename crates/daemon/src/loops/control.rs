@@ -61,6 +61,13 @@ pub struct Slot {
     pub(crate) last_record: Option<DecisionRecord>,
     /// The fleet hub's version last handed to the controller.
     fleet_version: u64,
+    /// Its predictors and known events, for the fleet gbm.
+    pub(crate) drivers: crate::config::Drivers,
+    /// The fleet input handed last carries exogenous inputs: built again every pass (they move
+    /// with every step).
+    fleet_exog: bool,
+    /// A predictor nothing serves was warned about.
+    warned_unserved: bool,
 }
 
 /// How long to wait before looking for a cluster profile again after not finding one.
@@ -94,14 +101,16 @@ pub fn slots(
                         source,
                     }
                 })?;
-            make_slot(
+            let mut slot = make_slot(
                 w.spec.clone(),
                 w.own_mode,
                 actuator,
                 &w.retry,
                 w.like.clone(),
                 controls,
-            )
+            )?;
+            slot.drivers = w.drivers.clone();
+            Ok(slot)
         })
         .collect();
     slots.map(Slots)
@@ -143,6 +152,9 @@ pub(crate) fn make_slot(
         scaler: None,
         last_record: None,
         fleet_version: 0,
+        drivers: crate::config::Drivers::default(),
+        fleet_exog: false,
+        warned_unserved: false,
     })
 }
 
@@ -259,7 +271,7 @@ pub async fn run(
             if let Some(sync) = pass_scalers.as_mut() {
                 sync.report(&mut slots.0, now);
             }
-            share_fleet(&mut slots.0, insight.fleet(), now);
+            share_fleet(&mut slots.0, insight.fleet(), &io, now);
             (slots, pass_scalers)
         })
         .await;
@@ -278,15 +290,20 @@ pub async fn run(
     let _ = off_runtime(move || drop(slots)).await;
 }
 
-/// Offers the slots' histories to the fleet hub when it asks, hands every controller the newest
-/// fleet model of its step once (a model that does not reach its horizon withdraws any), reports
-/// the models the controllers chose and hands each its cluster's winner.
-fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp) {
+/// Offers the slots' histories (with their exogenous inputs) to the fleet hub when it asks, hands
+/// every controller the newest fleet model of its step once (a model that does not reach its
+/// horizon withdraws any) — again every pass where it carries the workload's exogenous inputs,
+/// which move with every step —, reports the models the controllers chose and hands each its
+/// cluster's winner.
+fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>, now: Timestamp) {
     if hub.histories_wanted() {
+        let all: Vec<bool> = slots.iter().map(|s| !s.retired).collect();
+        let exog = exog_inputs(slots, io, now, &all, false);
         let offered = slots
             .iter()
-            .filter(|s| !s.retired)
-            .map(|s| {
+            .zip(exog)
+            .filter(|(s, _)| !s.retired)
+            .map(|(s, exog)| {
                 let c = &s.controller;
                 crate::fleet::Offered {
                     workload: c.spec().workload.to_string(),
@@ -294,21 +311,48 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp)
                     season: c.spec().season_steps(),
                     horizon: c.forecast_horizon(),
                     values: c.recent().0.to_vec(),
+                    exog,
                 }
             })
             .collect();
         hub.offer(now, offered);
     }
     let version = hub.version();
-    for slot in slots.iter_mut().filter(|s| s.fleet_version != version) {
-        let c = &slot.controller;
-        let input = hub.input_for(
-            c.spec().workload.as_str(),
-            c.step_ms(),
-            c.forecast_horizon(),
-        );
-        slot.controller.set_fleet(input);
-        slot.fleet_version = version;
+    let refresh: Vec<bool> = slots
+        .iter()
+        .map(|s| s.fleet_version != version || s.fleet_exog)
+        .collect();
+    if refresh.contains(&true) {
+        let mut inputs: Vec<Option<prescale_forecast::fleet::FleetInput>> = slots
+            .iter()
+            .zip(&refresh)
+            .map(|(s, &r)| {
+                let c = &s.controller;
+                let (w, step) = (c.spec().workload.as_str(), c.step_ms());
+                r.then(|| hub.input_for(w, step, c.forecast_horizon()))
+                    .flatten()
+            })
+            .collect();
+        // the inputs of those whose gbm reads some
+        let reads: Vec<bool> = inputs
+            .iter()
+            .map(|i| i.as_ref().is_some_and(|f| !f.gbm.exog.is_empty()))
+            .collect();
+        if reads.contains(&true) {
+            let exog = exog_inputs(slots, io, now, &reads, true);
+            for (input, e) in inputs.iter_mut().zip(exog) {
+                if let Some(i) = input.as_mut() {
+                    i.exog = e.map(Arc::new);
+                }
+            }
+        }
+        for ((slot, r), input) in slots.iter_mut().zip(refresh).zip(inputs) {
+            if r {
+                slot.fleet_exog = input.as_ref().is_some_and(|i| i.exog.is_some());
+                slot.controller.set_fleet(input);
+                slot.fleet_version = version;
+            }
+        }
     }
     // What each cluster's mature members chose, and each young member starts with its winner.
     let reports: Vec<ModelReport> = slots
@@ -331,6 +375,90 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, now: Timestamp)
             slot.controller.set_preferred(winner);
         }
     }
+}
+
+/// The exogenous inputs of the slots `wanted` picks (`live`: with their predictors' latest
+/// forecasts), aligned to the end of each one's history; the annotations' events and the stored
+/// series of predictors no controller serves are read once for all of them.
+fn exog_inputs(
+    slots: &mut [Slot],
+    io: &Mutex<Io>,
+    now: Timestamp,
+    wanted: &[bool],
+    live: bool,
+) -> Vec<Option<prescale_forecast::fleet::Exog>> {
+    use crate::fleet::exog::{self, Calendar, Seen, Stored};
+    let seen: Vec<Seen<'_>> = slots
+        .iter()
+        .map(|s| {
+            let c = &s.controller;
+            let (history, end_ms) = c.recent();
+            Seen {
+                workload: c.spec().workload.as_str(),
+                metric: c.spec().metric.as_str(),
+                step_ms: c.step_ms(),
+                season: c.spec().season_steps(),
+                horizon: c.forecast_horizon(),
+                history,
+                end_ms,
+                forecast: c.last_forecast().map(|(t, f)| (t, f.point.as_slice())),
+                drivers: &s.drivers,
+            }
+        })
+        .collect();
+    let calendar = match lock(io).decisions.annotations(exog::ANNOTATIONS_READ, None) {
+        Ok(rows) => Calendar::from_annotations(rows.iter().map(|(_, r)| r)),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading annotations for the fleet's events; none used");
+            Calendar::default()
+        }
+    };
+    let mut stored = Stored::new();
+    for i in (0..seen.len()).filter(|&i| wanted[i]) {
+        for (key, step_ms, span) in exog::stored_wanted(&seen, i) {
+            let k = (key.workload.to_string(), key.metric.to_string(), step_ms);
+            if stored.contains_key(&k) {
+                continue;
+            }
+            let from = Timestamp(now.0.saturating_sub(span));
+            match lock(io).windows.load_window(&key, from, now) {
+                Ok(w) => {
+                    if let Some(steps) = exog::stored_steps(&key, &w, step_ms, now) {
+                        stored.insert(k, steps);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(series = %key, error = %e, "loading a predictor's series; left out")
+                }
+            }
+        }
+    }
+    let out: Vec<Option<prescale_forecast::fleet::Exog>> = (0..seen.len())
+        .map(|i| {
+            let step = seen[i].step_ms.max(1);
+            let now_end = now.0.div_euclid(step) * step;
+            wanted[i]
+                .then(|| exog::exog_for(&seen, i, &calendar, &stored, live, now_end))
+                .flatten()
+        })
+        .collect();
+    let unserved: Vec<(usize, Vec<String>)> = (0..seen.len())
+        .filter(|&i| wanted[i])
+        .map(|i| (i, exog::unserved(&seen, i, &stored)))
+        .collect();
+    drop(seen);
+    for (i, names) in unserved {
+        let slot = &mut slots[i];
+        if !names.is_empty() && !slot.warned_unserved {
+            tracing::warn!(
+                workload = %slot.controller.spec().workload,
+                predictors = ?names,
+                "predictors with neither a controller of this step nor a stored series are left out"
+            );
+        }
+        slot.warned_unserved = !names.is_empty();
+    }
+    out
 }
 
 /// The workload and demand metric of every slot.

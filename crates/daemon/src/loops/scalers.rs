@@ -193,7 +193,17 @@ impl ScalerSync {
             .map(str::parse::<prescale_learn::Like>)
             .transpose()
             .map_err(|e| bad("spec.like", e.to_string()))?;
-        make_slot(
+        let drivers = crate::config::Drivers::parse(
+            "spec",
+            (&s.workload, &s.metric),
+            &s.predictors,
+            &s.events,
+        )
+        .map_err(|problems| {
+            let first = &problems[0];
+            bad(&first.path, first.message.clone())
+        })?;
+        let mut slot = make_slot(
             spec,
             Some(mode),
             actuator,
@@ -201,7 +211,9 @@ impl ScalerSync {
             like,
             controls,
         )
-        .map_err(|e| bad("spec", e.to_string()))
+        .map_err(|e| bad("spec", e.to_string()))?;
+        slot.drivers = drivers;
+        Ok(slot)
     }
 
     fn report_invalid(&mut self, entry: &ScalerEntry, problems: Vec<SpecProblem>) {

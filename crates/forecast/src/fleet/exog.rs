@@ -27,8 +27,9 @@ const CHANGES: [usize; 3] = [1, 2, 3];
 const PER_PREDICTOR: usize = LEADS.len() + CHANGES.len() + 1;
 /// Fewest known predictor values at an origin for its features.
 const MIN_KNOWN: usize = 2;
-/// Largest steps until or since an event that a feature tells apart.
-const EVENT_CAP: i64 = 2016;
+/// Largest steps until or since an event that a feature tells apart (events further away than
+/// this from every row of a series need not be given).
+pub const EVENT_CAP: i64 = 2016;
 
 /// What an event on a series' calendar is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

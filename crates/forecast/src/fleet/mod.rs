@@ -8,7 +8,8 @@ mod gbm_fleet;
 pub(crate) mod saved;
 
 pub use exog::{
-    Anchor, Event, EventKind, Exog, ExogLayout, Predictor, UnknownEventKind, MAX_PREDICTORS,
+    Anchor, Event, EventKind, Exog, ExogLayout, Predictor, UnknownEventKind, EVENT_CAP,
+    MAX_PREDICTORS,
 };
 pub use features::{Timing, MIN_ORIGIN};
 pub use gbm_fleet::{FleetConfig, FleetSeries, GbmFleet, FORMAT, FORMAT_VERSION, MIN_SERIES};
