@@ -9,7 +9,7 @@ pub mod exog;
 
 use crate::winners::{ClusterWinners, ModelReport, Winners};
 use prescale_core::Timestamp;
-use prescale_forecast::fleet::{Exog, FleetConfig, FleetInput, FleetSeries, GbmFleet};
+use prescale_forecast::fleet::{Exog, ExogLayout, FleetConfig, FleetInput, FleetSeries, GbmFleet};
 use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
 use prescale_forecast::ModelKind;
 use serde::Serialize;
@@ -53,6 +53,8 @@ pub struct FleetModelView {
     pub train_seconds: f64,
     /// Workloads whose forecaster has it (their `auto` may still prefer a local model).
     pub offered_to: Vec<String>,
+    /// The exogenous features of a gbm: predictor slots and whether events are read.
+    pub exogenous: ExogLayout,
 }
 
 #[derive(Debug, Default)]
@@ -259,6 +261,7 @@ pub fn train(
                     holdout_mae: gbm.holdout_scaled_mae(),
                     train_seconds: started.elapsed().as_secs_f64(),
                     offered_to: Vec::new(),
+                    exogenous: gbm.exog,
                 };
                 out.push((Arc::new(gbm), view));
             }
@@ -309,6 +312,7 @@ pub fn train_clusters(
                     holdout_mae: m.holdout_scaled_mae(),
                     train_seconds: started.elapsed().as_secs_f64(),
                     offered_to: Vec::new(),
+                    exogenous: ExogLayout::default(),
                 };
                 out.push((Arc::new(m), view));
             }

@@ -204,6 +204,7 @@ async fn a_predictor_and_an_annotated_campaign_reach_the_fleet_gbm() {
         let served = v["fleet"].as_array().is_some_and(|models| {
             models.iter().any(|m| {
                 m["kind"] == "gbm"
+                    && m["exogenous"] == serde_json::json!({"predictors": 1, "events": true})
                     && ["young-a", "young-b"].iter().all(|w| {
                         m["offered_to"]
                             .as_array()

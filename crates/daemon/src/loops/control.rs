@@ -63,9 +63,9 @@ pub struct Slot {
     fleet_version: u64,
     /// Its predictors and known events, for the fleet gbm.
     pub(crate) drivers: crate::config::Drivers,
-    /// The fleet input handed last carries exogenous inputs: built again every pass (they move
-    /// with every step).
-    fleet_exog: bool,
+    /// The fleet input handed last carries exogenous inputs, built for this history end and step
+    /// now completing: built again when either moves (the controller realigns them in between).
+    fleet_exog: Option<(Option<i64>, i64)>,
     /// A predictor nothing serves was warned about.
     warned_unserved: bool,
 }
@@ -153,7 +153,7 @@ pub(crate) fn make_slot(
         last_record: None,
         fleet_version: 0,
         drivers: crate::config::Drivers::default(),
-        fleet_exog: false,
+        fleet_exog: None,
         warned_unserved: false,
     })
 }
@@ -292,9 +292,9 @@ pub async fn run(
 
 /// Offers the slots' histories (with their exogenous inputs) to the fleet hub when it asks, hands
 /// every controller the newest fleet model of its step once (a model that does not reach its
-/// horizon withdraws any) — again every pass where it carries the workload's exogenous inputs,
-/// which move with every step —, reports the models the controllers chose and hands each its
-/// cluster's winner.
+/// horizon withdraws any) — again with every new step where it carries the workload's exogenous
+/// inputs, which move with the steps —, reports the models the controllers chose and hands each
+/// its cluster's winner.
 fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>, now: Timestamp) {
     if hub.histories_wanted() {
         let all: Vec<bool> = slots.iter().map(|s| !s.retired).collect();
@@ -320,7 +320,7 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>,
     let version = hub.version();
     let refresh: Vec<bool> = slots
         .iter()
-        .map(|s| s.fleet_version != version || s.fleet_exog)
+        .map(|s| s.fleet_version != version || s.fleet_exog.is_some_and(|k| k != exog_key(s, now)))
         .collect();
     if refresh.contains(&true) {
         let mut inputs: Vec<Option<prescale_forecast::fleet::FleetInput>> = slots
@@ -348,7 +348,8 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>,
         }
         for ((slot, r), input) in slots.iter_mut().zip(refresh).zip(inputs) {
             if r {
-                slot.fleet_exog = input.as_ref().is_some_and(|i| i.exog.is_some());
+                let carries = input.as_ref().is_some_and(|i| i.exog.is_some());
+                slot.fleet_exog = carries.then(|| exog_key(slot, now));
                 slot.controller.set_fleet(input);
                 slot.fleet_version = version;
             }
@@ -375,6 +376,12 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>,
             slot.controller.set_preferred(winner);
         }
     }
+}
+
+/// What a slot's exogenous inputs were built for: its history's end and the step now completing.
+fn exog_key(slot: &Slot, now: Timestamp) -> (Option<i64>, i64) {
+    let step = slot.controller.step_ms().max(1);
+    (slot.controller.recent().1, now.0.div_euclid(step))
 }
 
 /// The exogenous inputs of the slots `wanted` picks (`live`: with their predictors' latest

@@ -226,6 +226,7 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
                 holdout_mae: row.holdout_mae,
                 train_seconds: row.seconds,
                 offered_to: Vec::new(),
+                exogenous: Default::default(),
             }
         };
         let cluster = row
@@ -235,7 +236,10 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
         if row.kind == "gbm" {
             match prescale_forecast::fleet::GbmFleet::from_json(&row.body) {
                 Ok(gbm) => {
-                    let v = view(gbm.trees(), gbm.horizon, None, "gbm");
+                    let v = crate::fleet::FleetModelView {
+                        exogenous: gbm.exog,
+                        ..view(gbm.trees(), gbm.horizon, None, "gbm")
+                    };
                     hub.publish(Arc::new(gbm), v);
                     n += 1;
                 }
