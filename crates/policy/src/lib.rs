@@ -19,8 +19,8 @@ pub mod kind;
 pub mod need;
 pub mod oracle;
 pub mod predictive;
-pub mod static_peak;
 pub mod spec;
+pub mod static_peak;
 pub mod threshold;
 
 pub use decision::{Decision, Guard, Reason};
