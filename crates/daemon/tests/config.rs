@@ -430,6 +430,43 @@ fn server_limits_have_defaults_and_are_checked() {
 }
 
 #[test]
+fn a_policy_is_a_name_or_a_table_of_its_settings() {
+    let workload = |policy: &str| {
+        format!(
+            "[[workload]]\nworkload = \"api\"\nmetric = \"rps\"\ncapacity_per_replica = 10.0\npolicy = {policy}\n"
+        )
+    };
+    let c = DaemonConfig::from_toml(&workload(r#"{ kind = "threshold", up = 1.3, down = 0.7 }"#))
+        .unwrap();
+    let p = &c.control.workloads[0].spec.policy;
+    assert_eq!(p.label(), "threshold@1.3/0.7");
+    let c = DaemonConfig::from_toml(&workload(r#""threshold@1.3/0.7""#)).unwrap();
+    assert_eq!(
+        &c.control.workloads[0].spec.policy, p,
+        "the name means the same"
+    );
+    let c = DaemonConfig::from_toml(&workload(r#"{ kind = "hpa", target = 0.6 }"#)).unwrap();
+    assert_eq!(c.control.workloads[0].spec.policy.label(), "hpa@0.60");
+    for (bad, says) in [
+        (
+            r#"{ kind = "threshold", up = 0.5, down = 0.7 }"#,
+            "0 < down < up",
+        ),
+        (r#"{ kind = "threshold", upp = 1.5 }"#, "upp"),
+        (r#"{ kind = "warp" }"#, "warp"),
+        (r#""fast""#, "unknown policy"),
+        ("7", "policy"),
+    ] {
+        let p = problems(&workload(bad));
+        assert!(
+            p.iter()
+                .any(|m| m.contains("workload[0].policy") && m.contains(says)),
+            "{bad}: {p:?}"
+        );
+    }
+}
+
+#[test]
 fn the_fleet_model_schedule_is_validated_once() {
     let c = DaemonConfig::defaults().unwrap();
     assert_eq!(

@@ -171,7 +171,8 @@ pub struct PredictiveScalerSpec {
     /// Seasonal period handed to the forecaster (e.g. `1d`); none when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub season: Option<String>,
-    /// Scaling policy: `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`, `threshold`.
+    /// Scaling policy: `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`, `threshold`,
+    /// `threshold@1.3/0.7` (scale-up / scale-down thresholds as multiples of current capacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// Cold start: until the workload has history enough to fit, it is forecast from the profile

@@ -160,8 +160,10 @@ pub struct FileWorkload {
     pub lead: Option<String>,
     pub step: Option<String>,
     pub budget: Option<f64>,
-    /// `predictive` (default), `hpa`, `hpa@0.6`, `threshold`, `predictive@0.02`.
-    pub policy: Option<String>,
+    /// `predictive` (default), `hpa`, `hpa@0.6`, `threshold`, `threshold@1.3/0.7`,
+    /// `predictive@0.02`: a name (`"hpa@0.6"`) or a table tagged by `kind` (see `prescale_policy::spec`), read in
+    /// validation so that its problems are named with their path like every other.
+    pub policy: Option<toml::Value>,
     pub stale_after: Option<String>,
     pub season: Option<String>,
     pub mode: Option<String>,

@@ -706,8 +706,8 @@ fn control(
             spec.season = Some(c.duration(&at("season"), Some(s), spec.step, MILLI));
         }
         spec.budget = f.budget.unwrap_or(spec.budget);
-        if let Some(p) = f.policy.as_deref() {
-            match p.parse::<prescale_policy::PolicyKind>() {
+        if let Some(p) = f.policy.clone() {
+            match <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p) {
                 Ok(k) => spec.policy = k,
                 Err(e) => c.fail(at("policy"), e.to_string()),
             }
