@@ -64,7 +64,7 @@ struct HubState {
     offered: Option<(Timestamp, Vec<Offered>)>,
     models: BTreeMap<i64, (Arc<GbmFleet>, FleetModelView)>,
     /// GRUs by step and cluster.
-    rnn: BTreeMap<(i64, u32), (Arc<RnnFleet>, FleetModelView)>,
+    rnn: BTreeMap<(i64, u32, &'static str), (Arc<RnnFleet>, FleetModelView)>,
     /// The cluster of each workload the GRUs were trained with.
     membership: BTreeMap<String, u32>,
     /// Bumped by every publish, so controllers pick up a new model once.
@@ -122,7 +122,7 @@ impl FleetHub {
         let mut s = self.lock();
         s.rnn = models
             .into_iter()
-            .filter_map(|(m, v)| Some(((v.step_ms, v.cluster?), (m, v))))
+            .filter_map(|(m, v)| Some(((v.step_ms, v.cluster?, m.kind().name()), (m, v))))
             .collect();
         s.membership = membership;
         s.version += 1;
@@ -169,13 +169,16 @@ impl FleetHub {
                 view.offered_to.sort();
             }
         };
-        let rnn = match cluster.and_then(|c| s.rnn.get_mut(&(step_ms, c))) {
-            Some((m, view)) if m.horizon() >= horizon => {
-                note(view);
-                vec![m.clone()]
+        // the cluster's recurrent models (a GRU, an LSTM or both) that reach this far
+        let mut rnn = Vec::new();
+        if let Some(c) = cluster {
+            for ((st, cl, _), (m, view)) in s.rnn.iter_mut() {
+                if *st == step_ms && *cl == c && m.horizon() >= horizon {
+                    note(view);
+                    rnn.push(m.clone());
+                }
             }
-            _ => Vec::new(),
-        };
+        }
         let (gbm, view) = s.models.get_mut(&step_ms)?;
         if gbm.horizon < horizon {
             return None;
@@ -277,12 +280,14 @@ const CLUSTER_WINDOWS: usize = 8_000;
 /// Epochs of a cluster GRU in the daemon.
 const CLUSTER_EPOCHS: usize = 6;
 
-/// One GRU per step length and k-means cluster with at least two usable histories (`membership`:
-/// the cluster of each workload), trained for the longest horizon any member forecasts.
+/// One recurrent model of each of `cells` (`[learn] cluster_models`) per step length and k-means
+/// cluster with at least two usable histories (`membership`: the cluster of each workload), trained
+/// for the longest horizon any member forecasts.
 pub fn train_clusters(
     offered: &[Offered],
     membership: &BTreeMap<String, u32>,
     at: Timestamp,
+    cells: &[CellKind],
 ) -> (Vec<(Arc<RnnFleet>, FleetModelView)>, Vec<String>) {
     let mut groups: BTreeMap<(i64, u32), Vec<&Offered>> = BTreeMap::new();
     for o in offered.iter().filter(|o| o.values.len() >= MIN_TRAIN_STEPS) {
@@ -292,16 +297,20 @@ pub fn train_clusters(
     }
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for ((step_ms, cluster), group) in groups {
-        let (horizon, series) = training_series(&group);
-        let mut cfg = RnnConfig::new(CellKind::Gru, horizon);
+    for (((step_ms, cluster), group), &cell) in groups
+        .iter()
+        .flat_map(|g| cells.iter().map(move |c| (g, c)))
+    {
+        let (step_ms, cluster) = (*step_ms, *cluster);
+        let (horizon, series) = training_series(group);
+        let mut cfg = RnnConfig::new(cell, horizon);
         cfg.max_windows = CLUSTER_WINDOWS;
         cfg.epochs = CLUSTER_EPOCHS;
         let started = std::time::Instant::now();
         match RnnFleet::train(&series, &cfg) {
             Ok(m) => {
                 let view = FleetModelView {
-                    kind: "gru".into(),
+                    kind: cell.name().into(),
                     step_ms,
                     cluster: Some(cluster),
                     trained_at: at.0,
@@ -316,7 +325,10 @@ pub fn train_clusters(
                 };
                 out.push((Arc::new(m), view));
             }
-            Err(e) => skipped.push(format!("gru of cluster {cluster}, step {step_ms} ms: {e}")),
+            Err(e) => skipped.push(format!(
+                "{} of cluster {cluster}, step {step_ms} ms: {e}",
+                cell.name()
+            )),
         }
     }
     (out, skipped)
@@ -387,7 +399,7 @@ mod tests {
             .map(|(w, c)| (w.to_string(), c))
             .into();
         assert!(hub.clusters_changed(&first));
-        let (grus, skipped) = train_clusters(&offers, &first, Timestamp(2));
+        let (grus, skipped) = train_clusters(&offers, &first, Timestamp(2), &[CellKind::Gru]);
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(grus.len(), 2);
         hub.publish_clusters(grus, first.clone());
@@ -404,7 +416,7 @@ mod tests {
             .map(|(w, c)| (w.to_string(), c))
             .into();
         assert!(hub.clusters_changed(&second));
-        let (grus, skipped) = train_clusters(&offers, &second, Timestamp(3));
+        let (grus, skipped) = train_clusters(&offers, &second, Timestamp(3), &[CellKind::Gru]);
         assert_eq!(grus.len(), 1);
         assert!(
             skipped.len() == 1 && skipped[0].contains("cluster 2"),
@@ -503,6 +515,34 @@ mod tests {
             (a.point - b.point).abs() > 1e-6,
             "the forecast changed: {b:?} -> {a:?}"
         );
+    }
+
+    #[test]
+    fn a_cluster_may_have_a_gru_and_an_lstm_and_both_are_offered() {
+        let hub = FleetHub::default();
+        let offers = vec![offered("a", 60_000, 120, 6), offered("b", 60_000, 120, 6)];
+        let (gbm, _) = train(&offers, Timestamp(1));
+        let (g, v) = gbm.into_iter().next().unwrap();
+        hub.publish(g, v);
+        let members: BTreeMap<String, u32> =
+            [("a", 0), ("b", 0)].map(|(w, c)| (w.to_string(), c)).into();
+        let (models, skipped) = train_clusters(
+            &offers,
+            &members,
+            Timestamp(2),
+            &[CellKind::Gru, CellKind::Lstm],
+        );
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let kinds: Vec<&str> = models.iter().map(|(_, v)| v.kind.as_str()).collect();
+        assert_eq!(kinds, ["gru", "lstm"]);
+        hub.publish_clusters(models, members.clone());
+        let a = hub.input_for("a", 60_000, 6).unwrap();
+        let mut cells: Vec<&str> = a.rnn.iter().map(|m| m.kind().name()).collect();
+        cells.sort_unstable();
+        assert_eq!(cells, ["gru", "lstm"]);
+        assert_eq!(hub.views().len(), 3, "the gbm, the GRU and the LSTM");
+        let (none, _) = train_clusters(&offers, &members, Timestamp(3), &[]);
+        assert!(none.is_empty(), "no cluster models asked for");
     }
 
     #[test]

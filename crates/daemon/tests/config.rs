@@ -493,6 +493,29 @@ fn the_fleet_model_schedule_is_validated_once() {
     assert_eq!(week.learn.unwrap().refit_basis, days(7));
     let never = DaemonConfig::from_toml("[learn]\nrefit_basis = \"never\"\n").unwrap();
     assert_eq!(never.learn.unwrap().refit_basis, None);
+    use prescale_forecast::neural::CellKind;
+    assert_eq!(
+        c.learn.as_ref().map(|l| l.cluster_models.clone()),
+        Some(vec![CellKind::Gru])
+    );
+    let both = DaemonConfig::from_toml("[learn]\ncluster_models = [\"gru\", \"lstm\"]\n").unwrap();
+    assert_eq!(
+        both.learn.unwrap().cluster_models,
+        [CellKind::Gru, CellKind::Lstm]
+    );
+    let none = DaemonConfig::from_toml("[learn]\ncluster_models = []\n").unwrap();
+    assert!(none.learn.unwrap().cluster_models.is_empty());
+    let p = problems("[learn]\ncluster_models = [\"gru\", \"transformer\", \"gru\"]\n");
+    assert!(
+        p.iter()
+            .any(|m| m.contains("learn.cluster_models[1]") && m.contains("transformer")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("learn.cluster_models[2]") && m.contains("twice")),
+        "{p:?}"
+    );
     let p = problems("[learn]\nrefit_basis = \"5m\"\n");
     assert!(p.iter().any(|m| m.contains("learn.refit_basis")), "{p:?}");
 }

@@ -145,6 +145,8 @@ pub struct FileLearn {
     /// Refit the fingerprint basis once it was fitted on data this much older (default "30d");
     /// "never": only when the settings or the fleet's features change.
     pub refit_basis: Option<String>,
+    /// Recurrent models per k-means cluster: any of "gru" (default), "lstm"; [] for none.
+    pub cluster_models: Option<Vec<String>>,
 }
 
 /// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.

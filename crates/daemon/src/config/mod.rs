@@ -135,6 +135,9 @@ pub struct LearnConfig {
     /// The fingerprint basis is refit once it was fitted on data this much older than a run's
     /// (fingerprints stay comparable in between); `None`: never for age.
     pub refit_basis: Option<Duration>,
+    /// The recurrent models trained per k-means cluster beside the fleet gbm (`gru` by default;
+    /// `lstm` costs about twice a GRU's training); empty: none.
+    pub cluster_models: Vec<prescale_forecast::neural::CellKind>,
 }
 
 impl Default for LearnConfig {
@@ -149,6 +152,7 @@ impl Default for LearnConfig {
             fleet_every: Some(hours(1)),
             reducer: prescale_fingerprint::Reducer::DEFAULT,
             refit_basis: Some(hours(24 * prescale_learn::DEFAULT_MAX_AGE_DAYS as u64)),
+            cluster_models: vec![prescale_forecast::neural::CellKind::Gru],
         }
     }
 }

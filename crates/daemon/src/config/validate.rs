@@ -624,6 +624,34 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
         )),
         None => d.refit_basis,
     };
+    let cluster_models = match &l.cluster_models {
+        None => d.cluster_models.clone(),
+        Some(names) => {
+            let mut cells = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                let cell = match n.trim() {
+                    "gru" => prescale_forecast::neural::CellKind::Gru,
+                    "lstm" => prescale_forecast::neural::CellKind::Lstm,
+                    other => {
+                        c.fail(
+                            format!("learn.cluster_models[{i}]"),
+                            format!("{other:?} is not a cluster model (gru or lstm)"),
+                        );
+                        continue;
+                    }
+                };
+                if cells.contains(&cell) {
+                    c.fail(
+                        format!("learn.cluster_models[{i}]"),
+                        format!("{n:?} is listed twice"),
+                    );
+                } else {
+                    cells.push(cell);
+                }
+            }
+            cells
+        }
+    };
     l.enabled.unwrap_or(true).then_some(LearnConfig {
         fingerprint_every,
         cluster_every,
@@ -631,6 +659,7 @@ fn learn(c: &mut Check, l: Option<FileLearn>) -> Option<LearnConfig> {
         fleet_every: l.fleet.unwrap_or(true).then_some(fleet_every),
         reducer,
         refit_basis,
+        cluster_models,
     })
 }
 

@@ -141,7 +141,7 @@ pub async fn run(
         let job = tokio::select! {
             _ = stopped(&mut shutdown) => break,
             _ = fleet_tick.tick(), if cfg.fleet_every.is_some() => {
-                if !train_fleet(&store, &hub, &mut shutdown).await {
+                if !train_fleet(&store, &hub, &cfg.cluster_models, &mut shutdown).await {
                     break;
                 }
                 continue;
@@ -185,7 +185,7 @@ pub async fn run(
                     .unwrap_or(false);
                     if changed {
                         tracing::info!("clusters changed: retraining the fleet and cluster models");
-                        if !train_fleet(&store, &hub, &mut shutdown).await {
+                        if !train_fleet(&store, &hub, &cfg.cluster_models, &mut shutdown).await {
                             break;
                         }
                     }
@@ -229,10 +229,12 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
                 exogenous: Default::default(),
             }
         };
+        // `gru@<cluster>` / `lstm@<cluster>`
         let cluster = row
             .kind
-            .strip_prefix("gru@")
-            .and_then(|c| c.parse::<u32>().ok());
+            .split_once('@')
+            .filter(|(k, _)| matches!(*k, "gru" | "lstm"))
+            .and_then(|(_, c)| c.parse::<u32>().ok());
         if row.kind == "gbm" {
             match prescale_forecast::fleet::GbmFleet::from_json(&row.body) {
                 Ok(gbm) => {
@@ -251,10 +253,12 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
         } else if let Some(c) = cluster {
             match prescale_forecast::neural::RnnFleet::from_json(&row.body) {
                 Ok(m) => {
-                    let v = view(m.hidden(), m.horizon(), Some(c), "gru");
+                    let v = view(m.hidden(), m.horizon(), Some(c), m.kind().name());
                     grus.push((Arc::new(m), v));
                 }
-                Err(e) => tracing::warn!(cluster = c, error = %e, "saved cluster gru not used"),
+                Err(e) => {
+                    tracing::warn!(cluster = c, kind = %row.kind, error = %e, "saved cluster model not used")
+                }
             }
         }
     }
@@ -287,8 +291,10 @@ fn membership(store: &Store) -> BTreeMap<String, u32> {
 async fn train_fleet(
     store: &Arc<Mutex<Store>>,
     hub: &crate::fleet::FleetHub,
+    cells: &[prescale_forecast::neural::CellKind],
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
+    let cells = cells.to_vec();
     hub.want_histories();
     let waited = Instant::now();
     let offered = loop {
@@ -312,7 +318,7 @@ async fn train_fleet(
     let (store, hub) = (store.clone(), hub.clone());
     let work = tokio::task::spawn_blocking(move || {
         let members = membership(&lock(&store));
-        let (grus, skipped) = crate::fleet::train_clusters(&offered, &members, at);
+        let (grus, skipped) = crate::fleet::train_clusters(&offered, &members, at, &cells);
         for s in &skipped {
             tracing::info!(reason = %s, "cluster model not trained");
         }
@@ -320,7 +326,7 @@ async fn train_fleet(
             save_and_log(
                 &store,
                 view,
-                format!("gru@{}", view.cluster.unwrap_or(0)),
+                format!("{}@{}", view.kind, view.cluster.unwrap_or(0)),
                 m.to_json(),
             );
         }
