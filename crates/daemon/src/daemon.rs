@@ -230,6 +230,7 @@ impl Daemon {
                 target.clone(),
                 reader.clone(),
                 metrics.clone(),
+                insight.clone(),
                 shutdown_rx.clone(),
             )));
         }

@@ -86,6 +86,8 @@ pub struct Insight {
     alerts: Option<crate::alerts::AlertSender>,
     /// The fleet models and the histories they are trained on.
     fleet: crate::fleet::FleetHub,
+    /// What the control loop did, for `/metrics` and export.
+    control: Arc<crate::control_metrics::ControlMetrics>,
 }
 
 impl Insight {
@@ -142,12 +144,18 @@ impl Insight {
     /// Forgets a workload that is no longer controlled (a deleted `PredictiveScaler`'s): its
     /// model, forecast and KEDA prediction go; its anomaly events stay in the event log.
     pub fn forget(&self, w: &WorkloadId, metric: &str) {
+        self.control.forget(w.as_str());
         let mut s = lock(&self.state);
         s.models.remove(w);
         s.forecasts.remove(w);
         if let Some(shared) = &self.predictions {
             shared.remove(w.as_str(), metric);
         }
+    }
+
+    /// What the control loop did (decisions, forecasts at the lead, pass times).
+    pub fn control(&self) -> &crate::control_metrics::ControlMetrics {
+        &self.control
     }
 
     pub fn models(&self) -> Vec<ModelView> {
@@ -196,9 +204,11 @@ impl Insight {
                     mae.push_str(&format!("prescale_forecast_mae{{workload=\"{w}\"}} {v}\n"));
                 }
                 if let Some(v) = all.recent.coverage {
+                    // one level convention with the forecast series: a fraction ("0.9")
                     let level = all
                         .level
-                        .map(|l| format!(",level=\"{l}\""))
+                        .and_then(|l| prescale_core::Level::new(l).ok())
+                        .map(|l| format!(",level=\"{}\"", prescale_remote::naming::level_label(l)))
                         .unwrap_or_default();
                     cov.push_str(&format!(
                         "prescale_forecast_coverage{{workload=\"{w}\"{level}}} {v}\n"

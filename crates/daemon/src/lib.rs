@@ -6,6 +6,7 @@ pub mod admission;
 pub mod alerts;
 pub mod clock;
 pub mod config;
+pub mod control_metrics;
 pub mod controlled;
 pub mod controls;
 mod daemon;

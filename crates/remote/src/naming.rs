@@ -19,6 +19,14 @@ pub const FINGERPRINT_COMPONENT: &str = "prescale_fingerprint_component";
 pub const DESIRED_REPLICAS: &str = "prescale_desired_replicas";
 pub const DESIRED_CPU_REQUEST: &str = "prescale_desired_cpu_request_cores";
 pub const DESIRED_MEMORY_REQUEST: &str = "prescale_desired_memory_request_bytes";
+/// The control loop's forecast at the lead a decision planned for (point, lower, upper).
+pub const CONTROL_FORECAST: &str = "prescale_control_forecast";
+pub const CURRENT_REPLICAS: &str = "prescale_current_replicas";
+pub const DECISIONS_TOTAL: &str = "prescale_decisions_total";
+pub const CONTROL_TICK_SECONDS: &str = "prescale_control_tick_seconds";
+pub const CONTROL_TICK_SECONDS_TOTAL: &str = "prescale_control_tick_seconds_total";
+pub const CONTROL_TICKS_TOTAL: &str = "prescale_control_ticks_total";
+pub const BUILD_INFO: &str = "prescale_build_info";
 
 pub const WORKLOAD_LABEL: &str = "workload";
 pub const METRIC_LABEL: &str = "metric";
@@ -26,6 +34,7 @@ pub const BOUND_LABEL: &str = "bound";
 pub const LEVEL_LABEL: &str = "level";
 pub const COMPONENT_LABEL: &str = "component";
 pub const POLICY_LABEL: &str = "policy";
+pub const OUTCOME_LABEL: &str = "outcome";
 
 /// `# HELP` text of each exported family.
 pub fn help(name: &str) -> Option<&'static str> {
@@ -39,6 +48,19 @@ pub fn help(name: &str) -> Option<&'static str> {
         DESIRED_MEMORY_REQUEST => {
             Some("Per-replica memory request (bytes) decided for a workload.")
         }
+        CONTROL_FORECAST => Some(
+            "The control loop's forecast of a controlled workload's demand at the step its latest decision planned for (its lead): point and band (bound) at a level.",
+        ),
+        CURRENT_REPLICAS => {
+            Some("Replica count a controlled workload had when its latest decision was made.")
+        }
+        DECISIONS_TOTAL => Some(
+            "Decisions of the control loop by workload and what became of them (outcome: applied, skipped, failed, circuit-open, kill-switch, held).",
+        ),
+        CONTROL_TICK_SECONDS => Some("Wall time of the control loop's latest pass over every workload."),
+        CONTROL_TICK_SECONDS_TOTAL => Some("Wall time of all the control loop's passes."),
+        CONTROL_TICKS_TOTAL => Some("Passes of the control loop."),
+        BUILD_INFO => Some("prescale's version (always 1)."),
         _ => None,
     }
 }
@@ -250,7 +272,8 @@ pub fn key_of_labels(labels: &Labels) -> Option<SeriesKey> {
     Some(SeriesKey::new(w, m))
 }
 
-/// Prometheus text exposition of `samples` as gauges, grouped by name, with `# HELP`/`# TYPE`.
+/// Prometheus text exposition of `samples` grouped by name, with `# HELP`/`# TYPE` (a `_total`
+/// family is a counter, every other a gauge).
 /// Timestamps are written only when `with_timestamps` (a scrape normally stamps samples itself).
 pub fn exposition(samples: &[PromSample], with_timestamps: bool) -> String {
     let mut families: BTreeMap<&str, Vec<&PromSample>> = BTreeMap::new();
@@ -262,7 +285,7 @@ pub fn exposition(samples: &[PromSample], with_timestamps: bool) -> String {
         if let Some(h) = help(name) {
             let _ = writeln!(out, "# HELP {name} {h}");
         }
-        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "# TYPE {name} {}", family_type(name));
         for s in members {
             out.push_str(name);
             if !s.labels.is_empty() {
@@ -281,6 +304,15 @@ pub fn exposition(samples: &[PromSample], with_timestamps: bool) -> String {
         }
     }
     out
+}
+
+/// `counter` for a `_total` family, else `gauge`.
+pub fn family_type(name: &str) -> &'static str {
+    if name.ends_with("_total") {
+        "counter"
+    } else {
+        "gauge"
+    }
 }
 
 /// A float as the exposition format writes it (`NaN`, `+Inf`, `-Inf`, shortest round-trip text).

@@ -250,14 +250,20 @@ pub async fn run(
                 }
             }
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
+            let started = std::time::Instant::now();
             let outcomes = Fleet::new().run(&mut slots.0, |slot| {
                 if !slot.retired {
                     // Between decisions nothing changes that the API shows: publish on decisions.
-                    if tick_one(slot, &io, &desired, global, now) {
+                    if let Some(record) = tick_one(slot, &io, &desired, global, now) {
+                        let metric = slot.controller.spec().metric.to_string();
+                        insight.control().decided(&metric, &record);
                         publish(slot, &insight, now);
                     }
                 }
             });
+            insight
+                .control()
+                .passed(now, started.elapsed().as_secs_f64());
             for (slot, outcome) in slots.0.iter_mut().zip(outcomes) {
                 if let Outcome::Panicked(message) = outcome {
                     slot.retired = true;
@@ -496,14 +502,14 @@ pub async fn off_runtime<T: Send + 'static>(
 }
 
 /// One workload's tick; every failure is logged, none escapes.
-/// Returns whether a decision was made (false on a tick inside a step already decided).
+/// Returns the decision made (`None` on a tick inside a step already decided).
 fn tick_one(
     slot: &mut Slot,
     io: &Mutex<Io>,
     desired: &Desired,
     global: Mode,
     now: Timestamp,
-) -> bool {
+) -> Option<DecisionRecord> {
     let mode = effective_mode(slot.own_mode, global);
     let spec = slot.controller.spec();
     let key = SeriesKey::new(spec.workload.clone(), spec.metric.clone());
@@ -571,7 +577,7 @@ fn tick_one(
     let mut record = slot.controller.tick_full(&window, &usage, now, &current);
     if record.reason_json["rule"] == "waiting-for-step" {
         // A tick inside a step that has already been decided: nothing new to record or set.
-        return false;
+        return None;
     }
     record.mode = mode;
     // Forecast-only though the workload's own mode is not: the global mode is why.
@@ -624,7 +630,7 @@ fn tick_one(
     if let Err(e) = save(&mut lock(io).decisions, &record) {
         tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
     }
-    true
+    Some(record)
 }
 
 /// While the workload's own history is too short to fit: forecast it from its nearest cluster's

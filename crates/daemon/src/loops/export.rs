@@ -1,4 +1,6 @@
-//! Export: push prescale's own series (new forecasts with their bands) by remote-write on a schedule.
+//! Export: push prescale's own series by remote-write on a schedule: new forecasts with their bands,
+//! and what the control loop did (the same samples `/metrics` shows, see
+//! [`crate::control_metrics`]).
 
 use super::stopped;
 use crate::config::ExportTarget;
@@ -17,6 +19,7 @@ pub async fn run(
     target: ExportTarget,
     reader: Arc<Mutex<Store>>,
     metrics: Arc<SelfMetrics>,
+    insight: crate::insight::Insight,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let writer = match RemoteWriter::new(
@@ -33,6 +36,7 @@ pub async fn run(
         }
     };
     let pushed: Arc<Mutex<HashMap<SeriesKey, Timestamp>>> = Arc::default();
+    let control_pushed: Arc<Mutex<Pushed>> = Arc::default();
     let mut ticker = tokio::time::interval(target.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -41,7 +45,12 @@ pub async fn run(
             _ = ticker.tick() => {}
         }
         let (r, w, p) = (reader.clone(), writer.clone(), pushed.clone());
-        let result = tokio::task::spawn_blocking(move || push_new(&r, &w, &p)).await;
+        let control = insight.control().samples(crate::clock::now());
+        let cp = control_pushed.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            Ok::<_, String>(push_new(&r, &w, &p)? + push_control(&w, control, &cp)?)
+        })
+        .await;
         match result {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => {
@@ -55,6 +64,38 @@ pub async fn run(
             Err(e) => tracing::error!(url = %target.url, error = %e, "export task failed"),
         }
     }
+}
+
+/// The time of the latest sample pushed of each control series (name and labels).
+type Pushed = HashMap<(String, Vec<(String, String)>), Timestamp>;
+
+/// Pushes the control loop's samples newer than those of the same series pushed before (a gauge of
+/// a decision is stamped with its time, so it goes once); remembers them once the push succeeded.
+fn push_control(
+    writer: &RemoteWriter,
+    samples: Vec<prescale_remote::naming::PromSample>,
+    pushed: &Mutex<Pushed>,
+) -> Result<usize, String> {
+    let key = |s: &prescale_remote::naming::PromSample| {
+        let labels = s.labels.iter().map(|(k, v)| (k.clone(), v.clone()));
+        (s.name.clone(), labels.collect::<Vec<_>>())
+    };
+    let fresh: Vec<_> = {
+        let p = lock(pushed);
+        samples
+            .into_iter()
+            .filter(|s| p.get(&key(s)).is_none_or(|&t| s.ts > t))
+            .collect()
+    };
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    writer.push(&fresh).map_err(|e| e.to_string())?;
+    let mut p = lock(pushed);
+    for s in &fresh {
+        p.insert(key(s), s.ts);
+    }
+    Ok(fresh.len())
 }
 
 /// Pushes forecasts not pushed before; remembers them only once the push succeeded.

@@ -20,6 +20,11 @@ impl Drop for Prometheus {
 
 /// `None` (after printing why) when the binary is missing, unless CI=true, then it panics.
 pub fn start(config_yaml: &str) -> Option<Prometheus> {
+    start_with(config_yaml, &[])
+}
+
+/// [`start`] with further command-line flags (e.g. `--web.enable-remote-write-receiver`).
+pub fn start_with(config_yaml: &str, flags: &[&str]) -> Option<Prometheus> {
     let bin = Path::new("/usr/bin/prometheus");
     if !bin.exists() {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -43,6 +48,7 @@ pub fn start(config_yaml: &str) -> Option<Prometheus> {
             dir.path().join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
