@@ -1,5 +1,5 @@
 //! What the control loop did, as metric samples: each controlled workload's forecast at the lead of
-//! its latest decision, its replicas then, its decisions by outcome, the loop's pass time and the
+//! its latest decision, the demand it saw, its replicas then, its decisions by outcome, the loop's pass time and the
 //! build. One set of samples serves `/metrics` and remote-write export alike.
 
 use crate::http::lock;
@@ -17,6 +17,8 @@ struct Latest {
     /// Point, lower and upper at the lead, and the band's level.
     forecast: Option<([f64; 3], Option<Level>)>,
     current: Option<u32>,
+    /// Demand of the last complete step the decision saw.
+    demand: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +66,7 @@ impl ControlMetrics {
                 at: record.at,
                 forecast,
                 current: record.replicas_before,
+                demand: record.inputs.demand,
             },
         );
     }
@@ -119,6 +122,14 @@ impl ControlMetrics {
                         *v,
                     ));
                 }
+            }
+            if let Some(v) = l.demand {
+                out.push(sample(
+                    naming::CONTROL_DEMAND,
+                    &[workload, (naming::METRIC_LABEL, l.metric.as_str())],
+                    l.at,
+                    v,
+                ));
             }
             if let Some(n) = l.current {
                 out.push(sample(
@@ -187,7 +198,7 @@ mod tests {
                 samples: 0,
                 freshness_s: None,
                 history_steps: 0,
-                demand: None,
+                demand: Some(38.5),
             },
             feedback: Vec::new(),
             resources: None,
@@ -213,6 +224,10 @@ mod tests {
         assert!(!text.contains("prescale_control_forecast{"), "{text}");
         assert!(
             text.contains("prescale_current_replicas{workload=\"api\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prescale_control_demand{metric=\"rps\",workload=\"api\"} 38.5"),
             "{text}"
         );
         assert!(

@@ -21,6 +21,7 @@ pub const DESIRED_CPU_REQUEST: &str = "prescale_desired_cpu_request_cores";
 pub const DESIRED_MEMORY_REQUEST: &str = "prescale_desired_memory_request_bytes";
 /// The control loop's forecast at the lead a decision planned for (point, lower, upper).
 pub const CONTROL_FORECAST: &str = "prescale_control_forecast";
+pub const CONTROL_DEMAND: &str = "prescale_control_demand";
 pub const CURRENT_REPLICAS: &str = "prescale_current_replicas";
 pub const DECISIONS_TOTAL: &str = "prescale_decisions_total";
 pub const CONTROL_TICK_SECONDS: &str = "prescale_control_tick_seconds";
@@ -50,6 +51,9 @@ pub fn help(name: &str) -> Option<&'static str> {
         }
         CONTROL_FORECAST => Some(
             "The control loop's forecast of a controlled workload's demand at the step its latest decision planned for (its lead): point and band (bound) at a level.",
+        ),
+        CONTROL_DEMAND => Some(
+            "Demand of the last complete step a controlled workload's latest decision saw (the actual the forecast is judged against).",
         ),
         CURRENT_REPLICAS => {
             Some("Replica count a controlled workload had when its latest decision was made.")
