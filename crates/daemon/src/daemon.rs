@@ -234,7 +234,16 @@ impl Daemon {
                 shutdown_rx.clone(),
             )));
         }
-        if !slots.0.is_empty() || scalers.is_some() {
+        // Observe mode lists the embedded store's workloads (none to list with a Prometheus store).
+        let observe = match (&cfg.observe, &cfg.store) {
+            (Some(o), StoreKind::Embedded) => Some(o.clone()),
+            (Some(_), StoreKind::Prometheus { .. }) => {
+                tracing::info!("observe mode off: it lists the embedded store's workloads");
+                None
+            }
+            (None, _) => None,
+        };
+        if !slots.0.is_empty() || scalers.is_some() || observe.is_some() {
             let (db, opts) = (
                 cfg.db.clone(),
                 StoreOptions {
@@ -242,17 +251,32 @@ impl Daemon {
                 },
             );
             let source_cfg = cfg.clone();
-            let io = tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
-                Ok(loops::control::Io {
+            let (io, observe) = tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+                let io = loops::control::Io {
                     windows: crate::window::window_source(&source_cfg)?,
                     decisions: Store::open_with(&db, &opts)?,
-                })
+                };
+                let observe = match observe {
+                    Some(o) => Some(loops::observe::ObserveSync::new(
+                        o,
+                        Store::open_with(&db, &opts)?,
+                    )),
+                    None => None,
+                };
+                Ok((io, observe))
             })
             .await
             .map_err(|e| DaemonError::Task(e.to_string()))??;
+            if let (Some(o), true) = (&cfg.observe, observe.is_some()) {
+                tracing::info!(
+                    max_workloads = o.max_workloads,
+                    step = %crate::config::show_duration(o.step),
+                    "observe mode: forecast-only forecasts of the busiest discovered workloads"
+                );
+            }
             tracing::info!(workloads = slots.0.len(), tick = %crate::config::show_duration(cfg.control.tick), "control loop");
             tasks.push(tokio::spawn(loops::control::run(
-                (slots, scalers),
+                (slots, scalers, observe),
                 cfg.control.tick,
                 io,
                 desired.clone(),

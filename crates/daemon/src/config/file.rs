@@ -43,6 +43,31 @@ pub struct FileConfig {
     pub kubernetes: Option<FileKubernetes>,
     /// `[server]`: timeouts and the connection cap of the HTTP listener.
     pub server: Option<FileServer>,
+    /// `[observe]`: forecast-only forecasts of the busiest discovered workloads.
+    pub observe: Option<FileObserve>,
+}
+
+/// `[observe]`: every discovered workload's demand forecast, forecast-only, capped.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileObserve {
+    /// Default: true exactly when no `[[workload]]` and no PredictiveScalers are configured.
+    pub enabled: Option<bool>,
+    /// Preferred demand metrics, first found wins (default ["cpu_cores"]).
+    pub metrics: Option<Vec<String>>,
+    /// A workload with none of `metrics` is observed on its series with the most samples
+    /// (default true).
+    pub any_metric: Option<bool>,
+    /// Most workloads observed at once, the busiest first (default 200).
+    pub max_workloads: Option<u64>,
+    /// Decision step (default "5s").
+    pub step: Option<String>,
+    /// Lead time the forecasts look ahead (default "30s").
+    pub lead: Option<String>,
+    /// Demand one replica serves, for what it would do (default 1.0).
+    pub capacity_per_replica: Option<f64>,
+    /// How often the workloads are listed and ranked again (default "1m").
+    pub rescan: Option<String>,
 }
 
 /// `[server]`: how long a client may take and how many connections are served at once.

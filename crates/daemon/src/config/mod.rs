@@ -6,6 +6,7 @@ mod error;
 mod file;
 #[doc(hidden)]
 pub mod fuzzing;
+mod observe;
 mod program;
 mod serving;
 pub(crate) mod sizing;
@@ -16,6 +17,7 @@ pub use drivers::{Drivers, PlannedEvent, PredictorRef};
 pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
 pub use file::FileConfig;
+pub use observe::ObserveConfig;
 pub use serving::{write_exposure, BasicAuth, ServerConfig, WriteAuth};
 pub use token::{ApiToken, MIN_TOKEN_CHARS, TOKEN_ENV};
 
@@ -53,6 +55,8 @@ pub struct DaemonConfig {
     pub writer: WriterConfig,
     /// The control loop (no workloads: no loop).
     pub control: ControlConfig,
+    /// Observe mode: forecast-only slots for the busiest discovered workloads; `None` when off.
+    pub observe: Option<ObserveConfig>,
     /// Bearer token of the mutating API endpoints; `None` disables them (403).
     pub api_token: Option<ApiToken>,
     /// The learn loop; `None` when `[learn] enabled = false`.
@@ -377,6 +381,25 @@ pub fn describe(cfg: &DaemonConfig) -> String {
             "learn      off (needs the embedded store)".to_string()
         }
         (None, _) => "learn      disabled".to_string(),
+    });
+    lines.push(match &cfg.observe {
+        Some(o) => format!(
+            "observe    the {} busiest workloads, forecast-only, step {}, lead {}, demand {}{}",
+            o.max_workloads,
+            show_duration(o.step),
+            show_duration(o.lead),
+            o.metrics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if o.any_metric {
+                " else the most-sampled series"
+            } else {
+                ""
+            }
+        ),
+        None => "observe    off".to_string(),
     });
     lines.join("\n")
 }

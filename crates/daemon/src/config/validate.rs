@@ -350,6 +350,8 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         .as_ref()
         .and_then(|k| k.predictive_scalers)
         .unwrap_or(false);
+    let observe =
+        super::observe::observe(&mut c, file.observe, !file.workload.is_empty() || scalers);
     let control = control(&mut c, file.tick, file.mode, file.workload, scalers);
     let api_token = token::resolve(
         file.api_token,
@@ -409,6 +411,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         synchronous,
         writer,
         control,
+        observe,
         api_token,
         learn,
         keda,

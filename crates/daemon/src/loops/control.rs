@@ -68,6 +68,9 @@ pub struct Slot {
     fleet_exog: Option<(Option<i64>, i64)>,
     /// A predictor nothing serves was warned about.
     warned_unserved: bool,
+    /// Added by observe mode ([`crate::loops::observe`]): forecast-only, never a scaler's or a
+    /// configured workload's.
+    pub(crate) observed: bool,
 }
 
 /// How long to wait before looking for a cluster profile again after not finding one.
@@ -155,6 +158,7 @@ pub(crate) fn make_slot(
         drivers: crate::config::Drivers::default(),
         fleet_exog: None,
         warned_unserved: false,
+        observed: false,
     })
 }
 
@@ -209,11 +213,17 @@ pub struct Io {
     pub decisions: Store,
 }
 
+/// The configured workloads' slots and, when on, the syncs that add and remove slots of their
+/// own: `PredictiveScaler`s and observe mode.
+pub type Workloads = (
+    Slots,
+    Option<crate::loops::scalers::ScalerSync>,
+    Option<crate::loops::observe::ObserveSync>,
+);
+
 /// Runs every `tick` until shutdown.
-/// `workloads`: the configured workloads' slots and, when on, the `PredictiveScaler` sync that
-/// adds and removes slots of its own.
 pub async fn run(
-    workloads: (Slots, Option<crate::loops::scalers::ScalerSync>),
+    workloads: Workloads,
     tick: Duration,
     io: Io,
     desired: Desired,
@@ -221,7 +231,7 @@ pub async fn run(
     controls: Controls,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (slots, mut scalers) = workloads;
+    let (slots, mut scalers, mut observe) = workloads;
     let io = Arc::new(Mutex::new(io));
     let mut slots = slots;
     let mut ticker = tokio::time::interval(tick);
@@ -237,17 +247,34 @@ pub async fn run(
         let global = controls.mode();
         let pass_controls = controls.clone();
         let mut pass_scalers = scalers.take();
+        let mut pass_observe = observe.take();
         let pass = off_runtime(move || {
             let now = clock::now();
+            let before = keys(&slots.0);
             if let Some(sync) = pass_scalers.as_mut() {
-                let before = keys(&slots.0);
-                sync.reconcile(&mut slots.0, &pass_controls);
-                // A deleted scaler's workload leaves /metrics, the API and KEDA with it.
-                let after = keys(&slots.0);
-                for gone in before.difference(&after) {
-                    lock(&desired).remove(&gone.workload);
-                    insight.forget(&gone.workload, gone.metric.as_str());
-                }
+                // Observed slots make way: the scalers see only the others, and an observed
+                // workload a scaler now controls loses its observed slot.
+                let (mut observed, mut others): (Vec<Slot>, Vec<Slot>) =
+                    std::mem::take(&mut slots.0)
+                        .into_iter()
+                        .partition(|s| s.observed);
+                sync.reconcile(&mut others, &pass_controls);
+                let owned: std::collections::BTreeSet<WorkloadId> = others
+                    .iter()
+                    .map(|s| s.controller.spec().workload.clone())
+                    .collect();
+                observed.retain(|s| !owned.contains(&s.controller.spec().workload));
+                others.append(&mut observed);
+                slots.0 = others;
+            }
+            if let Some(sync) = pass_observe.as_mut() {
+                sync.reconcile(&mut slots.0, &pass_controls, now);
+            }
+            // A deleted scaler's or no longer observed workload leaves /metrics, the API and KEDA.
+            let after = keys(&slots.0);
+            for gone in before.difference(&after) {
+                lock(&desired).remove(&gone.workload);
+                insight.forget(&gone.workload, gone.metric.as_str());
             }
             // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
             let started = std::time::Instant::now();
@@ -278,13 +305,14 @@ pub async fn run(
                 sync.report(&mut slots.0, now);
             }
             share_fleet(&mut slots.0, insight.fleet(), &io, now);
-            (slots, pass_scalers)
+            (slots, pass_scalers, pass_observe)
         })
         .await;
         match pass {
-            Ok((s, sync)) => {
+            Ok((s, sync, obs)) => {
                 slots = s;
                 scalers = sync;
+                observe = obs;
             }
             Err(e) => {
                 tracing::error!(error = %e, "control pass panicked; control loop stopped");

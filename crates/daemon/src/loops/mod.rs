@@ -5,6 +5,7 @@ pub mod backfill;
 pub mod control;
 pub mod export;
 pub mod learn;
+pub mod observe;
 pub mod retention;
 pub mod scalers;
 pub mod scrape;
