@@ -519,3 +519,41 @@ fn the_fleet_model_schedule_is_validated_once() {
     let p = problems("[learn]\nrefit_basis = \"5m\"\n");
     assert!(p.iter().any(|m| m.contains("learn.refit_basis")), "{p:?}");
 }
+
+#[test]
+fn observe_problems_are_named_by_their_path() {
+    let p = problems(
+        r#"
+[observe]
+metrics = ["cpu_cores", "", "cpu_cores"]
+max_workloads = 0
+step = "0s"
+lead = "soon"
+capacity_per_replica = -1.0
+rescan = "0s"
+"#,
+    );
+    let want = [
+        "observe.metrics[1]: ",
+        "observe.metrics[2]: \"cpu_cores\" is repeated",
+        "observe.max_workloads: must be ≥ 1",
+        "observe.step: \"0s\" must be ≥ 1s",
+        "observe.lead: \"soon\" is not a duration",
+        "observe.capacity_per_replica: -1 must be positive and finite",
+        "observe.rescan: \"0s\" must be ≥ 1s",
+    ];
+    for w in want {
+        assert!(
+            p.iter().any(|x| x.starts_with(w)),
+            "missing {w:?} in {p:#?}"
+        );
+    }
+    assert_eq!(p.len(), want.len(), "{p:#?}");
+    let p = problems("[observe]\nmetrics = []\nany_metric = false\n");
+    assert_eq!(
+        p,
+        ["observe.metrics: is empty and any_metric = false: no workload could be observed"]
+    );
+    let e = DaemonConfig::from_toml("[observe]\nsurprise = 1\n").unwrap_err();
+    assert!(e.to_string().contains("surprise"), "{e}");
+}
