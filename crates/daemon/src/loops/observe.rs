@@ -1,4 +1,4 @@
-//! Observe mode (`[observe]`): every `rescan` (the first on the loop's first pass) the store's
+//! Observe mode (`[observe]`): every `rescan` (every pass until one is observed) the store's
 //! workloads are listed with their series; each one's demand metric is picked by rule — the first
 //! of `metrics` it has, else (with `any_metric`) its series with the most samples —, series with no
 //! sample in the last [`LIVE_MS`] are left out, and the `max_workloads` busiest by the recent mean
@@ -45,9 +45,13 @@ impl ObserveSync {
 
     /// Ranks the workloads when due and adds or removes observed slots in `slots`.
     pub fn reconcile(&mut self, slots: &mut Vec<Slot>, controls: &Controls, now: Timestamp) {
-        if self
-            .listed_at
-            .is_some_and(|t| t.elapsed() < self.cfg.rescan)
+        // Until something is observed (a fresh store), listed every pass: the agent's first
+        // samples are found on the next tick, not a rescan later.
+        let observing = slots.iter().any(|s| s.observed);
+        if observing
+            && self
+                .listed_at
+                .is_some_and(|t| t.elapsed() < self.cfg.rescan)
         {
             return;
         }
