@@ -22,6 +22,9 @@ pub trait PointSink: Send + 'static {
     fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError>;
 }
 
+/// Old decisions deleted per transaction.
+const DECISIONS_PER_BATCH: usize = 10_000;
+
 impl PointSink for Store {
     fn append(&mut self, points: &[Point]) -> Result<usize, SinkError> {
         self.append_points(points)?;
@@ -38,9 +41,20 @@ impl PointSink for Store {
             },
             now,
         )?;
+        let decisions = match r.decisions_for {
+            Some(keep) => {
+                let keep = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+                self.prune_decisions(Timestamp(now.0.saturating_sub(keep)), DECISIONS_PER_BATCH)?
+            }
+            None => 0,
+        };
         Ok(format!(
-            "{} raw rolled up, {} rollups written, {} rollups deleted, {} series dropped",
-            stats.raw_rolled_up, stats.rollups_written, stats.rollups_deleted, stats.series_dropped
+            "{} raw rolled up, {} rollups written, {} rollups deleted, {} series dropped, {} decisions pruned",
+            stats.raw_rolled_up,
+            stats.rollups_written,
+            stats.rollups_deleted,
+            stats.series_dropped,
+            decisions
         ))
     }
 }

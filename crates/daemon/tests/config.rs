@@ -22,6 +22,23 @@ fn defaults_without_a_file() {
         c.retention.is_some(),
         "retention keeps the store bounded by default"
     );
+    assert_eq!(
+        c.retention.as_ref().and_then(|r| r.decisions_for),
+        Some(std::time::Duration::from_secs(30 * 86_400)),
+        "decisions are kept 30 days by default"
+    );
+    let c = DaemonConfig::from_toml("[retention]\ndecisions_for = \"forever\"\n").unwrap();
+    assert_eq!(c.retention.unwrap().decisions_for, None);
+    let c = DaemonConfig::from_toml("[retention]\ndecisions_for = \"2d\"\n").unwrap();
+    assert_eq!(
+        c.retention.unwrap().decisions_for,
+        Some(std::time::Duration::from_secs(2 * 86_400))
+    );
+    let p = problems("[retention]\ndecisions_for = \"10s\"\n");
+    assert!(
+        p.iter().any(|m| m.contains("retention.decisions_for")),
+        "{p:?}"
+    );
 }
 
 #[test]

@@ -20,6 +20,33 @@ pub struct DecisionRow {
 }
 
 impl Store {
+    /// Deletes the decisions made before `before`, `batch` rows per transaction (so the write lock
+    /// is held briefly however many there are); returns how many went.
+    pub fn prune_decisions(
+        &mut self,
+        before: Timestamp,
+        batch: usize,
+    ) -> Result<usize, StoreError> {
+        let context = format!("pruning decisions before {before}");
+        let batch = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
+        let mut total = 0usize;
+        loop {
+            let n = self
+                .conn
+                .prepare_cached(
+                    "DELETE FROM decisions WHERE id IN
+                     (SELECT id FROM decisions WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                )
+                .ctx(&context)?
+                .execute(params![before.0, batch])
+                .ctx(&context)?;
+            total += n;
+            if (n as i64) < batch {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Saves a decision; returns its id.
     pub fn save_decision(&mut self, d: &DecisionRow) -> Result<i64, StoreError> {
         let context = format!("saving the decision of {} at {}", d.workload, d.at);
@@ -152,5 +179,22 @@ mod tests {
         bad.record_json = "not json".into();
         assert!(s.save_decision(&bad).is_err());
         assert_eq!(s.decisions(10, None).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn old_decisions_are_pruned_in_batches() {
+        let mut s = Store::open_in_memory().unwrap();
+        for at in 0..25 {
+            s.save_decision(&row("a", at, at as u32)).unwrap();
+        }
+        assert_eq!(s.prune_decisions(Timestamp(20), 3).unwrap(), 20);
+        let left: Vec<u32> = s
+            .decisions(100, None)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(_, d)| d.after)
+            .collect();
+        assert_eq!(left, vec![24, 23, 22, 21, 20]);
+        assert_eq!(s.prune_decisions(Timestamp(20), 3).unwrap(), 0);
     }
 }

@@ -304,6 +304,8 @@ pub struct FileRetention {
     pub rollup_for: Option<String>,
     pub rollup_step: Option<String>,
     pub every: Option<String>,
+    /// How long decisions are kept: a duration (default "30d") or `"forever"`.
+    pub decisions_for: Option<String>,
 }
 
 /// One `[[backfill]]` source, read once at start-up.

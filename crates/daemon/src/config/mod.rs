@@ -223,6 +223,8 @@ pub struct RetentionSchedule {
     pub rollup_for: Option<Duration>,
     pub rollup_step: Duration,
     pub every: Duration,
+    /// Decisions older than this are deleted; `None`: kept forever.
+    pub decisions_for: Option<Duration>,
 }
 
 /// One back-fill source read at start-up.

@@ -934,6 +934,7 @@ fn retention(c: &mut Check, r: Option<FileRetention>) -> Option<RetentionSchedul
         rollup_for: None,
         rollup_step: None,
         every: None,
+        decisions_for: None,
     });
     if r.raw_for.as_deref() == Some("forever") {
         return None;
@@ -968,6 +969,15 @@ fn retention(c: &mut Check, r: Option<FileRetention>) -> Option<RetentionSchedul
         Duration::from_secs(600),
         SECOND,
     );
+    let decisions_for = match r.decisions_for.as_deref() {
+        Some("forever") => None,
+        other => Some(c.duration(
+            "retention.decisions_for",
+            other,
+            Duration::from_secs(DECISIONS_KEPT_DAYS * 86_400),
+            Duration::from_secs(3600),
+        )),
+    };
     if let Some(rf) = rollup_for {
         if rf < raw_for {
             c.fail(
@@ -984,5 +994,9 @@ fn retention(c: &mut Check, r: Option<FileRetention>) -> Option<RetentionSchedul
         rollup_for,
         rollup_step,
         every,
+        decisions_for,
     })
 }
+
+/// Days decisions are kept unless `retention.decisions_for` says otherwise.
+const DECISIONS_KEPT_DAYS: u64 = 30;

@@ -71,7 +71,14 @@ pub struct Slot {
     /// Added by observe mode ([`crate::loops::observe`]): forecast-only, never a scaler's or a
     /// configured workload's.
     pub(crate) observed: bool,
+    /// When the last decision was stored and what it asked for (observed workloads store a
+    /// decision only when that changes, or every [`OBSERVED_SAVE_EVERY_MS`]).
+    last_saved: Option<(Timestamp, Option<u32>)>,
 }
+
+/// An observed workload's unchanged decision is stored at most this often (the other decisions
+/// of its steps still reach the API's model, forecast and `/metrics`).
+const OBSERVED_SAVE_EVERY_MS: i64 = 300_000;
 
 /// How long to wait before looking for a cluster profile again after not finding one.
 const PROFILE_RETRY_MS: i64 = 60_000;
@@ -159,6 +166,7 @@ pub(crate) fn make_slot(
         fleet_exog: None,
         warned_unserved: false,
         observed: false,
+        last_saved: None,
     })
 }
 
@@ -655,8 +663,19 @@ fn tick_one(
     if slot.scaler.is_some() {
         slot.last_record = Some(record.clone());
     }
-    if let Err(e) = save(&mut lock(io).decisions, &record) {
-        tracing::warn!(workload = %record.workload, error = %e, "saving the decision");
+    // An observed workload (up to hundreds, deciding every few seconds, acting never) keeps the
+    // decisions that change something, and one an interval otherwise: the store stays small.
+    let routine = slot.observed
+        && slot.last_saved.is_some_and(|(at, after)| {
+            after == record.replicas_after && now.0.saturating_sub(at.0) < OBSERVED_SAVE_EVERY_MS
+        });
+    if !routine {
+        match save(&mut lock(io).decisions, &record) {
+            Ok(_) => slot.last_saved = Some((now, record.replicas_after)),
+            Err(e) => {
+                tracing::warn!(workload = %record.workload, error = %e, "saving the decision")
+            }
+        }
     }
     Some(record)
 }
