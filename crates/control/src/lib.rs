@@ -19,6 +19,7 @@ pub mod rightsize;
 mod spec;
 
 pub use actuate::actuate;
+pub use align::complete_steps;
 pub use controller::Controller;
 pub use controller::{Current, Usage};
 pub use error::ControlError;

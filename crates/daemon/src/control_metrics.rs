@@ -79,9 +79,13 @@ impl ControlMetrics {
         s.passes += 1;
     }
 
-    /// A workload left the loop (its scaler was deleted): its gauges go, its counters stay.
+    /// A workload left the loop (its scaler was deleted, or it is no longer observed): every
+    /// series of it goes, counters too (a workload that comes back counts from 0 again, which
+    /// Prometheus' `rate` reads as a counter reset).
     pub fn forget(&self, workload: &str) {
-        lock(&self.state).latest.remove(workload);
+        let mut s = lock(&self.state);
+        s.latest.remove(workload);
+        s.decisions.retain(|(w, _), _| w != workload);
     }
 
     /// Every sample, stamped `now` where the figure is not a decision's own.
@@ -261,8 +265,8 @@ mod tests {
         let text = naming::exposition(&m.samples(Timestamp(70_000)), false);
         assert!(!text.contains("prescale_current_replicas"), "{text}");
         assert!(
-            text.contains("prescale_decisions_total"),
-            "counters stay: {text}"
+            !text.contains("prescale_decisions_total{"),
+            "its counters go too: {text}"
         );
     }
 }

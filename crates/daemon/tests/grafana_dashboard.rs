@@ -6,46 +6,10 @@
 mod common;
 
 use common::*;
-use prescale_core::{Labels, MetricName, Sample, Series, SeriesKey, Timestamp, WorkloadId};
-use prescale_ingest::remote_write::{encode, from_points};
-use prescale_store::Store;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const LIVE: &str = "live";
-
-fn demand(ts: i64) -> f64 {
-    50.0 + 10.0 * (ts as f64 / 5000.0).sin()
-}
-
-/// Ten minutes of the live workload's demand at 1 s, ending now, so its first tick can forecast.
-fn prefill(db: &std::path::Path) {
-    let end = now_ms() / 1000 * 1000;
-    let samples: Vec<Sample> = (0..600)
-        .map(|k| {
-            let ts = end - (600 - k) * 1000;
-            Sample {
-                ts: Timestamp(ts),
-                value: demand(ts),
-            }
-        })
-        .collect();
-    let key = SeriesKey::new(
-        WorkloadId::new(LIVE).unwrap(),
-        MetricName::new("requests").unwrap(),
-    );
-    let series = Series::new(key, Labels::default(), samples).unwrap();
-    Store::open(db).unwrap().upsert_series(&series).unwrap();
-}
-
-async fn feed_forever(base: String) {
-    loop {
-        let ts = now_ms();
-        let points = vec![("requests", vec![("job", LIVE)], ts, demand(ts))];
-        post_write(&base, encode(&from_points(points))).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 /// Prometheus' answer to an instant query: `Err` on an error answer, else the result series.
 async fn query(prom: &str, promql: &str) -> Result<Vec<Value>, String> {
@@ -110,7 +74,7 @@ async fn every_panel_of_the_grafana_dashboard_answers_from_a_real_prometheus() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    prefill(&db);
+    prefill_live(&db, LIVE, "requests", 600);
     let text = format!(
         r#"listen = "127.0.0.1:0"
 db = {db:?}
@@ -136,7 +100,7 @@ actuator = {{ type = "dry-run" }}
             .unwrap();
     let target = d.local_addr();
     let base = format!("http://{target}");
-    let feeder = tokio::spawn(feed_forever(base.clone()));
+    let feeder = tokio::spawn(feed_live(base.clone(), LIVE, "requests"));
     let yaml = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prescale\n    static_configs:\n      - targets: [\"{target}\"]\n"
     );

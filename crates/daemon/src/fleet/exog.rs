@@ -140,30 +140,16 @@ pub fn stored_steps(
     step_ms: i64,
     now: Timestamp,
 ) -> Option<(Vec<f64>, i64)> {
-    let step = prescale_core::Interval::from_millis(step_ms)?;
-    let mut clean: Vec<Sample> = window
-        .iter()
-        .filter(|s| s.value.is_finite())
-        .copied()
-        .collect();
-    clean.sort_by_key(|s| s.ts);
-    clean.dedup_by_key(|s| s.ts);
-    let series = prescale_core::Series::new(key.clone(), Default::default(), clean).ok()?;
-    let stepped =
-        prescale_telemetry::resample(&series, step, prescale_telemetry::Agg::Mean).ok()?;
-    let complete: Vec<&Sample> = stepped
-        .samples()
-        .iter()
-        .filter(|s| s.ts.0.saturating_add(step_ms) <= now.0)
-        .collect();
-    let (first, last) = (complete.first()?.ts.0, complete.last()?.ts.0);
+    // the control loop's own alignment: step means of complete steps
+    let complete = prescale_control::complete_steps(key, window, step_ms, now);
+    let (first, last) = (complete.first()?.0, complete.last()?.0);
     let mut values = Vec::with_capacity(usize::try_from((last - first) / step_ms + 1).ok()?);
     let mut next = complete.iter().peekable();
-    let mut carried = complete[0].value;
+    let mut carried = complete[0].1;
     let mut t = first;
     while t <= last {
-        if let Some(s) = next.next_if(|s| s.ts.0 == t) {
-            carried = s.value;
+        if let Some(&(_, v)) = next.next_if(|s| s.0 == t) {
+            carried = v;
         }
         values.push(carried);
         t += step_ms;

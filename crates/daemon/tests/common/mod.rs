@@ -97,3 +97,42 @@ pub fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// A smooth demand for live test workloads: 50 ± 10 with a 31 s period.
+pub fn live_demand(ts: i64) -> f64 {
+    50.0 + 10.0 * (ts as f64 / 5000.0).sin()
+}
+
+/// Stores `secs` seconds of `workload`'s `metric` at 1 s ([`live_demand`]), ending now, so that a
+/// controller's first tick already has the history to forecast.
+pub fn prefill_live(db: &Path, workload: &str, metric: &str, secs: i64) {
+    use prescale_core::{Labels, MetricName, Sample, Series, SeriesKey, Timestamp, WorkloadId};
+    let end = now_ms() / 1000 * 1000;
+    let samples: Vec<Sample> = (0..secs)
+        .map(|k| {
+            let ts = end - (secs - k) * 1000;
+            Sample {
+                ts: Timestamp(ts),
+                value: live_demand(ts),
+            }
+        })
+        .collect();
+    let key = SeriesKey::new(
+        WorkloadId::new(workload).unwrap(),
+        MetricName::new(metric).unwrap(),
+    );
+    let series = Series::new(key, Labels::default(), samples).unwrap();
+    Store::open(db).unwrap().upsert_series(&series).unwrap();
+}
+
+/// Remote-writes a fresh [`live_demand`] sample of `workload`'s `metric` every 250 ms, forever
+/// (abort the task to stop it).
+pub async fn feed_live(base: String, workload: &'static str, metric: &'static str) {
+    use prescale_ingest::remote_write::{encode, from_points};
+    loop {
+        let ts = now_ms();
+        let points = vec![(metric, vec![("job", workload)], ts, live_demand(ts))];
+        post_write(&base, encode(&from_points(points))).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
