@@ -44,5 +44,5 @@ pub use records::{
 };
 pub use retention::{Retention, RetentionStats};
 pub use schema::SCHEMA_VERSION;
-pub use summaries::{SeriesSummary, WorkloadSummary};
+pub use summaries::{SeriesSpan, SeriesSummary, WorkloadSummary};
 pub use window::Rollup;

@@ -32,6 +32,23 @@ pub struct WorkloadSummary {
     pub series: Vec<SeriesSummary>,
 }
 
+/// One series in a listing: its names, raw sample count and time span (raw samples or rollups),
+/// as stored (no labels, no rollup detail: the cheapest row [`Store::series_spans`] can give).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSpan {
+    pub workload: String,
+    pub metric: String,
+    pub samples: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+const SPAN_SQL: &str = "
+SELECT s.workload, s.metric, COALESCE(t.raw_n, 0), t.raw_first, t.raw_last,
+       t.rollup_first, t.rollup_last
+FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
+ORDER BY s.workload, s.metric";
+
 /// Raw counts and spans of `samples` and the head together, and of `rollups`, as kept on write.
 const SUMMARY_SQL: &str = "
 SELECT s.workload, s.metric, s.labels, s.live,
@@ -55,6 +72,40 @@ type Row = (
 );
 
 impl Store {
+    /// Every series' workload, metric, raw sample count and span, sorted by workload then metric:
+    /// [`Store::workload_summaries`] without labels and rollup counts, for listings of many series.
+    pub fn series_spans(&self) -> Result<Vec<SeriesSpan>, StoreError> {
+        let context = "listing series spans";
+        let mut stmt = self.conn.prepare_cached(SPAN_SQL).ctx(context)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .ctx(context)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (workload, metric, n, raw_first, raw_last, up_first, up_last) = row.ctx(context)?;
+            out.push(SeriesSpan {
+                workload,
+                metric,
+                samples: u64::try_from(n).map_err(|_| {
+                    invalid(context, format!("stored sample count {n} is negative"))
+                })?,
+                first: earliest(raw_first, up_first),
+                last: latest(raw_last, up_last),
+            });
+        }
+        Ok(out)
+    }
+
     /// Every workload with its series, raw sample and rollup counts and time span, sorted by
     /// workload then metric. One query reading one row a series: it costs O(series), whatever the
     /// number of samples.

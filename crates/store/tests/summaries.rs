@@ -82,6 +82,25 @@ fn kept(store: &Store) -> Vec<Summary> {
         .collect();
     let listed = store.list_series().unwrap();
     assert_eq!(listed.len(), summaries.len());
+    // the listing's narrow spans say the same as the summaries
+    let spans = store.series_spans().unwrap();
+    let from_summaries: Vec<_> = summaries
+        .iter()
+        .map(|(w, s)| {
+            (
+                w.clone(),
+                s.metric.to_string(),
+                s.samples as u64,
+                s.first,
+                s.last,
+            )
+        })
+        .collect();
+    let from_spans: Vec<_> = spans
+        .into_iter()
+        .map(|s| (s.workload, s.metric, s.samples, s.first, s.last))
+        .collect();
+    assert_eq!(from_spans, from_summaries);
     summaries
         .into_iter()
         .zip(listed)

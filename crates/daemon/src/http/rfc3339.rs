@@ -9,20 +9,40 @@ use serde_json::Value;
 /// `ms` (Unix milliseconds) as RFC 3339 UTC with milliseconds; `None` outside the years
 /// 0000..=9999, which RFC 3339 cannot write.
 pub fn rfc3339(ms: i64) -> Option<String> {
-    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (y, m, d) = civil(days);
-    if !(0..=9999).contains(&y) {
-        return None;
+    Rfc3339::new(ms).map(|t| t.to_string())
+}
+
+/// An instant RFC 3339 can write, written without an allocation of its own (`Display`, and
+/// `Serialize` as a JSON string), for responses that carry many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339 {
+    ymd: (i64, i64, i64),
+    in_day: i64,
+}
+
+impl Rfc3339 {
+    /// `None` outside the years 0000..=9999.
+    pub fn new(ms: i64) -> Option<Rfc3339> {
+        let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+        let ymd = civil(days);
+        (0..=9999)
+            .contains(&ymd.0)
+            .then_some(Rfc3339 { ymd, in_day })
     }
-    let (h, min, s, milli) = (
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000,
-    );
-    Some(format!(
-        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z"
-    ))
+}
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ((y, m, d), t) = (self.ymd, self.in_day);
+        let (h, min, s, milli) = (t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000);
+        write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    }
+}
+
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// [`rfc3339`] of an optional instant.
