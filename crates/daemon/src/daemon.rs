@@ -205,6 +205,19 @@ impl Daemon {
             crate::memory::TRIM_EVERY,
             shutdown_rx.clone(),
         ))];
+        for source in &cfg.promql {
+            match loops::promql::PromqlReader::new(source.clone(), cfg.admission.clone()) {
+                Ok(reader) => tasks.push(tokio::spawn(loops::promql::run(
+                    Arc::new(reader),
+                    writer.clone(),
+                    metrics.clone(),
+                    shutdown_rx.clone(),
+                ))),
+                Err(e) => {
+                    tracing::error!(source = %source.name, error = %e, "PromQL source disabled")
+                }
+            }
+        }
         for target in &cfg.scrape {
             let scraper = Arc::new(loops::scrape::Scraper::new(
                 target.clone(),

@@ -13,6 +13,8 @@ pub struct FileConfig {
     pub agent: Option<toml::Table>,
     #[serde(default)]
     pub scrape: Vec<FileScrape>,
+    /// `[[source.promql]]`: series read from a user's Prometheus-compatible server by PromQL.
+    pub source: Option<FileSources>,
     pub remote_write: Option<FileRemoteWrite>,
     pub admission: Option<FileAdmission>,
     pub retention: Option<FileRetention>,
@@ -258,6 +260,30 @@ pub struct FileScrape {
     /// Largest response body read, in bytes.
     pub max_body_bytes: Option<u64>,
     /// Mapping rules (prescale-ingest `MappingRules`).
+    pub mapping: Option<toml::Value>,
+}
+
+/// `[source]`: further telemetry sources.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSources {
+    #[serde(default)]
+    pub promql: Vec<FilePromql>,
+}
+
+/// One `[[source.promql]]`: an instant query evaluated on an interval.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePromql {
+    pub name: String,
+    /// Base URL of the Prometheus-compatible API (Prometheus, VictoriaMetrics).
+    pub url: String,
+    pub query: String,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    /// Metric name the results are stored under (default: each result's `__name__`, else `name`).
+    pub metric: Option<String>,
+    /// Mapping rules (prescale-ingest `MappingRules`), as for scrape targets.
     pub mapping: Option<toml::Value>,
 }
 

@@ -43,6 +43,8 @@ pub struct DaemonConfig {
     /// `None` when `[agent] enabled = false`.
     pub agent: Option<AgentConfig>,
     pub scrape: Vec<ScrapeTarget>,
+    /// `[[source.promql]]`: queries of a user's Prometheus-compatible server.
+    pub promql: Vec<PromqlSource>,
     pub receiver: ReceiverConfig,
     pub admission: AdmissionConfig,
     /// `None` (`raw_for = "forever"`) keeps every sample forever.
@@ -195,6 +197,20 @@ pub struct ControlledWorkload {
     pub like: Option<prescale_learn::Like>,
     /// Its predictors and known events, for the fleet forecaster.
     pub drivers: Drivers,
+}
+
+/// One PromQL instant query read on an interval from a Prometheus-compatible API; its results are
+/// admitted like scraped samples (mapping rules to workloads) and stored.
+#[derive(Debug, Clone)]
+pub struct PromqlSource {
+    pub name: String,
+    pub url: String,
+    pub query: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Stored metric name; `None`: each result's `__name__`, else the source's name.
+    pub metric: Option<String>,
+    pub mapping: MappingRules,
 }
 
 /// One Prometheus/OpenMetrics endpoint scraped on an interval.

@@ -106,6 +106,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
     let agent = agent(&mut c, file.agent);
 
     let scrape = scrape_targets(&mut c, file.scrape);
+    let promql = promql_sources(&mut c, file.source.map(|s| s.promql).unwrap_or_default());
 
     let mut rw = file.remote_write;
     let write_auth = super::serving::write_auth(&mut c, rw.as_mut().and_then(|r| r.auth.take()));
@@ -399,6 +400,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         db,
         agent,
         scrape,
+        promql,
         receiver: ReceiverConfig {
             limits,
             mapping: receiver_mapping,
@@ -877,6 +879,67 @@ fn agent(c: &mut Check, table: Option<toml::Table>) -> Option<AgentConfig> {
         }
     }
     enabled.then_some(cfg)
+}
+
+/// Every `[[source.promql]]`, checked: a unique non-empty name, an http URL, a non-empty query,
+/// interval ≥ 1 s, a timeout not past the interval, a valid metric name when one is given.
+fn promql_sources(c: &mut Check, sources: Vec<super::file::FilePromql>) -> Vec<PromqlSource> {
+    let mut names = std::collections::BTreeSet::new();
+    sources
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let p = |f: &str| format!("source.promql[{i}].{f}");
+            if s.name.trim().is_empty() {
+                c.fail(p("name"), "must not be empty");
+            } else if !names.insert(s.name.clone()) {
+                c.fail(
+                    p("name"),
+                    format!("{:?} is used by an earlier source", s.name),
+                );
+            }
+            let url = c.url(&p("url"), &s.url);
+            if s.query.trim().is_empty() {
+                c.fail(p("query"), "must not be empty");
+            }
+            let interval = c.duration(
+                &p("interval"),
+                s.interval.as_deref(),
+                Duration::from_secs(15),
+                SECOND,
+            );
+            let timeout = c.duration(
+                &p("timeout"),
+                s.timeout.as_deref(),
+                interval.min(Duration::from_secs(10)),
+                MILLI,
+            );
+            if timeout > interval {
+                c.fail(
+                    p("timeout"),
+                    format!("must not exceed interval ({})", show_duration(interval)),
+                );
+            }
+            if let Some(m) = s.metric.as_deref() {
+                if !prescale_ingest::admit::valid_metric_name(m) {
+                    c.fail(
+                        p("metric"),
+                        format!("{m:?} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"),
+                    );
+                }
+            }
+            let mapping = c.typed(&p("mapping"), s.mapping);
+            PromqlSource {
+                name: s.name,
+                url,
+                query: s.query,
+                interval,
+                timeout,
+                metric: s.metric,
+                mapping,
+            }
+        })
+        .collect()
 }
 
 fn scrape_targets(c: &mut Check, targets: Vec<FileScrape>) -> Vec<ScrapeTarget> {

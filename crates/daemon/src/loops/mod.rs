@@ -6,6 +6,7 @@ pub mod control;
 pub mod export;
 pub mod learn;
 pub mod observe;
+pub mod promql;
 pub mod retention;
 pub mod scalers;
 pub mod scrape;
