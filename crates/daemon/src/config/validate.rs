@@ -890,35 +890,16 @@ fn promql_sources(c: &mut Check, sources: Vec<super::file::FilePromql>) -> Vec<P
         .enumerate()
         .map(|(i, s)| {
             let p = |f: &str| format!("source.promql[{i}].{f}");
-            if s.name.trim().is_empty() {
-                c.fail(p("name"), "must not be empty");
-            } else if !names.insert(s.name.clone()) {
-                c.fail(
-                    p("name"),
-                    format!("{:?} is used by an earlier source", s.name),
-                );
-            }
+            let (interval, timeout) = polled(
+                c,
+                &p,
+                &mut names,
+                (&s.name, "source"),
+                (s.interval.as_deref(), s.timeout.as_deref()),
+            );
             let url = c.url(&p("url"), &s.url);
             if s.query.trim().is_empty() {
                 c.fail(p("query"), "must not be empty");
-            }
-            let interval = c.duration(
-                &p("interval"),
-                s.interval.as_deref(),
-                Duration::from_secs(15),
-                SECOND,
-            );
-            let timeout = c.duration(
-                &p("timeout"),
-                s.timeout.as_deref(),
-                interval.min(Duration::from_secs(10)),
-                MILLI,
-            );
-            if timeout > interval {
-                c.fail(
-                    p("timeout"),
-                    format!("must not exceed interval ({})", show_duration(interval)),
-                );
             }
             if let Some(m) = s.metric.as_deref() {
                 if !prescale_ingest::admit::valid_metric_name(m) {
@@ -942,6 +923,37 @@ fn promql_sources(c: &mut Check, sources: Vec<super::file::FilePromql>) -> Vec<P
         .collect()
 }
 
+/// What every polled endpoint (scrape target, PromQL source) checks: a non-empty name unique
+/// among its kind (`what` names the kind in the message), an interval (default 15 s, at least 1 s)
+/// and a timeout (default the interval up to 10 s) not past the interval.
+fn polled(
+    c: &mut Check,
+    p: &dyn Fn(&str) -> String,
+    names: &mut std::collections::BTreeSet<String>,
+    (name, what): (&str, &str),
+    (interval, timeout): (Option<&str>, Option<&str>),
+) -> (Duration, Duration) {
+    if name.trim().is_empty() {
+        c.fail(p("name"), "must not be empty");
+    } else if !names.insert(name.to_string()) {
+        c.fail(p("name"), format!("{name:?} is used by an earlier {what}"));
+    }
+    let interval = c.duration(&p("interval"), interval, Duration::from_secs(15), SECOND);
+    let timeout = c.duration(
+        &p("timeout"),
+        timeout,
+        interval.min(Duration::from_secs(10)),
+        MILLI,
+    );
+    if timeout > interval {
+        c.fail(
+            p("timeout"),
+            format!("must not exceed interval ({})", show_duration(interval)),
+        );
+    }
+    (interval, timeout)
+}
+
 fn scrape_targets(c: &mut Check, targets: Vec<FileScrape>) -> Vec<ScrapeTarget> {
     let mut names = std::collections::BTreeSet::new();
     targets
@@ -949,33 +961,14 @@ fn scrape_targets(c: &mut Check, targets: Vec<FileScrape>) -> Vec<ScrapeTarget> 
         .enumerate()
         .map(|(i, s)| {
             let p = |f: &str| format!("scrape[{i}].{f}");
-            if s.name.trim().is_empty() {
-                c.fail(p("name"), "must not be empty");
-            } else if !names.insert(s.name.clone()) {
-                c.fail(
-                    p("name"),
-                    format!("{:?} is used by an earlier target", s.name),
-                );
-            }
+            let (interval, timeout) = polled(
+                c,
+                &p,
+                &mut names,
+                (&s.name, "target"),
+                (s.interval.as_deref(), s.timeout.as_deref()),
+            );
             let url = c.url(&p("url"), &s.url);
-            let interval = c.duration(
-                &p("interval"),
-                s.interval.as_deref(),
-                Duration::from_secs(15),
-                SECOND,
-            );
-            let timeout = c.duration(
-                &p("timeout"),
-                s.timeout.as_deref(),
-                interval.min(Duration::from_secs(10)),
-                MILLI,
-            );
-            if timeout > interval {
-                c.fail(
-                    p("timeout"),
-                    format!("must not exceed interval ({})", show_duration(interval)),
-                );
-            }
             let max_body_bytes =
                 c.positive(&p("max_body_bytes"), s.max_body_bytes, 16 << 20) as u64;
             let mapping = c.typed(&p("mapping"), s.mapping);
