@@ -75,25 +75,7 @@ async fn every_panel_of_the_grafana_dashboard_answers_from_a_real_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     prefill_live(&db, LIVE, "requests", 600);
-    let text = format!(
-        r#"listen = "127.0.0.1:0"
-db = {db:?}
-tick = "200ms"
-[agent]
-enabled = false
-[learn]
-enabled = false
-[[workload]]
-workload = "{LIVE}"
-metric = "requests"
-capacity_per_replica = 10.0
-step = "1s"
-lead = "2s"
-stale_after = "1h"
-actuator = {{ type = "dry-run" }}
-"#,
-        db = db.display().to_string(),
-    );
+    let text = live_config(&db, LIVE, "");
     let d =
         prescale_daemon::Daemon::start(prescale_daemon::DaemonConfig::from_toml(&text).unwrap())
             .await

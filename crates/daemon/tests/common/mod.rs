@@ -136,3 +136,28 @@ pub async fn feed_live(base: String, workload: &'static str, metric: &'static st
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A daemon config on `db` with a fast tick, no agent or learn loop, `extra` TOML (e.g. an
+/// `[[export]]`), and one live forecast-only `workload` of `requests` deciding every second.
+pub fn live_config(db: &Path, workload: &str, extra: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+db = {db:?}
+tick = "200ms"
+[agent]
+enabled = false
+[learn]
+enabled = false
+{extra}
+[[workload]]
+workload = "{workload}"
+metric = "requests"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "2s"
+stale_after = "1h"
+actuator = {{ type = "dry-run" }}
+"#,
+        db = db.display().to_string(),
+    )
+}
