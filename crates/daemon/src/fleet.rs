@@ -147,6 +147,11 @@ impl FleetHub {
         s.winners.winner(step_ms, cluster)
     }
 
+    /// Whether a clustering is known (winners can exist only then).
+    pub fn has_membership(&self) -> bool {
+        !self.lock().membership.is_empty()
+    }
+
     /// Every cluster's tally of chosen models.
     pub fn winners(&self) -> Vec<ClusterWinners> {
         self.lock().winners.views()

@@ -398,6 +398,17 @@ fn share_fleet(slots: &mut [Slot], hub: &crate::fleet::FleetHub, io: &Mutex<Io>,
         }
     }
     // What each cluster's mature members chose, and each young member starts with its winner.
+    // Without a clustering there are no winners: nothing to tally on this every-pass path.
+    if !hub.has_membership() {
+        hub.report_models(&[]);
+        for slot in slots
+            .iter_mut()
+            .filter(|s| s.controller.preferred().is_some())
+        {
+            slot.controller.set_preferred(None);
+        }
+        return;
+    }
     let reports: Vec<ModelReport> = slots
         .iter()
         .filter(|s| !s.retired)
