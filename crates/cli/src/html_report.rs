@@ -1,7 +1,7 @@
 //! The self-contained HTML report of `prescale simulate`: per series, demand vs ready capacity per policy
 //! (violations marked) and the predictive policy's learned headroom, as inline SVG.
 
-use prescale_engine::SimResult;
+use prescale_replay::SimResult;
 use std::fmt::Write;
 
 const PALETTE: [&str; 8] = [

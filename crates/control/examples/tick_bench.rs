@@ -25,7 +25,7 @@ use prescale_control::{
     ResourceTarget, Usage, WorkloadSpec,
 };
 use prescale_core::{MetricName, Sample, Timestamp, WorkloadId};
-use prescale_engine::{RollingForecaster, SimConfig};
+use prescale_forecast::RollingForecaster;
 use prescale_forecast::{forecaster, ModelConfig, ModelKind};
 use prescale_policy::{Bounds, BuildContext, PolicyInput};
 use std::time::{Duration, Instant};
@@ -243,23 +243,6 @@ fn tick(a: &Args, c: &mut Controller, w: &[Sample], now: Timestamp) -> DecisionR
         },
     ];
     c.tick_full(w, &usage, now, &Current::default())
-}
-
-/// The engine settings a controller of `spec` uses (as in `Controller::new`).
-fn sim_config(spec: &WorkloadSpec) -> SimConfig {
-    let season = spec.season_steps();
-    SimConfig {
-        capacity_per_replica: Some(spec.capacity_per_replica),
-        delay_steps: spec.lead_steps() + 1,
-        min: spec.min,
-        max: spec.max,
-        step_seconds: spec.step_ms() as f64 / 1000.0,
-        season,
-        refit_every: spec.refit_every,
-        history_window: spec.history_steps,
-        min_history: season.unwrap_or(0),
-        ..SimConfig::default()
-    }
 }
 
 fn vm_rss_bytes() -> Option<u64> {
@@ -520,11 +503,11 @@ fn split(a: &Args, slots: &[Slot]) {
     let mut by_len = [0.0; WINDOWS.len()];
     for s in &slots[..m] {
         let spec = spec(a, s.i);
-        let sim = sim_config(&spec);
+        let sim = spec.rolling();
         let history = aligned(a, s.i, 0, h + 2 * a.refit as i64);
         let cfg = ModelConfig {
             season: sim.season,
-            max_horizon: sim.refit_every + sim.delay_steps.max(1),
+            max_horizon: sim.refit_every + sim.lead,
             ..ModelConfig::default()
         };
         let model = forecaster(ModelKind::Auto, &cfg);
@@ -573,7 +556,7 @@ fn split(a: &Args, slots: &[Slot]) {
                 ready: 5,
                 requested: 5,
                 capacity_per_replica: spec.capacity_per_replica,
-                lead_steps: spec.lead_steps() + 1,
+                lead_steps: spec.decision_lead_steps(),
                 forecast: last.as_ref(),
                 lookahead: None,
             };

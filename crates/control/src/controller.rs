@@ -1,5 +1,5 @@
 //! One workload's control step: align the window to the step, refit the forecaster on its
-//! schedule (prescale-engine's `RollingForecaster`), decide with the policy (the simulator's code),
+//! schedule (prescale-forecast's `RollingForecaster`), decide with the policy (the replay's code),
 //! and explain the result. Stale or missing telemetry holds and never scales in.
 //!
 //! Feedback (prescale-feedback): every forecast acted on is recorded and scored when its step's
@@ -14,8 +14,8 @@ use crate::rightsize::{Rightsizer, SizingInput};
 use crate::{ControlError, Mode, ResourceKind, WorkloadSpec};
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp};
-use prescale_engine::{RollingForecaster, SimConfig};
 use prescale_feedback::{EventChange, FeedbackConfig, WorkloadFeedback};
+use prescale_forecast::{RollingConfig, RollingForecaster};
 use prescale_policy::{Bounds, BuildContext, Policy, PolicyInput, PolicyKind};
 
 /// The controller of one workload; owns its history, forecaster and policy state, so one failing
@@ -25,7 +25,8 @@ pub struct Controller {
     key: SeriesKey,
     policy: Box<dyn Policy>,
     policy_label: String,
-    sim: SimConfig,
+    rolling: RollingConfig,
+    step_seconds: f64,
     forecaster: RollingForecaster,
     /// The cluster's winning model kind a young history starts with.
     preferred: Option<prescale_forecast::ModelKind>,
@@ -113,11 +114,10 @@ impl Controller {
                 value: kind.label(),
                 reason: e.to_string(),
             })?;
-        let season = spec.season_steps();
         let refit_phase = usize::try_from(stable_hash(spec.workload.as_str().as_bytes()))
             .unwrap_or(0)
             % spec.refit_every.max(1);
-        let lead = spec.lead_steps() + 1;
+        let lead = spec.decision_lead_steps();
         let feedback = WorkloadFeedback::new(&FeedbackConfig {
             lead,
             ..FeedbackConfig::default()
@@ -129,19 +129,7 @@ impl Controller {
             reason: e.to_string(),
         })?
         .with_workload(spec.workload.clone());
-        let sim = SimConfig {
-            capacity_per_replica: Some(spec.capacity_per_replica),
-            delay_steps: spec.lead_steps() + 1,
-            min: spec.min,
-            max: spec.max,
-            step_seconds,
-            season,
-            refit_every: spec.refit_every,
-            history_window: spec.history_steps,
-            min_history: season.unwrap_or(0),
-            guard_refits: true,
-            ..SimConfig::default()
-        };
+        let rolling = spec.rolling();
         let rightsizer = spec
             .resources
             .clone()
@@ -150,9 +138,10 @@ impl Controller {
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
             policy,
             policy_label: kind.label(),
-            forecaster: RollingForecaster::new(&sim),
+            forecaster: RollingForecaster::new(&rolling),
             preferred: None,
-            sim,
+            rolling,
+            step_seconds,
             spec,
             history: Vec::new(),
             last_actual: None,
@@ -203,7 +192,7 @@ impl Controller {
     /// Offers the fleet's gbm to this workload's `auto` from its next scheduled refit on (or
     /// withdraws it); kept across history resets.
     pub fn set_fleet(&mut self, fleet: Option<prescale_forecast::fleet::FleetInput>) {
-        self.sim.fleet = fleet.clone();
+        self.rolling.fleet = fleet.clone();
         self.forecaster.set_fleet(fleet);
     }
 
@@ -232,7 +221,7 @@ impl Controller {
 
     /// A forecaster for a restarted history, with the fleet and the preferred kind kept.
     fn fresh_forecaster(&self) -> RollingForecaster {
-        let mut f = RollingForecaster::new(&self.sim);
+        let mut f = RollingForecaster::new(&self.rolling);
         f.set_preferred(self.preferred);
         f
     }
@@ -375,7 +364,7 @@ impl Controller {
             None => Some(explain::missing()),
             Some(age) if age > stale_after_s => Some(explain::stale(age, stale_after_s)),
             Some(_) if new_steps == 0 || self.history.is_empty() => {
-                Some(explain::waiting(self.sim.step_seconds))
+                Some(explain::waiting(self.step_seconds))
             }
             Some(_) => None,
         };
@@ -410,11 +399,11 @@ impl Controller {
         let demand = self.last_actual.unwrap_or(0.0);
         // A decision made during the step after the last complete one: the replicas it adds serve
         // from `lead` after now, so the policy looks one step further than the lead alone.
-        let lead = self.spec.lead_steps() + 1;
+        let lead = self.spec.decision_lead_steps();
         let forecast = if self.policy.wants_forecast() {
             // The fleet's exogenous inputs follow the history's end (a no-op without any).
             let end = self.recent().1;
-            if let Some(f) = end.and_then(|e| self.sim.fleet.as_ref()?.aligned_to(e)) {
+            if let Some(f) = end.and_then(|e| self.rolling.fleet.as_ref()?.aligned_to(e)) {
                 self.set_fleet(Some(f));
             }
             self.prime();
@@ -428,7 +417,7 @@ impl Controller {
         let requested = record.replicas_before.unwrap_or(self.spec.min);
         let input = PolicyInput {
             step: self.decisions,
-            step_seconds: self.sim.step_seconds,
+            step_seconds: self.step_seconds,
             demand,
             history: &self.history,
             ready: requested,
@@ -460,14 +449,14 @@ impl Controller {
                 (Some((_, _, prior)), false) => prior.as_str(),
                 _ => self.forecaster.model_label().unwrap_or("auto"),
             };
-            record.model = Some(match self.sim.season {
+            record.model = Some(match self.rolling.season {
                 Some(s) => format!(
                     "{label} (auto, season {s} steps, refit every {} steps)",
-                    self.sim.refit_every
+                    self.rolling.refit_every
                 ),
                 None => format!(
                     "{label} (auto, no season, refit every {} steps)",
-                    self.sim.refit_every
+                    self.rolling.refit_every
                 ),
             });
         }
@@ -527,7 +516,7 @@ impl Controller {
     /// start-up would otherwise refit all at once every `refit_every` steps).
     fn prime(&mut self) {
         let len = self.history.len();
-        if self.primed || len < self.sim.min_history + self.refit_phase {
+        if self.primed || len < self.rolling.min_history + self.refit_phase {
             return;
         }
         self.primed = true;

@@ -3,6 +3,7 @@
 
 use crate::{ControlError, ResourceSpec};
 use prescale_core::{MetricName, WorkloadId};
+use prescale_forecast::RollingConfig;
 use prescale_policy::{PolicyKind, PredictiveConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -171,6 +172,29 @@ impl WorkloadSpec {
         usize::try_from(lead.div_ceil(step))
             .unwrap_or(usize::MAX)
             .max(1)
+    }
+
+    /// The forecast step a decision plans for: decisions are made during the step after the last
+    /// complete one, so replicas added now serve from `lead_steps()` after it — one step past the
+    /// lead. The one home of this rule (the policy's `lead_steps`, the forecaster's lead, the
+    /// feedback's scored horizon, the published forecast at the lead).
+    pub fn decision_lead_steps(&self) -> usize {
+        self.lead_steps().saturating_add(1)
+    }
+
+    /// How the controller's forecaster fits: the spec's season, refit period and history, the
+    /// seasonal model once a full season is seen, refits guarded (a worse refit is rolled back).
+    pub fn rolling(&self) -> RollingConfig {
+        let season = self.season_steps();
+        RollingConfig {
+            lead: self.decision_lead_steps(),
+            season,
+            refit_every: self.refit_every,
+            history_window: self.history_steps,
+            min_history: season.unwrap_or(0),
+            guard_refits: true,
+            ..RollingConfig::default()
+        }
     }
 
     /// The season in steps (rounded), when it spans at least two.

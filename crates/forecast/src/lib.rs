@@ -16,6 +16,7 @@ pub mod models;
 pub mod neural;
 pub mod optimize;
 mod path;
+pub mod rolling;
 
 pub use api::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelInfo};
 pub use backtest::{
@@ -28,3 +29,4 @@ pub use conformal::IntervalMode;
 pub use error::ForecastError;
 pub use kind::ModelKind;
 pub use metrics::{coverage, mase, msis};
+pub use rolling::{RollingConfig, RollingForecaster};

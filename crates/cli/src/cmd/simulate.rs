@@ -5,8 +5,8 @@ use crate::output::{num, table};
 use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::Series;
-use prescale_engine::{simulate, SimConfig, SimResult};
 use prescale_policy::PolicyKind;
+use prescale_replay::{simulate, SimConfig, SimResult};
 use serde_json::json;
 
 /// Mean of the per-series figures of one policy.

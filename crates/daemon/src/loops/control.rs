@@ -741,7 +741,7 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
     if slot.prior_end == Some(end) {
         return;
     }
-    let horizon = spec.lead_steps() + 1 + spec.refit_every;
+    let horizon = spec.decision_lead_steps() + spec.refit_every;
     let tail = &recent[recent.len().saturating_sub(288)..];
     match prescale_learn::profile_forecast(
         profile,
@@ -798,7 +798,7 @@ fn publish(slot: &mut Slot, insight: &Insight, now: Timestamp) {
     });
     if let Some((_, f)) = c.last_forecast().filter(|(_, f)| f.horizon() > 0) {
         // The step the policy plans for: one past the lead (see the controller).
-        let i = (spec.lead_steps() + 1).min(f.horizon()) - 1;
+        let i = spec.decision_lead_steps().min(f.horizon()) - 1;
         insight.predict(
             spec.workload.as_str(),
             spec.metric.as_str(),

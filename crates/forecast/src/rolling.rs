@@ -1,4 +1,4 @@
-//! Rolling forecasts for the simulator: refit `auto` at most every `refit_every` steps on the recent
+//! Rolling forecasts, the live controller's and the replay's: refit `auto` at most every `refit_every` steps on the recent
 //! history and, in between, shift the last fit's longer forecast path by the steps elapsed (keeping
 //! the band widths calibrated for the horizons asked) and correct it by the part of the latest
 //! residual that persists. Before a seasonal model can be fitted, a non-seasonal `auto` forecasts
@@ -19,14 +19,65 @@
 //! history before the refit do not work here: with one deterministic `auto` configuration, a
 //! candidate fitted on the history minus the steps since the last refit is the last fit itself.
 
-use crate::SimConfig;
+use crate::fleet::{FleetInput, MIN_ORIGIN};
+use crate::{fleet_forecaster, forecaster, Forecaster, ModelConfig, ModelKind};
 use prescale_core::{Forecast, Level};
-use prescale_forecast::fleet::{FleetInput, MIN_ORIGIN};
-use prescale_forecast::{fleet_forecaster, forecaster, Forecaster, ModelConfig, ModelKind};
 use std::collections::VecDeque;
 
 /// Residual pairs the persistence coefficient is estimated over.
 const PERSISTENCE_WINDOW: usize = 288;
+
+/// How a [`RollingForecaster`] fits and refits, validated once by its owner (the live controller
+/// or the replay). `Default` = lead 1, a daily season of 288 steps, refits every 12 steps on at most
+/// 4032 points, a 90% band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingConfig {
+    /// The decision lead in steps: the forecast step a decision plans for (at least 1).
+    pub lead: usize,
+    /// Seasonal period in steps (`None`: no season).
+    pub season: Option<usize>,
+    /// Level of the forecast interval.
+    pub level: Level,
+    /// Refit at most every this many steps; in between the last forecast path is shifted by the
+    /// steps elapsed.
+    pub refit_every: usize,
+    /// Fit on at most this many most recent points.
+    pub history_window: usize,
+    /// No seasonal forecast before this many observed points.
+    pub min_history: usize,
+    /// With a season, a non-seasonal model forecasts from this many points until `min_history`
+    /// is reached (`None`: no forecast until then).
+    pub short_history: Option<usize>,
+    /// Correct a forecast path between refits by the persisting part of its latest residual.
+    pub residual_correction: bool,
+    /// Guard scheduled refits: keep the previous forecast path when the new one does worse on
+    /// the steps after the refit.
+    pub guard_refits: bool,
+    /// How much worse (relative mean absolute error) a new path may do before the guard falls
+    /// back to the previous one.
+    pub guard_tolerance: f64,
+    /// The fleet's gbm, a candidate of `auto` when it was trained for at least the forecaster's
+    /// horizon; its calendar is not used (history windows slide).
+    pub fleet: Option<FleetInput>,
+}
+
+impl Default for RollingConfig {
+    fn default() -> Self {
+        RollingConfig {
+            lead: 1,
+            season: Some(288),
+            level: Level::new(90.0).unwrap_or_else(|_| unreachable!()),
+            refit_every: 12,
+            history_window: 4032,
+            min_history: 288,
+            short_history: Some(36),
+            residual_correction: true,
+            guard_refits: false,
+            guard_tolerance: 0.1,
+            fleet: None,
+        }
+    }
+}
 
 /// A forecast path from one fit: `path.point[i]` is the demand at `origin + 1 + i`.
 struct Path {
@@ -168,9 +219,9 @@ pub struct RollingForecaster {
 }
 
 impl RollingForecaster {
-    /// A forecaster for the simulator settings: horizon = `refit_every + max(delay, 1)`.
-    pub fn new(cfg: &SimConfig) -> Self {
-        let lead = cfg.delay_steps.max(1);
+    /// A forecaster for `cfg`: horizon = `refit_every + max(lead, 1)` (+ `refit_every` guarded).
+    pub fn new(cfg: &RollingConfig) -> Self {
+        let lead = cfg.lead.max(1);
         // Guarded, a path must also cover the period after a refit it survives.
         let horizon = cfg.refit_every + lead + usize::from(cfg.guard_refits) * cfg.refit_every;
         let model_cfg = ModelConfig {
@@ -494,7 +545,7 @@ mod tests {
 
     /// A fleet model trained on square waves of several levels, `horizon` steps ahead.
     fn square_fleet(horizon: usize) -> FleetInput {
-        use prescale_forecast::fleet::{FleetConfig, FleetSeries, GbmFleet};
+        use crate::fleet::{FleetConfig, FleetSeries, GbmFleet};
         let series: Vec<(String, Vec<f64>)> = (1..=4)
             .map(|k| {
                 let v = (0..1500)
@@ -531,10 +582,10 @@ mod tests {
 
     #[test]
     fn the_fleet_model_is_offered_to_auto_when_it_reaches_far_enough() {
-        let cfg = SimConfig {
+        let cfg = RollingConfig {
             season: Some(40),
             min_history: 40,
-            ..SimConfig::default()
+            ..RollingConfig::default()
         };
         let demand: Vec<f64> = (0..600)
             .map(|t| 5.0 * if (t / 20) % 2 == 0 { 10.0 } else { 30.0 })
@@ -547,7 +598,7 @@ mod tests {
         };
         let plain = run(&mut RollingForecaster::new(&cfg));
         // trained for 6 steps: shorter than this forecaster's 13, so not used
-        let mut short = RollingForecaster::new(&SimConfig {
+        let mut short = RollingForecaster::new(&RollingConfig {
             fleet: Some(square_fleet(6)),
             ..cfg.clone()
         });
@@ -561,10 +612,10 @@ mod tests {
 
     #[test]
     fn a_fleet_model_forecasts_a_young_series_from_a_few_points() {
-        let cfg = SimConfig {
+        let cfg = RollingConfig {
             season: Some(40),
             min_history: 40,
-            ..SimConfig::default()
+            ..RollingConfig::default()
         };
         let demand: Vec<f64> = (0..40)
             .map(|t| 5.0 * if (t / 20) % 2 == 0 { 10.0 } else { 30.0 })
@@ -589,10 +640,10 @@ mod tests {
 
     #[test]
     fn a_young_series_starts_with_its_clusters_winner_until_auto_can_choose() {
-        let cfg = SimConfig {
+        let cfg = RollingConfig {
             season: Some(40),
             min_history: 80,
-            ..SimConfig::default()
+            ..RollingConfig::default()
         };
         let demand: Vec<f64> = (0..120)
             .map(|t| 50.0 + 20.0 * ((t % 40) as f64 / 40.0 * std::f64::consts::TAU).sin())
@@ -640,10 +691,10 @@ mod tests {
 
     #[test]
     fn short_history_forecasts_before_the_seasonal_model_can() {
-        let cfg = SimConfig::default();
+        let cfg = RollingConfig::default();
         let demand: Vec<f64> = (0..300).map(|t| 10.0 + (t % 7) as f64).collect();
         let mut with_short = RollingForecaster::new(&cfg);
-        let mut without = RollingForecaster::new(&SimConfig {
+        let mut without = RollingForecaster::new(&RollingConfig {
             short_history: None,
             ..cfg.clone()
         });

@@ -1,16 +1,16 @@
 //! The rolling forecaster's feedback hooks: forced refits, the model label and the refit guard.
 
-use prescale_engine::{RollingForecaster, SimConfig};
+use prescale_forecast::rolling::{RollingConfig, RollingForecaster};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-fn flat_config(guard: bool) -> SimConfig {
-    SimConfig {
+fn flat_config(guard: bool) -> RollingConfig {
+    RollingConfig {
         season: None,
         min_history: 48,
         history_window: 288,
         refit_every: 12,
         guard_refits: guard,
-        ..SimConfig::default()
+        ..RollingConfig::default()
     }
 }
 
@@ -54,10 +54,10 @@ fn model_label_names_the_fitted_model() {
 
 #[test]
 fn the_guard_is_off_by_default_and_changes_nothing_then() {
-    assert!(!SimConfig::default().guard_refits);
+    assert!(!RollingConfig::default().guard_refits);
     let demand = noisy_flat(200, 3);
     let mut a = RollingForecaster::new(&flat_config(false));
-    let mut b = RollingForecaster::new(&SimConfig {
+    let mut b = RollingForecaster::new(&RollingConfig {
         guard_tolerance: 5.0,
         ..flat_config(false)
     });
@@ -78,7 +78,7 @@ fn the_guard_falls_back_when_a_refit_does_worse() {
     demand[spike_at] = 2000.0;
     let decided = spike_at + 1 + 6; // the first step forecast after probation
     let run = |guard: bool| {
-        let mut f = RollingForecaster::new(&SimConfig {
+        let mut f = RollingForecaster::new(&RollingConfig {
             residual_correction: false,
             ..flat_config(guard)
         });
@@ -113,13 +113,13 @@ fn the_guard_keeps_forecasting_every_step_and_rarely_rejects_on_clean_data() {
     let demand: Vec<f64> = (0..600)
         .map(|t| 100.0 + 30.0 * (t as f64 * std::f64::consts::TAU / 24.0).sin())
         .collect();
-    let cfg = SimConfig {
+    let cfg = RollingConfig {
         season: Some(24),
         min_history: 72,
         short_history: None,
         history_window: 480,
         guard_refits: true,
-        ..SimConfig::default()
+        ..RollingConfig::default()
     };
     let mut f = RollingForecaster::new(&cfg);
     for n in 72..=demand.len() {
@@ -131,13 +131,4 @@ fn the_guard_keeps_forecasting_every_step_and_rarely_rejects_on_clean_data() {
         f.rejected_refits(),
         f.fits()
     );
-}
-
-#[test]
-fn guard_tolerance_is_validated() {
-    let bad = SimConfig {
-        guard_tolerance: -0.1,
-        ..SimConfig::default()
-    };
-    assert!(bad.validate().is_err());
 }

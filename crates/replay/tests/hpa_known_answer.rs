@@ -1,8 +1,8 @@
 //! Known-answer test: the HPA policy steps through a hand-made trace exactly as the Kubernetes
 //! autoscaling/v2 algorithm does (values worked out by hand in the comments).
 
-use prescale_engine::{simulate, PolicyKind, SimConfig};
 use prescale_policy::{Decision, Guard, Reason};
+use prescale_replay::{simulate, PolicyKind, SimConfig};
 
 #[test]
 fn hpa_reproduces_the_kubernetes_algorithm_step_by_step() {

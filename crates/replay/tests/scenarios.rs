@@ -1,7 +1,7 @@
 //! Scenario tests: small TOML traces under tests/scenarios/ with expected ranges of cost,
 //! under-provisioning and actions for every policy.
 
-use prescale_engine::{simulate, PolicyKind, SimConfig};
+use prescale_replay::{simulate, PolicyKind, SimConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;

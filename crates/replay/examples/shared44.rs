@@ -1,10 +1,10 @@
 //! Simulates every policy on the 44 shared real series (bench/shared44.toml) and prints the
 //! per-policy means, the HPA trade-off curve and the predictive controller's convergence.
-//! Run: `cargo run --release -p prescale-engine --example shared44 [-- --quick]`.
+//! Run: `cargo run --release -p prescale-replay --example shared44 [-- --quick]`.
 
 use anyhow::{Context, Result};
 use prescale_core::Interval;
-use prescale_engine::{simulate, PolicyKind, SimConfig};
+use prescale_replay::{simulate, PolicyKind, SimConfig};
 use prescale_telemetry::{csv_files, import_file, resample, Agg, CsvShape, ImportOptions};
 use std::path::{Path, PathBuf};
 

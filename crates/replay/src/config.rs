@@ -3,6 +3,7 @@
 use crate::EngineError;
 use prescale_core::Level;
 use prescale_forecast::fleet::FleetInput;
+use prescale_forecast::RollingConfig;
 
 /// How a trace is simulated. `Default` = 5-minute steps, delay 1 step, bounds [1, 1000],
 /// a daily season of 288 steps.
@@ -72,6 +73,23 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The forecaster's settings: it plans for `delay_steps` ahead (at least 1).
+    pub fn rolling(&self) -> RollingConfig {
+        RollingConfig {
+            lead: self.delay_steps.max(1),
+            season: self.season,
+            level: self.level,
+            refit_every: self.refit_every,
+            history_window: self.history_window,
+            min_history: self.min_history,
+            short_history: self.short_history,
+            residual_correction: self.residual_correction,
+            guard_refits: self.guard_refits,
+            guard_tolerance: self.guard_tolerance,
+            fleet: self.fleet.clone(),
+        }
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), EngineError> {
         let bad = |field: &'static str, value: String, reason: &'static str| {
@@ -122,5 +140,19 @@ impl SimConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_tolerance_is_validated() {
+        let bad = SimConfig {
+            guard_tolerance: -0.1,
+            ..SimConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 }

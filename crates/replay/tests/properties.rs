@@ -1,7 +1,7 @@
 //! Property tests of the simulator and the policies' shared invariants.
 
-use prescale_engine::{simulate, PolicyKind, SimConfig};
 use prescale_policy::{HpaConfig, PredictiveConfig};
+use prescale_replay::{simulate, PolicyKind, SimConfig};
 use proptest::prelude::*;
 
 fn kinds(pred_window: usize) -> Vec<PolicyKind> {

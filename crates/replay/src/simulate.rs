@@ -9,10 +9,10 @@
 //! - step `t` is under-provisioned when demand(t) > c × ready(t) after the decision;
 //! - cost = Σ requested × step; `actions` = steps where the request changed.
 
-use crate::forecasts::RollingForecaster;
 use crate::metrics::Tally;
 use crate::{EngineError, Metrics, ReplicaSet, SimConfig};
 use prescale_core::Forecast;
+use prescale_forecast::RollingForecaster;
 use prescale_policy::{
     replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,
 };
@@ -150,7 +150,7 @@ pub fn simulate(
     let mut forecaster = lanes
         .iter()
         .any(|l| l.policy.wants_forecast())
-        .then(|| RollingForecaster::new(cfg));
+        .then(|| RollingForecaster::new(&cfg.rolling()));
 
     for t in 0..demand.len() {
         let history = &demand[..=t];

@@ -1,0 +1,16 @@
+//! prescale-replay: the replay harness. A recorded demand series drives the forecast stage and the
+//! very same policy code the live loop uses, over a simulated replica set with a provisioning
+//! delay, and reports cost and under-provisioning per policy against the perfect-foresight oracle.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod replicas;
+pub mod simulate;
+
+pub use config::SimConfig;
+pub use error::EngineError;
+pub use metrics::Metrics;
+pub use prescale_policy::PolicyKind;
+pub use replicas::ReplicaSet;
+pub use simulate::{simulate, PolicyRun, SimResult, StepTrace};
