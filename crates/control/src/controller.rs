@@ -5,7 +5,11 @@
 //! Feedback (prescale-feedback): every forecast acted on is recorded and scored when its step's
 //! actual arrives; an anomalous step is kept out of the history the forecaster trains on (its
 //! predicted value stands in), drift forces a refit, and a scheduled refit that forecasts worse
-//! than the model it replaced is rolled back (the engine's refit guard).
+//! than the model it replaced is rolled back (the forecaster's refit guard).
+//!
+//! Lanes: besides the acting policy, a controller may carry candidate policies (shadows, or the
+//! replay's other policies) that decide on the very same aligned history and forecast, each from
+//! its own replica count; only the acting lane sizes resources and is handed to an actuator.
 
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
@@ -16,15 +20,16 @@ use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp};
 use prescale_feedback::{EventChange, FeedbackConfig, WorkloadFeedback};
 use prescale_forecast::{RollingConfig, RollingForecaster};
-use prescale_policy::{Bounds, BuildContext, Policy, PolicyInput, PolicyKind};
+use prescale_policy::{Bounds, BuildContext, Decision, Policy, PolicyInput, PolicyKind};
 
 /// The controller of one workload; owns its history, forecaster and policy state, so one failing
 /// workload never touches another.
 pub struct Controller {
     spec: WorkloadSpec,
     key: SeriesKey,
-    policy: Box<dyn Policy>,
-    policy_label: String,
+    /// The acting policy first, then any candidates (see [`Controller::add_lane`]).
+    lanes: Vec<Lane>,
+    bounds: Bounds,
     rolling: RollingConfig,
     step_seconds: f64,
     forecaster: RollingForecaster,
@@ -58,11 +63,26 @@ pub struct Controller {
     own_forecast: bool,
     /// Start (ms) of the last step in `history`.
     last_step: Option<i64>,
+    /// Per-replica CPU and memory sizing, when the spec asks for it.
+    rightsizer: Option<Rightsizer>,
+}
+
+/// One policy deciding on the controller's shared history and forecast.
+struct Lane {
+    policy: Box<dyn Policy>,
+    /// `PolicyKind::label()`, e.g. `predictive` or `hpa@0.50`.
+    label: String,
     /// Decisions the policy made (its step index).
     decisions: usize,
     last_desired: Option<u32>,
-    /// Per-replica CPU and memory sizing, when the spec asks for it.
-    rightsizer: Option<Rightsizer>,
+}
+
+/// One lane's outcome of a tick: the explained record and the policy's typed decision (`None`
+/// when the tick held: stale, missing or waiting).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub record: DecisionRecord,
+    pub decision: Option<Decision>,
 }
 
 /// One resource's raw use window for [`Controller::tick_full`].
@@ -77,6 +97,8 @@ pub struct Usage<'a> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Current {
     pub replicas: Option<u32>,
+    /// Replicas ready to serve (`None`: all of `replicas` are taken as ready).
+    pub ready: Option<u32>,
     /// Per-replica requests.
     pub resources: Option<Resources>,
     pub instance_type: Option<String>,
@@ -85,16 +107,23 @@ pub struct Current {
 impl Controller {
     /// A controller for a validated spec. Oracle and static policies are simulation-only.
     pub fn new(spec: WorkloadSpec) -> Result<Controller, ControlError> {
+        let rolling = spec.rolling();
+        Controller::with_rolling(spec, rolling)
+    }
+
+    /// A controller whose forecaster fits as `rolling` says rather than as the spec's defaults
+    /// ([`WorkloadSpec::rolling`]): the replay's forecasting settings. The decision lead stays
+    /// the spec's.
+    pub fn with_rolling(
+        spec: WorkloadSpec,
+        rolling: RollingConfig,
+    ) -> Result<Controller, ControlError> {
         spec.validate()?;
+        let rolling = RollingConfig {
+            lead: spec.decision_lead_steps(),
+            ..rolling
+        };
         let kind = spec.policy_kind()?;
-        if matches!(kind, PolicyKind::Oracle | PolicyKind::Static) {
-            return Err(ControlError::Invalid {
-                workload: spec.workload.to_string(),
-                field: "policy",
-                value: kind.label(),
-                reason: "needs the future or the whole trace: simulation only".into(),
-            });
-        }
         let bounds = Bounds::new(spec.min, spec.max).map_err(|e| ControlError::Invalid {
             workload: spec.workload.to_string(),
             field: "min",
@@ -102,18 +131,7 @@ impl Controller {
             reason: e.to_string(),
         })?;
         let step_seconds = spec.step_ms() as f64 / 1000.0;
-        let policy = kind
-            .build(&BuildContext {
-                bounds,
-                step_seconds,
-                peak_need: spec.max,
-            })
-            .map_err(|e| ControlError::Invalid {
-                workload: spec.workload.to_string(),
-                field: "policy",
-                value: kind.label(),
-                reason: e.to_string(),
-            })?;
+        let acting = build_lane(&spec, &kind, bounds)?;
         let refit_phase = usize::try_from(stable_hash(spec.workload.as_str().as_bytes()))
             .unwrap_or(0)
             % spec.refit_every.max(1);
@@ -129,15 +147,14 @@ impl Controller {
             reason: e.to_string(),
         })?
         .with_workload(spec.workload.clone());
-        let rolling = spec.rolling();
         let rightsizer = spec
             .resources
             .clone()
             .map(|r| Rightsizer::new(&spec.workload, r));
         Ok(Controller {
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
-            policy,
-            policy_label: kind.label(),
+            lanes: vec![acting],
+            bounds,
             forecaster: RollingForecaster::new(&rolling),
             preferred: None,
             rolling,
@@ -156,8 +173,6 @@ impl Controller {
             prior: None,
             own_forecast: false,
             last_step: None,
-            decisions: 0,
-            last_desired: None,
             rightsizer,
         })
     }
@@ -166,20 +181,49 @@ impl Controller {
         &self.spec
     }
 
-    /// The policy label (`predictive`, `hpa@0.50`, ...).
+    /// The acting policy's label (`predictive`, `hpa@0.50`, ...).
     pub fn policy_label(&self) -> &str {
-        &self.policy_label
+        &self.lanes[0].label
     }
 
-    /// The replica count the last decision asked for.
+    /// The replica count the acting policy's last decision asked for.
     pub fn last_desired(&self) -> Option<u32> {
-        self.last_desired
+        self.lanes[0].last_desired
     }
 
-    /// Whether the controller would use a prior forecast: its policy forecasts and its own history
+    /// Adds a candidate policy deciding beside the acting one on the same history and forecast,
+    /// from its own replica count (see [`Controller::tick_lanes`]); returns its lane index.
+    /// Oracle and static policies are simulation-only, as for the acting policy.
+    pub fn add_lane(&mut self, kind: &PolicyKind) -> Result<usize, ControlError> {
+        let lane = build_lane(&self.spec, kind, self.bounds)?;
+        self.lanes.push(lane);
+        Ok(self.lanes.len() - 1)
+    }
+
+    /// Lanes: the acting policy (index 0) and the candidates added.
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// The label of lane `i`'s policy.
+    pub fn lane_label(&self, i: usize) -> Option<&str> {
+        self.lanes.get(i).map(|l| l.label.as_str())
+    }
+
+    /// The headroom lane `i`'s policy has learned (`None` for policies that learn none).
+    pub fn learned_headroom(&self, i: usize) -> Option<f64> {
+        self.lanes.get(i)?.policy.learned_headroom()
+    }
+
+    /// Whether some lane's policy reads forecasts.
+    fn wants_forecast(&self) -> bool {
+        self.lanes.iter().any(|l| l.policy.wants_forecast())
+    }
+
+    /// Whether the controller would use a prior forecast: a policy forecasts and its own history
     /// has not yet given one (cold start).
     pub fn wants_prior(&self) -> bool {
-        self.policy.wants_forecast() && !self.own_forecast
+        self.wants_forecast() && !self.own_forecast
     }
 
     /// Sets the forecast used while the workload's own history is too short (e.g. its nearest
@@ -242,7 +286,7 @@ impl Controller {
     }
 
     /// The prior forecast shifted to start after the last step, when it reaches that far.
-    fn prior_forecast(&self, record: &mut DecisionRecord) -> Option<prescale_core::Forecast> {
+    fn prior_forecast(&self, notes: &mut Vec<String>) -> Option<prescale_core::Forecast> {
         let (end, f, label) = self.prior.as_ref()?;
         let last_end = self.last_step?.saturating_add(self.spec.step_ms());
         let skip = usize::try_from((last_end - end).div_euclid(self.spec.step_ms())).ok()?;
@@ -253,7 +297,7 @@ impl Controller {
         let shifted =
             prescale_core::Forecast::new(cut(&f.point), cut(&f.lower), cut(&f.upper), f.level)
                 .ok()?;
-        record.feedback.push(format!(
+        notes.push(format!(
             "cold start: {} steps of own history are too few to fit; forecast from {label}",
             self.history.len()
         ));
@@ -264,7 +308,7 @@ impl Controller {
     /// switch is engaged): forget it, so the next tick starts from `known` (what was known before)
     /// and tries again.
     pub fn not_applied(&mut self, known: Option<u32>) {
-        self.last_desired = known;
+        self.lanes[0].last_desired = known;
         if let Some(r) = &mut self.rightsizer {
             r.not_applied();
         }
@@ -286,6 +330,11 @@ impl Controller {
     /// Forecaster fits so far.
     pub fn fits(&self) -> usize {
         self.forecaster.fits()
+    }
+
+    /// Forecaster fits that failed.
+    pub fn fit_failures(&self) -> usize {
+        self.forecaster.failures()
     }
 
     /// Forecast accuracy, interval coverage, anomaly and drift state of this workload.
@@ -330,7 +379,9 @@ impl Controller {
     }
 
     /// [`Controller::tick`] with the sized resources' use windows (see
-    /// [`Controller::usage_keys`]) and the per-replica requests the actuator reports.
+    /// [`Controller::usage_keys`]) and the per-replica requests the actuator reports: the acting
+    /// lane's decision (candidate lanes decide from their own last request and are dropped; see
+    /// [`Controller::tick_lanes`]).
     pub fn tick_full(
         &mut self,
         window: &[Sample],
@@ -338,13 +389,30 @@ impl Controller {
         now: Timestamp,
         current: &Current,
     ) -> DecisionRecord {
+        let mut lanes = self.tick_lanes(window, usage, now, std::slice::from_ref(current));
+        lanes.swap_remove(0).record
+    }
+
+    /// One tick for every lane: `current[i]` is what lane `i` runs with now (missing entries:
+    /// unknown, the lane's last decision is assumed). Returns one record per lane, the acting
+    /// lane's first; only it sizes resources.
+    pub fn tick_lanes(
+        &mut self,
+        window: &[Sample],
+        usage: &[Usage<'_>],
+        now: Timestamp,
+        current: &[Current],
+    ) -> Vec<Decided> {
         let step_ms = self.spec.step_ms();
         if let Some(r) = &mut self.rightsizer {
             for u in usage {
                 r.observe_usage(u.kind, u.window, now, step_ms);
             }
         }
-        let before = current.replicas.or(self.last_desired);
+        let unknown = Current::default();
+        let current: Vec<&Current> = (0..self.lanes.len())
+            .map(|i| current.get(i).unwrap_or(&unknown))
+            .collect();
         let last_sample_at = window.iter().map(|s| s.ts).max();
         let freshness_s = last_sample_at.map(|t| (now.0 - t.0) as f64 / 1000.0);
         let new_steps = if window.is_empty() {
@@ -368,39 +436,62 @@ impl Controller {
             }
             Some(_) => None,
         };
-        let mut record = DecisionRecord {
-            workload: self.spec.workload.clone(),
-            at: now,
-            mode: self.spec.mode,
-            policy: self.policy_label.clone(),
-            replicas_before: before,
-            replicas_after: before,
-            pre_guard: None,
-            bound_by: None,
-            reason: String::new(),
-            reason_json: serde_json::Value::Null,
-            forecast: None,
-            model: None,
-            inputs,
-            feedback: std::mem::take(&mut self.notes),
-            resources: None,
-            actuation: None,
+        let notes = std::mem::take(&mut self.notes);
+        let mut records: Vec<DecisionRecord> = self
+            .lanes
+            .iter()
+            .zip(&current)
+            .map(|(lane, cur)| {
+                let before = cur.replicas.or(lane.last_desired);
+                DecisionRecord {
+                    workload: self.spec.workload.clone(),
+                    at: now,
+                    mode: self.spec.mode,
+                    policy: lane.label.clone(),
+                    replicas_before: before,
+                    replicas_after: before,
+                    pre_guard: None,
+                    bound_by: None,
+                    reason: String::new(),
+                    reason_json: serde_json::Value::Null,
+                    forecast: None,
+                    model: None,
+                    inputs: inputs.clone(),
+                    feedback: notes.clone(),
+                    resources: None,
+                    actuation: None,
+                }
+            })
+            .collect();
+        let decisions = match hold {
+            Some((text, json)) => {
+                for r in &mut records {
+                    r.reason = text.clone();
+                    r.reason_json = json.clone();
+                }
+                vec![None; records.len()]
+            }
+            None => self.decide(&mut records, &current),
         };
-        if let Some((text, json)) = hold {
-            record.reason = text;
-            record.reason_json = json;
-            return record;
-        }
-        self.decide(record, current)
+        records
+            .into_iter()
+            .zip(decisions)
+            .map(|(record, decision)| Decided { record, decision })
+            .collect()
     }
 
-    /// Runs the forecaster and the policy on the history.
-    fn decide(&mut self, mut record: DecisionRecord, current: &Current) -> DecisionRecord {
+    /// Runs the forecaster once and every lane's policy on the history.
+    fn decide(
+        &mut self,
+        records: &mut [DecisionRecord],
+        current: &[&Current],
+    ) -> Vec<Option<Decision>> {
         let demand = self.last_actual.unwrap_or(0.0);
         // A decision made during the step after the last complete one: the replicas it adds serve
         // from `lead` after now, so the policy looks one step further than the lead alone.
         let lead = self.spec.decision_lead_steps();
-        let forecast = if self.policy.wants_forecast() {
+        let mut notes = Vec::new();
+        let forecast = if self.wants_forecast() {
             // The fleet's exogenous inputs follow the history's end (a no-op without any).
             let end = self.recent().1;
             if let Some(f) = end.and_then(|e| self.rolling.fleet.as_ref()?.aligned_to(e)) {
@@ -409,70 +500,89 @@ impl Controller {
             self.prime();
             let own = self.forecaster.at(&self.history);
             self.own_forecast = own.is_some();
-            own.or_else(|| self.prior_forecast(&mut record))
+            own.or_else(|| self.prior_forecast(&mut notes))
         } else {
             None
         };
-        self.after_forecast(&mut record, forecast.as_ref(), lead);
-        let requested = record.replicas_before.unwrap_or(self.spec.min);
-        let input = PolicyInput {
-            step: self.decisions,
-            step_seconds: self.step_seconds,
-            demand,
-            history: &self.history,
-            ready: requested,
-            requested,
-            capacity_per_replica: self.spec.capacity_per_replica,
-            lead_steps: lead,
-            forecast: forecast.as_ref(),
-            lookahead: None,
-        };
-        let decision = self.policy.decide(&input);
-        self.decisions += 1;
-        let after = decision.replicas();
-        let (pre_guard, bound_by) = guard_summary(decision.reason());
-        record.replicas_after = Some(after);
-        record.pre_guard = pre_guard;
-        record.bound_by = bound_by;
-        record.reason = decision.reason().to_string();
-        record.reason_json = reason_json(decision.reason());
-        if let Some(f) = forecast.as_ref().filter(|f| f.horizon() > 0) {
-            let i = lead.min(f.horizon()) - 1;
-            record.forecast = Some(ForecastSummary {
-                point: f.point[i],
-                lower: f.lower[i],
-                upper: f.upper[i],
-                level: f.level.percent(),
-                horizon_steps: i + 1,
-            });
-            let label = match (&self.prior, self.own_forecast) {
-                (Some((_, _, prior)), false) => prior.as_str(),
-                _ => self.forecaster.model_label().unwrap_or("auto"),
+        let at = records[0].at;
+        self.after_forecast(at, &mut notes, forecast.as_ref(), lead);
+        let summary = forecast
+            .as_ref()
+            .filter(|f| f.horizon() > 0)
+            .map(|f| self.summarize(f, lead));
+        let mut decisions = Vec::with_capacity(self.lanes.len());
+        for ((lane, record), cur) in self.lanes.iter_mut().zip(records.iter_mut()).zip(current) {
+            record.feedback.extend(notes.iter().cloned());
+            let requested = record.replicas_before.unwrap_or(self.spec.min);
+            let input = PolicyInput {
+                step: lane.decisions,
+                step_seconds: self.step_seconds,
+                demand,
+                history: &self.history,
+                ready: cur.ready.unwrap_or(requested),
+                requested,
+                capacity_per_replica: self.spec.capacity_per_replica,
+                lead_steps: lead,
+                forecast: forecast.as_ref(),
+                lookahead: None,
             };
-            record.model = Some(match self.rolling.season {
-                Some(s) => format!(
-                    "{label} (auto, season {s} steps, refit every {} steps)",
-                    self.rolling.refit_every
-                ),
-                None => format!(
-                    "{label} (auto, no season, refit every {} steps)",
-                    self.rolling.refit_every
-                ),
-            });
+            let decision = lane.policy.decide(&input);
+            lane.decisions += 1;
+            let after = decision.replicas();
+            let (pre_guard, bound_by) = guard_summary(decision.reason());
+            record.replicas_after = Some(after);
+            record.pre_guard = pre_guard;
+            record.bound_by = bound_by;
+            record.reason = decision.reason().to_string();
+            record.reason_json = reason_json(decision.reason());
+            if let Some((f, model)) = &summary {
+                record.forecast = Some(f.clone());
+                record.model = Some(model.clone());
+            }
+            lane.last_desired = Some(after);
+            decisions.push(Some(decision));
         }
-        self.last_desired = Some(after);
         if let Some(r) = &mut self.rightsizer {
+            let record = &mut records[0];
+            let after = record.replicas_after.unwrap_or(self.spec.min);
             let demand_at_lead = record.forecast.as_ref().map_or(demand, |f| f.upper);
             record.resources = Some(r.decide(&SizingInput {
                 now: record.at,
                 stale_after: self.spec.stale_after,
                 demand_at_lead,
                 replicas: after,
-                current: current.resources.as_ref(),
-                current_instance: current.instance_type.as_deref(),
+                current: current[0].resources.as_ref(),
+                current_instance: current[0].instance_type.as_deref(),
             }));
         }
-        record
+        decisions
+    }
+
+    /// The forecast at the decision lead and the model that made it, for decision records.
+    fn summarize(&self, f: &prescale_core::Forecast, lead: usize) -> (ForecastSummary, String) {
+        let i = lead.min(f.horizon()) - 1;
+        let summary = ForecastSummary {
+            point: f.point[i],
+            lower: f.lower[i],
+            upper: f.upper[i],
+            level: f.level.percent(),
+            horizon_steps: i + 1,
+        };
+        let label = match (&self.prior, self.own_forecast) {
+            (Some((_, _, prior)), false) => prior.as_str(),
+            _ => self.forecaster.model_label().unwrap_or("auto"),
+        };
+        let model = match self.rolling.season {
+            Some(s) => format!(
+                "{label} (auto, season {s} steps, refit every {} steps)",
+                self.rolling.refit_every
+            ),
+            None => format!(
+                "{label} (auto, no season, refit every {} steps)",
+                self.rolling.refit_every
+            ),
+        };
+        (summary, model)
     }
 
     /// Appends the window's newly completed steps; returns how many steps were added.
@@ -562,7 +672,8 @@ impl Controller {
     /// notes a refit the guard rolled back.
     fn after_forecast(
         &mut self,
-        record: &mut DecisionRecord,
+        at: Timestamp,
+        notes: &mut Vec<String>,
         forecast: Option<&prescale_core::Forecast>,
         lead: usize,
     ) {
@@ -575,7 +686,7 @@ impl Controller {
         let rejected = self.forecaster.rejected_refits();
         if rejected > self.rejected_seen {
             self.rejected_seen = rejected;
-            record.feedback.push(
+            notes.push(
                 "the latest refit forecast worse than the model it replaced: kept the previous model"
                     .into(),
             );
@@ -588,9 +699,7 @@ impl Controller {
         let model = self.forecaster.model_label().unwrap_or("auto").to_string();
         let horizons: Vec<usize> = if lead > 1 { vec![1, lead] } else { vec![1] };
         let horizons: Vec<usize> = horizons.into_iter().filter(|&h| h <= f.horizon()).collect();
-        let _ = self
-            .feedback
-            .record(origin, record.at, &model, f, &horizons);
+        let _ = self.feedback.record(origin, at, &model, f, &horizons);
     }
 
     fn reset_history(&mut self) {
@@ -604,6 +713,39 @@ impl Controller {
     pub fn mode(&self) -> Mode {
         self.spec.mode
     }
+}
+
+/// A lane for `kind`, built for the spec's bounds and step; oracle and static policies are
+/// simulation-only.
+fn build_lane(
+    spec: &WorkloadSpec,
+    kind: &PolicyKind,
+    bounds: Bounds,
+) -> Result<Lane, ControlError> {
+    let invalid = |reason: String| ControlError::Invalid {
+        workload: spec.workload.to_string(),
+        field: "policy",
+        value: kind.label(),
+        reason,
+    };
+    if matches!(kind, PolicyKind::Oracle | PolicyKind::Static) {
+        return Err(invalid(
+            "needs the future or the whole trace: simulation only".into(),
+        ));
+    }
+    let policy = kind
+        .build(&BuildContext {
+            bounds,
+            step_seconds: spec.step_ms() as f64 / 1000.0,
+            peak_need: spec.max,
+        })
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(Lane {
+        policy,
+        label: kind.label(),
+        decisions: 0,
+        last_desired: None,
+    })
 }
 
 /// FNV-1a: a hash stable across runs and platforms.

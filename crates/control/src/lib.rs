@@ -21,7 +21,7 @@ mod spec;
 pub use actuate::actuate;
 pub use align::complete_steps;
 pub use controller::Controller;
-pub use controller::{Current, Usage};
+pub use controller::{Current, Decided, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};
 pub use record::{

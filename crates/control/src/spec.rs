@@ -165,13 +165,11 @@ impl WorkloadSpec {
             .max(1)
     }
 
-    /// Steps an added replica takes to serve: `ceil(lead / step)`, at least 1.
+    /// Steps an added replica takes to serve: `ceil(lead / step)` (0 without a lead).
     pub fn lead_steps(&self) -> usize {
         let lead = self.lead.as_millis();
         let step = self.step.as_millis().max(1);
-        usize::try_from(lead.div_ceil(step))
-            .unwrap_or(usize::MAX)
-            .max(1)
+        usize::try_from(lead.div_ceil(step)).unwrap_or(usize::MAX)
     }
 
     /// The forecast step a decision plans for: decisions are made during the step after the last

@@ -329,6 +329,7 @@ fn sizes_cpu_per_replica_ahead_of_a_repeating_step_and_sends_it_in_act_mode() {
                 memory_bytes: None,
             }),
             instance_type: None,
+            ready: None,
         };
         requests.push((k, after, cpu));
     }

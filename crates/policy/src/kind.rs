@@ -90,6 +90,14 @@ impl PolicyKind {
         }
     }
 
+    /// The violation budget of a predictive policy (`None` for kinds without one).
+    pub fn budget(&self) -> Option<f64> {
+        match self {
+            PolicyKind::Predictive(c) => Some(c.headroom.budget),
+            _ => None,
+        }
+    }
+
     /// Sets the utilization target of an HPA policy; other kinds are returned unchanged.
     pub fn with_target(self, target: f64) -> Result<Self, PolicyError> {
         match self {

@@ -1,9 +1,13 @@
 //! Simulator settings, validated once.
 
-use crate::EngineError;
+use crate::ReplayError;
+use prescale_control::WorkloadSpec;
 use prescale_core::Level;
+use prescale_core::{MetricName, WorkloadId};
 use prescale_forecast::fleet::FleetInput;
 use prescale_forecast::RollingConfig;
+use prescale_policy::PolicyKind;
+use std::time::Duration;
 
 /// How a trace is simulated. `Default` = 5-minute steps, delay 1 step, bounds [1, 1000],
 /// a daily season of 288 steps.
@@ -38,7 +42,7 @@ pub struct SimConfig {
     /// Correct a forecast path between refits by the persisting part of its latest residual.
     pub residual_correction: bool,
     /// Guard scheduled refits: keep the previous forecast path when the new one does worse on
-    /// the steps after the refit (see `RollingForecaster`); off by default.
+    /// the steps after the refit (see `RollingForecaster`); on by default, as live.
     pub guard_refits: bool,
     /// How much worse (relative mean absolute error) a new path may do before the guard falls
     /// back to the previous one.
@@ -65,7 +69,7 @@ impl Default for SimConfig {
             min_history: 288,
             short_history: Some(36),
             residual_correction: true,
-            guard_refits: false,
+            guard_refits: true,
             guard_tolerance: 0.1,
             fleet: None,
         }
@@ -73,6 +77,47 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The step in milliseconds (at least 1).
+    pub fn step_ms(&self) -> i64 {
+        ((self.step_seconds * 1000.0).round() as i64).max(1)
+    }
+
+    /// The live controller's spec for a trace replayed under these settings with `policy`
+    /// acting: capacity `c`, the bounds, the step, a lead of `max(delay − 1, 0)` steps (the
+    /// controller plans one step past its lead), the policy's own budget, the season, refit
+    /// period and history; telemetry is taken as stale only after two steps without a sample
+    /// (a trace has one sample per step), at least five minutes as live.
+    pub fn workload_spec(&self, c: f64, policy: &PolicyKind) -> Result<WorkloadSpec, ReplayError> {
+        let step_ms = u64::try_from(self.step_ms()).unwrap_or(1);
+        let step = Duration::from_millis(step_ms);
+        let name = |n: &str| {
+            WorkloadId::new("trace")
+                .and_then(|w| MetricName::new(n).map(|m| (w, m)))
+                .map_err(|e| ReplayError::InvalidConfig {
+                    field: "workload",
+                    value: e.to_string(),
+                    reason: "not a valid name",
+                })
+        };
+        let (workload, metric) = name("demand")?;
+        let mut spec = WorkloadSpec::new(workload, metric, c);
+        spec.min = self.min;
+        spec.max = self.max;
+        spec.step = step;
+        spec.lead = step
+            .saturating_mul(u32::try_from(self.delay_steps.saturating_sub(1)).unwrap_or(u32::MAX));
+        spec.budget = policy.budget().unwrap_or(spec.budget);
+        spec.policy = policy.clone();
+        spec.stale_after = spec.stale_after.max(step.saturating_mul(2));
+        spec.season = self
+            .season
+            .map(|s| step.saturating_mul(u32::try_from(s).unwrap_or(u32::MAX)));
+        spec.refit_every = self.refit_every;
+        spec.history_steps = self.history_window;
+        spec.validate()?;
+        Ok(spec)
+    }
+
     /// The forecaster's settings: it plans for `delay_steps` ahead (at least 1).
     pub fn rolling(&self) -> RollingConfig {
         RollingConfig {
@@ -91,9 +136,9 @@ impl SimConfig {
     }
 
     /// Checks every field.
-    pub fn validate(&self) -> Result<(), EngineError> {
+    pub fn validate(&self) -> Result<(), ReplayError> {
         let bad = |field: &'static str, value: String, reason: &'static str| {
-            Err(EngineError::InvalidConfig {
+            Err(ReplayError::InvalidConfig {
                 field,
                 value,
                 reason,
@@ -101,7 +146,7 @@ impl SimConfig {
         };
         if let Some(c) = self.capacity_per_replica {
             if !(c > 0.0 && c.is_finite()) {
-                return Err(EngineError::BadCapacity(c));
+                return Err(ReplayError::BadCapacity(c));
             }
         }
         if self.min > self.max {

@@ -1,10 +1,10 @@
-//! Typed errors of the simulator.
+//! Typed errors of the replay harness.
 
 use thiserror::Error;
 
 /// Why a simulation could not run.
 #[derive(Debug, Error, PartialEq)]
-pub enum EngineError {
+pub enum ReplayError {
     /// The demand series is empty.
     #[error("the demand series is empty")]
     EmptyDemand,
@@ -24,6 +24,9 @@ pub enum EngineError {
     /// No policies were asked for.
     #[error("no policies to simulate")]
     NoPolicies,
+    /// The controller refused its spec or a policy.
+    #[error(transparent)]
+    Control(#[from] prescale_control::ControlError),
     /// A policy configuration is invalid.
     #[error(transparent)]
     Policy(#[from] prescale_policy::PolicyError),

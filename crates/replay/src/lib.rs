@@ -9,7 +9,7 @@ pub mod replicas;
 pub mod simulate;
 
 pub use config::SimConfig;
-pub use error::EngineError;
+pub use error::ReplayError;
 pub use metrics::Metrics;
 pub use prescale_policy::PolicyKind;
 pub use replicas::ReplicaSet;

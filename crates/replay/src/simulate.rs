@@ -1,18 +1,26 @@
-//! The trace-driven simulator.
+//! The trace-driven simulator: the live control step ([`prescale_control::Controller`]) on a
+//! simulated clock.
+//!
+//! Every policy but the oracle and static ones is a lane of one `Controller` — the live loop's
+//! alignment, staleness hold, feedback (anomalous steps kept out of training, drift refits), refit
+//! guard and explanations —, ticked once per step at the step's end with that step's demand as its
+//! only sample. The oracle (it reads the future) and static (the whole trace's peak) are
+//! simulation-only and decide directly.
 //!
 //! Semantics (fixed, so figures compare with other tools):
 //! - capacity per replica `c` = p99(demand) / 10 unless given;
 //! - every policy starts with the oracle's count at step 0, all ready;
 //! - at each step `t` the policy sees the demand at `t` and the replicas ready at `t`, and sets the
 //!   requested count; added replicas become ready at `t + delay`, removals take effect at once
-//!   (starting replicas are cancelled first);
+//!   (starting replicas are cancelled first); a controller plans for step `t + max(delay, 1)`
+//!   (its decision lead: its lead is `max(delay − 1, 0)` steps);
 //! - step `t` is under-provisioned when demand(t) > c × ready(t) after the decision;
 //! - cost = Σ requested × step; `actions` = steps where the request changed.
 
 use crate::metrics::Tally;
-use crate::{EngineError, Metrics, ReplicaSet, SimConfig};
-use prescale_core::Forecast;
-use prescale_forecast::RollingForecaster;
+use crate::{Metrics, ReplayError, ReplicaSet, SimConfig};
+use prescale_control::{Controller, Current, Decided};
+use prescale_core::{Sample, Timestamp};
 use prescale_policy::{
     replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,
 };
@@ -68,12 +76,12 @@ impl SimResult {
 }
 
 /// Capacity per replica: p99(demand) / 10 unless `given` (peak / 10 when p99 is 0).
-pub fn capacity_per_replica(demand: &[f64], given: Option<f64>) -> Result<f64, EngineError> {
+pub fn capacity_per_replica(demand: &[f64], given: Option<f64>) -> Result<f64, ReplayError> {
     let c = match given {
         Some(c) => c,
         None => {
             let p99 =
-                prescale_math::stats::quantile(demand, 0.99).ok_or(EngineError::EmptyDemand)?;
+                prescale_math::stats::quantile(demand, 0.99).ok_or(ReplayError::EmptyDemand)?;
             // A mostly idle trace (p99 = 0) falls back to its peak, so rare bursts still scale.
             let peak = demand.iter().copied().fold(0.0, f64::max);
             (if p99 > 0.0 { p99 } else { peak }) / 10.0
@@ -82,13 +90,22 @@ pub fn capacity_per_replica(demand: &[f64], given: Option<f64>) -> Result<f64, E
     if c > 0.0 && c.is_finite() {
         Ok(c)
     } else {
-        Err(EngineError::BadCapacity(c))
+        Err(ReplayError::BadCapacity(c))
     }
+}
+
+/// How a lane decides: directly (oracle, static), or as lane `i` of the controller.
+enum Decider {
+    Direct {
+        policy: Box<dyn Policy>,
+        oracle: bool,
+    },
+    Controlled(usize),
 }
 
 struct Lane {
     name: String,
-    policy: Box<dyn Policy>,
+    decider: Decider,
     replicas: ReplicaSet,
     tally: Tally,
     trace: StepTrace,
@@ -99,20 +116,20 @@ pub fn simulate(
     demand: &[f64],
     policies: &[PolicyKind],
     cfg: &SimConfig,
-) -> Result<SimResult, EngineError> {
+) -> Result<SimResult, ReplayError> {
     cfg.validate()?;
     if demand.is_empty() {
-        return Err(EngineError::EmptyDemand);
+        return Err(ReplayError::EmptyDemand);
     }
     if policies.is_empty() {
-        return Err(EngineError::NoPolicies);
+        return Err(ReplayError::NoPolicies);
     }
     if let Some((index, &value)) = demand
         .iter()
         .enumerate()
         .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
     {
-        return Err(EngineError::BadDemand { index, value });
+        return Err(ReplayError::BadDemand { index, value });
     }
     let c = capacity_per_replica(demand, cfg.capacity_per_replica)?;
     let bounds = Bounds::new(cfg.min, cfg.max)?;
@@ -131,47 +148,88 @@ pub fn simulate(
         peak_need,
     };
     let initial = oracle_requested[0];
-    let mut lanes = policies
-        .iter()
-        .map(|k| {
-            Ok(Lane {
-                name: k.label(),
+    let simulation_only = |k: &PolicyKind| matches!(k, PolicyKind::Oracle | PolicyKind::Static);
+    let mut controller: Option<Controller> = None;
+    let mut lanes = Vec::with_capacity(policies.len());
+    for k in policies {
+        let decider = if simulation_only(k) {
+            Decider::Direct {
                 policy: k.build(&ctx)?,
-                replicas: ReplicaSet::new(initial, cfg.delay_steps),
-                tally: Tally::default(),
-                trace: StepTrace::default(),
-            })
-        })
-        .collect::<Result<Vec<_>, EngineError>>()?;
-    let oracle_lanes: Vec<bool> = policies
-        .iter()
-        .map(|k| matches!(k, PolicyKind::Oracle))
-        .collect();
-    let mut forecaster = lanes
-        .iter()
-        .any(|l| l.policy.wants_forecast())
-        .then(|| RollingForecaster::new(&cfg.rolling()));
+                oracle: matches!(k, PolicyKind::Oracle),
+            }
+        } else {
+            match controller.as_mut() {
+                Some(ctl) => Decider::Controlled(ctl.add_lane(k)?),
+                None => {
+                    controller = Some(Controller::with_rolling(
+                        cfg.workload_spec(c, k)?,
+                        cfg.rolling(),
+                    )?);
+                    Decider::Controlled(0)
+                }
+            }
+        };
+        lanes.push(Lane {
+            name: k.label(),
+            decider,
+            replicas: ReplicaSet::new(initial, cfg.delay_steps),
+            tally: Tally::default(),
+            trace: StepTrace::default(),
+        });
+    }
+    let step_ms = cfg.step_ms();
+    let mut currents = vec![Current::default(); controller.as_ref().map_or(0, Controller::lanes)];
 
     for t in 0..demand.len() {
-        let history = &demand[..=t];
-        let forecast: Option<Forecast> = forecaster.as_mut().and_then(|f| f.at(history));
-        for (lane, &is_oracle) in lanes.iter_mut().zip(&oracle_lanes) {
+        for lane in &mut lanes {
             lane.replicas.advance_to(t);
+        }
+        let decided: Vec<Decided> = match controller.as_mut() {
+            Some(ctl) => {
+                for lane in &lanes {
+                    if let Decider::Controlled(i) = lane.decider {
+                        currents[i] = Current {
+                            replicas: Some(lane.replicas.requested()),
+                            ready: Some(lane.replicas.ready()),
+                            ..Current::default()
+                        };
+                    }
+                }
+                let start = step_start(t, step_ms);
+                let sample = [Sample {
+                    ts: Timestamp(start),
+                    value: demand[t],
+                }];
+                let now = Timestamp(start.saturating_add(step_ms));
+                ctl.tick_lanes(&sample, &[], now, &currents)
+            }
+            None => Vec::new(),
+        };
+        let history = &demand[..=t];
+        for lane in &mut lanes {
             let from = lane.replicas.requested();
-            let input = PolicyInput {
-                step: t,
-                step_seconds: cfg.step_seconds,
-                demand: demand[t],
-                history,
-                ready: lane.replicas.ready(),
-                requested: from,
-                capacity_per_replica: c,
-                lead_steps: lead,
-                forecast: forecast.as_ref(),
-                lookahead: is_oracle.then(|| &demand[t + 1..]),
+            let (to, decision) = match &mut lane.decider {
+                Decider::Direct { policy, oracle } => {
+                    let input = PolicyInput {
+                        step: t,
+                        step_seconds: cfg.step_seconds,
+                        demand: demand[t],
+                        history,
+                        ready: lane.replicas.ready(),
+                        requested: from,
+                        capacity_per_replica: c,
+                        lead_steps: lead,
+                        forecast: None,
+                        lookahead: oracle.then(|| &demand[t + 1..]),
+                    };
+                    let d = policy.decide(&input);
+                    (d.replicas(), Some(d))
+                }
+                Decider::Controlled(i) => {
+                    let d = &decided[*i];
+                    (d.record.replicas_after.unwrap_or(from), d.decision.clone())
+                }
             };
-            let decision = lane.policy.decide(&input);
-            let to = decision.replicas();
             lane.replicas.request(t, to);
             let ready = lane.replicas.ready();
             let served = c * f64::from(ready);
@@ -179,18 +237,21 @@ pub fn simulate(
             lane.trace.requested.push(to);
             lane.trace.ready.push(ready);
             lane.trace.violation.push(demand[t] > served);
-            lane.trace.headroom.push(lane.policy.learned_headroom());
-            if to != from {
-                lane.trace.changes.push((t, decision));
+            lane.trace.headroom.push(match &lane.decider {
+                Decider::Direct { policy, .. } => policy.learned_headroom(),
+                Decider::Controlled(i) => controller.as_ref().and_then(|c| c.learned_headroom(*i)),
+            });
+            if let Some(d) = decision.filter(|_| to != from) {
+                lane.trace.changes.push((t, d));
             }
         }
     }
 
     let oracle_cost =
         oracle_requested.iter().map(|&r| f64::from(r)).sum::<f64>() * cfg.step_seconds / 3600.0;
-    let (fits, fit_failures) = forecaster
+    let (fits, fit_failures) = controller
         .as_ref()
-        .map_or((0, 0), |f| (f.fits(), f.failures()));
+        .map_or((0, 0), |c| (c.fits(), c.fit_failures()));
     let policies = lanes
         .into_iter()
         .map(|l| PolicyRun {
@@ -210,4 +271,9 @@ pub fn simulate(
         fits,
         fit_failures,
     })
+}
+
+/// The start (Unix ms) of step `t` of a trace: steps start at the epoch.
+fn step_start(t: usize, step_ms: i64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX).saturating_mul(step_ms)
 }

@@ -600,6 +600,7 @@ fn tick_one(
         match slot.actuator.current(&key.workload) {
             Ok(state) => state.map_or_else(Current::default, |s| Current {
                 replicas: s.replicas,
+                ready: None,
                 resources: s.resources,
                 instance_type: s.instance_type,
             }),
