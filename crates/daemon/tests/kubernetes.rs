@@ -49,6 +49,8 @@ async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
         2,
         &[C("app", Some("250m"), Some("256Mi"), None)],
     );
+    // An HPA on another Deployment of the namespace does not stop prescale acting on this one.
+    api.add_hpa("shop", "api-cpu", "Deployment", "api");
     let d = start(&web_config(&api.url(), "max = 20")).await;
     // Demand of 80 for half a minute: the threshold rule wants 9 replicas (80 × 1.1 / 10).
     let t0 = now_ms() - 30_000;
@@ -74,6 +76,66 @@ async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
     let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
     assert!(text.contains("\"outcome\":\"applied\""), "{text}");
     assert!(text.contains("\"actuator\":\"kubernetes\""), "{text}");
+    d.daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hpa_on_the_same_deployment_is_refused_and_the_decision_says_why() {
+    let api = FakeApi::start();
+    api.add_deployment(
+        "shop",
+        "web",
+        2,
+        &[C("app", Some("250m"), Some("256Mi"), None)],
+    );
+    api.add_hpa("shop", "web-cpu", "Deployment", "web");
+    let d = start(&web_config(&api.url(), "max = 20")).await;
+    let t0 = now_ms() - 30_000;
+    let pts: Vec<_> = (0..120)
+        .map(|i| ("rps", vec![("job", "web")], t0 + i * 250, 80.0))
+        .collect();
+    assert_eq!(post_write(&d.base, encode(&from_points(pts))).await.0, 204);
+    let begin = Instant::now();
+    let failed = loop {
+        let ts = now_ms();
+        let body = encode(&from_points(vec![("rps", vec![("job", "web")], ts, 80.0)]));
+        assert_eq!(post_write(&d.base, body).await.0, 204);
+        let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let found = v["decisions"].as_array().and_then(|ds| {
+            ds.iter()
+                .find(|r| r["actuation"]["outcome"] == "failed")
+                .cloned()
+        });
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "no failed actuation: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let actuation = &failed["actuation"];
+    assert_eq!(actuation["actuator"], "kubernetes", "{failed}");
+    assert_eq!(actuation["retryable"], false, "{failed}");
+    let error = actuation["error"].as_str().unwrap();
+    for want in [
+        "refused to act on Deployment/shop/web",
+        "HorizontalPodAutoscaler shop/web-cpu scales it too",
+        "undo each other's changes",
+    ] {
+        assert!(error.contains(want), "{want:?} missing from {error}");
+    }
+    assert_eq!(failed["replicas_after"], 9, "{failed}");
+    // The Deployment was never patched: the HPA keeps it.
+    assert_eq!(api.replicas("deployments", "shop", "web"), Some(2));
+    assert!(api.patches().is_empty(), "{:?}", api.patches());
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(
+        metrics.contains("prescale_decisions_total{outcome=\"failed\",workload=\"web\"}"),
+        "{metrics}"
+    );
     d.daemon.shutdown().await.unwrap();
 }
 

@@ -8,6 +8,7 @@ use prescale_actuate::{ActuationRequest, Applied, DesiredState, Resources};
 use prescale_core::WorkloadId;
 
 use crate::error::KubeError;
+use crate::hpa::{HpaGuard, HpaRef};
 use crate::options::KubeOptions;
 use crate::quantity::{format_cpu_millis, format_memory_bytes};
 use crate::resize::{resize_pods, ResizeReport};
@@ -51,11 +52,16 @@ where
 /// Every operation reads first and patches only what differs; patches carry the `resourceVersion` just
 /// read, so a concurrent writer makes the API answer 409, after which the object is re-read and the patch
 /// retried once. A second conflict is returned (retryable).
+///
+/// [`apply`](Self::apply) first makes sure no HorizontalPodAutoscaler scales the target (see
+/// [`HpaGuard`]) and refuses with [`KubeError::HpaConflict`] when one does; the low-level setters
+/// ([`set_replicas`](Self::set_replicas), [`set_resources`](Self::set_resources)) do not check.
 #[derive(Clone)]
 pub struct AsyncKubeActuator {
     client: Client,
     options: KubeOptions,
     targets: HashMap<WorkloadId, KubeTarget>,
+    hpa: HpaGuard,
 }
 
 impl AsyncKubeActuator {
@@ -63,6 +69,7 @@ impl AsyncKubeActuator {
     pub fn new(client: Client, options: KubeOptions) -> Self {
         AsyncKubeActuator {
             client,
+            hpa: HpaGuard::new(options.hpa_cache),
             options,
             targets: HashMap::new(),
         }
@@ -91,6 +98,16 @@ impl AsyncKubeActuator {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The HorizontalPodAutoscaler guard [`apply`](Self::apply) consults (shared by clones).
+    pub fn hpa_guard(&self) -> &HpaGuard {
+        &self.hpa
+    }
+
+    /// The HorizontalPodAutoscaler that scales `target`, if one does (from the guard's cache while fresh).
+    pub async fn hpa_conflict(&self, target: &KubeTarget) -> Result<Option<HpaRef>, KubeError> {
+        self.hpa.conflict(&self.client, target).await
     }
 
     /// The desired replica count in `spec.replicas` of the scale subresource.
@@ -206,9 +223,14 @@ impl AsyncKubeActuator {
 
     /// Drives the registered target toward `req.desired` (replicas first, then resources).
     ///
-    /// `instance_type` cannot be set through these objects; it is ignored and said so in the detail.
+    /// Refused with [`KubeError::HpaConflict`] (nothing read or written) when a HorizontalPodAutoscaler
+    /// scales the target. `instance_type` cannot be set through these objects; it is ignored and said
+    /// so in the detail.
     pub async fn apply(&self, req: &ActuationRequest) -> Result<Applied, KubeError> {
         let target = self.lookup(&req.desired.workload)?;
+        if req.desired.replicas.is_some() || req.desired.resources.is_some() {
+            self.hpa.check(&self.client, target).await?;
+        }
         let mut changed = false;
         let mut parts = Vec::new();
         if let Some(replicas) = req.desired.replicas {

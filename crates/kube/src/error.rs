@@ -43,6 +43,15 @@ pub enum KubeError {
     /// The synchronous API was called from inside an async runtime (use the async API there).
     #[error("the synchronous KubeActuator was called from inside a tokio runtime; use AsyncKubeActuator there")]
     NestedRuntime,
+    /// A HorizontalPodAutoscaler (perhaps KEDA's) scales the same object: prescale refuses to act on it.
+    /// Not retryable as such; the next decision checks again (after the guard's cache expires).
+    #[error("{}", crate::hpa::conflict_message(target, hpa))]
+    HpaConflict {
+        /// `Kind/namespace/name` of the object prescale was asked to change.
+        target: String,
+        /// The HPA that scales it.
+        hpa: Box<crate::hpa::HpaRef>,
+    },
     /// The actuator's own runtime could not be created.
     #[error("could not start the actuator's tokio runtime: {0}")]
     Runtime(String),

@@ -14,6 +14,10 @@
 //!   with their problems), converts a valid spec into [`ScalerSettings`] and patches the status subresource
 //!   from a [`ScalerReport`].
 //!
+//! * [`HpaGuard`] — before acting, [`AsyncKubeActuator::apply`] lists the target namespace's
+//!   HorizontalPodAutoscalers (kept for [`KubeOptions::hpa_cache`]) and refuses with
+//!   [`KubeError::HpaConflict`] when one (KEDA's included) scales the same object.
+//!
 //! Errors are [`KubeError`]: 409, 429, 5xx and connection failures are retryable; 403, 404, 422 and
 //! other 4xx are permanent and carry the API's `metav1.Status` message.
 //!
@@ -29,6 +33,7 @@
 mod async_actuator;
 mod crd;
 mod error;
+mod hpa;
 mod options;
 pub mod quantity;
 mod resize;
@@ -47,6 +52,7 @@ pub use crd::{
     ScalerResources, SpecProblem,
 };
 pub use error::KubeError;
+pub use hpa::{HpaGuard, HpaRef, KEDA_SCALED_OBJECT_LABEL};
 pub use options::{KubeOptions, LimitsPolicy};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;

@@ -1,4 +1,4 @@
-//! Knobs of the Kubernetes actuator: field manager, limits policy, in-place resize, timeouts.
+//! Knobs of the Kubernetes actuator: field manager, limits policy, in-place resize, timeouts, the HPA list's lifetime.
 
 use std::time::Duration;
 
@@ -27,6 +27,9 @@ pub struct KubeOptions {
     /// Keep kube-rs' own retry layer (429/503/504). Off by default: retries and the circuit breaker belong
     /// to `prescale_actuate::Retrying`, which sees every failure.
     pub client_retry: bool,
+    /// How long a namespace's list of HorizontalPodAutoscalers is kept before the actuator lists it
+    /// again to make sure no HPA scales the object it is about to change (see [`crate::HpaGuard`]).
+    pub hpa_cache: Duration,
 }
 
 impl Default for KubeOptions {
@@ -37,6 +40,7 @@ impl Default for KubeOptions {
             in_place_resize: false,
             request_timeout: Duration::from_secs(30),
             client_retry: false,
+            hpa_cache: Duration::from_secs(30),
         }
     }
 }

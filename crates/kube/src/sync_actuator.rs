@@ -137,6 +137,8 @@ pub fn to_actuate_error(target: String, err: KubeError) -> ActuateError {
             target,
             reason: format!("{operation}: {message}"),
         },
+        // The message names the object, the HPA and why: it is what the decision log shows.
+        e @ KubeError::HpaConflict { .. } => ActuateError::InvalidRequest(e.to_string()),
         KubeError::NestedRuntime => ActuateError::Unsupported {
             actuator: "kubernetes".to_string(),
             what: "being called from inside a tokio runtime (use AsyncKubeActuator)".to_string(),

@@ -52,6 +52,11 @@ fn setup(options: KubeOptions) -> (FakeApi, KubeActuator) {
         KubeTarget::deployment("shop", "web").with_container("app"),
     );
     act.register(wid("db"), KubeTarget::statefulset("shop", "db"));
+    // The HPA guard lists shop's HorizontalPodAutoscalers (none) and keeps the list for 30 s: listed
+    // here, the requests these tests count are the actuation's own (tests/hpa.rs covers the guard).
+    act.block_on(async |a| a.hpa_conflict(&KubeTarget::deployment("shop", "web")).await)
+        .unwrap();
+    api.clear_log();
     (api, act)
 }
 

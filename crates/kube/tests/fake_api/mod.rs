@@ -10,10 +10,12 @@
 //! resourceVersion (and `metadata.generation` when the spec changed), no-op patches do not. Errors are
 //! `metav1.Status` bodies (400, 404, 409, 415, 422 and injected 429/5xx). Strategic merge is implemented
 //! for the name-keyed lists the actuator touches (`containers`, `initContainers`, `env`, `volumes`).
-//! `prescale.io/v1alpha1` `predictivescalers` (list, get, status merge-patch) live in `scalers.rs`.
+//! `prescale.io/v1alpha1` `predictivescalers` (list, get, status merge-patch) live in `scalers.rs`,
+//! `autoscaling/v2` `horizontalpodautoscalers` (list, get) in `hpas.rs`.
 
 #![allow(dead_code)]
 
+mod hpas;
 mod scalers;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -432,6 +434,9 @@ async fn handle(
     }
     let segs: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     if let Some(r) = scalers::route(&mut g, &method, &segs, content_type.as_deref(), &body) {
+        return r;
+    }
+    if let Some(r) = hpas::route(&mut g, &method, &segs) {
         return r;
     }
     let (plural, ns, name, sub) = match segs.as_slice() {
