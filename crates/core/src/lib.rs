@@ -1,5 +1,6 @@
 //! Domain types shared by every prescale pipeline stage; no I/O lives here.
 
+pub mod clock;
 pub mod error;
 pub mod fingerprint;
 pub mod forecast;
@@ -8,6 +9,7 @@ pub mod point;
 pub mod series;
 pub mod time;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::CoreError;
 pub use fingerprint::{ClusterId, Fingerprint};
 pub use forecast::{Forecast, Level};

@@ -295,6 +295,7 @@ impl Daemon {
                 desired.clone(),
                 insight.clone(),
                 controls.clone(),
+                std::sync::Arc::new(prescale_core::SystemClock),
                 shutdown_rx.clone(),
             )));
         }

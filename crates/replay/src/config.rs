@@ -51,6 +51,8 @@ pub struct SimConfig {
     /// horizon (`refit_every` + lead, + `refit_every` when guarded); its calendar is not used
     /// (history windows slide), so it should be trained without one.
     pub fleet: Option<FleetInput>,
+    /// Keep every explained decision of the controlled policies ([`crate::PolicyRun::records`]).
+    pub keep_records: bool,
 }
 
 impl Default for SimConfig {
@@ -72,6 +74,7 @@ impl Default for SimConfig {
             guard_refits: true,
             guard_tolerance: 0.1,
             fleet: None,
+            keep_records: false,
         }
     }
 }

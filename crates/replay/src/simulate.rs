@@ -19,7 +19,7 @@
 
 use crate::metrics::Tally;
 use crate::{Metrics, ReplayError, ReplicaSet, SimConfig};
-use prescale_control::{Controller, Current, Decided};
+use prescale_control::{Controller, Current, Decided, DecisionRecord};
 use prescale_core::{Sample, Timestamp};
 use prescale_policy::{
     replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,
@@ -47,6 +47,9 @@ pub struct PolicyRun {
     pub name: String,
     pub metrics: Metrics,
     pub trace: StepTrace,
+    /// The controller's explained decision at every step, when `SimConfig::keep_records` is set
+    /// (empty for the oracle and static policies, which decide directly).
+    pub records: Vec<DecisionRecord>,
 }
 
 /// Result of simulating one demand trace.
@@ -109,6 +112,7 @@ struct Lane {
     replicas: ReplicaSet,
     tally: Tally,
     trace: StepTrace,
+    records: Vec<DecisionRecord>,
 }
 
 /// Simulates every policy in `policies` on `demand` (oldest first, one value per step).
@@ -175,6 +179,7 @@ pub fn simulate(
             replicas: ReplicaSet::new(initial, cfg.delay_steps),
             tally: Tally::default(),
             trace: StepTrace::default(),
+            records: Vec::new(),
         });
     }
     let step_ms = cfg.step_ms();
@@ -227,6 +232,9 @@ pub fn simulate(
                 }
                 Decider::Controlled(i) => {
                     let d = &decided[*i];
+                    if cfg.keep_records {
+                        lane.records.push(d.record.clone());
+                    }
                     (d.record.replicas_after.unwrap_or(from), d.decision.clone())
                 }
             };
@@ -260,6 +268,7 @@ pub fn simulate(
                 .tally
                 .finish(cfg.step_seconds, cfg.price, Some(oracle_cost)),
             trace: l.trace,
+            records: l.records,
         })
         .collect();
     Ok(SimResult {

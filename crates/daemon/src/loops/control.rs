@@ -10,7 +10,6 @@
 //! by at most its timeout.
 
 use super::stopped;
-use crate::clock;
 use crate::config::{ControlConfig, KubernetesConfig, WorkloadActuator};
 use crate::controls::{effective_mode, pool_state_file, Controls};
 use crate::error::DaemonError;
@@ -22,7 +21,7 @@ use prescale_control::{
     actuate, Actuation, Controller, Current, DecisionRecord, Fleet, Mode, Outcome, ResourceKind,
     Usage,
 };
-use prescale_core::{SeriesKey, Timestamp, WorkloadId};
+use prescale_core::{Clock, SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
 use prescale_kube::{to_actuate_error, KubeActuator};
 use prescale_remote::naming::{self, PromSample};
@@ -229,7 +228,17 @@ pub type Workloads = (
     Option<crate::loops::observe::ObserveSync>,
 );
 
-/// Runs every `tick` until shutdown.
+/// What a control pass shares with the rest of the daemon.
+#[derive(Clone)]
+pub(crate) struct PassContext {
+    pub io: Arc<Mutex<Io>>,
+    pub desired: Desired,
+    pub insight: Insight,
+    pub controls: Controls,
+}
+
+/// Runs every `tick` until shutdown, reading the time of each pass from `clock`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     workloads: Workloads,
     tick: Duration,
@@ -237,10 +246,16 @@ pub async fn run(
     desired: Desired,
     insight: Insight,
     controls: Controls,
+    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (slots, mut scalers, mut observe) = workloads;
-    let io = Arc::new(Mutex::new(io));
+    let ctx = PassContext {
+        io: Arc::new(Mutex::new(io)),
+        desired,
+        insight,
+        controls,
+    };
     let mut slots = slots;
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -249,74 +264,24 @@ pub async fn run(
             _ = stopped(&mut shutdown) => break,
             _ = ticker.tick() => {}
         }
-        let io = io.clone();
-        let desired = desired.clone();
-        let insight = insight.clone();
-        let global = controls.mode();
-        let pass_controls = controls.clone();
+        let global = ctx.controls.mode();
+        let pass_ctx = ctx.clone();
         let mut pass_scalers = scalers.take();
         let mut pass_observe = observe.take();
-        let pass = off_runtime(move || {
-            let now = clock::now();
-            let before = keys(&slots.0);
-            if let Some(sync) = pass_scalers.as_mut() {
-                // Observed slots make way: the scalers see only the others, and an observed
-                // workload a scaler now controls loses its observed slot.
-                let (mut observed, mut others): (Vec<Slot>, Vec<Slot>) =
-                    std::mem::take(&mut slots.0)
-                        .into_iter()
-                        .partition(|s| s.observed);
-                sync.reconcile(&mut others, &pass_controls);
-                let owned: std::collections::BTreeSet<WorkloadId> = others
-                    .iter()
-                    .map(|s| s.controller.spec().workload.clone())
-                    .collect();
-                observed.retain(|s| !owned.contains(&s.controller.spec().workload));
-                others.append(&mut observed);
-                slots.0 = others;
-            }
-            if let Some(sync) = pass_observe.as_mut() {
-                sync.reconcile(&mut slots.0, &pass_controls, now);
-            }
-            // A deleted scaler's or no longer observed workload leaves /metrics, the API and KEDA.
-            let after = keys(&slots.0);
-            for gone in before.difference(&after) {
-                lock(&desired).remove(&gone.workload);
-                insight.forget(&gone.workload, gone.metric.as_str());
-            }
-            // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
-            let started = std::time::Instant::now();
-            let outcomes = Fleet::new().run(&mut slots.0, |slot| {
-                if !slot.retired {
-                    // Between decisions nothing changes that the API shows: publish on decisions.
-                    if let Some(record) = tick_one(slot, &io, &desired, global, now) {
-                        let metric = slot.controller.spec().metric.to_string();
-                        insight.control().decided(&metric, &record);
-                        publish(slot, &insight, now);
-                    }
-                }
-            });
-            insight
-                .control()
-                .passed(now, started.elapsed().as_secs_f64());
-            for (slot, outcome) in slots.0.iter_mut().zip(outcomes) {
-                if let Outcome::Panicked(message) = outcome {
-                    slot.retired = true;
-                    tracing::error!(
-                        workload = %slot.controller.spec().workload,
-                        panic = %message,
-                        "control tick panicked; this workload stops deciding, the others go on"
-                    );
-                }
-            }
-            if let Some(sync) = pass_scalers.as_mut() {
-                sync.report(&mut slots.0, now);
-            }
-            share_fleet(&mut slots.0, insight.fleet(), &io, now);
+        let clock = clock.clone();
+        let done = off_runtime(move || {
+            let now = clock.now();
+            pass(
+                &pass_ctx,
+                &mut slots,
+                (&mut pass_scalers, &mut pass_observe),
+                global,
+                now,
+            );
             (slots, pass_scalers, pass_observe)
         })
         .await;
-        match pass {
+        match done {
             Ok((s, sync, obs)) => {
                 slots = s;
                 scalers = sync;
@@ -330,6 +295,77 @@ pub async fn run(
     }
     // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one.
     let _ = off_runtime(move || drop(slots)).await;
+}
+
+/// One pass of the control loop at `now` under the global mode `global`: the scaler and observe
+/// syncs add and remove slots, every live slot ticks (in parallel; a panic retires its slot),
+/// and the fleet models and cluster winners are shared.
+pub(crate) fn pass(
+    ctx: &PassContext,
+    slots: &mut Slots,
+    syncs: (
+        &mut Option<crate::loops::scalers::ScalerSync>,
+        &mut Option<crate::loops::observe::ObserveSync>,
+    ),
+    global: Mode,
+    now: Timestamp,
+) {
+    let (pass_scalers, pass_observe) = syncs;
+    let before = keys(&slots.0);
+    if let Some(sync) = pass_scalers.as_mut() {
+        // Observed slots make way: the scalers see only the others, and an observed
+        // workload a scaler now controls loses its observed slot.
+        let (mut observed, mut others): (Vec<Slot>, Vec<Slot>) = std::mem::take(&mut slots.0)
+            .into_iter()
+            .partition(|s| s.observed);
+        sync.reconcile(&mut others, &ctx.controls);
+        let owned: std::collections::BTreeSet<WorkloadId> = others
+            .iter()
+            .map(|s| s.controller.spec().workload.clone())
+            .collect();
+        observed.retain(|s| !owned.contains(&s.controller.spec().workload));
+        others.append(&mut observed);
+        slots.0 = others;
+    }
+    if let Some(sync) = pass_observe.as_mut() {
+        sync.reconcile(&mut slots.0, &ctx.controls, now);
+    }
+    // A deleted scaler's or no longer observed workload leaves /metrics, the API and KEDA.
+    let after = keys(&slots.0);
+    for gone in before.difference(&after) {
+        lock(&ctx.desired).remove(&gone.workload);
+        ctx.insight.forget(&gone.workload, gone.metric.as_str());
+    }
+    // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
+    let started = std::time::Instant::now();
+    let (io, desired, insight) = (&ctx.io, &ctx.desired, &ctx.insight);
+    let outcomes = Fleet::new().run(&mut slots.0, |slot| {
+        if !slot.retired {
+            // Between decisions nothing changes that the API shows: publish on decisions.
+            if let Some(record) = tick_one(slot, io, desired, global, now) {
+                let metric = slot.controller.spec().metric.to_string();
+                insight.control().decided(&metric, &record);
+                publish(slot, insight, now);
+            }
+        }
+    });
+    insight
+        .control()
+        .passed(now, started.elapsed().as_secs_f64());
+    for (slot, outcome) in slots.0.iter_mut().zip(outcomes) {
+        if let Outcome::Panicked(message) = outcome {
+            slot.retired = true;
+            tracing::error!(
+                workload = %slot.controller.spec().workload,
+                panic = %message,
+                "control tick panicked; this workload stops deciding, the others go on"
+            );
+        }
+    }
+    if let Some(sync) = pass_scalers.as_mut() {
+        sync.report(&mut slots.0, now);
+    }
+    share_fleet(&mut slots.0, insight.fleet(), io, now);
 }
 
 /// Offers the slots' histories (with their exogenous inputs) to the fleet hub when it asks, hands

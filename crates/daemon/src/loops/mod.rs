@@ -3,6 +3,8 @@
 pub mod agent;
 pub mod backfill;
 pub mod control;
+#[cfg(test)]
+mod control_replay;
 pub mod export;
 pub mod learn;
 pub mod observe;
