@@ -139,6 +139,43 @@ async fn an_hpa_on_the_same_deployment_is_refused_and_the_decision_says_why() {
     d.daemon.shutdown().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_means_store_open_and_first_control_pass_done() {
+    // No control loop at all (nothing configured, observe mode off): the store answers, but no
+    // pass ever comes, so the daemon is live and not ready.
+    let idle = start("[agent]\nenabled = false\n[observe]\nenabled = false\n").await;
+    assert_eq!(get(&idle.base, "/healthz").await.0, 200);
+    let (s, body) = get(&idle.base, "/readyz").await;
+    assert_eq!(s, 503, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ready"], false, "{v}");
+    assert_eq!(v["store"], "open", "{v}");
+    assert_eq!(v["control_passes"], 0, "{v}");
+    assert_eq!(v["waiting_for"][0], "the control loop's first pass", "{v}");
+    idle.daemon.shutdown().await.unwrap();
+
+    // A controlled workload: ready once the loop has passed over it.
+    let api = FakeApi::start();
+    api.add_deployment("shop", "web", 2, &[C("app", None, None, None)]);
+    let d = start(&web_config(&api.url(), "")).await;
+    let begin = Instant::now();
+    let v = loop {
+        let (s, body) = get(&d.base, "/readyz").await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if s == 200 {
+            break v;
+        }
+        assert_eq!(s, 503, "{body}");
+        assert!(begin.elapsed() < Duration::from_secs(10), "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(v["ready"], true, "{v}");
+    assert_eq!(v["store"], "open", "{v}");
+    assert!(v["control_passes"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["waiting_for"], serde_json::json!([]), "{v}");
+    d.daemon.shutdown().await.unwrap();
+}
+
 /// The container's CPU request in the Deployment's pod template.
 fn cpu_request(api: &FakeApi) -> Option<String> {
     let d = api.object("deployments", "shop", "web")?;

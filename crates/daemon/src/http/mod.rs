@@ -1,5 +1,5 @@
 //! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
-//! `/healthz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
+//! `/healthz`, `/readyz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
 //! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints
 //! and their drift, clusters and annotations (POST needs the bearer token); and the web dashboard
 //! at `/` with its two assets under `/dashboard/`.
@@ -18,6 +18,7 @@ mod fingerprint;
 mod forecast;
 mod metrics;
 mod models;
+mod ready;
 mod reply;
 mod rfc3339;
 pub mod serve;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/app.js", get(dashboard::app_js))
         .route("/dashboard/style.css", get(dashboard::style_css))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready::ready))
         .route("/api/v1/openapi.json", get(openapi))
         .with_state(state)
 }
