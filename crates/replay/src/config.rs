@@ -80,6 +80,25 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The settings a replay of `spec`'s own history runs under: its capacity, bounds, step,
+    /// season, refit period and history; added replicas serve after its decision lead.
+    pub fn for_spec(spec: &WorkloadSpec, keep_records: bool) -> SimConfig {
+        let rolling = spec.rolling();
+        SimConfig {
+            capacity_per_replica: Some(spec.capacity_per_replica),
+            delay_steps: spec.decision_lead_steps(),
+            min: spec.min,
+            max: spec.max,
+            step_seconds: spec.step_ms() as f64 / 1000.0,
+            season: rolling.season,
+            refit_every: rolling.refit_every,
+            history_window: rolling.history_window,
+            min_history: rolling.min_history,
+            keep_records,
+            ..SimConfig::default()
+        }
+    }
+
     /// The step in milliseconds (at least 1).
     pub fn step_ms(&self) -> i64 {
         ((self.step_seconds * 1000.0).round() as i64).max(1)

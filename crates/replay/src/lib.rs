@@ -13,4 +13,4 @@ pub use error::ReplayError;
 pub use metrics::Metrics;
 pub use prescale_policy::PolicyKind;
 pub use replicas::ReplicaSet;
-pub use simulate::{simulate, PolicyRun, SimResult, StepTrace};
+pub use simulate::{replay_history, simulate, PolicyRun, SimResult, StepTrace};

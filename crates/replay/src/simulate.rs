@@ -19,7 +19,7 @@
 
 use crate::metrics::Tally;
 use crate::{Metrics, ReplayError, ReplicaSet, SimConfig};
-use prescale_control::{Controller, Current, Decided, DecisionRecord};
+use prescale_control::{Controller, Current, Decided, DecisionRecord, WorkloadSpec};
 use prescale_core::{Sample, Timestamp};
 use prescale_policy::{
     replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,
@@ -122,6 +122,117 @@ pub fn simulate(
     cfg: &SimConfig,
 ) -> Result<SimResult, ReplayError> {
     cfg.validate()?;
+    check_demand(demand, policies)?;
+    let c = capacity_per_replica(demand, cfg.capacity_per_replica)?;
+    let step_ms = cfg.step_ms();
+    let samples: Vec<Sample> = demand
+        .iter()
+        .enumerate()
+        .map(|(t, &value)| Sample {
+            ts: Timestamp(step_start(t, step_ms)),
+            value,
+        })
+        .collect();
+    let controller = match policies.iter().find(|k| !simulation_only(k)) {
+        Some(k) => Some(Controller::with_rolling(
+            cfg.workload_spec(c, k)?,
+            cfg.rolling(),
+        )?),
+        None => None,
+    };
+    let feed = Feed {
+        samples: &samples,
+        first: 0,
+        step_ms,
+        span_ms: step_ms,
+    };
+    drive(demand, &feed, controller, policies, cfg, c)
+}
+
+/// Replays a workload's recorded samples (any spacing, oldest first) through the live controller
+/// of `spec` — its policy acting, `extra` policies beside it on the same forecasts — ticking at the
+/// end of every step from the step holding `from` (default: the first sample) to the last step
+/// complete by `to` (default: the last sample's step end). Each tick sees the window the live loop
+/// loads (the steps its staleness rule looks back over), so gaps hold as live; the figures use the
+/// steps' mean demand, gaps filled linearly.
+pub fn replay_history(
+    samples: &[Sample],
+    spec: WorkloadSpec,
+    extra: &[PolicyKind],
+    range: (Option<Timestamp>, Option<Timestamp>),
+    keep_records: bool,
+) -> Result<SimResult, ReplayError> {
+    spec.validate()?;
+    let cfg = SimConfig::for_spec(&spec, keep_records);
+    let step_ms = cfg.step_ms();
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Err(ReplayError::EmptyDemand);
+    };
+    if samples.windows(2).any(|w| w[1].ts < w[0].ts) {
+        return Err(ReplayError::InvalidConfig {
+            field: "samples",
+            value: format!("{} samples", samples.len()),
+            reason: "must be in time order",
+        });
+    }
+    let from = range.0.unwrap_or(first.ts).0.max(first.ts.0);
+    let first_step = from.div_euclid(step_ms) * step_ms;
+    let to = range.1.map_or(last.ts.0.saturating_add(step_ms), |t| t.0);
+    let steps = usize::try_from(to.saturating_sub(first_step) / step_ms).unwrap_or(0);
+    if steps == 0 {
+        return Err(ReplayError::EmptyDemand);
+    }
+    let key = prescale_core::SeriesKey::new(spec.workload.clone(), spec.metric.clone());
+    let lo = samples.partition_point(|s| s.ts.0 < first_step);
+    let end = first_step.saturating_add(step_ms.saturating_mul(steps as i64));
+    let hi = samples.partition_point(|s| s.ts.0 < end);
+    let means = prescale_control::complete_steps(&key, &samples[lo..hi], step_ms, Timestamp(end));
+    let demand = fill_steps(&means, first_step, step_ms, steps).ok_or(ReplayError::EmptyDemand)?;
+    let mut policies = vec![spec.policy_kind()?];
+    policies.extend(extra.iter().cloned());
+    check_demand(&demand, &policies)?;
+    let c = spec.capacity_per_replica;
+    let span_ms = (step_ms.saturating_mul(4)).max(
+        i64::try_from(spec.stale_after.as_millis())
+            .unwrap_or(i64::MAX)
+            .saturating_add(step_ms),
+    );
+    let feed = Feed {
+        samples,
+        first: first_step,
+        step_ms,
+        span_ms,
+    };
+    let controller = Controller::new(spec)?;
+    drive(&demand, &feed, Some(controller), &policies, &cfg, c)
+}
+
+/// The demand of every step from `first` (start ms): the steps' means, steps without samples
+/// filled linearly between their neighbours (held flat before the first and after the last).
+fn fill_steps(means: &[(i64, f64)], first: i64, step_ms: i64, steps: usize) -> Option<Vec<f64>> {
+    let at = |start: i64| usize::try_from((start - first) / step_ms).ok();
+    let known: Vec<(usize, f64)> = means
+        .iter()
+        .filter_map(|&(s, v)| at(s).filter(|&i| i < steps).map(|i| (i, v)))
+        .collect();
+    let (&(i0, v0), &(il, vl)) = (known.first()?, known.last()?);
+    let mut out = vec![v0; steps];
+    for w in known.windows(2) {
+        let ((a, va), (b, vb)) = (w[0], w[1]);
+        for (k, slot) in out.iter_mut().enumerate().take(b).skip(a) {
+            *slot = va + (vb - va) * (k - a) as f64 / (b - a) as f64;
+        }
+    }
+    out[..i0].fill(v0);
+    out[il..].fill(vl);
+    Some(out)
+}
+
+fn simulation_only(k: &PolicyKind) -> bool {
+    matches!(k, PolicyKind::Oracle | PolicyKind::Static)
+}
+
+fn check_demand(demand: &[f64], policies: &[PolicyKind]) -> Result<(), ReplayError> {
     if demand.is_empty() {
         return Err(ReplayError::EmptyDemand);
     }
@@ -135,7 +246,42 @@ pub fn simulate(
     {
         return Err(ReplayError::BadDemand { index, value });
     }
-    let c = capacity_per_replica(demand, cfg.capacity_per_replica)?;
+    Ok(())
+}
+
+/// What the controller is fed: sorted samples, the start (ms) of step 0, and how far back each
+/// tick's window reaches.
+struct Feed<'a> {
+    samples: &'a [Sample],
+    first: i64,
+    step_ms: i64,
+    span_ms: i64,
+}
+
+impl Feed<'_> {
+    /// The tick at the end of step `t`: its time and the samples in `[now − span, now)`.
+    fn tick(&self, t: usize) -> (Timestamp, &[Sample]) {
+        let now = self
+            .first
+            .saturating_add(step_start(t, self.step_ms))
+            .saturating_add(self.step_ms);
+        let from = now.saturating_sub(self.span_ms);
+        let lo = self.samples.partition_point(|s| s.ts.0 < from);
+        let hi = self.samples.partition_point(|s| s.ts.0 < now);
+        (Timestamp(now), &self.samples[lo..hi.max(lo)])
+    }
+}
+
+/// Runs every policy over the steps of `demand`: simulation-only ones directly, the others as
+/// lanes of `controller` (its lane 0 is the first of them), fed by `feed`.
+fn drive(
+    demand: &[f64],
+    feed: &Feed<'_>,
+    mut controller: Option<Controller>,
+    policies: &[PolicyKind],
+    cfg: &SimConfig,
+    c: f64,
+) -> Result<SimResult, ReplayError> {
     let bounds = Bounds::new(cfg.min, cfg.max)?;
     let lead = cfg.delay_steps;
     let oracle_requested: Vec<u32> = (0..demand.len())
@@ -152,9 +298,8 @@ pub fn simulate(
         peak_need,
     };
     let initial = oracle_requested[0];
-    let simulation_only = |k: &PolicyKind| matches!(k, PolicyKind::Oracle | PolicyKind::Static);
-    let mut controller: Option<Controller> = None;
     let mut lanes = Vec::with_capacity(policies.len());
+    let mut acting_taken = false;
     for k in policies {
         let decider = if simulation_only(k) {
             Decider::Direct {
@@ -162,15 +307,12 @@ pub fn simulate(
                 oracle: matches!(k, PolicyKind::Oracle),
             }
         } else {
-            match controller.as_mut() {
-                Some(ctl) => Decider::Controlled(ctl.add_lane(k)?),
-                None => {
-                    controller = Some(Controller::with_rolling(
-                        cfg.workload_spec(c, k)?,
-                        cfg.rolling(),
-                    )?);
-                    Decider::Controlled(0)
-                }
+            let ctl = controller.as_mut().ok_or(ReplayError::NoPolicies)?;
+            if acting_taken {
+                Decider::Controlled(ctl.add_lane(k)?)
+            } else {
+                acting_taken = true;
+                Decider::Controlled(0)
             }
         };
         lanes.push(Lane {
@@ -182,7 +324,6 @@ pub fn simulate(
             records: Vec::new(),
         });
     }
-    let step_ms = cfg.step_ms();
     let mut currents = vec![Current::default(); controller.as_ref().map_or(0, Controller::lanes)];
 
     for t in 0..demand.len() {
@@ -200,13 +341,8 @@ pub fn simulate(
                         };
                     }
                 }
-                let start = step_start(t, step_ms);
-                let sample = [Sample {
-                    ts: Timestamp(start),
-                    value: demand[t],
-                }];
-                let now = Timestamp(start.saturating_add(step_ms));
-                ctl.tick_lanes(&sample, &[], now, &currents)
+                let (now, window) = feed.tick(t);
+                ctl.tick_lanes(window, &[], now, &currents)
             }
             None => Vec::new(),
         };
@@ -282,7 +418,22 @@ pub fn simulate(
     })
 }
 
-/// The start (Unix ms) of step `t` of a trace: steps start at the epoch.
+/// The start (Unix ms) of step `t` of a trace whose step 0 starts at 0.
 fn step_start(t: usize, step_ms: i64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX).saturating_mul(step_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_between_step_means_are_filled_linearly_and_held_at_the_ends() {
+        let means = [(2000, 4.0), (5000, 10.0)];
+        assert_eq!(
+            fill_steps(&means, 1000, 1000, 7),
+            Some(vec![4.0, 4.0, 6.0, 8.0, 10.0, 10.0, 10.0])
+        );
+        assert_eq!(fill_steps(&[], 0, 1000, 3), None);
+    }
 }
