@@ -292,8 +292,7 @@ pub struct ForecastArgs {
 /// Which series to evaluate: files and directories, or a suite file (shared by backtest and simulate).
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// CSV files or directories of CSV files.
-    #[arg(required_unless_present = "suite")]
+    /// CSV files or directories of CSV files (or `--suite`).
     pub paths: Vec<PathBuf>,
     /// A TOML suite listing inputs with their own read options (see bench/shared44.toml).
     #[arg(long)]
@@ -392,4 +391,23 @@ pub struct SimulateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// What-if on your own history (no CSV inputs and `--workload W`: W's stored samples from
+    /// `--db` replay through its controller, the policies named by `--policies` beside it):
+    /// the daemon config whose `[[workload]]` of that name gives the controller (policy,
+    /// capacity, bounds, lead, step, season); without it the first `--policies` entry acts, with
+    /// `--capacity-per-replica`, `--min`, `--max`, `--delay` and `--step`.
+    #[arg(long, requires = "workload")]
+    pub config: Option<PathBuf>,
+    /// The demand metric replayed (default: the config's, else the workload's only stored metric).
+    #[arg(long, requires = "workload")]
+    pub metric: Option<String>,
+    /// Decision step without a config (default 1m, as the daemon's).
+    #[arg(long, requires = "workload")]
+    pub step: Option<String>,
+    /// Replay from this time (Unix seconds or ISO-8601; default: the first stored sample).
+    #[arg(long, requires = "workload")]
+    pub from: Option<String>,
+    /// Replay up to this time (default: the last stored sample).
+    #[arg(long, requires = "workload")]
+    pub to: Option<String>,
 }

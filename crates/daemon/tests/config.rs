@@ -464,6 +464,16 @@ fn a_policy_is_a_name_or_a_table_of_its_settings() {
     );
     let c = DaemonConfig::from_toml(&workload(r#"{ kind = "hpa", target = 0.6 }"#)).unwrap();
     assert_eq!(c.control.workloads[0].spec.policy.label(), "hpa@0.60");
+    // A predictive policy's own budget holds unless `budget` says otherwise.
+    let c = DaemonConfig::from_toml(&workload(r#""predictive@0.02""#)).unwrap();
+    let spec = &c.control.workloads[0].spec;
+    assert_eq!(
+        (spec.budget, spec.policy_kind().unwrap().label()),
+        (0.02, "predictive@0.02".to_string())
+    );
+    let c =
+        DaemonConfig::from_toml(&(workload(r#""predictive@0.02""#) + "budget = 0.05\n")).unwrap();
+    assert_eq!(c.control.workloads[0].spec.budget, 0.05);
     for (bad, says) in [
         (
             r#"{ kind = "threshold", up = 0.5, down = 0.7 }"#,

@@ -59,6 +59,8 @@ pub struct SimResult {
     pub capacity_per_replica: f64,
     /// Steps simulated.
     pub steps: usize,
+    /// The demand of every step replayed.
+    pub demand: Vec<f64>,
     /// Step length in seconds.
     pub step_seconds: f64,
     /// The oracle's request at each step (the lower bound).
@@ -410,6 +412,7 @@ fn drive(
     Ok(SimResult {
         capacity_per_replica: c,
         steps: demand.len(),
+        demand: demand.to_vec(),
         step_seconds: cfg.step_seconds,
         oracle_requested,
         policies,

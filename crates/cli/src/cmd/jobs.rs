@@ -21,6 +21,9 @@ pub fn collect(args: &InputArgs) -> Result<Vec<(String, Series)>> {
 pub fn collect_families(args: &InputArgs) -> Result<Vec<(usize, String, Series)>> {
     let inputs = match &args.suite {
         Some(path) => Suite::load(path)?.inputs(),
+        None if args.paths.is_empty() => {
+            bail!("no inputs: give CSV files or directories, or --suite FILE")
+        }
         None => vec![(args.paths.clone(), args.read.clone())],
     };
     let mut out = Vec::new();

@@ -17,6 +17,7 @@ pub mod recommend;
 pub mod run;
 mod series;
 mod simulate;
+mod whatif;
 
 use crate::args::{Cli, Command};
 use anyhow::Result;
@@ -37,7 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cluster(a) => cluster::run(&mut open(&cli.db)?, &a),
         Command::Forecast(a) => forecast::run(&mut open(&cli.db)?, &a),
         Command::Backtest(a) => backtest::run(&a),
-        Command::Simulate(a) => simulate::run(&a),
+        Command::Simulate(a) => simulate::run(&cli.db, &a),
         Command::Run(a) => run::run(&cli.db, cli.db_given, &a),
         Command::Config(a) => {
             if config::run(&a)? {

@@ -1,4 +1,6 @@
-//! `prescale simulate`: replay demand traces through the scaling policies and compare cost and shortfall.
+//! `prescale simulate`: replay demand traces — CSV files, or a workload's own stored history
+//! through its configured controller (`--workload`) — through the scaling policies and compare
+//! cost and shortfall.
 
 use crate::args::SimulateArgs;
 use crate::output::{num, table};
@@ -8,6 +10,7 @@ use prescale_core::Series;
 use prescale_policy::PolicyKind;
 use prescale_replay::{simulate, SimConfig, SimResult};
 use serde_json::json;
+use std::path::Path;
 
 /// Mean of the per-series figures of one policy.
 #[derive(Default)]
@@ -21,7 +24,7 @@ struct Total {
     actions: usize,
 }
 
-pub fn run(args: &SimulateArgs) -> Result<()> {
+pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
     let policies: Vec<PolicyKind> = args
         .policies
         .iter()
@@ -35,18 +38,44 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             })
         })
         .collect::<Result<_>>()?;
-    let series = super::jobs::collect(&args.inputs)?;
-    let results = super::jobs::parallel_map(&series, args.threads, "simulate", |(_, s)| {
-        config(args, s)
-            .and_then(|cfg| simulate(&s.values(), &policies, &cfg).map_err(|e| e.to_string()))
-    })?;
+    let from_store = args.inputs.paths.is_empty() && args.inputs.suite.is_none();
+    let runs: Vec<(String, Vec<f64>, Result<SimResult, String>)> = match &args.inputs.read.workload
+    {
+        Some(w) if from_store => vec![super::whatif::replay(db, w, args, &policies)?],
+        _ => {
+            let series = super::jobs::collect(&args.inputs)?;
+            let results =
+                super::jobs::parallel_map(&series, args.threads, "simulate", |(_, s)| {
+                    config(args, s).and_then(|cfg| {
+                        simulate(&s.values(), &policies, &cfg).map_err(|e| e.to_string())
+                    })
+                })?;
+            series
+                .into_iter()
+                .zip(results)
+                .map(|((name, s), r)| (name, s.values(), r))
+                .collect()
+        }
+    };
+    report(args, runs)
+}
+
+/// Prints the per-series and total table and writes `--json` / `--report`.
+fn report(
+    args: &SimulateArgs,
+    runs: Vec<(String, Vec<f64>, Result<SimResult, String>)>,
+) -> Result<()> {
     let mut rows = Vec::new();
     let mut per_series = Vec::new();
     let mut skipped = Vec::new();
     let mut kept: Vec<(String, Vec<f64>, SimResult)> = Vec::new();
-    let names: Vec<String> = policies.iter().map(PolicyKind::label).collect();
+    let names: Vec<String> = runs
+        .iter()
+        .find_map(|(_, _, r)| r.as_ref().ok())
+        .map(|r| r.policies.iter().map(|p| p.name.clone()).collect())
+        .unwrap_or_default();
     let mut totals: Vec<Total> = names.iter().map(|_| Total::default()).collect();
-    for ((name, s), r) in series.iter().zip(results) {
+    for (name, values, r) in runs {
         let r: SimResult = match r {
             Ok(r) => r,
             Err(e) => {
@@ -88,7 +117,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                                "fits": r.fits, "policies": pj}),
         );
         if args.report.is_some() {
-            kept.push((name.clone(), s.values(), r));
+            kept.push((name.clone(), values, r));
         }
     }
     if per_series.is_empty() {

@@ -739,13 +739,17 @@ fn control(
         if let Some(s) = f.season.as_deref() {
             spec.season = Some(c.duration(&at("season"), Some(s), spec.step, MILLI));
         }
-        spec.budget = f.budget.unwrap_or(spec.budget);
         if let Some(p) = f.policy.clone() {
             match <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p) {
                 Ok(k) => spec.policy = k,
                 Err(e) => c.fail(at("policy"), e.to_string()),
             }
         }
+        // `budget` wins; else the policy's own (`predictive@0.02`), else the default.
+        spec.budget = f
+            .budget
+            .or_else(|| spec.policy.budget())
+            .unwrap_or(spec.budget);
         let own_mode = f
             .mode
             .as_deref()

@@ -1,0 +1,132 @@
+//! `prescale simulate --workload W`: what-if on the store's own history of a workload, through the
+//! controller its daemon config gives it or one built from the flags.
+
+mod common;
+
+use common::{fails, ok};
+use serde_json::Value;
+
+/// A store holding two demo workloads' three days at 5-minute steps; returns (dir, db, workload,
+/// its first sample's Unix seconds).
+fn store() -> (tempfile::TempDir, std::path::PathBuf, String, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let csv = dir.path().join("fleet.csv");
+    let csv_s = csv.to_str().unwrap();
+    ok(
+        &db,
+        &[
+            "demo-data",
+            "--out",
+            csv_s,
+            "--workloads",
+            "2",
+            "--days",
+            "3",
+        ],
+    );
+    ok(&db, &["import", csv_s]);
+    let listed: Value = serde_json::from_str(&ok(&db, &["series", "--json"])).unwrap();
+    let workload = listed[0]["workload"].as_str().unwrap().to_string();
+    let first = listed[0]["first_ts"].as_i64().unwrap() / 1000;
+    (dir, db, workload, first)
+}
+
+#[test]
+fn a_workloads_history_replays_through_its_configured_controller_and_policies_beside_it() {
+    let (dir, db, w, first) = store();
+    let from = (first + 86_400).to_string();
+    let config = dir.path().join("prescale.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[workload]]
+workload = "{w}"
+metric = "requests"
+capacity_per_replica = 20.0
+step = "5m"
+lead = "5m"
+season = "1d"
+max = 60
+policy = "predictive@0.02"
+"#
+        ),
+    )
+    .unwrap();
+    let js = dir.path().join("whatif.json");
+    let out = ok(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--config",
+            config.to_str().unwrap(),
+            "--policies",
+            "hpa,predictive@0.02,oracle",
+            "--from",
+            &from,
+            "--json",
+            js.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains(&w), "{out}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert_eq!(doc["series_count"], 1);
+    let series = &doc["series"][0];
+    assert_eq!(series["series"], w.as_str());
+    assert_eq!(series["capacity_per_replica"], 20.0);
+    // The configured policy acts (first); the one named again is not run twice.
+    let names: Vec<&String> = series["policies"].as_object().unwrap().keys().collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(series["fits"].as_u64().unwrap() > 0);
+    assert_eq!(
+        doc["policies"]["oracle"]["under_pct"].as_f64().unwrap(),
+        0.0
+    );
+    // Replaying from a day after the first sample leaves the first day out.
+    let steps = series["steps"].as_u64().unwrap();
+    assert!((2 * 288 - 2..=2 * 288).contains(&(steps as i64)), "{steps}");
+}
+
+#[test]
+fn without_a_config_the_first_policy_acts_and_mistakes_are_named() {
+    let (_dir, db, w, _) = store();
+    let out = ok(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--metric",
+            "requests",
+            "--step",
+            "5m",
+            "--policies",
+            "predictive,hpa",
+        ],
+    );
+    assert!(out.contains("predictive") && out.contains("hpa"), "{out}");
+    // A workload with several metrics needs --metric; an unknown one has no samples.
+    assert!(fails(&db, &["simulate", "--workload", &w]).contains("--metric"));
+    assert!(fails(
+        &db,
+        &["simulate", "--workload", "nobody", "--metric", "requests"]
+    )
+    .contains("no stored samples"));
+    assert!(fails(&db, &["simulate"]).contains("no inputs"));
+    assert!(fails(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--metric",
+            "requests",
+            "--policies",
+            "oracle"
+        ]
+    )
+    .contains("at least one policy that can act"));
+}
