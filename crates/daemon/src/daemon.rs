@@ -124,7 +124,7 @@ impl Daemon {
             cfg.control
                 .workloads
                 .iter()
-                .map(|w| w.spec.workload.clone())
+                .map(|w| w.spec.clone())
                 .collect(),
         );
         let (slots, scalers) = {

@@ -30,6 +30,7 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/workloads/{id}/fingerprint", vec!["get"]),
         ("/api/v1/workloads/{id}/drift", vec!["get"]),
         ("/api/v1/clusters", vec!["get"]),
+        ("/api/v1/whatif", vec!["post"]),
         ("/api/v1/annotations", vec!["get", "post"]),
         ("/", vec!["get"]),
         ("/dashboard/app.js", vec!["get"]),

@@ -1,7 +1,8 @@
 //! The HTTP API: remote-write receiver, `/metrics`, `/api/v1/workloads`, `/api/v1/decisions`,
 //! `/healthz`, `/readyz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
 //! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints
-//! and their drift, clusters and annotations (POST needs the bearer token); and the web dashboard
+//! and their drift, clusters and annotations (POST needs the bearer token); `POST /api/v1/whatif`
+//! (a read-only replay of a controlled workload's history); and the web dashboard
 //! at `/` with its two assets under `/dashboard/`.
 
 mod annotations;
@@ -22,6 +23,7 @@ mod ready;
 mod reply;
 mod rfc3339;
 pub mod serve;
+mod whatif;
 mod workloads;
 mod write;
 
@@ -103,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/workloads/{id}/drift", get(drift::drift))
         .route("/api/v1/clusters", get(clusters::clusters))
+        .route("/api/v1/whatif", post(whatif::whatif))
         .route(
             "/api/v1/annotations",
             get(annotations::list).post(annotations::add),

@@ -137,12 +137,8 @@ impl ScalerSync {
             }
         }
         self.entries = now;
-        self.controlled.set(
-            slots
-                .iter()
-                .map(|s| s.controller.spec().workload.clone())
-                .collect(),
-        );
+        self.controlled
+            .set(slots.iter().map(|s| s.controller.spec().clone()).collect());
     }
 
     /// A slot for a valid scaler's settings.
