@@ -277,35 +277,6 @@ like = "=x"
 }
 
 #[test]
-fn the_in_cluster_config_in_deploy_validates() {
-    let yaml = include_str!("../../../deploy/deployment.yaml");
-    let start = yaml
-        .find("prescale.toml: |")
-        .expect("the ConfigMap's config")
-        + "prescale.toml: |".len();
-    let block: Vec<&str> = yaml[start..]
-        .lines()
-        .skip(1)
-        .take_while(|l| l.is_empty() || l.starts_with("    "))
-        .map(|l| l.strip_prefix("    ").unwrap_or(l))
-        .collect();
-    // The write token is a mounted Secret there; here a file of ours stands in for it.
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("write-token");
-    std::fs::write(&token, "in-cluster-write-token-0123456789\n").unwrap();
-    let text = block.join("\n");
-    let secret = "/etc/prescale-secrets/write-token";
-    assert!(text.contains(secret), "the deploy config reads {secret}");
-    let text = text.replace(secret, &token.display().to_string());
-    let c = DaemonConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
-    assert!(c.listen.ip().is_unspecified(), "listens on every interface");
-    assert!(c.write_auth.is_some_and(|a| a.bearer.is_some()));
-    assert!(c.agent.is_none());
-    assert!(c.kubernetes.scalers.is_some());
-    assert_eq!(c.backfill.len(), 1);
-}
-
-#[test]
 fn a_workload_is_configured_once() {
     let w = |name: &str| {
         format!(

@@ -1,6 +1,8 @@
 //! `actuator = { type = "kubernetes", ... }` from the config: the daemon scales a Deployment through
 //! the scale subresource of the in-process FAKE Kubernetes API of prescale-kube's tests (no real
-//! API server can run here; the fake speaks the real paths, verbs, content types and status codes).
+//! API server can run here; the fake speaks the real paths, verbs, content types and status codes);
+//! refuses an object an HPA scales; answers `/readyz`; and runs the in-cluster configs of
+//! `deploy/kustomize` (validated, then run against the fake API and a fake Prometheus).
 
 mod common;
 #[path = "../../kube/tests/fake_api/mod.rs"]
@@ -458,5 +460,180 @@ resync = "1s"
         before, after,
         "decisions continued after the scaler was deleted"
     );
+    d.daemon.shutdown().await.unwrap();
+}
+
+/// The `prescale.toml` of a kustomize directory under `deploy/kustomize`.
+fn deploy_config(dir: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/kustomize")
+        .join(dir)
+        .join("prescale.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const SECRET: &str = "/etc/prescale-secrets/write-token";
+const PROMETHEUS: &str = "http://prometheus-server.monitoring.svc:9090";
+
+#[test]
+fn the_in_cluster_configs_in_deploy_validate() {
+    let base = deploy_config("base");
+    let namespaced = deploy_config("overlays/namespaced");
+    // The namespaced overlay's config is the base's with PredictiveScalers of one namespace.
+    let scoped = base.replace(
+        "predictive_scalers = true\n",
+        "predictive_scalers = true\nscaler_namespace = \"shop\"\n",
+    );
+    assert_ne!(scoped, base);
+    assert!(
+        namespaced.ends_with(&scoped),
+        "deploy/kustomize/overlays/namespaced/prescale.toml drifted from the base's"
+    );
+    // The write token is a mounted Secret there; here a file of ours stands in for it.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("write-token");
+    std::fs::write(&token, "in-cluster-write-token-0123456789\n").unwrap();
+    for (name, text, scope) in [
+        ("base", &base, None),
+        ("namespaced", &namespaced, Some("shop")),
+    ] {
+        assert!(text.contains(SECRET), "{name}: the config reads {SECRET}");
+        let text = text.replace(SECRET, &token.display().to_string());
+        let c = prescale_daemon::DaemonConfig::from_toml(&text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            c.listen.ip().is_unspecified(),
+            "{name}: listens on every interface"
+        );
+        assert_eq!(c.listen.port(), 9464, "{name}");
+        assert_eq!(c.db, std::path::Path::new("/var/lib/prescale/prescale.db"));
+        assert!(c.write_auth.is_some_and(|a| a.bearer.is_some()), "{name}");
+        assert!(c.agent.is_none(), "{name}: no host agent in a pod");
+        // Live telemetry: a PromQL source polled every 30 s, mapped to namespace/deployment.
+        assert_eq!(c.promql.len(), 1, "{name}");
+        assert_eq!(c.promql[0].interval, Duration::from_secs(30), "{name}");
+        assert_eq!(c.promql[0].metric.as_deref(), Some("http_rps"), "{name}");
+        assert_eq!(c.backfill.len(), 1, "{name}");
+        let scalers = c.kubernetes.scalers.expect("PredictiveScalers on");
+        assert_eq!(scalers.namespace.as_deref(), scope, "{name}");
+        let keda = c.keda.expect("the KEDA scaler on");
+        assert!(keda.listen.ip().is_unspecified(), "{name}");
+        assert_eq!(keda.listen.port(), 9465, "{name}");
+    }
+}
+
+/// A fake Prometheus on 127.0.0.1:0: `/api/v1/query` answers `sum by (namespace, deployment)`'s
+/// shape (shop/web at `rps`, now), `/api/v1/query_range` an empty matrix; returns its URL and the
+/// number of instant queries it answered.
+async fn fake_prometheus(rps: f64) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::post;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let queries = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = queries.clone();
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/query",
+            post(move |body: String| {
+                let counted = counted.clone();
+                async move {
+                    assert!(body.contains("query="), "{body}");
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let now = now_ms() as f64 / 1000.0;
+                    axum::Json(serde_json::json!({
+                        "status": "success",
+                        "data": { "resultType": "vector", "result": [
+                            { "metric": { "namespace": "shop", "deployment": "web" },
+                              "value": [now, rps.to_string()] }
+                        ] }
+                    }))
+                }
+            }),
+        )
+        .route(
+            "/api/v1/query_range",
+            post(|| async {
+                axum::Json(serde_json::json!({
+                    "status": "success", "data": { "resultType": "matrix", "result": [] }
+                }))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, queries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_cluster_config_reads_live_telemetry_for_a_predictive_scaler() {
+    let (prometheus, queries) = fake_prometheus(120.0).await;
+    let api = FakeApi::start();
+    api.add_deployment("shop", "web", 2, &[C("app", Some("250m"), None, None)]);
+    // deploy/example-predictivescaler.yaml's target and metric, forecast-only.
+    api.add_scaler(
+        "shop",
+        "web",
+        serde_json::json!({
+            "targetRef": {"kind": "Deployment", "name": "web", "container": "app"},
+            "metrics": [{"name": "http_rps", "capacityPerReplica": 50}],
+            "minReplicas": 2, "maxReplicas": 40, "leadTime": "5m", "step": "1m",
+            "mode": "forecast-only"
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("write-token");
+    std::fs::write(&token, "in-cluster-write-token-0123456789\n").unwrap();
+    // The cluster's addresses become the fakes'; `listen` and `db` are the harness's; the 30 s
+    // PromQL interval (its timeout with it) and the scaler resync become 1 s.
+    let text: String = deploy_config("base")
+        .lines()
+        .filter(|l| !l.starts_with("listen = ") && !l.starts_with("db = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(SECRET, &token.display().to_string())
+        .replace(PROMETHEUS, &prometheus)
+        .replace("interval = \"30s\"", "interval = \"1s\"")
+        .replace("timeout = \"10s\"", "timeout = \"1s\"")
+        .replace("resync = \"30s\"", "resync = \"1s\"")
+        .replace("listen = \"0.0.0.0:9465\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "[kubernetes]\n",
+            &format!("[kubernetes]\napi_server = \"{}\"\n", api.url()),
+        );
+    assert!(!text.contains("svc:9090"), "{text}");
+    let d = start(&text).await;
+    let begin = Instant::now();
+    loop {
+        let (_, workloads) = get(&d.base, "/api/v1/workloads").await;
+        let (ready, _) = get(&d.base, "/readyz").await;
+        let status = api.scaler("shop", "web").unwrap()["status"].clone();
+        let valid = status["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "SpecValid" && c["status"] == "True")
+        });
+        if workloads.contains("\"shop/web\"")
+            && workloads.contains("http_rps")
+            && ready == 200
+            && valid
+        {
+            break;
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "queries {}, ready {ready}, workloads {workloads}, status {status}",
+            queries.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Polled, not read once: the source keeps asking.
+    let asked = queries.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(queries.load(std::sync::atomic::Ordering::SeqCst) > asked);
+    let (_, metrics) = get(&d.base, "/metrics").await;
+    assert!(
+        metrics.contains("prescale_samples_ingested_total{source=\"promql:http-rps\"}"),
+        "{metrics}"
+    );
+    // Forecast-only: the Deployment is untouched.
+    assert_eq!(api.replicas("deployments", "shop", "web"), Some(2));
     d.daemon.shutdown().await.unwrap();
 }

@@ -25,7 +25,7 @@ use crate::target::KubeTarget;
 /// Which scalers a source sees.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ScalerScope {
-    /// Every namespace (needs a ClusterRole, as in `deploy/rbac.yaml`).
+    /// Every namespace (needs a ClusterRole, as in `deploy/kustomize/overlays/cluster-wide`).
     #[default]
     AllNamespaces,
     /// One namespace.

@@ -1,5 +1,6 @@
 //! `deploy/crd.yaml` must equal the CRD generated from `PredictiveScaler`; regenerate with
-//! `PRESCALE_UPDATE_CRD=1 cargo test -p prescale-kube --test crd_yaml`. Also checks the example resource.
+//! `PRESCALE_UPDATE_CRD=1 cargo test -p prescale-kube --test crd_yaml`. Also checks the example resource
+//! (the RBAC and every other manifest: `tests/manifests.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -51,42 +52,4 @@ fn example_scaler_parses_and_validates() {
     assert_eq!((cpu.min, cpu.max), (Some(0.1), Some(4.0)));
     assert_eq!(r.memory.unwrap().max, Some(8.0 * 1024.0 * 1024.0 * 1024.0));
     assert_eq!(r.stabilization, Some(std::time::Duration::from_secs(600)));
-}
-
-#[test]
-fn rbac_grants_what_the_actuator_uses() {
-    let text = std::fs::read_to_string(deploy_dir().join("rbac.yaml")).unwrap();
-    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
-    let role = docs
-        .iter()
-        .find(|d| d["kind"] == "ClusterRole")
-        .expect("a ClusterRole");
-    let grants = |resource: &str, verb: &str| {
-        role["rules"].as_sequence().unwrap().iter().any(|r| {
-            let has = |field: &str, v: &str| {
-                r[field]
-                    .as_sequence()
-                    .is_some_and(|s| s.iter().any(|x| x.as_str() == Some(v)))
-            };
-            has("resources", resource) && has("verbs", verb)
-        })
-    };
-    for (res, verb) in [
-        ("deployments/scale", "patch"),
-        ("statefulsets/scale", "patch"),
-        ("deployments/scale", "get"),
-        ("deployments", "patch"),
-        ("statefulsets", "patch"),
-        ("deployments", "get"),
-        ("pods", "list"),
-        ("pods/resize", "patch"),
-        ("predictivescalers", "watch"),
-        ("predictivescalers/status", "update"),
-    ] {
-        assert!(grants(res, verb), "ClusterRole must grant {verb} on {res}");
-    }
-    assert!(docs.iter().any(|d| d["kind"] == "ServiceAccount"));
-    assert!(docs.iter().any(|d| d["kind"] == "ClusterRoleBinding"));
 }
