@@ -7,280 +7,27 @@
 //! its typed object, encoded again, and every field of the original must come back with its value
 //! (a misspelt or misplaced field is dropped by the decode and reported with its path). Kinds that
 //! k8s-openapi does not have — the kustomize `Kustomization` and KEDA's `ScaledObject` — are decoded
-//! into this file's mirrors of their schemas with `deny_unknown_fields`; the `PredictiveScaler` into
+//! into mirrors of their schemas (`manifests/schemas.rs`) of their schemas with `deny_unknown_fields`; the `PredictiveScaler` into
 //! prescale's own type. A kind the test does not know fails it. No API server is involved.
 
+#[path = "manifests/render.rs"]
+mod render;
+#[path = "manifests/schemas.rs"]
+mod schemas;
+#[path = "manifests/strict.rs"]
+mod strict;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Namespace, PersistentVolumeClaim, Probe, Service, ServiceAccount,
-};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Container, Probe, Service};
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use prescale_kube::PredictiveScaler;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn deploy_dir() -> PathBuf {
-    repo().join("deploy")
-}
-
-/// The image the manifests name: the Dockerfile's tag for this version.
-fn image() -> String {
-    format!("ghcr.io/prescale/prescale:{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// One YAML document and where it came from.
-#[derive(Debug, Clone)]
-struct Doc {
-    file: PathBuf,
-    index: usize,
-    value: Value,
-}
-
-impl Doc {
-    fn at(&self) -> String {
-        let file = self
-            .file
-            .strip_prefix(repo())
-            .unwrap_or(&self.file)
-            .display();
-        format!(
-            "{file} document {} ({} {})",
-            self.index + 1,
-            self.value["kind"].as_str().unwrap_or("?"),
-            self.value["metadata"]["name"].as_str().unwrap_or("?")
-        )
-    }
-}
-
-/// The non-empty YAML documents of `file`.
-fn documents(file: &Path) -> Vec<Doc> {
-    let text =
-        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-    serde_yaml::Deserializer::from_str(&text)
-        .enumerate()
-        .map(|(index, d)| Doc {
-            file: file.to_path_buf(),
-            index,
-            value: Value::deserialize(d)
-                .unwrap_or_else(|e| panic!("{} document {}: {e}", file.display(), index + 1)),
-        })
-        .filter(|d| !d.value.is_null())
-        .collect()
-}
-
-/// Every field of `original` must be in `typed` with the same value; each one that is not is
-/// described in `out` with its path. Fields only in `typed` (defaults) are fine; a null in the
-/// original counts as absent.
-fn covers(original: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
-    match (original, typed) {
-        (Value::Object(o), Value::Object(t)) => {
-            for (k, v) in o {
-                let p = format!("{path}.{k}");
-                match t.get(k) {
-                    _ if v.is_null() => {}
-                    None => out.push(format!("{p}: not a field of the API type")),
-                    Some(tv) => covers(v, tv, &p, out),
-                }
-            }
-        }
-        (Value::Array(o), Value::Array(t)) if o.len() == t.len() => {
-            for (i, (v, tv)) in o.iter().zip(t).enumerate() {
-                covers(v, tv, &format!("{path}[{i}]"), out);
-            }
-        }
-        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
-        (a, b) if a == b => {}
-        (a, b) => out.push(format!("{path}: {a} reads back as {b}")),
-    }
-}
-
-/// `doc` decoded into `T`, every one of its fields accounted for.
-fn strict<T: DeserializeOwned + Serialize>(doc: &Doc) -> Result<T, String> {
-    let typed: T = serde_json::from_value(doc.value.clone())
-        .map_err(|e| format!("{}: does not decode: {e}", doc.at()))?;
-    let back = serde_json::to_value(&typed).map_err(|e| format!("{}: {e}", doc.at()))?;
-    let mut problems = Vec::new();
-    covers(&doc.value, &back, "", &mut problems);
-    if problems.is_empty() {
-        Ok(typed)
-    } else {
-        Err(format!("{}: {}", doc.at(), problems.join("; ")))
-    }
-}
-
-// ---- Mirrors of the schemas k8s-openapi does not have -------------------------------------------
-
-/// kustomize's `kustomize.config.k8s.io/v1beta1` `Kustomization`: the fields these files use.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Kustomization {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    resources: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    config_map_generator: Vec<ConfigMapGenerator>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ConfigMapGenerator {
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    namespace: Option<String>,
-    /// `create` (default), `replace` or `merge`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    behavior: Option<String>,
-    #[serde(default)]
-    files: Vec<String>,
-}
-
-/// KEDA's `keda.sh/v1alpha1` `ScaledObject` (KEDA 2.x CRD schema).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ScaledObject {
-    api_version: String,
-    kind: String,
-    metadata: ObjectMeta,
-    spec: ScaledObjectSpec,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ScaledObjectSpec {
-    scale_target_ref: KedaTargetRef,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    polling_interval: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cooldown_period: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    initial_cooldown_period: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    idle_replica_count: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    min_replica_count: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_replica_count: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    advanced: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    fallback: Option<Value>,
-    triggers: Vec<KedaTrigger>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct KedaTargetRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    api_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    env_source_container_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct KedaTrigger {
-    #[serde(rename = "type")]
-    type_: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    /// KEDA's trigger metadata is a map of strings.
-    metadata: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    authentication_ref: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    metric_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    use_cached_metrics: Option<bool>,
-}
-
-// ---- Typed documents -------------------------------------------------------------------------
-
-/// A document decoded into its type (for some kinds the decoding is the whole check).
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant, dead_code)]
-enum Object {
-    Namespace(Namespace),
-    ServiceAccount(ServiceAccount),
-    ConfigMap(ConfigMap),
-    PersistentVolumeClaim(PersistentVolumeClaim),
-    Deployment(Deployment),
-    Service(Service),
-    ClusterRole(ClusterRole),
-    ClusterRoleBinding(ClusterRoleBinding),
-    Role(Role),
-    RoleBinding(RoleBinding),
-    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
-    CustomResourceDefinition(CustomResourceDefinition),
-    PredictiveScaler(PredictiveScaler),
-    ScaledObject(ScaledObject),
-    Kustomization(Kustomization),
-}
-
-/// Decodes `doc` strictly by its `apiVersion` and `kind`.
-fn typed(doc: &Doc) -> Result<Object, String> {
-    let api = doc.value["apiVersion"].as_str().unwrap_or("");
-    let kind = doc.value["kind"].as_str().unwrap_or("");
-    Ok(match (api, kind) {
-        ("v1", "Namespace") => Object::Namespace(strict(doc)?),
-        ("v1", "ServiceAccount") => Object::ServiceAccount(strict(doc)?),
-        ("v1", "ConfigMap") => Object::ConfigMap(strict(doc)?),
-        ("v1", "PersistentVolumeClaim") => Object::PersistentVolumeClaim(strict(doc)?),
-        ("v1", "Service") => Object::Service(strict(doc)?),
-        ("apps/v1", "Deployment") => Object::Deployment(strict(doc)?),
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => Object::ClusterRole(strict(doc)?),
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-            Object::ClusterRoleBinding(strict(doc)?)
-        }
-        ("rbac.authorization.k8s.io/v1", "Role") => Object::Role(strict(doc)?),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => Object::RoleBinding(strict(doc)?),
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            Object::HorizontalPodAutoscaler(strict(doc)?)
-        }
-        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => {
-            Object::CustomResourceDefinition(strict(doc)?)
-        }
-        ("prescale.io/v1alpha1", "PredictiveScaler") => Object::PredictiveScaler(strict(doc)?),
-        ("keda.sh/v1alpha1", "ScaledObject") => Object::ScaledObject(strict(doc)?),
-        ("kustomize.config.k8s.io/v1beta1", "Kustomization") => Object::Kustomization(strict(doc)?),
-        _ => {
-            return Err(format!(
-                "{}: {api:?} {kind:?} is not a kind this test knows; add its typed check",
-                doc.at()
-            ))
-        }
-    })
-}
-
-/// Every `.yaml`/`.yml` file under `dir`, sorted.
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(yaml_files(&path));
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
+use render::{objects, render, walk};
+use strict::{deploy_dir, documents, image, repo, typed, yaml_files, Doc, Object};
 
 #[test]
 fn every_manifest_decodes_into_its_api_type_with_no_unknown_field() {
@@ -373,102 +120,6 @@ fn the_strict_check_refuses_unknown_and_misplaced_fields() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n";
     assert!(typed(&doc(k)).is_ok());
     assert!(typed(&doc(&k.replace("resources", "resource"))).is_err());
-}
-
-// ---- Rendering the overlays ------------------------------------------------------------------
-
-/// What `kubectl apply -k DIR` would apply: the resources' documents and the generated ConfigMaps
-/// (by namespace and name, before kustomize's hash suffix), with the files every kustomization read.
-#[derive(Debug, Default)]
-struct Rendered {
-    docs: Vec<Doc>,
-    config_maps: BTreeMap<(String, String), BTreeMap<String, String>>,
-    files: BTreeSet<PathBuf>,
-}
-
-fn kustomization(dir: &Path) -> Kustomization {
-    let file = dir.join("kustomization.yaml");
-    let docs = documents(&file);
-    assert_eq!(docs.len(), 1, "{}", file.display());
-    strict(&docs[0]).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn render(dir: &Path) -> Rendered {
-    let k = kustomization(dir);
-    assert_eq!(k.kind, "Kustomization");
-    let mut out = Rendered::default();
-    out.files.insert(dir.join("kustomization.yaml"));
-    for r in &k.resources {
-        let path = dir.join(r);
-        if path.is_dir() {
-            let inner = render(&path);
-            out.docs.extend(inner.docs);
-            out.files.extend(inner.files);
-            for (key, data) in inner.config_maps {
-                assert!(
-                    out.config_maps.insert(key.clone(), data).is_none(),
-                    "{key:?} twice"
-                );
-            }
-        } else {
-            assert!(path.is_file(), "{}: resource {r} missing", dir.display());
-            out.docs.extend(documents(&path));
-            out.files.insert(path);
-        }
-    }
-    for g in &k.config_map_generator {
-        let key = (g.namespace.clone().unwrap_or_default(), g.name.clone());
-        let mut data = BTreeMap::new();
-        for f in &g.files {
-            let path = dir.join(f);
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: generator file {f}: {e}", dir.display()));
-            let name = Path::new(f)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            data.insert(name, text);
-            out.files.insert(path);
-        }
-        match g.behavior.as_deref().unwrap_or("create") {
-            "create" => assert!(
-                out.config_maps.insert(key.clone(), data).is_none(),
-                "{}: ConfigMap {key:?} generated twice",
-                dir.display()
-            ),
-            "replace" => assert!(
-                out.config_maps.insert(key.clone(), data).is_some(),
-                "{}: replaces ConfigMap {key:?}, which the resources do not generate",
-                dir.display()
-            ),
-            "merge" => out
-                .config_maps
-                .get_mut(&key)
-                .unwrap_or_else(|| panic!("{}: merges into missing {key:?}", dir.display()))
-                .extend(data),
-            other => panic!("{}: unknown generator behavior {other:?}", dir.display()),
-        }
-    }
-    out
-}
-
-/// The typed objects of a rendering, checked unique by (apiVersion, kind, namespace, name).
-fn objects(r: &Rendered) -> Vec<(Doc, Object)> {
-    let mut seen = BTreeSet::new();
-    r.docs
-        .iter()
-        .map(|d| {
-            let key = (
-                d.value["apiVersion"].to_string(),
-                d.value["kind"].to_string(),
-                d.value["metadata"]["namespace"].to_string(),
-                d.value["metadata"]["name"].to_string(),
-            );
-            assert!(seen.insert(key.clone()), "{} twice: {key:?}", d.at());
-            (d.clone(), typed(d).unwrap_or_else(|e| panic!("{e}")))
-        })
-        .collect()
 }
 
 fn overlays() -> Vec<(&'static str, PathBuf)> {
@@ -833,19 +484,6 @@ fn the_overlays_render_to_a_consistent_installation() {
         .collect();
     let unused: Vec<_> = all.iter().filter(|p| !used.contains(*p)).collect();
     assert!(unused.is_empty(), "not part of any overlay: {unused:?}");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path.canonicalize().unwrap());
-        }
-    }
-    out
 }
 
 #[test]
