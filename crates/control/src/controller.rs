@@ -70,6 +70,7 @@ pub struct Controller {
 /// One policy deciding on the controller's shared history and forecast.
 struct Lane {
     policy: Box<dyn Policy>,
+    kind: PolicyKind,
     /// `PolicyKind::label()`, e.g. `predictive` or `hpa@0.50`.
     label: String,
     /// Decisions the policy made (its step index).
@@ -198,6 +199,18 @@ impl Controller {
         let lane = build_lane(&self.spec, kind, self.bounds)?;
         self.lanes.push(lane);
         Ok(self.lanes.len() - 1)
+    }
+
+    /// Makes lane `i`'s policy the acting one (lane 0) and the acting one lane `i`, each keeping
+    /// what it learned; the spec's policy and budget follow. Out of range: nothing changes.
+    pub fn promote_lane(&mut self, i: usize) {
+        if i == 0 || i >= self.lanes.len() {
+            return;
+        }
+        self.lanes.swap(0, i);
+        let kind = self.lanes[0].kind.clone();
+        self.spec.budget = kind.budget().unwrap_or(self.spec.budget);
+        self.spec.policy = kind;
     }
 
     /// Lanes: the acting policy (index 0) and the candidates added.
@@ -572,13 +585,14 @@ impl Controller {
             (Some((_, _, prior)), false) => prior.as_str(),
             _ => self.forecaster.model_label().unwrap_or("auto"),
         };
+        let kind = self.rolling.kind;
         let model = match self.rolling.season {
             Some(s) => format!(
-                "{label} (auto, season {s} steps, refit every {} steps)",
+                "{label} ({kind}, season {s} steps, refit every {} steps)",
                 self.rolling.refit_every
             ),
             None => format!(
-                "{label} (auto, no season, refit every {} steps)",
+                "{label} ({kind}, no season, refit every {} steps)",
                 self.rolling.refit_every
             ),
         };
@@ -742,6 +756,7 @@ fn build_lane(
         .map_err(|e| invalid(e.to_string()))?;
     Ok(Lane {
         policy,
+        kind: kind.clone(),
         label: kind.label(),
         decisions: 0,
         last_desired: None,

@@ -14,9 +14,12 @@ mod error;
 pub mod explain;
 pub mod fleet;
 mod record;
+mod replicas;
 mod resources;
 pub mod rightsize;
+pub mod shadow;
 mod spec;
+mod tally;
 
 pub use actuate::actuate;
 pub use align::complete_steps;
@@ -28,5 +31,8 @@ pub use record::{
     Actuation, DecisionRecord, ForecastSummary, Inputs, InstanceChoice, ResourceChoice,
     ResourceDecision, UsageModel,
 };
+pub use replicas::ReplicaSet;
 pub use resources::{ResourceKind, ResourceSpec, ResourceTarget};
+pub use shadow::{ShadowReport, ShadowSpec, ShadowView, Shadows};
 pub use spec::{Mode, WorkloadSpec};
+pub use tally::{Metrics, Tally};

@@ -3,7 +3,7 @@
 
 use crate::{ControlError, ResourceSpec};
 use prescale_core::{MetricName, WorkloadId};
-use prescale_forecast::RollingConfig;
+use prescale_forecast::{ModelKind, RollingConfig};
 use prescale_policy::{PolicyKind, PredictiveConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -77,6 +77,8 @@ pub struct WorkloadSpec {
     pub mode: Mode,
     /// Per-replica CPU and memory sizing (default none: replicas only).
     pub resources: Option<ResourceSpec>,
+    /// The forecasting model (default `auto`: chosen per workload by cross-validation).
+    pub model: ModelKind,
 }
 
 impl WorkloadSpec {
@@ -98,6 +100,7 @@ impl WorkloadSpec {
             history_steps: 4032,
             mode: Mode::ForecastOnly,
             resources: None,
+            model: ModelKind::Auto,
         }
     }
 
@@ -186,6 +189,7 @@ impl WorkloadSpec {
         let season = self.season_steps();
         RollingConfig {
             lead: self.decision_lead_steps(),
+            kind: self.model,
             season,
             refit_every: self.refit_every,
             history_window: self.history_steps,

@@ -34,6 +34,8 @@ const PERSISTENCE_WINDOW: usize = 288;
 pub struct RollingConfig {
     /// The decision lead in steps: the forecast step a decision plans for (at least 1).
     pub lead: usize,
+    /// The model fitted at every refit (default `auto`: chosen by cross-validation).
+    pub kind: ModelKind,
     /// Seasonal period in steps (`None`: no season).
     pub season: Option<usize>,
     /// Level of the forecast interval.
@@ -65,6 +67,7 @@ impl Default for RollingConfig {
     fn default() -> Self {
         RollingConfig {
             lead: 1,
+            kind: ModelKind::Auto,
             season: Some(288),
             level: Level::new(90.0).unwrap_or_else(|_| unreachable!()),
             refit_every: 12,
@@ -125,13 +128,21 @@ fn usable_fleet(fleet: Option<&FleetInput>, horizon: usize) -> Option<FleetInput
         })
 }
 
-/// `auto` for a valid `cfg`, with the fleet's gbm among its candidates when there is one.
-fn auto_forecaster(cfg: &ModelConfig, fleet: Option<FleetInput>) -> Option<Box<dyn Forecaster>> {
+/// The `kind` forecaster for a valid `cfg`: `auto` with the fleet's models among its candidates
+/// when there are some; a fleet kind only with the fleet's models.
+fn auto_forecaster(
+    cfg: &ModelConfig,
+    kind: ModelKind,
+    fleet: Option<FleetInput>,
+) -> Option<Box<dyn Forecaster>> {
     cfg.validate().ok()?;
-    Some(match fleet {
-        Some(f) => fleet_forecaster(ModelKind::Auto, cfg, f),
-        None => forecaster(ModelKind::Auto, cfg),
-    })
+    match fleet {
+        Some(f) if kind == ModelKind::Auto || kind.is_fleet() => {
+            Some(fleet_forecaster(kind, cfg, f))
+        }
+        None if kind.is_fleet() => None,
+        _ => Some(forecaster(kind, cfg)),
+    }
 }
 
 /// A short name of a fitted model from its spec: `auto→mstl:MSTL[288]+ETS(A,N,N)` → `mstl`,
@@ -183,6 +194,7 @@ impl Persistence {
 
 /// Produces the forecast of demand after each step, refitting sparingly.
 pub struct RollingForecaster {
+    kind: ModelKind,
     model_cfg: ModelConfig,
     short_cfg: Option<ModelConfig>,
     model: Option<Box<dyn Forecaster>>,
@@ -234,13 +246,14 @@ impl RollingForecaster {
             ..model_cfg.clone()
         };
         let fleet = usable_fleet(cfg.fleet.as_ref(), horizon);
-        let build = |c: &ModelConfig| auto_forecaster(c, fleet.clone());
+        let build = |c: &ModelConfig| auto_forecaster(c, cfg.kind, fleet.clone());
         let min_history = cfg.min_history.max(model_cfg.min_len());
         let short_history = cfg
             .short_history
             .map(|s| s.max(short_cfg.min_len()))
             .filter(|&s| s < min_history && cfg.season.is_some());
         RollingForecaster {
+            kind: cfg.kind,
             model_cfg: model_cfg.clone(),
             short_cfg: short_history.map(|_| short_cfg.clone()),
             model: build(&model_cfg),
@@ -280,11 +293,11 @@ impl RollingForecaster {
     pub fn set_fleet(&mut self, fleet: Option<FleetInput>) {
         let fleet = usable_fleet(fleet.as_ref(), self.horizon);
         self.young = fleet.is_some();
-        self.model = auto_forecaster(&self.model_cfg, fleet.clone());
+        self.model = auto_forecaster(&self.model_cfg, self.kind, fleet.clone());
         self.short_model = self
             .short_cfg
             .as_ref()
-            .and_then(|c| auto_forecaster(c, fleet.clone()));
+            .and_then(|c| auto_forecaster(c, self.kind, fleet.clone()));
         self.fleet = fleet;
         let kind = self.preferred.as_ref().map(|(k, _)| *k);
         self.set_preferred(kind);

@@ -4,13 +4,10 @@
 
 pub mod config;
 pub mod error;
-pub mod metrics;
-pub mod replicas;
 pub mod simulate;
 
 pub use config::SimConfig;
 pub use error::ReplayError;
-pub use metrics::Metrics;
+pub use prescale_control::{Metrics, ReplicaSet};
 pub use prescale_policy::PolicyKind;
-pub use replicas::ReplicaSet;
 pub use simulate::{replay_history, simulate, PolicyRun, SimResult, StepTrace};

@@ -17,9 +17,8 @@
 //! - step `t` is under-provisioned when demand(t) > c × ready(t) after the decision;
 //! - cost = Σ requested × step; `actions` = steps where the request changed.
 
-use crate::metrics::Tally;
 use crate::{Metrics, ReplayError, ReplicaSet, SimConfig};
-use prescale_control::{Controller, Current, Decided, DecisionRecord, WorkloadSpec};
+use prescale_control::{Controller, Current, Decided, DecisionRecord, Tally, WorkloadSpec};
 use prescale_core::{Sample, Timestamp};
 use prescale_policy::{
     replicas_for, Bounds, BuildContext, Decision, Oracle, Policy, PolicyInput, PolicyKind,

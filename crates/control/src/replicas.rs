@@ -1,4 +1,4 @@
-//! The simulated replica set: ready replicas plus starting ones that become ready after a delay.
+//! The simulated replica set (the replay's and a shadow's counterfactual): ready replicas plus starting ones that become ready after a delay.
 //!
 //! Added replicas become ready `delay` steps after the request; removals take effect at once and
 //! cancel starting replicas first (the most recently requested first), then ready ones.

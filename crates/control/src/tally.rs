@@ -1,7 +1,8 @@
-//! Per-policy figures of one simulated trace.
+//! What a configuration costs and how well it serves, step by step: the replay's per-policy
+//! figures and a shadow's counterfactual ones (one home for both).
 
-/// Cost and service figures of one policy on one trace.
-#[derive(Debug, Clone, PartialEq)]
+/// Cost and service figures of one policy on one trace (or one shadow over its live steps).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Metrics {
     /// Steps simulated.
     pub steps: usize,
@@ -25,7 +26,7 @@ pub struct Metrics {
 
 /// Accumulates `Metrics` step by step.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Tally {
+pub struct Tally {
     steps: usize,
     under_steps: usize,
     unserved: f64,
@@ -36,7 +37,8 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn add(&mut self, demand: f64, served: f64, from: u32, to: u32) {
+    /// One step: `demand` against `served` capacity, the request going `from` → `to`.
+    pub fn add(&mut self, demand: f64, served: f64, from: u32, to: u32) {
         self.steps += 1;
         if demand > served {
             self.under_steps += 1;
@@ -50,7 +52,8 @@ impl Tally {
         }
     }
 
-    pub(crate) fn finish(
+    /// The figures so far: cost in replica-hours (× `price` when given), against the oracle's cost.
+    pub fn finish(
         &self,
         step_seconds: f64,
         price: Option<f64>,
