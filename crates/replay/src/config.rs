@@ -154,6 +154,7 @@ impl SimConfig {
             guard_refits: self.guard_refits,
             guard_tolerance: self.guard_tolerance,
             fleet: self.fleet.clone(),
+            ..RollingConfig::default()
         }
     }
 
