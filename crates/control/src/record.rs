@@ -163,7 +163,7 @@ pub struct ForecastSummary {
 }
 
 /// What the decision saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     /// Timestamp of the newest sample in the window.
     pub last_sample_at: Option<Timestamp>,

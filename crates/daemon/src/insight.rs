@@ -88,6 +88,8 @@ pub struct Insight {
     fleet: crate::fleet::FleetHub,
     /// What the control loop did, for `/metrics` and export.
     control: Arc<crate::control_metrics::ControlMetrics>,
+    /// The shadows' figures and the promotions asked for.
+    shadows: crate::shadows::ShadowBoard,
 }
 
 impl Insight {
@@ -101,6 +103,11 @@ impl Insight {
     pub fn with_alerts(mut self, alerts: crate::alerts::AlertSender) -> Insight {
         self.alerts = Some(alerts);
         self
+    }
+
+    /// The shadows' reports and pending promotions.
+    pub fn shadows(&self) -> &crate::shadows::ShadowBoard {
+        &self.shadows
     }
 
     /// The fleet model hub shared by the learn loop, the control loop and the API.
@@ -144,6 +151,7 @@ impl Insight {
     /// Forgets a workload that is no longer controlled (a deleted `PredictiveScaler`'s): its
     /// model, forecast and KEDA prediction go; its anomaly events stay in the event log.
     pub fn forget(&self, w: &WorkloadId, metric: &str) {
+        self.shadows.forget(w);
         self.control.forget(w.as_str());
         let mut s = lock(&self.state);
         s.models.remove(w);

@@ -18,6 +18,7 @@ pub mod loops;
 pub mod memory;
 pub mod ownseries;
 pub mod selfmetrics;
+pub mod shadows;
 pub mod sink;
 pub mod window;
 pub mod winners;

@@ -29,6 +29,8 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/workloads/{id}/forecast", vec!["get"]),
         ("/api/v1/workloads/{id}/fingerprint", vec!["get"]),
         ("/api/v1/workloads/{id}/drift", vec!["get"]),
+        ("/api/v1/workloads/{id}/shadows", vec!["get"]),
+        ("/api/v1/workloads/{id}/promote", vec!["post"]),
         ("/api/v1/clusters", vec!["get"]),
         ("/api/v1/whatif", vec!["post"]),
         ("/api/v1/annotations", vec!["get", "post"]),
@@ -42,6 +44,7 @@ async fn openapi_document_matches_the_router() {
         "/api/v1/workloads/{id}/forecast",
         "/api/v1/workloads/{id}/fingerprint",
         "/api/v1/workloads/{id}/drift",
+        "/api/v1/workloads/{id}/shadows",
         "/api/v1/clusters",
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());

@@ -28,6 +28,11 @@ pub const CONTROL_TICK_SECONDS: &str = "prescale_control_tick_seconds";
 pub const CONTROL_TICK_SECONDS_TOTAL: &str = "prescale_control_tick_seconds_total";
 pub const CONTROL_TICKS_TOTAL: &str = "prescale_control_ticks_total";
 pub const BUILD_INFO: &str = "prescale_build_info";
+/// A configuration's counterfactual under-provisioned share of steps (0–1), acting or shadow.
+pub const SHADOW_UNDER_RATIO: &str = "prescale_shadow_under_provisioned_ratio";
+pub const SHADOW_COST: &str = "prescale_shadow_cost_replica_hours";
+pub const SHADOW_ACTIONS: &str = "prescale_shadow_actions";
+pub const SHADOW_STEPS: &str = "prescale_shadow_steps";
 
 pub const WORKLOAD_LABEL: &str = "workload";
 pub const METRIC_LABEL: &str = "metric";
@@ -36,6 +41,8 @@ pub const LEVEL_LABEL: &str = "level";
 pub const COMPONENT_LABEL: &str = "component";
 pub const POLICY_LABEL: &str = "policy";
 pub const OUTCOME_LABEL: &str = "outcome";
+pub const SHADOW_LABEL: &str = "shadow";
+pub const ROLE_LABEL: &str = "role";
 
 /// `# HELP` text of each exported family.
 pub fn help(name: &str) -> Option<&'static str> {
@@ -65,6 +72,12 @@ pub fn help(name: &str) -> Option<&'static str> {
         CONTROL_TICK_SECONDS_TOTAL => Some("Wall time of all the control loop's passes."),
         CONTROL_TICKS_TOTAL => Some("Passes of the control loop."),
         BUILD_INFO => Some("prescale's version (always 1)."),
+        SHADOW_UNDER_RATIO => Some(
+            "Share of a configuration's decided steps it would have been under-provisioned (role: acting or shadow; counterfactual replicas following its decisions).",
+        ),
+        SHADOW_COST => Some("Replica-hours a configuration's decisions would have cost over its decided steps."),
+        SHADOW_ACTIONS => Some("Steps at which a configuration would have changed the replica count."),
+        SHADOW_STEPS => Some("Decided steps a configuration has been charged for since it started."),
         _ => None,
     }
 }

@@ -212,6 +212,25 @@ pub struct FileWorkload {
     /// Known events, for the fleet forecaster: `{ at = <time>, kind = "release|campaign|holiday",
     /// until = <time> }` (RFC 3339 times; `until` optional).
     pub events: Option<Vec<toml::Value>>,
+    /// The forecasting model (default `auto`).
+    pub model: Option<String>,
+    /// `[[workload.shadow]]`: candidate configurations that decide beside the acting one on the
+    /// same live data without acting (A/B tests), promotable at run time.
+    pub shadow: Option<Vec<FileShadow>>,
+}
+
+/// One `[[workload.shadow]]`: the acting configuration with some settings changed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileShadow {
+    pub name: String,
+    /// A policy name or table, as the workload's `policy`.
+    pub policy: Option<toml::Value>,
+    pub budget: Option<f64>,
+    /// The predictive policy's starting headroom.
+    pub headroom: Option<f64>,
+    pub lead: Option<String>,
+    pub model: Option<String>,
 }
 
 /// `[workload.resources]`: which series measure the workload's total CPU and memory use, and how

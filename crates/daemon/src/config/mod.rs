@@ -197,6 +197,8 @@ pub struct ControlledWorkload {
     pub like: Option<prescale_learn::Like>,
     /// Its predictors and known events, for the fleet forecaster.
     pub drivers: Drivers,
+    /// Candidate configurations deciding beside it without acting (`[[workload.shadow]]`).
+    pub shadows: Vec<prescale_control::ShadowSpec>,
 }
 
 /// One PromQL instant query read on an interval from a Prometheus-compatible API; its results are

@@ -758,6 +758,12 @@ fn control(
         if let Some(r) = f.resources {
             spec.resources = Some(resources(c, &at("resources"), r));
         }
+        if let Some(m) = f.model.as_deref() {
+            match m.parse::<prescale_forecast::ModelKind>() {
+                Ok(k) => spec.model = k,
+                Err(e) => c.fail(at("model"), e.to_string()),
+            }
+        }
         let retry: prescale_actuate::RetryConfig = c.typed(&at("retry"), f.retry);
         if let Err(problems) = retry.validate_at(&at("retry")) {
             for p in problems {
@@ -799,6 +805,12 @@ fn control(
                 .map_err(|e| c.fail(at("like"), e.to_string()))
                 .ok()
         });
+        let shadows = shadows(
+            c,
+            &format!("workload[{i}]"),
+            &spec,
+            f.shadow.unwrap_or_default(),
+        );
         let drivers = super::drivers::of_workload(
             c,
             &format!("workload[{i}]"),
@@ -814,9 +826,56 @@ fn control(
             retry,
             like,
             drivers,
+            shadows,
         });
     }
     super::drivers::resolve_all(c, &mut out.workloads, &paths, scalers);
+    out
+}
+
+/// `[[workload.shadow]]` entries into shadow specs, each checked against the workload's spec as
+/// the controller will resolve it (unique names, a valid policy, budget, headroom, lead, model).
+fn shadows(
+    c: &mut Check,
+    path: &str,
+    spec: &prescale_control::WorkloadSpec,
+    files: Vec<crate::config::file::FileShadow>,
+) -> Vec<prescale_control::ShadowSpec> {
+    let mut out: Vec<prescale_control::ShadowSpec> = Vec::new();
+    for (j, f) in files.into_iter().enumerate() {
+        let at = |field: &str| format!("{path}.shadow[{j}].{field}");
+        let policy = f.policy.and_then(|p| {
+            <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p)
+                .map_err(|e| c.fail(at("policy"), e.to_string()))
+                .ok()
+        });
+        let model = f.model.as_deref().and_then(|m| {
+            m.parse::<prescale_forecast::ModelKind>()
+                .map_err(|e| c.fail(at("model"), e.to_string()))
+                .ok()
+        });
+        let lead = f
+            .lead
+            .as_deref()
+            .map(|l| c.duration(&at("lead"), Some(l), spec.lead, MILLI));
+        let s = prescale_control::ShadowSpec {
+            name: f.name.trim().to_string(),
+            policy,
+            budget: f.budget,
+            headroom: f.headroom,
+            lead,
+            model,
+        };
+        if s.name.is_empty() || out.iter().any(|o| o.name == s.name) {
+            c.fail(
+                at("name"),
+                format!("{:?} must be non-empty and unique", s.name),
+            );
+        } else if let Err(e) = s.apply(spec) {
+            c.fail(format!("{path}.shadow[{j}]"), e.to_string());
+        }
+        out.push(s);
+    }
     out
 }
 

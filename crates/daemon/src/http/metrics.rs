@@ -65,10 +65,9 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     text.push_str(&crate::loops::control::exposition(&st.desired));
     text.push_str(&st.controls.exposition(&st.controlled.list()));
     text.push_str(&st.insight.exposition());
-    text.push_str(&prescale_remote::naming::exposition(
-        &st.insight.control().samples(clock::now()),
-        false,
-    ));
+    let mut samples = st.insight.control().samples(clock::now());
+    samples.extend(st.insight.shadows().samples(clock::now()));
+    text.push_str(&prescale_remote::naming::exposition(&samples, false));
     match own {
         Ok(Ok(t)) => text.push_str(&t),
         Ok(Err(e)) => tracing::warn!(error = %e, "reading forecasts for /metrics"),

@@ -2,7 +2,8 @@
 //! `/healthz`, `/readyz`, the run-time controls `/api/v1/mode` and `/api/v1/kill-switch` (POST needs the
 //! bearer token), and the read API of what was learned: models, anomalies, forecasts, fingerprints
 //! and their drift, clusters and annotations (POST needs the bearer token); `POST /api/v1/whatif`
-//! (a read-only replay of a controlled workload's history); and the web dashboard
+//! (a read-only replay of a controlled workload's history); a workload's shadows and their
+//! promotion (POST needs the bearer token); and the web dashboard
 //! at `/` with its two assets under `/dashboard/`.
 
 mod annotations;
@@ -23,6 +24,7 @@ mod ready;
 mod reply;
 mod rfc3339;
 pub mod serve;
+mod shadows;
 mod whatif;
 mod workloads;
 mod write;
@@ -104,6 +106,8 @@ pub fn router(state: AppState) -> Router {
             get(fingerprint::fingerprint),
         )
         .route("/api/v1/workloads/{id}/drift", get(drift::drift))
+        .route("/api/v1/workloads/{id}/shadows", get(shadows::shadows))
+        .route("/api/v1/workloads/{id}/promote", post(shadows::promote))
         .route("/api/v1/clusters", get(clusters::clusters))
         .route("/api/v1/whatif", post(whatif::whatif))
         .route(

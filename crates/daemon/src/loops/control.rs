@@ -73,6 +73,8 @@ pub struct Slot {
     /// When the last decision was stored and what it asked for (observed workloads store a
     /// decision only when that changes, or every [`OBSERVED_SAVE_EVERY_MS`]).
     last_saved: Option<(Timestamp, Option<u32>)>,
+    /// Candidate configurations deciding beside the acting one (`[[workload.shadow]]`).
+    shadows: Option<prescale_control::Shadows>,
 }
 
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
@@ -119,6 +121,12 @@ pub fn slots(
                 controls,
             )?;
             slot.drivers = w.drivers.clone();
+            if !w.shadows.is_empty() {
+                slot.shadows = Some(prescale_control::Shadows::new(
+                    &mut slot.controller,
+                    w.shadows.clone(),
+                )?);
+            }
             Ok(slot)
         })
         .collect();
@@ -166,6 +174,7 @@ pub(crate) fn make_slot(
         warned_unserved: false,
         observed: false,
         last_saved: None,
+        shadows: None,
     })
 }
 
@@ -341,6 +350,7 @@ pub(crate) fn pass(
     let (io, desired, insight) = (&ctx.io, &ctx.desired, &ctx.insight);
     let outcomes = Fleet::new().run(&mut slots.0, |slot| {
         if !slot.retired {
+            promote(slot, insight, io, now);
             // Between decisions nothing changes that the API shows: publish on decisions.
             if let Some(record) = tick_one(slot, io, desired, global, now) {
                 let metric = slot.controller.spec().metric.to_string();
@@ -658,7 +668,10 @@ fn tick_one(
             window: w,
         })
         .collect();
-    let mut record = slot.controller.tick_full(&window, &usage, now, &current);
+    let mut record = match slot.shadows.as_mut() {
+        Some(s) => s.tick(&mut slot.controller, &window, &usage, now, &current),
+        None => slot.controller.tick_full(&window, &usage, now, &current),
+    };
     if record.reason_json["rule"] == "waiting-for-step" {
         // A tick inside a step that has already been decided: nothing new to record or set.
         return None;
@@ -796,8 +809,59 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
     }
 }
 
+/// Applies the promotions asked for this workload through the API (before its next step), each
+/// recorded in the decision log.
+fn promote(slot: &mut Slot, insight: &Insight, io: &Mutex<Io>, now: Timestamp) {
+    let workload = slot.controller.spec().workload.clone();
+    for name in insight.shadows().take_promotions(&workload) {
+        let Some(shadows) = slot.shadows.as_mut() else {
+            return;
+        };
+        let (before, after) = match shadows.promote(&mut slot.controller, &name) {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::warn!(workload = %workload, shadow = %name, error = %e, "promotion refused");
+                continue;
+            }
+        };
+        tracing::info!(workload = %workload, shadow = %name, from = %before, to = %after, "shadow promoted: it acts from the next step");
+        insight
+            .shadows()
+            .publish(&workload, shadows.report(&slot.controller));
+        let replicas = slot.controller.last_desired();
+        let record = DecisionRecord {
+            workload: workload.clone(),
+            at: now,
+            mode: slot.controller.mode(),
+            policy: after.clone(),
+            replicas_before: replicas,
+            replicas_after: replicas,
+            pre_guard: None,
+            bound_by: None,
+            reason: format!(
+                "promoted shadow {name:?}: the acting policy goes from {before} to {after} from the next step; the configuration that acted stays as a shadow"
+            ),
+            reason_json: serde_json::json!({"rule": "promotion", "shadow": name, "from": before, "to": after}),
+            forecast: None,
+            model: None,
+            inputs: prescale_control::Inputs::default(),
+            feedback: Vec::new(),
+            resources: None,
+            actuation: None,
+        };
+        if let Err(e) = save(&mut lock(io).decisions, &record) {
+            tracing::warn!(workload = %workload, error = %e, "saving the promotion");
+        }
+    }
+}
+
 /// Shares the workload's model, accuracy, latest forecast and anomaly changes with the API.
 fn publish(slot: &mut Slot, insight: &Insight, now: Timestamp) {
+    if let Some(s) = &slot.shadows {
+        insight
+            .shadows()
+            .publish(&slot.controller.spec().workload, s.report(&slot.controller));
+    }
     let c = &mut slot.controller;
     let changes: Vec<AnomalyChange> = c
         .take_events()

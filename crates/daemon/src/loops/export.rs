@@ -45,7 +45,8 @@ pub async fn run(
             _ = ticker.tick() => {}
         }
         let (r, w, p) = (reader.clone(), writer.clone(), pushed.clone());
-        let control = insight.control().samples(crate::clock::now());
+        let mut control = insight.control().samples(crate::clock::now());
+        control.extend(insight.shadows().samples(crate::clock::now()));
         let cp = control_pushed.clone();
         let result = tokio::task::spawn_blocking(move || {
             Ok::<_, String>(push_new(&r, &w, &p)? + push_control(&w, control, &cp)?)
