@@ -30,8 +30,8 @@ pub enum Command {
     /// Run the offline pipeline on a generated demo fleet: demo-data → import → fingerprint →
     /// cluster → forecast → backtest.
     DemoPipeline(DemoArgs),
-    /// The demo's load generator (started by `prescale demo`).
-    #[command(hide = true)]
+    /// The demo's load generator: `prescale demo` starts it; started by hand (the command is at
+    /// the top of the demo's prescale.toml) it lets `prescale run --config` run the demo again.
     DemoLoad(crate::cmd::demo_live::DemoLoadArgs),
     /// One replica of the demo's workload (started by the process-pool actuator).
     #[command(hide = true)]

@@ -2,17 +2,21 @@
 //! following a repeating cycle with bursts and noise; `prescale run`'s daemon — the agent, a scrape of
 //! the generator's `/metrics`, the embedded store and the process-pool actuator in `act` mode — keeps
 //! the right number of `demo-worker` processes running, ahead of the cycle's step once it has seen it.
-//! Decisions print as they happen, with a summary every half minute; the HTTP API is up throughout.
+//! The demo owns its folder (`--out`): its store there is emptied at every start, and the daemon
+//! config it writes there runs again with `prescale run --config` beside `prescale demo-load`.
+//! Decisions print as they happen ([`report`]), with a summary every half minute and a closing one.
+
+mod report;
 
 use crate::loadgen::server::LoadOptions;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use prescale_core::WorkloadId;
 use prescale_daemon::{DaemonConfig, RunOptions};
-use prescale_store::Store;
 use prescale_telemetry::cycle::CyclePattern;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::fs::{File, TryLockError};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +27,10 @@ use std::time::{Duration, Instant};
 pub const WORKLOAD: &str = "demo-worker";
 /// The demand series: the generator's offered-units counter as a rate.
 pub const METRIC: &str = "demo_requests_total:rate";
+/// The demo's store, in its folder; emptied at every start.
+pub const STORE: &str = "demo.db";
+/// The daemon config the demo writes into its folder.
+pub const CONFIG: &str = "prescale.toml";
 
 #[derive(Debug, Clone, Args)]
 pub struct LiveDemoArgs {
@@ -32,17 +40,18 @@ pub struct LiveDemoArgs {
     /// HTTP API address while the demo runs (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub listen: String,
-    /// Folder for the generated daemon config (`prescale.toml`, reusable with `prescale run --config`).
+    /// The demo's own folder: its store (`demo.db`, emptied at every start; `--db` is not used) and
+    /// the daemon config it ran (`prescale.toml`, which `prescale run --config` runs again).
     #[arg(long, default_value = "prescale-demo")]
     pub out: PathBuf,
     /// Length of the demand cycle (a day, compressed).
-    #[arg(long, default_value = "120s")]
+    #[arg(long, default_value = "60s")]
     pub period: String,
     /// Control step: demand is aggregated and decided on per step.
-    #[arg(long, default_value = "5s")]
+    #[arg(long, default_value = "2s")]
     pub step: String,
     /// Provisioning lead time the policy plans for.
-    #[arg(long, default_value = "5s")]
+    #[arg(long, default_value = "4s")]
     pub lead: String,
     /// Policy: predictive (default), hpa, hpa@0.6, threshold, predictive@0.02.
     #[arg(long, default_value = "predictive")]
@@ -50,14 +59,16 @@ pub struct LiveDemoArgs {
     /// Work units per second one worker is planned to serve (it can do 1 / (cpu + wait)).
     #[arg(long, default_value_t = 80.0)]
     pub capacity_per_replica: f64,
-    /// CPU each unit costs a worker, and time it waits (e.g. on I/O), in milliseconds.
+    /// CPU each unit costs a worker, in milliseconds.
     #[arg(long, default_value_t = 1.0)]
     pub cpu_ms: f64,
+    /// Time a worker waits on each unit (as on I/O), in milliseconds.
     #[arg(long, default_value_t = 9.0)]
     pub wait_ms: f64,
-    /// Mean demand outside the step and the step's height (units/s).
+    /// Mean demand outside the step (units/s).
     #[arg(long, default_value_t = 150.0)]
     pub base: f64,
+    /// What the cycle's step adds to the demand (units/s), from 55% to 80% of every cycle.
     #[arg(long, default_value_t = 300.0)]
     pub step_height: f64,
     /// Chance that a given second starts a burst (×1.6 for 4 s).
@@ -66,7 +77,9 @@ pub struct LiveDemoArgs {
     /// Most workers.
     #[arg(long, default_value_t = 12)]
     pub max: u32,
-    /// Print each decision as a JSON line (and the summaries as JSON) instead of text.
+    /// JSON Lines on stdout instead of text: the demo's settings ({"demo": …}), each decision
+    /// ({"decision": …}), the half-minute summaries ({"summary": …}) and the closing summary
+    /// ({"closing_summary": …}).
     #[arg(long)]
     pub json: bool,
 }
@@ -93,6 +106,9 @@ fn plan(a: &LiveDemoArgs) -> Result<Plan> {
     if step.is_zero() || period < step * 4 {
         bail!("--period must span at least four --step");
     }
+    if !(a.capacity_per_replica.is_finite() && a.capacity_per_replica > 0.0) {
+        bail!("--capacity-per-replica must be positive");
+    }
     let ms = |v: f64, flag: &str| -> Result<Duration> {
         if !(v.is_finite() && (0.0..=10_000.0).contains(&v)) {
             bail!("{flag} {v} must lie in 0..=10000");
@@ -118,6 +134,42 @@ fn plan(a: &LiveDemoArgs) -> Result<Plan> {
     })
 }
 
+/// The pattern's origin (Unix ms) that puts `now_ms` just after a step, so that the first step
+/// comes `(1 − step_to + step_from)` of a period in: seen once while there is no forecast yet,
+/// met ahead from the second or third on.
+fn origin_ms(pattern: &CyclePattern, now_ms: i64) -> i64 {
+    now_ms - (pattern.step_to * pattern.period_s * 1000.0).round() as i64
+}
+
+/// The generator's command line (after the binary): the demo's pattern, origin and addresses.
+fn load_args(a: &LiveDemoArgs, p: &Plan, origin_ms: i64, work: &str, metrics: &str) -> Vec<String> {
+    [
+        "demo-load",
+        "--period",
+        &a.period,
+        "--base",
+        &a.base.to_string(),
+        "--step-height",
+        &a.step_height.to_string(),
+        "--burst-chance",
+        &a.burst_chance.to_string(),
+        "--cpu-ms",
+        &(p.cpu.as_secs_f64() * 1000.0).to_string(),
+        "--wait-ms",
+        &(p.wait.as_secs_f64() * 1000.0).to_string(),
+        "--service",
+        WORKLOAD,
+        "--origin-ms",
+        &origin_ms.to_string(),
+        "--work-listen",
+        work,
+        "--metrics-listen",
+        metrics,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The generator child and its addresses.
 struct Generator {
     child: Child,
@@ -132,16 +184,10 @@ impl Drop for Generator {
     }
 }
 
-fn start_generator(exe: &Path, a: &LiveDemoArgs, p: &Plan) -> Result<Generator> {
+fn start_generator(exe: &Path, args: &[String]) -> Result<Generator> {
     let mut child = Command::new(exe)
-        .arg("demo-load")
-        .args(["--period", &a.period])
-        .args(["--base", &a.base.to_string()])
-        .args(["--step-height", &a.step_height.to_string()])
-        .args(["--burst-chance", &a.burst_chance.to_string()])
-        .args(["--cpu-ms", &(p.cpu.as_secs_f64() * 1000.0).to_string()])
-        .args(["--wait-ms", &(p.wait.as_secs_f64() * 1000.0).to_string()])
-        .args(["--service", WORKLOAD, "--exit-on-stdin-eof"])
+        .args(args)
+        .arg("--exit-on-stdin-eof")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -180,11 +226,53 @@ fn listen_addr(text: &str) -> Result<String> {
     Ok(probe.local_addr()?.to_string())
 }
 
+/// Takes the demo's folder for this run and empties its store: refused while another demo, or a
+/// `prescale run` on the demo's store, is running there. The returned lock is held for the run.
+fn fresh_folder(out: &Path) -> Result<File> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let lock_path = out.join("demo.lock");
+    let lock =
+        File::create(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => bail!(
+            "another `prescale demo` is running in {}: stop it, or give this one another --out",
+            out.display()
+        ),
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
+    let db = out.join(STORE);
+    // The process pool locks its state file while a daemon manages the workers.
+    let pool_lock = out.join(format!("{STORE}.pool.{WORKLOAD}.json.lock"));
+    if let Ok(f) = File::open(&pool_lock) {
+        if matches!(f.try_lock(), Err(TryLockError::WouldBlock)) {
+            bail!(
+                "a `prescale run` is using the demo's store {}: stop it before the demo starts afresh",
+                db.display()
+            );
+        }
+    }
+    let entries = std::fs::read_dir(out).with_context(|| format!("listing {}", out.display()))?;
+    for e in entries.flatten() {
+        let ours = e.file_name().to_string_lossy().starts_with(STORE);
+        if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(e.path())
+                .with_context(|| format!("removing {}", e.path().display()))?;
+        }
+    }
+    Ok(lock)
+}
+
 /// The daemon config the demo runs (written out so `prescale run --config` can repeat it).
-fn config_toml(a: &LiveDemoArgs, exe: &Path, g: &Generator, db: &Path) -> String {
+fn config_toml(a: &LiveDemoArgs, exe: &Path, g: &Generator, db: &Path, rerun: &[String]) -> String {
     let q = |s: &str| toml_string(s);
+    let again: String = rerun.iter().map(|c| format!("#   {c}\n")).collect();
     format!(
-        r#"# Written by `prescale demo`: the daemon that scales the demo's workers.
+        r#"# Written by `prescale demo`: the daemon that scales the demo's workers. To run it again
+# (the store keeps what the demo learned), start the same load generator beside it:
+{again}
 listen = {listen}
 db = {db}
 tick = "1s"
@@ -240,46 +328,125 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-pub fn run(db: &Path, a: &LiveDemoArgs) -> Result<()> {
+/// A word for a POSIX shell: as it is when safe, else single-quoted.
+fn sh_word(w: &str) -> String {
+    let safe = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if safe {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+fn sh_line(exe: &Path, args: &[String]) -> String {
+    std::iter::once(exe.display().to_string())
+        .chain(args.iter().cloned())
+        .map(|w| sh_word(&w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn unix_ms() -> i64 {
+    (crate::loadgen::server::unix_seconds() * 1000.0) as i64
+}
+
+pub fn run(db_flag: &Path, a: &LiveDemoArgs) -> Result<()> {
     let p = plan(a)?;
     let listen = listen_addr(&a.listen)?;
     let a = &LiveDemoArgs {
         listen,
         ..a.clone()
     };
-    if !(a.capacity_per_replica.is_finite() && a.capacity_per_replica > 0.0) {
-        bail!("--capacity-per-replica must be positive");
+    if db_flag != Path::new("prescale.db") {
+        eprintln!(
+            "note: prescale demo keeps its own store in {}; --db {} is not used",
+            a.out.join(STORE).display(),
+            db_flag.display()
+        );
     }
     let exe = std::env::current_exe().context("locating the prescale binary")?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let generator = start_generator(&exe, a, &p)?;
-    let config_path = a.out.join("prescale.toml");
-    std::fs::write(&config_path, config_toml(a, &exe, &generator, db))
+    let _lock = fresh_folder(&a.out)?;
+    let out =
+        std::path::absolute(&a.out).with_context(|| format!("resolving {}", a.out.display()))?;
+    let (db, config_path) = (out.join(STORE), out.join(CONFIG));
+    let origin = origin_ms(&p.pattern, unix_ms());
+    let any = "127.0.0.1:0";
+    let generator = start_generator(&exe, &load_args(a, &p, origin, any, any))?;
+    let (work, metrics) = (generator.work.to_string(), generator.metrics.to_string());
+    let rerun = vec![
+        format!(
+            "{} &",
+            sh_line(&exe, &load_args(a, &p, origin, &work, &metrics))
+        ),
+        sh_line(
+            &exe,
+            &["run", "--config", &config_path.display().to_string()].map(String::from),
+        ),
+    ];
+    std::fs::write(&config_path, config_toml(a, &exe, &generator, &db, &rerun))
         .with_context(|| format!("writing {}", config_path.display()))?;
     let cfg = DaemonConfig::from_file(&config_path)?;
-    if !a.json {
+    let origin_s = origin as f64 / 1000.0;
+    let first_step_ms = ((origin_s + p.pattern.step_start(1)) * 1000.0) as i64;
+    if a.json {
         println!(
-            "prescale demo: demo-load offers work in a {} cycle (step at {:.0}%–{:.0}% of it, bursts, noise);\n\
-             the daemon scales `{WORKLOAD}` processes with the process-pool actuator ({} policy, step {}, lead {}).\n\
-             API: http://{}/api/v1/decisions  ·  config: {}  ·  store: {}  ·  stops after {} (Ctrl-C stops sooner)\n",
+            "{}",
+            serde_json::json!({"demo": crate::output::with_rfc3339(serde_json::json!({
+                "workload": WORKLOAD, "metric": METRIC, "policy": a.policy,
+                "api": format!("http://{}/", cfg.listen), "store": db, "config": config_path,
+                "rerun": rerun, "origin_ms": origin, "period_s": p.pattern.period_s,
+                "step_from": p.pattern.step_from, "step_to": p.pattern.step_to,
+                "step_height": p.pattern.step_height, "step_s": p.step.as_secs_f64(),
+                "lead": a.lead, "capacity_per_replica": a.capacity_per_replica,
+                "first_step": {"at": first_step_ms}, "stops_after_s": p.stop_after.as_secs_f64(),
+            }))})
+        );
+    } else {
+        let pct = |x: f64| x * 100.0;
+        println!(
+            "prescale demo: a load generator offers work in a {} cycle (a smooth swing of ±{:.0}% around {:.0}/s, \
+             +{:.0}/s from {:.0}% to {:.0}% of every cycle, bursts, noise);\n\
+             the daemon scales `{WORKLOAD}` processes ({:.0}/s each) with the {} policy, deciding every {} for {} ahead.\n\
+             The first step comes at {} UTC, before there is any forecast: the daemon can only react to it. \
+             Once the forecast has seen a step (the second or third), workers are added before it comes.\n\
+             API and dashboard: http://{}/  ·  store: {} (emptied at each start)  ·  times UTC  ·  stops after {} (Ctrl-C stops sooner)\n\
+             Run its daemon again later: see the top of {}\n",
             a.period,
-            p.pattern.step_from * 100.0,
-            p.pattern.step_to * 100.0,
+            pct(p.pattern.swing),
+            a.base,
+            a.step_height,
+            pct(p.pattern.step_from),
+            pct(p.pattern.step_to),
+            a.capacity_per_replica,
             a.policy,
             a.step,
             a.lead,
+            report::clock(first_step_ms),
             cfg.listen,
-            config_path.display(),
-            cfg.db.display(),
+            a.out.join(STORE).display(),
             a.run_for,
+            a.out.join(CONFIG).display(),
         );
     }
     crate::cmd::run::init_logging_quiet();
     let stop = Arc::new(AtomicBool::new(false));
+    let watch = report::Watch {
+        db: cfg.db.clone(),
+        workload: WorkloadId::new(WORKLOAD)?,
+        metrics: generator.metrics,
+        api: cfg.listen,
+        json: a.json,
+        pattern: p.pattern.clone(),
+        origin_s,
+        step_s: p.step.as_secs_f64(),
+        // The daemon's own timer starts once it is up, so it stops after this.
+        deadline: Instant::now() + p.stop_after,
+    };
     let printer = {
-        let (stop, db, metrics) = (stop.clone(), cfg.db.clone(), generator.metrics);
-        let (json, pattern, step) = (a.json, p.pattern.clone(), p.step);
-        std::thread::spawn(move || report(&stop, &db, metrics, json, &pattern, step))
+        let stop = stop.clone();
+        std::thread::spawn(move || report::watch(&watch, &stop))
     };
     let ran = prescale_daemon::run(
         cfg,
@@ -289,241 +456,61 @@ pub fn run(db: &Path, a: &LiveDemoArgs) -> Result<()> {
         },
     );
     stop.store(true, Ordering::SeqCst);
-    let summary = printer
+    let closing = printer
         .join()
         .map_err(|_| anyhow::anyhow!("the reporter panicked"))?;
     drop(generator);
     ran?;
-    let s = summary?;
+    let closing = closing?;
     if a.json {
-        println!("{}", serde_json::to_string(&s.json())?);
+        println!("{}", closing.json()?);
     } else {
-        println!("\n{}", s.text());
+        println!("\n{}", closing.text());
+        println!("the daemon's config: {}", a.out.join(CONFIG).display());
+        for c in &rerun {
+            println!("  {c}");
+        }
     }
     Ok(())
-}
-
-/// What the demo saw, for the summaries.
-#[derive(Debug, Default, Clone)]
-struct Tally {
-    decisions: u64,
-    scale_ups: u64,
-    scale_downs: u64,
-    /// Scale-ups decided within three steps before a cycle's step started.
-    ahead_of_step: u64,
-    offered: f64,
-    served: f64,
-    dropped: f64,
-    latency_sum: f64,
-    queue: f64,
-    workers: f64,
-    /// Counter values at the last summary, for rates over the interval.
-    last: Option<(Instant, f64, f64, f64)>,
-    rate_offered: f64,
-    rate_served: f64,
-    mean_latency_s: f64,
-}
-
-impl Tally {
-    fn text(&self) -> String {
-        format!(
-            "summary: offered {:.0}/s, served {:.0}/s, queue {:.0}, mean latency {:.0} ms, workers {:.0} · \
-             decisions {}, scale-ups {} ({} ahead of the cycle's step), scale-downs {}, units dropped {:.0}",
-            self.rate_offered,
-            self.rate_served,
-            self.queue,
-            self.mean_latency_s * 1000.0,
-            self.workers,
-            self.decisions,
-            self.scale_ups,
-            self.ahead_of_step,
-            self.scale_downs,
-            self.dropped,
-        )
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({"summary": {
-            "offered_rate": self.rate_offered, "served_rate": self.rate_served, "queue": self.queue,
-            "mean_latency_s": self.mean_latency_s, "workers": self.workers,
-            "offered_total": self.offered, "served_total": self.served, "dropped_total": self.dropped,
-            "decisions": self.decisions, "scale_ups": self.scale_ups, "scale_downs": self.scale_downs,
-            "scale_ups_ahead_of_step": self.ahead_of_step,
-        }})
-    }
-
-    /// Reads the generator's counters and updates the interval rates.
-    fn sample(&mut self, metrics: SocketAddr) {
-        let Ok(text) = http_get(metrics, "/metrics") else {
-            return;
-        };
-        let Ok(expo) =
-            prescale_ingest::exposition::parse(&text, prescale_ingest::exposition::Format::Text)
-        else {
-            return;
-        };
-        for s in &expo.samples {
-            let v = s.value;
-            match s.name.as_str() {
-                "demo_requests_total" => self.offered = v,
-                "demo_served_total" => self.served = v,
-                "demo_dropped_total" => self.dropped = v,
-                "demo_latency_seconds_total" => self.latency_sum = v,
-                "demo_queue_depth" => self.queue = v,
-                "demo_workers" => self.workers = v,
-                _ => {}
-            }
-        }
-        let now = Instant::now();
-        if let Some((at, offered, served, lat)) = self.last {
-            let dt = now.duration_since(at).as_secs_f64().max(1e-3);
-            self.rate_offered = (self.offered - offered) / dt;
-            self.rate_served = (self.served - served) / dt;
-            let n = self.served - served;
-            self.mean_latency_s = if n > 0.0 {
-                (self.latency_sum - lat) / n
-            } else {
-                0.0
-            };
-        }
-        self.last = Some((now, self.offered, self.served, self.latency_sum));
-    }
-}
-
-/// Prints new decisions every second and a summary every 30 s until `stop`; returns the tally.
-fn report(
-    stop: &AtomicBool,
-    db: &Path,
-    metrics: SocketAddr,
-    json: bool,
-    pattern: &CyclePattern,
-    step: Duration,
-) -> Result<Tally> {
-    let workload = WorkloadId::new(WORKLOAD)?;
-    let mut tally = Tally::default();
-    let mut seen = 0i64;
-    let mut store: Option<Store> = None;
-    let mut last_summary = Instant::now();
-    tally.sample(metrics);
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(500));
-        if store.is_none() {
-            store = Store::open(db).ok();
-        }
-        let Some(s) = store.as_ref() else { continue };
-        let Ok(rows) = s.decisions(50, Some(&workload)) else {
-            continue;
-        };
-        let last_seen = seen;
-        for (id, row) in rows.into_iter().rev().filter(|(id, _)| *id > last_seen) {
-            seen = id;
-            tally.decisions += 1;
-            let record: serde_json::Value =
-                serde_json::from_str(&row.record_json).unwrap_or_default();
-            let (before, after) = (row.before, row.after);
-            let up = matches!((before, after), (Some(b), Some(a)) if a > b);
-            if up {
-                tally.scale_ups += 1;
-                let t = row.at.0 as f64 / 1000.0;
-                let ahead = (0..3)
-                    .any(|k| pattern.in_step(t + step.as_secs_f64() * (k + 1) as f64))
-                    && !pattern.in_step(t);
-                if ahead {
-                    tally.ahead_of_step += 1;
-                }
-            }
-            if matches!((before, after), (Some(b), Some(a)) if a < b) {
-                tally.scale_downs += 1;
-            }
-            if json {
-                println!("{}", serde_json::json!({"decision": record}));
-            } else {
-                println!("{}", decision_line(&row.at, before, after, &record));
-            }
-        }
-        if last_summary.elapsed() >= Duration::from_secs(30) {
-            last_summary = Instant::now();
-            tally.sample(metrics);
-            if json {
-                println!("{}", tally.json());
-            } else {
-                println!("  {}", tally.text());
-            }
-        }
-    }
-    tally.sample(metrics);
-    Ok(tally)
-}
-
-fn decision_line(
-    at: &prescale_core::Timestamp,
-    before: Option<u32>,
-    after: Option<u32>,
-    r: &serde_json::Value,
-) -> String {
-    let secs = at.0.div_euclid(1000);
-    let clock = format!(
-        "{:02}:{:02}:{:02}",
-        secs.div_euclid(3600).rem_euclid(24),
-        secs.div_euclid(60).rem_euclid(60),
-        secs.rem_euclid(60)
-    );
-    let show = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
-    let arrow = match (before, after) {
-        (Some(b), Some(a)) if a > b => "▲",
-        (Some(b), Some(a)) if a < b => "▼",
-        _ => " ",
-    };
-    let demand = r["inputs"]["demand"]
-        .as_f64()
-        .map_or("-".into(), |d| format!("{d:.0}/s"));
-    let upper = r["forecast"]["upper"]
-        .as_f64()
-        .map_or(String::new(), |u| format!("  forecast ≤ {u:.0}/s"));
-    let reason = r["reason"].as_str().unwrap_or("");
-    format!(
-        "{clock} UTC {arrow} workers {} → {}  demand {demand}{upper}  {reason}",
-        show(before),
-        show(after)
-    )
-}
-
-/// A minimal HTTP/1.0 GET on loopback (the generator's `/metrics`).
-fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    Ok(text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default())
 }
 
 /// `prescale demo-load` arguments.
 #[derive(Debug, Args)]
 pub struct DemoLoadArgs {
-    #[arg(long, default_value = "120s")]
+    /// Length of the demand cycle.
+    #[arg(long, default_value = "60s")]
     pub period: String,
+    /// Mean demand outside the step (units/s).
     #[arg(long, default_value_t = 150.0)]
     pub base: f64,
+    /// What the cycle's step adds (units/s).
     #[arg(long, default_value_t = 300.0)]
     pub step_height: f64,
+    /// Chance that a given second starts a burst.
     #[arg(long, default_value_t = 0.01)]
     pub burst_chance: f64,
+    /// CPU a worker spends on each unit, in milliseconds.
     #[arg(long, default_value_t = 1.0)]
     pub cpu_ms: f64,
+    /// Time a worker waits on each unit, in milliseconds.
     #[arg(long, default_value_t = 9.0)]
     pub wait_ms: f64,
+    /// Where workers connect for units (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub work_listen: SocketAddr,
+    /// Where `/metrics` is served (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub metrics_listen: SocketAddr,
+    /// The `service` label of every metric: the workload the demand belongs to.
     #[arg(long, default_value = WORKLOAD)]
     pub service: String,
+    /// Exit when standard input closes.
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
+    /// The pattern's time origin (Unix ms; default: the epoch): `prescale demo` passes the one it
+    /// ran with, so a re-run stays in phase with the demand the store holds.
+    #[arg(long, default_value_t = 0)]
+    pub origin_ms: i64,
 }
 
 pub fn demo_load(a: &DemoLoadArgs) -> Result<()> {
@@ -544,6 +531,7 @@ pub fn demo_load(a: &DemoLoadArgs) -> Result<()> {
         max_queue: 100_000,
         service: a.service.clone(),
         exit_on_stdin_eof: a.exit_on_stdin_eof,
+        origin_s: a.origin_ms as f64 / 1000.0,
     })
 }
 

@@ -1,5 +1,6 @@
-//! `prescale demo-load`: offers work following the pattern (its time origin is the Unix epoch), hands units to the workers that connect,
-//! and serves its counters as Prometheus text on `/metrics`.
+//! `prescale demo-load`: offers work following the pattern (its time origin a given Unix time,
+//! the epoch by default), hands units to the workers that connect, and serves its counters as
+//! Prometheus text on `/metrics`.
 
 use super::queue::Queue;
 use super::{IDLE, NEXT, WORK};
@@ -26,6 +27,8 @@ pub struct LoadOptions {
     pub service: String,
     /// Exit when standard input closes (the demo holds it open; when the demo dies, so do we).
     pub exit_on_stdin_eof: bool,
+    /// The pattern's time origin in Unix seconds: the pattern's time is `unix_seconds() - origin_s`.
+    pub origin_s: f64,
 }
 
 /// Binds, prints `ready work=ADDR metrics=ADDR start_ms=MS` on stdout, then serves until killed.
@@ -57,8 +60,8 @@ pub fn serve(opts: LoadOptions) -> Result<()> {
         });
     }
     {
-        let (queue, pattern) = (queue.clone(), opts.pattern.clone());
-        std::thread::spawn(move || generate(&queue, &pattern));
+        let (queue, pattern, origin) = (queue.clone(), opts.pattern.clone(), opts.origin_s);
+        std::thread::spawn(move || generate(&queue, &pattern, origin));
     }
     {
         let (queue, cpu, wait) = (queue.clone(), opts.cpu, opts.wait);
@@ -78,8 +81,8 @@ pub fn serve(opts: LoadOptions) -> Result<()> {
     Ok(())
 }
 
-/// Seconds since the Unix epoch: the pattern's time origin, so every run (and a reader that knows
-/// the pattern) agrees on where in the cycle a moment falls.
+/// Seconds since the Unix epoch; less the run's origin it is the pattern's time, so every reader
+/// that knows the pattern and the origin agrees on where in the cycle a moment falls.
 pub fn unix_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -88,7 +91,7 @@ pub fn unix_seconds() -> f64 {
 }
 
 /// Offers units every 50 ms at the pattern's rate (fractions carry over).
-fn generate(queue: &Queue, pattern: &CyclePattern) {
+fn generate(queue: &Queue, pattern: &CyclePattern, origin_s: f64) {
     let tick = Duration::from_millis(50);
     let mut carry = 0.0;
     let mut last = Instant::now();
@@ -97,7 +100,7 @@ fn generate(queue: &Queue, pattern: &CyclePattern) {
         let now = Instant::now();
         let dt = now.duration_since(last).as_secs_f64();
         last = now;
-        let rate = pattern.demand(unix_seconds());
+        let rate = pattern.demand(unix_seconds() - origin_s);
         carry += rate * dt;
         let n = carry.floor();
         carry -= n;
@@ -146,7 +149,7 @@ fn serve_worker(conn: TcpStream, queue: &Queue, cpu: Duration, wait: Duration) {
 
 /// The counters as Prometheus text 0.0.4.
 fn exposition(queue: &Queue, opts: &LoadOptions) -> String {
-    let t = unix_seconds();
+    let t = unix_seconds() - opts.origin_s;
     let s = queue.lock();
     let l = format!("{{service=\"{}\"}}", opts.service);
     let p = &opts.pattern;
