@@ -54,6 +54,7 @@ fn pipeline_on_demo_fleet() {
 
     let listed: Value = serde_json::from_str(&ok(&db, &["series", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 18);
+    assert!(listed[0]["first_ts"].is_i64() && listed[0]["first_ts_rfc3339"].is_string());
 
     // A fingerprint as of an earlier time, then now: a history exists, in the basis the first fitted.
     let early: Value = serde_json::from_str(&ok(
@@ -180,6 +181,14 @@ fn pipeline_on_demo_fleet() {
     .unwrap();
     let points = fc["points"].as_array().unwrap();
     assert_eq!(points.len(), 12);
+    // --json times: Unix ms with their RFC 3339 text beside them, as in every command and the API.
+    let issued = fc["issued_at"].as_i64().unwrap();
+    assert!(
+        fc["issued_at_rfc3339"].as_str().unwrap().ends_with('Z'),
+        "{fc}"
+    );
+    assert_eq!(points[0]["at"].as_i64().unwrap(), issued + 300_000, "{fc}");
+    assert!(points[0]["at_rfc3339"].is_string(), "{fc}");
     for p in points {
         let (l, m, u) = (
             p["lower"].as_f64().unwrap(),

@@ -173,6 +173,28 @@ fn recommend_like_a_workload_and_like_labels() {
     assert!(text.contains(&format!("cluster {web_cluster}")), "{text}");
     assert!(text.contains("1 × big"), "{text}");
 
+    // No member has any metric looked for: a one-line error naming what was looked for and what
+    // the members have, not an empty recommendation.
+    let err = fails(
+        &db,
+        &[
+            "recommend",
+            "--like",
+            "web-daily-1",
+            "--metrics",
+            "cpu=cpu_cores,memory=rss_bytes,demand=rps",
+        ],
+    );
+    assert!(err.contains("no usable metrics"), "{err}");
+    assert!(
+        err.contains("(cpu_cores)") && err.contains("(rss_bytes)") && err.contains("(rps)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("they have cpu, memory, requests") && err.contains("--metrics"),
+        "{err}"
+    );
+
     // Nothing matches: one-line errors.
     let err = fails(&db, &["recommend", "--like-labels", "source_file=nope.csv"]);
     assert!(

@@ -96,7 +96,7 @@ pub fn run(store: &mut Store, args: &ClusterArgs) -> Result<()> {
         )?;
     }
     if args.json {
-        super::print_json(&out)?;
+        super::print_json(&crate::output::json_result(&out)?)?;
     }
     Ok(())
 }
@@ -126,11 +126,11 @@ fn assign(store: &Store, workload: &str, json: bool) -> Result<()> {
     let w = WorkloadId::new(workload)?;
     let a = assign_workload(store, KMEANS, &w)?;
     if json {
-        return super::print_json(&json!({
+        return super::print_json(&crate::output::json_result(&json!({
             "workload": a.workload, "cluster": a.cluster, "distance": a.distance, "runner_up": a.runner_up,
             "history_samples": a.history_samples, "history": format!("{:.1} h", a.history_secs / 3600.0),
             "cluster_members": a.cluster_members,
-        }));
+        }))?);
     }
     println!(
         "{w} ({} samples) → cluster {} at distance {:.3}{}; it borrows the profile of: {}",

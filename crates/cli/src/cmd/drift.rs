@@ -23,7 +23,7 @@ pub fn run(store: &Store, args: &DriftArgs) -> Result<()> {
     };
     let report = drift_report(store, &w, &opts)?;
     if args.json {
-        return super::print_json(&report);
+        return super::print_json(&crate::output::json_result(&report)?);
     }
     print!("{}", render(&report));
     Ok(())

@@ -95,13 +95,13 @@ pub fn run(store: &mut Store, args: &FingerprintArgs) -> Result<()> {
         write(path, &scatter_svg(&points, title))?;
     }
     if args.json {
-        return super::print_json(&serde_json::json!({
+        return super::print_json(&crate::output::json_result(&serde_json::json!({
             "run": run_id, "at": as_of, "workloads": fleet.vectors.len(), "features": fleet.model.feature_names.len(),
             "reducer": fleet.reducer, "explained_variance": fleet.explained_variance, "kept": fleet.kept,
             "basis": report.basis,
             "fingerprints": run.vectors,
             "reconstruction_error": fleet.reconstruction_error.iter().map(|(w, e)| (w.as_str(), *e)).collect::<BTreeMap<_, _>>(),
-        }));
+        }))?);
     }
     let cum: Vec<f64> = fleet
         .explained_variance
@@ -175,7 +175,7 @@ fn basis_line(b: &BasisInfo) -> String {
 fn history(store: &Store, w: &WorkloadId, basis: Option<&str>, json: bool) -> Result<()> {
     let hist = fingerprint_history(store, w, basis)?;
     if json {
-        return super::print_json(&hist);
+        return super::print_json(&crate::output::json_result(&hist)?);
     }
     println!(
         "{w} in basis {} ({}, fitted on data as of {}): {} fingerprints{}",

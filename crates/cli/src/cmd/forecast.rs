@@ -74,13 +74,13 @@ pub fn run(store: &mut Store, args: &ForecastArgs) -> Result<()> {
         .map(|i| Timestamp(last.millis() + i * interval.millis()))
         .collect();
     if args.json {
-        return super::print_json(&json!({
+        return super::print_json(&crate::output::json_result(&json!({
             "workload": key.workload, "metric": key.metric, "model": info.spec, "level": level.percent(),
             "season": season, "detected_periods": detected, "extra_periods": extra_periods,
-            "issued_at": iso8601(last), "step_seconds": interval.secs_f64(),
+            "issued_at": last.millis(), "step_seconds": interval.secs_f64(),
             "points": times.iter().enumerate().map(|(i, t)| json!({
-                "time": iso8601(*t), "point": fc.point[i], "lower": fc.lower[i], "upper": fc.upper[i]})).collect::<Vec<_>>(),
-        }));
+                "at": t.millis(), "point": fc.point[i], "lower": fc.lower[i], "upper": fc.upper[i]})).collect::<Vec<_>>(),
+        }))?);
     }
     println!(
         "{key}: {} on {} samples (season {season}, detected periods {detected:?}), {}% band calibrated on {} out-of-sample points",

@@ -90,7 +90,7 @@ pub fn run(store: &mut Store, args: &ImportArgs) -> Result<()> {
         }));
     }
     if args.json {
-        return super::print_json(&json_rows);
+        return super::print_json(&crate::output::json_result(&json_rows)?);
     }
     print!(
         "{}",

@@ -93,11 +93,55 @@ pub fn run(store: &Store, args: &RecommendArgs) -> Result<()> {
         catalogue: Some(catalogue),
     };
     let rec = recommend(store, &like, &opts)?;
+    usable(store, &rec, &opts.resources)?;
     if args.json {
-        return super::print_json(&rec);
+        return super::print_json(&crate::output::json_result(&rec)?);
     }
     print_text(&rec, args.instance_types.is_none());
     Ok(())
+}
+
+/// Fails when no member of the group has any of the metrics looked for: a recommendation without
+/// CPU, memory and demand would be empty. The error names what was looked for and what the members
+/// have, so `--metrics` can map one.
+fn usable(store: &Store, rec: &Recommendation, wanted: &ResourceMetrics) -> Result<()> {
+    if rec.cpu.is_some() || rec.memory.is_some() || rec.demand.is_some() {
+        return Ok(());
+    }
+    let names = |list: &[prescale_learn::ResourceMetric]| {
+        list.iter()
+            .map(|r| r.metric.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut have: Vec<String> = store
+        .list_series()?
+        .into_iter()
+        .filter(|i| i.samples > 0 && rec.members.contains(&i.key.workload))
+        .map(|i| i.key.metric.to_string())
+        .collect();
+    have.sort();
+    have.dedup();
+    let group = match rec.cluster {
+        Some(c) => format!("cluster {c}"),
+        None => "the fleet".to_string(),
+    };
+    let example = have.first().map_or(String::new(), |m| {
+        format!(" (map one with --metrics, e.g. --metrics cpu={m})")
+    });
+    anyhow::bail!(
+        "no usable metrics: none of the {} members of {group} has a CPU metric ({}), a memory metric ({}) \
+         or a demand metric ({}); they have {}{example}",
+        rec.members.len(),
+        names(&wanted.cpu),
+        names(&wanted.memory),
+        names(&wanted.demand),
+        if have.is_empty() {
+            "no samples at all".to_string()
+        } else {
+            have.join(", ")
+        },
+    )
 }
 
 fn print_text(rec: &Recommendation, builtin_catalogue: bool) {

@@ -16,7 +16,7 @@ pub fn run(store: &Store, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        return super::print_json(&rows);
+        return super::print_json(&crate::output::json_result(&rows)?);
     }
     let rows: Vec<Vec<String>> = infos
         .iter()
