@@ -27,8 +27,8 @@ pub enum Command {
     /// The main job on one machine: a bundled load generator with a repeating cycle, bursts and
     /// noise, scaled ahead of demand by the daemon with the process-pool actuator (API up meanwhile).
     Demo(crate::cmd::demo_live::LiveDemoArgs),
-    /// Run the offline pipeline on a generated demo fleet: demo-data → import → fingerprint →
-    /// cluster → forecast → backtest.
+    /// Run the offline pipeline on a generated demo fleet, labels kept, in its own store:
+    /// demo-data → store → fingerprint → cluster → forecast → backtest.
     DemoPipeline(DemoArgs),
     /// The demo's load generator: `prescale demo` starts it; started by hand (the command is at
     /// the top of the demo's prescale.toml) it lets `prescale run --config` run the demo again.
@@ -95,7 +95,8 @@ pub struct DemoDataArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the demo's files (CSV, map JSON/SVG, backtest JSON).
+    /// Folder for the demo's files (CSV, map JSON/SVG, backtest JSON) and its store
+    /// (`pipeline.db`, emptied at every start; `--db` names another store, used as it is).
     #[arg(long, default_value = "prescale-demo")]
     pub out: PathBuf,
     /// Number of workloads.
