@@ -18,11 +18,15 @@
 //! use series derived from the demand: 0.05 + 0.004/unit cores, 200 MiB + 1 MiB/unit), so its
 //! cost shows against a run without it.
 //!
+//! `--shadows P` gives P% of the workloads two shadows (`[[workload.shadow]]`): one deciding on the
+//! acting forecast (policy `hpa@0.6`, a lane), one with a forecaster of its own (lead 5 min), so
+//! the cost of a shadow per workload shows against a run without.
+//!
 //! Run: `cargo run --release -p prescale-control --example tick_bench -- 10000 --threads 1,2`
 
 use prescale_control::{
     Controller, Current, DecisionRecord, Fleet, Outcome, ResourceKind, ResourceSpec,
-    ResourceTarget, Usage, WorkloadSpec,
+    ResourceTarget, ShadowSpec, Shadows, Usage, WorkloadSpec,
 };
 use prescale_core::{MetricName, Sample, Timestamp, WorkloadId};
 use prescale_forecast::RollingForecaster;
@@ -48,13 +52,15 @@ struct Args {
     /// Train the fleet gbm on this many workloads' histories after the warm-up and hand it to
     /// every controller (0: no fleet model).
     fleet: usize,
+    /// Percent of the workloads with two shadows.
+    shadows: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: tick_bench N [--threads 1,2] [--ticks T] [--history 4032] [--season 60] \
          [--refit 12] [--samples-per-step 4] [--seed 1] [--warm-threads K] [--split-sample 20] \
-         [--resources] [--fleet K]"
+         [--resources] [--fleet K] [--shadows P]"
     );
     std::process::exit(2)
 }
@@ -74,6 +80,7 @@ fn parse_args() -> Args {
         split_sample: 20,
         resources: false,
         fleet: 0,
+        shadows: 0,
     };
     let mut it = std::env::args().skip(1);
     let num =
@@ -97,6 +104,7 @@ fn parse_args() -> Args {
             "--split-sample" => a.split_sample = num(it.next()),
             "--resources" => a.resources = true,
             "--fleet" => a.fleet = num(it.next()),
+            "--shadows" => a.shadows = num(it.next()).min(100),
             "-h" | "--help" => usage(),
             n => a.workloads = n.parse().unwrap_or_else(|_| usage()),
         }
@@ -217,7 +225,16 @@ fn spec(a: &Args, i: usize) -> WorkloadSpec {
 
 /// One tick of a slot's controller on `w`; with `--resources` the use windows are derived from
 /// the demand samples (same timestamps).
-fn tick(a: &Args, c: &mut Controller, w: &[Sample], now: Timestamp) -> DecisionRecord {
+fn tick(
+    a: &Args,
+    c: &mut Controller,
+    shadows: Option<&mut Shadows>,
+    w: &[Sample],
+    now: Timestamp,
+) -> DecisionRecord {
+    if let Some(s) = shadows {
+        return s.tick(c, w, &[], now, &Current::default());
+    }
     if !a.resources {
         return c.tick(w, now, None);
     }
@@ -267,6 +284,7 @@ fn cpu_seconds() -> Option<f64> {
 struct Slot {
     i: usize,
     controller: Controller,
+    shadows: Option<Shadows>,
     window: Vec<Sample>,
 }
 
@@ -305,10 +323,36 @@ fn main() {
     let rss0 = vm_rss_bytes();
     let t = Instant::now();
     let mut slots: Vec<Slot> = (0..n)
-        .map(|i| Slot {
-            i,
-            controller: Controller::new(spec(&a, i)).unwrap_or_else(|e| panic!("spec {i}: {e}")),
-            window: Vec::new(),
+        .map(|i| {
+            let mut controller =
+                Controller::new(spec(&a, i)).unwrap_or_else(|e| panic!("spec {i}: {e}"));
+            let shadows = (i * 100 < n * a.shadows).then(|| {
+                let shadow = |name: &str| ShadowSpec {
+                    name: name.into(),
+                    policy: None,
+                    budget: None,
+                    headroom: None,
+                    lead: None,
+                    model: None,
+                };
+                let specs = vec![
+                    ShadowSpec {
+                        policy: Some("hpa@0.6".parse().unwrap_or_else(|e| panic!("{e}"))),
+                        ..shadow("hpa")
+                    },
+                    ShadowSpec {
+                        lead: Some(Duration::from_secs(300)),
+                        ..shadow("lead-5m")
+                    },
+                ];
+                Shadows::new(&mut controller, specs).unwrap_or_else(|e| panic!("shadows {i}: {e}"))
+            });
+            Slot {
+                i,
+                controller,
+                shadows,
+                window: Vec::new(),
+            }
         })
         .collect();
     let build_s = t.elapsed().as_secs_f64();
@@ -317,7 +361,13 @@ fn main() {
     let t = Instant::now();
     let warm = Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
         let w = window(&a, s.i, 0, h);
-        tick(&a, &mut s.controller, &w, Timestamp(h * STEP_MS + 1_000))
+        tick(
+            &a,
+            &mut s.controller,
+            s.shadows.as_mut(),
+            &w,
+            Timestamp(h * STEP_MS + 1_000),
+        )
     });
     let warm_s = t.elapsed().as_secs_f64();
     let warm_panics = warm.iter().filter(|o| o.is_panicked()).count();
@@ -403,7 +453,7 @@ fn main() {
             let t = Instant::now();
             let out: Vec<Outcome<DecisionRecord>> = fleet.run(&mut slots, |s| {
                 let w = std::mem::take(&mut s.window);
-                tick(&a, &mut s.controller, &w, now)
+                tick(&a, &mut s.controller, s.shadows.as_mut(), &w, now)
             });
             let dt = t.elapsed().as_secs_f64();
             let cpu = match (cpu0, cpu_seconds()) {

@@ -3,8 +3,10 @@
 //! and explain the result. Stale or missing telemetry holds and never scales in.
 //!
 //! Feedback (prescale-feedback): every forecast acted on is recorded and scored when its step's
-//! actual arrives; an anomalous step is kept out of the history the forecaster trains on (its
-//! predicted value stands in), drift forces a refit, and a scheduled refit that forecasts worse
+//! actual arrives; an anomalous step is noted, and kept out of the history the forecaster trains on
+//! (its predicted value standing in) only with `exclude_anomalies` — on the 44 shared series that
+//! exclusion left the predictive policy under-provisioned more often at the same cost (a real surge
+//! flagged anomalous is never learned) —, drift forces a refit, and a scheduled refit that forecasts worse
 //! than the model it replaced is rolled back (the forecaster's refit guard).
 //!
 //! Lanes: besides the acting policy, a controller may carry candidate policies (shadows, or the
@@ -65,6 +67,8 @@ pub struct Controller {
     last_step: Option<i64>,
     /// Per-replica CPU and memory sizing, when the spec asks for it.
     rightsizer: Option<Rightsizer>,
+    /// Fits and failed fits of the forecasters before the current one (history restarts).
+    earlier_fits: (usize, usize),
 }
 
 /// One policy deciding on the controller's shared history and forecast.
@@ -175,6 +179,7 @@ impl Controller {
             own_forecast: false,
             last_step: None,
             rightsizer,
+            earlier_fits: (0, 0),
         })
     }
 
@@ -342,12 +347,19 @@ impl Controller {
 
     /// Forecaster fits so far.
     pub fn fits(&self) -> usize {
-        self.forecaster.fits()
+        self.earlier_fits.0 + self.forecaster.fits()
     }
 
     /// Forecaster fits that failed.
     pub fn fit_failures(&self) -> usize {
-        self.forecaster.failures()
+        self.earlier_fits.1 + self.forecaster.failures()
+    }
+
+    /// Starts the forecaster afresh (a shortened or restarted history), keeping its counts.
+    fn restart_forecaster(&mut self) {
+        self.earlier_fits.0 += self.forecaster.fits();
+        self.earlier_fits.1 += self.forecaster.failures();
+        self.forecaster = self.fresh_forecaster();
     }
 
     /// Forecast accuracy, interval coverage, anomaly and drift state of this workload.
@@ -629,7 +641,7 @@ impl Controller {
             let drop = self.history.len() - self.spec.history_steps;
             self.history.drain(..drop);
             // The forecaster indexes steps by history length: start it afresh on the shorter history.
-            self.forecaster = self.fresh_forecaster();
+            self.restart_forecaster();
             self.primed = false;
         }
         added
@@ -659,10 +671,15 @@ impl Controller {
         if let Ok(obs) = self.feedback.observe(step, end, v) {
             if self.feedback.is_excluded(step) {
                 if let Some(o) = obs.outcomes.first() {
-                    train = o.predicted;
+                    let kept = if self.spec.exclude_anomalies {
+                        train = o.predicted;
+                        "kept out of training"
+                    } else {
+                        "trained on as observed"
+                    };
                     self.notes.push(format!(
                         "step at {} ms anomalous: actual {v:.3} against {:.3} predicted \
-                         (band {:.3}–{:.3}); kept out of training",
+                         (band {:.3}–{:.3}); {kept}",
                         start, o.predicted, o.lower, o.upper
                     ));
                 }
@@ -720,7 +737,7 @@ impl Controller {
         self.primed = false;
         self.history.clear();
         self.last_actual = None;
-        self.forecaster = self.fresh_forecaster();
+        self.restart_forecaster();
     }
 
     /// Whether this controller hands decisions to an actuator.

@@ -79,6 +79,9 @@ pub struct WorkloadSpec {
     pub resources: Option<ResourceSpec>,
     /// The forecasting model (default `auto`: chosen per workload by cross-validation).
     pub model: ModelKind,
+    /// Train on the forecast instead of the actual at steps the feedback flags anomalous (default
+    /// false: one-off spikes are rare next to real surges that the forecaster must learn).
+    pub exclude_anomalies: bool,
 }
 
 impl WorkloadSpec {
@@ -101,6 +104,7 @@ impl WorkloadSpec {
             mode: Mode::ForecastOnly,
             resources: None,
             model: ModelKind::Auto,
+            exclude_anomalies: false,
         }
     }
 

@@ -2,7 +2,7 @@
 //! simulated clock.
 //!
 //! Every policy but the oracle and static ones is a lane of one `Controller` — the live loop's
-//! alignment, staleness hold, feedback (anomalous steps kept out of training, drift refits), refit
+//! alignment, staleness hold, feedback (anomalous steps noted, drift refits), refit
 //! guard and explanations —, ticked once per step at the step's end with that step's demand as its
 //! only sample. The oracle (it reads the future) and static (the whole trace's peak) are
 //! simulation-only and decide directly.

@@ -214,6 +214,8 @@ pub struct FileWorkload {
     pub events: Option<Vec<toml::Value>>,
     /// The forecasting model (default `auto`).
     pub model: Option<String>,
+    /// Train on the forecast instead of the actual at anomalous steps (default false).
+    pub exclude_anomalies: Option<bool>,
     /// `[[workload.shadow]]`: candidate configurations that decide beside the acting one on the
     /// same live data without acting (A/B tests), promotable at run time.
     pub shadow: Option<Vec<FileShadow>>,

@@ -758,6 +758,7 @@ fn control(
         if let Some(r) = f.resources {
             spec.resources = Some(resources(c, &at("resources"), r));
         }
+        spec.exclude_anomalies = f.exclude_anomalies.unwrap_or(false);
         if let Some(m) = f.model.as_deref() {
             match m.parse::<prescale_forecast::ModelKind>() {
                 Ok(k) => spec.model = k,
