@@ -69,7 +69,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct JsonFlag {
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }
@@ -156,7 +157,8 @@ pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }
@@ -202,7 +204,8 @@ pub struct FingerprintArgs {
     /// With --history: the basis (its id) to show; default: the current one.
     #[arg(long, requires = "history")]
     pub basis: Option<String>,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }
@@ -219,7 +222,8 @@ pub struct DriftArgs {
     /// How many of the most-moved features to list.
     #[arg(long, default_value_t = prescale_learn::DEFAULT_TOP)]
     pub top: usize,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }
@@ -260,7 +264,8 @@ pub struct ClusterArgs {
     /// Write the 2-D map coloured by the k-means clusters as SVG.
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }
@@ -285,7 +290,8 @@ pub struct ForecastArgs {
     /// Season length in samples (default: one day of samples, a week for daily data).
     #[arg(long)]
     pub season: Option<usize>,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }

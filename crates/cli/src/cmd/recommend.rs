@@ -51,7 +51,8 @@ pub struct RecommendArgs {
     /// memory (MiB); requests.
     #[arg(long, value_name = "RES=METRIC,...")]
     pub metrics: Option<String>,
-    /// Print JSON instead of a table.
+    /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
+    /// each with an RFC 3339 `<field>_rfc3339` beside it).
     #[arg(long)]
     pub json: bool,
 }

@@ -2,7 +2,7 @@
 //! bound per line), a summary every half minute, and the closing summary of what was seen — taken
 //! before the daemon shuts down, with how each of the cycle's steps was met.
 
-use crate::output::{rfc3339, thousands};
+use crate::output::{rfc3339, thousands, with_rfc3339};
 use anyhow::Result;
 use prescale_core::WorkloadId;
 use prescale_store::Store;
@@ -380,7 +380,7 @@ pub fn watch(w: &Watch, stop: &AtomicBool) -> Result<Closing> {
                     let unix_s = row.at.0 as f64 / 1000.0;
                     tally.count(w, unix_s, row.before, row.after, &r);
                     if w.json {
-                        println!("{}", json!({ "decision": r }));
+                        println!("{}", json!({ "decision": with_rfc3339(r) }));
                         continue;
                     }
                     let rule = cause_rule(&r).to_string();
@@ -416,7 +416,7 @@ pub fn watch(w: &Watch, stop: &AtomicBool) -> Result<Closing> {
             last_summary = Instant::now();
             if let Some((j, t)) = tally.interval() {
                 if w.json {
-                    println!("{j}");
+                    println!("{}", with_rfc3339(j));
                 } else {
                     println!("{t}");
                 }
