@@ -41,9 +41,10 @@ impl ConformalTable {
         let mut signed = Vec::with_capacity(residuals_per_step.len());
         for mut r in residuals_per_step {
             r.retain(|x| x.is_finite());
-            r.sort_by(f64::total_cmp);
+            // unstable: equal under total_cmp means bit-identical, so the order is the same
+            r.sort_unstable_by(f64::total_cmp);
             let mut a: Vec<f64> = r.iter().map(|x| x.abs()).collect();
-            a.sort_by(f64::total_cmp);
+            a.sort_unstable_by(f64::total_cmp);
             abs.push(a);
             signed.push(r);
         }

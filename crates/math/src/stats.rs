@@ -31,11 +31,24 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
-/// Quantile `q` in [0, 1] of unsorted data (copies and sorts).
+/// Quantile `q` in [0, 1] of unsorted data: the value [`quantile_sorted`] gives on the sorted
+/// copy, found by selection (linear time, no full sort).
 pub fn quantile(xs: &[f64], q: f64) -> Option<f64> {
+    if xs.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
     let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    quantile_sorted(&v, q)
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let frac = pos - lo as f64;
+    let (_, &mut a, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    // the next order statistic is the smallest of those above
+    let b = if hi > lo {
+        above.iter().copied().min_by(f64::total_cmp)?
+    } else {
+        a
+    };
+    Some(a + (b - a) * frac)
 }
 
 /// Median.
@@ -118,6 +131,23 @@ pub fn nonneg_line_fit(xs: &[f64], ys: &[f64]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn quantile_by_selection_is_the_sorted_copys(
+            xs in proptest::collection::vec(-1e6f64..1e6, 1..200),
+            dup in 0usize..4,
+            q in 0.0f64..=1.0,
+        ) {
+            // repeated values too (ties at the selected ranks)
+            let mut xs = xs;
+            let copies: Vec<f64> = xs.iter().take(dup * 10).copied().collect();
+            xs.extend(copies);
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            proptest::prop_assert_eq!(quantile(&xs, q), quantile_sorted(&sorted, q));
+        }
+    }
 
     #[test]
     fn known_answers() {
