@@ -83,11 +83,23 @@ struct Lane {
 }
 
 /// One lane's outcome of a tick: the explained record and the policy's typed decision (`None`
-/// when the tick held: stale, missing or waiting).
+/// when the tick held, and then why).
 #[derive(Debug, Clone)]
 pub struct Decided {
     pub record: DecisionRecord,
     pub decision: Option<Decision>,
+    pub hold: Option<Hold>,
+}
+
+/// Why a tick decided nothing new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// No samples in the window: the count is held, never scaled in.
+    Missing,
+    /// The newest sample is older than `stale_after`: held likewise.
+    Stale,
+    /// Inside a step already decided: nothing new to record or set.
+    Waiting,
 }
 
 /// One resource's raw use window for [`Controller::tick_full`].
@@ -414,8 +426,19 @@ impl Controller {
         now: Timestamp,
         current: &Current,
     ) -> DecisionRecord {
+        self.tick_acting(window, usage, now, current).record
+    }
+
+    /// [`Controller::tick_full`] with the typed outcome (the policy's decision, or why it held).
+    pub fn tick_acting(
+        &mut self,
+        window: &[Sample],
+        usage: &[Usage<'_>],
+        now: Timestamp,
+        current: &Current,
+    ) -> Decided {
         let mut lanes = self.tick_lanes(window, usage, now, std::slice::from_ref(current));
-        lanes.swap_remove(0).record
+        lanes.swap_remove(0)
     }
 
     /// One tick for every lane: `current[i]` is what lane `i` runs with now (missing entries:
@@ -454,10 +477,12 @@ impl Controller {
         };
         let stale_after_s = self.spec.stale_after.as_secs_f64();
         let hold = match freshness_s {
-            None => Some(explain::missing()),
-            Some(age) if age > stale_after_s => Some(explain::stale(age, stale_after_s)),
+            None => Some((Hold::Missing, explain::missing())),
+            Some(age) if age > stale_after_s => {
+                Some((Hold::Stale, explain::stale(age, stale_after_s)))
+            }
             Some(_) if new_steps == 0 || self.history.is_empty() => {
-                Some(explain::waiting(self.step_seconds))
+                Some((Hold::Waiting, explain::waiting(self.step_seconds)))
             }
             Some(_) => None,
         };
@@ -488,20 +513,24 @@ impl Controller {
                 }
             })
             .collect();
-        let decisions = match hold {
-            Some((text, json)) => {
+        let (held, decisions) = match hold {
+            Some((why, (text, json))) => {
                 for r in &mut records {
                     r.reason = text.clone();
                     r.reason_json = json.clone();
                 }
-                vec![None; records.len()]
+                (Some(why), vec![None; records.len()])
             }
-            None => self.decide(&mut records, &current),
+            None => (None, self.decide(&mut records, &current)),
         };
         records
             .into_iter()
             .zip(decisions)
-            .map(|(record, decision)| Decided { record, decision })
+            .map(|(record, decision)| Decided {
+                record,
+                decision,
+                hold: held,
+            })
             .collect()
     }
 

@@ -24,7 +24,7 @@ mod tally;
 pub use actuate::actuate;
 pub use align::complete_steps;
 pub use controller::Controller;
-pub use controller::{Current, Decided, Usage};
+pub use controller::{Current, Decided, Hold, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};
 pub use record::{

@@ -240,6 +240,18 @@ impl Shadows {
         now: Timestamp,
         current: &Current,
     ) -> DecisionRecord {
+        self.tick_acting(acting, window, usage, now, current).record
+    }
+
+    /// [`Shadows::tick`] with the acting lane's typed outcome.
+    pub fn tick_acting(
+        &mut self,
+        acting: &mut Controller,
+        window: &[Sample],
+        usage: &[Usage<'_>],
+        now: Timestamp,
+        current: &Current,
+    ) -> crate::Decided {
         let mut lanes = acting.tick_lanes(window, usage, now, std::slice::from_ref(current));
         let own: Vec<Vec<crate::Decided>> = self
             .own
@@ -248,8 +260,8 @@ impl Shadows {
             .collect();
         let first = lanes.remove(0);
         // A hold (missing, stale, waiting) decides nothing to charge.
-        let decided = first.decision.is_some();
-        let record = first.record;
+        let decided = first.hold.is_none();
+        let record = &first.record;
         let demand = record.inputs.demand;
         let capacity = acting.spec().capacity_per_replica;
         let start = record.replicas_before.unwrap_or(acting.spec().min);
@@ -274,7 +286,7 @@ impl Shadows {
             }
             e.last = Some((r.replicas_after, r.reason.clone()));
         }
-        record
+        first
     }
 
     /// Every configuration's figures (the acting one first).

@@ -668,14 +668,15 @@ fn tick_one(
             window: w,
         })
         .collect();
-    let mut record = match slot.shadows.as_mut() {
-        Some(s) => s.tick(&mut slot.controller, &window, &usage, now, &current),
-        None => slot.controller.tick_full(&window, &usage, now, &current),
+    let decided = match slot.shadows.as_mut() {
+        Some(s) => s.tick_acting(&mut slot.controller, &window, &usage, now, &current),
+        None => slot.controller.tick_acting(&window, &usage, now, &current),
     };
-    if record.reason_json["rule"] == "waiting-for-step" {
+    if decided.hold == Some(prescale_control::Hold::Waiting) {
         // A tick inside a step that has already been decided: nothing new to record or set.
         return None;
     }
+    let mut record = decided.record;
     record.mode = mode;
     // Forecast-only though the workload's own mode is not: the global mode is why.
     if mode == Mode::ForecastOnly && slot.own_mode != Some(Mode::ForecastOnly) {
