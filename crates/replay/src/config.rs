@@ -2,9 +2,7 @@
 
 use crate::ReplayError;
 use prescale_control::WorkloadSpec;
-use prescale_core::Level;
 use prescale_core::{MetricName, WorkloadId};
-use prescale_forecast::fleet::FleetInput;
 use prescale_forecast::RollingConfig;
 use prescale_policy::PolicyKind;
 use std::time::Duration;
@@ -25,32 +23,10 @@ pub struct SimConfig {
     pub step_seconds: f64,
     /// Price per replica-hour, if costs are to be reported in money too.
     pub price: Option<f64>,
-    /// Seasonal period in steps handed to the forecaster (`None`: no season).
-    pub season: Option<usize>,
-    /// Level of the forecast interval handed to the policies.
-    pub level: Level,
-    /// Refit the forecaster at most every this many steps; in between the last forecast path is
-    /// shifted by the steps elapsed.
-    pub refit_every: usize,
-    /// Fit on at most this many most recent points.
-    pub history_window: usize,
-    /// No seasonal forecast before this many observed points.
-    pub min_history: usize,
-    /// With a season, a non-seasonal model forecasts from this many points until `min_history`
-    /// is reached (`None`: policies use their fallbacks until then).
-    pub short_history: Option<usize>,
-    /// Correct a forecast path between refits by the persisting part of its latest residual.
-    pub residual_correction: bool,
-    /// Guard scheduled refits: keep the previous forecast path when the new one does worse on
-    /// the steps after the refit (see `RollingForecaster`); on by default, as live.
-    pub guard_refits: bool,
-    /// How much worse (relative mean absolute error) a new path may do before the guard falls
-    /// back to the previous one.
-    pub guard_tolerance: f64,
-    /// The fleet's gbm, a candidate of `auto` when it was trained for at least the forecaster's
-    /// horizon (`refit_every` + lead, + `refit_every` when guarded); its calendar is not used
-    /// (history windows slide), so it should be trained without one.
-    pub fleet: Option<FleetInput>,
+    /// How the controller's forecaster fits (season, level, refits, history, guard, fleet models);
+    /// its `lead` is the decision lead, set from `delay_steps`. Default: the live defaults with a
+    /// daily season of 288 steps, the refit guard on.
+    pub forecast: RollingConfig,
     /// Keep every explained decision of the controlled policies ([`crate::PolicyRun::records`]).
     pub keep_records: bool,
 }
@@ -64,16 +40,10 @@ impl Default for SimConfig {
             max: 1000,
             step_seconds: 300.0,
             price: None,
-            season: Some(288),
-            level: Level::new(90.0).unwrap_or_else(|_| unreachable!()),
-            refit_every: 12,
-            history_window: 4032,
-            min_history: 288,
-            short_history: Some(36),
-            residual_correction: true,
-            guard_refits: true,
-            guard_tolerance: 0.1,
-            fleet: None,
+            forecast: RollingConfig {
+                guard_refits: true,
+                ..RollingConfig::default()
+            },
             keep_records: false,
         }
     }
@@ -83,17 +53,13 @@ impl SimConfig {
     /// The settings a replay of `spec`'s own history runs under: its capacity, bounds, step,
     /// season, refit period and history; added replicas serve after its decision lead.
     pub fn for_spec(spec: &WorkloadSpec, keep_records: bool) -> SimConfig {
-        let rolling = spec.rolling();
         SimConfig {
             capacity_per_replica: Some(spec.capacity_per_replica),
             delay_steps: spec.decision_lead_steps(),
             min: spec.min,
             max: spec.max,
             step_seconds: spec.step_ms() as f64 / 1000.0,
-            season: rolling.season,
-            refit_every: rolling.refit_every,
-            history_window: rolling.history_window,
-            min_history: rolling.min_history,
+            forecast: spec.rolling(),
             keep_records,
             ..SimConfig::default()
         }
@@ -131,11 +97,13 @@ impl SimConfig {
         spec.budget = policy.budget().unwrap_or(spec.budget);
         spec.policy = policy.clone();
         spec.stale_after = spec.stale_after.max(step.saturating_mul(2));
-        spec.season = self
+        let f = &self.forecast;
+        spec.season = f
             .season
             .map(|s| step.saturating_mul(u32::try_from(s).unwrap_or(u32::MAX)));
-        spec.refit_every = self.refit_every;
-        spec.history_steps = self.history_window;
+        spec.refit_every = f.refit_every;
+        spec.history_steps = f.history_window;
+        spec.model = f.kind;
         spec.validate()?;
         Ok(spec)
     }
@@ -144,17 +112,7 @@ impl SimConfig {
     pub fn rolling(&self) -> RollingConfig {
         RollingConfig {
             lead: self.delay_steps.max(1),
-            season: self.season,
-            level: self.level,
-            refit_every: self.refit_every,
-            history_window: self.history_window,
-            min_history: self.min_history,
-            short_history: self.short_history,
-            residual_correction: self.residual_correction,
-            guard_refits: self.guard_refits,
-            guard_tolerance: self.guard_tolerance,
-            fleet: self.fleet.clone(),
-            ..RollingConfig::default()
+            ..self.forecast.clone()
         }
     }
 
@@ -187,23 +145,24 @@ impl SimConfig {
                 return bad("price", p.to_string(), "must be finite and >= 0");
             }
         }
-        if self.season.is_some_and(|s| s < 2) {
-            return bad("season", format!("{:?}", self.season), "must be at least 2");
+        let f = &self.forecast;
+        if f.season.is_some_and(|s| s < 2) {
+            return bad("season", format!("{:?}", f.season), "must be at least 2");
         }
-        if self.refit_every == 0 {
+        if f.refit_every == 0 {
             return bad("refit_every", "0".into(), "must be at least 1");
         }
-        if self.history_window < self.min_history.max(1) {
+        if f.history_window < f.min_history.max(1) {
             return bad(
                 "history_window",
-                self.history_window.to_string(),
+                f.history_window.to_string(),
                 "must be at least min_history",
             );
         }
-        if !(self.guard_tolerance >= 0.0 && self.guard_tolerance.is_finite()) {
+        if !(f.guard_tolerance >= 0.0 && f.guard_tolerance.is_finite()) {
             return bad(
                 "guard_tolerance",
-                self.guard_tolerance.to_string(),
+                f.guard_tolerance.to_string(),
                 "must be finite and >= 0",
             );
         }
@@ -217,10 +176,8 @@ mod tests {
 
     #[test]
     fn guard_tolerance_is_validated() {
-        let bad = SimConfig {
-            guard_tolerance: -0.1,
-            ..SimConfig::default()
-        };
+        let mut bad = SimConfig::default();
+        bad.forecast.guard_tolerance = -0.1;
         assert!(bad.validate().is_err());
     }
 }

@@ -24,9 +24,13 @@ fn config(delay: usize, min: u32, max: u32, step_seconds: f64) -> SimConfig {
         min,
         max,
         step_seconds,
-        season: Some(4),
-        history_window: 10_000,
-        min_history: 10_000, // no fits here: properties must hold on the fallback paths too
+        forecast: prescale_forecast::RollingConfig {
+            season: Some(4),
+            history_window: 10_000,
+            min_history: 10_000, // no fits here: properties must hold on the fallback paths too
+            guard_refits: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     }
 }

@@ -39,8 +39,12 @@ fn run(name: &str) {
     let text = std::fs::read_to_string(&path).unwrap();
     let sc: Scenario = toml::from_str(&text).unwrap();
     let cfg = SimConfig {
-        season: sc.season,
-        min_history: sc.min_history,
+        forecast: prescale_forecast::RollingConfig {
+            season: sc.season,
+            min_history: sc.min_history,
+            guard_refits: true,
+            ..Default::default()
+        },
         capacity_per_replica: sc.capacity_per_replica,
         delay_steps: sc.delay_steps,
         ..SimConfig::default()

@@ -196,7 +196,11 @@ fn config(args: &SimulateArgs, s: &Series) -> Result<SimConfig, String> {
         max: args.max,
         step_seconds: step.secs_f64(),
         price: args.price,
-        season: Some(timearg::default_season(step)),
+        forecast: prescale_forecast::RollingConfig {
+            season: Some(timearg::default_season(step)),
+            guard_refits: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     };
     cfg.validate().map_err(|e| e.to_string())?;

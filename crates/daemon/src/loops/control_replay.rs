@@ -33,9 +33,13 @@ fn config() -> SimConfig {
         delay_steps: 2,
         min: 1,
         max: 40,
-        season: Some(24),
-        min_history: 24,
-        history_window: 2016,
+        forecast: prescale_forecast::RollingConfig {
+            season: Some(24),
+            min_history: 24,
+            history_window: 2016,
+            guard_refits: true,
+            ..Default::default()
+        },
         ..SimConfig::default()
     }
 }
