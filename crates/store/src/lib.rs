@@ -12,6 +12,8 @@
 
 mod annotations;
 mod append;
+mod bits;
+mod chunk_codec;
 mod clusterings;
 mod codec;
 mod decisions;
@@ -32,6 +34,7 @@ mod window;
 
 pub use annotations::AnnotationRow;
 pub use append::AppendStats;
+pub use chunk_codec::chunk_sizes;
 pub use decisions::DecisionRow;
 pub use error::StoreError;
 pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};

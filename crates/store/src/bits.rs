@@ -1,0 +1,147 @@
+//! Bit-level writer and reader for the chunk codec (most significant bit first).
+
+/// Appends bit fields to a byte vector.
+#[derive(Debug, Default)]
+pub(crate) struct BitWriter {
+    buf: Vec<u8>,
+    acc: u64,
+    /// Bits of `acc` in use (from the top).
+    filled: u32,
+}
+
+impl BitWriter {
+    /// A writer that appends after `prefix` (a byte-aligned header).
+    pub(crate) fn with_prefix(prefix: Vec<u8>) -> Self {
+        BitWriter {
+            buf: prefix,
+            acc: 0,
+            filled: 0,
+        }
+    }
+
+    /// Writes the low `n` bits of `v` (`n <= 64`).
+    #[inline]
+    pub(crate) fn write(&mut self, v: u64, n: u32) {
+        debug_assert!(n <= 64);
+        if n == 0 {
+            return;
+        }
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        let free = 64 - self.filled;
+        if n <= free {
+            self.acc |= v << (free - n);
+            self.filled += n;
+            if self.filled == 64 {
+                self.buf.extend_from_slice(&self.acc.to_be_bytes());
+                self.acc = 0;
+                self.filled = 0;
+            }
+        } else {
+            let rest = n - free;
+            self.acc |= v >> rest;
+            self.buf.extend_from_slice(&self.acc.to_be_bytes());
+            self.acc = v << (64 - rest);
+            self.filled = rest;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn bit(&mut self, b: bool) {
+        self.write(u64::from(b), 1);
+    }
+
+    /// The bytes written, the last one padded with zero bits.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let bytes = self.filled.div_ceil(8) as usize;
+        self.buf.extend_from_slice(&self.acc.to_be_bytes()[..bytes]);
+        self.buf
+    }
+}
+
+/// Reads bit fields written by [`BitWriter`]; `None` past the end.
+#[derive(Debug)]
+pub(crate) struct BitReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    acc: u64,
+    /// Unread bits at the bottom of `acc`.
+    avail: u32,
+}
+
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        BitReader {
+            data,
+            pos: 0,
+            acc: 0,
+            avail: 0,
+        }
+    }
+
+    /// Tops `acc` up with whole bytes while they fit.
+    #[inline]
+    fn refill(&mut self) {
+        while self.avail <= 56 {
+            let Some(&b) = self.data.get(self.pos) else {
+                break;
+            };
+            self.acc = (self.acc << 8) | u64::from(b);
+            self.avail += 8;
+            self.pos += 1;
+        }
+    }
+
+    /// Reads `n` bits (`n <= 64`).
+    #[inline]
+    pub(crate) fn read(&mut self, n: u32) -> Option<u64> {
+        debug_assert!(n <= 64);
+        if n == 0 {
+            return Some(0);
+        }
+        if n > 56 {
+            let hi = self.read(n - 32)?;
+            let lo = self.read(32)?;
+            return Some((hi << 32) | lo);
+        }
+        if self.avail < n {
+            self.refill();
+            if self.avail < n {
+                return None;
+            }
+        }
+        self.avail -= n;
+        Some((self.acc >> self.avail) & ((1u64 << n) - 1))
+    }
+
+    #[inline]
+    pub(crate) fn bit(&mut self) -> Option<bool> {
+        self.read(1).map(|b| b == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_every_width_round_trip() {
+        let fields: Vec<(u64, u32)> = (0..=64u32)
+            .flat_map(|n| {
+                let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+                [(0x0123_4567_89ab_cdef & mask, n), (mask, n), (0, n)]
+            })
+            .collect();
+        let mut w = BitWriter::with_prefix(vec![7]);
+        for &(v, n) in &fields {
+            w.write(v, n);
+        }
+        let bytes = w.finish();
+        assert_eq!(bytes[0], 7);
+        let mut r = BitReader::new(&bytes[1..]);
+        for &(v, n) in &fields {
+            assert_eq!(r.read(n), Some(v), "width {n}");
+        }
+        // Only padding is left.
+        assert!(r.read(8).is_none());
+    }
+}
