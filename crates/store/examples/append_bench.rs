@@ -166,7 +166,8 @@ fn memory(series: usize) -> Result<(), Error> {
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
     let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-    let raw_rows: i64 = conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0))?;
+    let raw_rows: i64 =
+        conn.query_row("SELECT COALESCE(SUM(n), 0) FROM chunks", [], |r| r.get(0))?;
     let rollup_rows: i64 = conn.query_row("SELECT COUNT(*) FROM rollups", [], |r| r.get(0))?;
     let by_table: Vec<(String, i64)> = conn
         .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")

@@ -46,7 +46,10 @@ fn files(dir: &Path, ext: &str) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// (dataset, its series).
-fn datasets(root: &Path) -> anyhow::Result<Vec<(&'static str, Vec<Vec<Sample>>)>> {
+/// A named data set: its series.
+type Dataset = (&'static str, Vec<Vec<Sample>>);
+
+fn datasets(root: &Path) -> anyhow::Result<Vec<Dataset>> {
     let mut out = Vec::new();
     let mut nab = Vec::new();
     for f in files(&root.join("nab_realAWSCloudwatch"), "csv")? {
@@ -144,8 +147,8 @@ fn main() -> anyhow::Result<()> {
             }
         );
         total.0 += n;
-        for i in 0..4 {
-            total.1[i] += sizes[i];
+        for (t, s) in total.1.iter_mut().zip(sizes) {
+            *t += s;
         }
     }
     let per = |b: usize| b as f64 / total.0.max(1) as f64;

@@ -1,11 +1,12 @@
-//! Live appends: a batch of points from any source written to the head in one transaction, with
-//! series ids cached.
+//! Live appends: a batch of points from any source written as one write-ahead log row in one
+//! transaction, with series ids cached.
 
+use crate::chunks;
 use crate::error::{invalid, Context, StoreError};
-use crate::head::{self, HeadState, GEN_ROWS};
+use crate::head::Head;
 use crate::open::Store;
-use crate::series_stats::{self, Added};
-use prescale_core::{Labels, Point, SeriesKey};
+use crate::wal_log::{self, Run};
+use prescale_core::{Labels, Point, Sample, SeriesKey, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -21,7 +22,8 @@ pub struct AppendStats {
     pub replaced: usize,
     /// Series rows this batch created.
     pub new_series: usize,
-    /// Head rows moved into the main samples table before this batch (0 unless the head was full).
+    /// Head samples moved from the write-ahead log into chunks before this batch (0 unless the log
+    /// was full).
     pub flushed: usize,
 }
 
@@ -35,14 +37,12 @@ struct CachedSeries {
     last_ts: Option<i64>,
 }
 
-/// What this handle remembers between appends: series ids by key and the state of the head. Valid
-/// only while no other connection has committed (`PRAGMA data_version` unchanged), and kept up to
-/// date by this handle's own writes.
+/// What this handle remembers between appends: series ids by key. Valid only while no other
+/// connection has committed (`PRAGMA data_version` unchanged), and kept up to date by this handle's
+/// own writes.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesCache {
     ids: HashMap<SeriesKey, CachedSeries>,
-    /// `None`: unknown, read it from the file.
-    head: Option<HeadState>,
     data_version: Option<i64>,
 }
 
@@ -55,12 +55,6 @@ impl SeriesCache {
     /// Forgets everything (series rows were deleted in bulk, or a write failed half way).
     pub(crate) fn clear(&mut self) {
         self.ids.clear();
-        self.head = None;
-    }
-
-    /// The head was emptied.
-    pub(crate) fn head_flushed(&mut self) {
-        self.head = Some(HeadState::default());
     }
 
     /// Drops everything when another connection committed since the last look.
@@ -82,10 +76,6 @@ fn labels_hash(labels: &Labels) -> u64 {
     h.finish()
 }
 
-/// Late rows of one series (at or before its latest stored time) looked up one at a time; beyond
-/// this, the stored times of their span are read at once.
-const LOOKUPS_PER_SERIES: usize = 2;
-
 /// A series of the batch being appended.
 struct Slot<'a> {
     key: &'a SeriesKey,
@@ -104,7 +94,8 @@ impl Store {
     /// rewrites them, as `upsert_series` does), samples are accepted in any time order, and a
     /// (series, timestamp) already stored or repeated in the batch keeps the last value written.
     /// A non-finite value rejects the whole batch; on any error nothing of the batch is written and
-    /// earlier data is untouched. Samples go to the head (see `flush_head`); every read sees them.
+    /// earlier data is untouched. The batch is one compressed row of the write-ahead log, committed
+    /// (durable at `synchronous=FULL`) before this returns; every read sees it.
     pub fn append_points(&mut self, points: &[Point]) -> Result<AppendStats, StoreError> {
         let context = format!("appending {} points", points.len());
         if points.is_empty() {
@@ -123,163 +114,186 @@ impl Store {
                 ),
             ));
         }
-        let Store { conn, cache, .. } = self;
+        let Store {
+            conn, cache, head, ..
+        } = self;
+        let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(&context)?;
-        // Inside the write lock: another connection may have deleted or renumbered series rows.
-        cache.refresh(&tx, &context)?;
-        let mut state = match cache.head {
-            Some(state) => state,
-            None => head::load_state(&tx, &context)?,
+        let result = append_in(&tx, cache, head, points, &context);
+        let result = match result {
+            Ok(done) => tx.commit().ctx(&context).map(|()| done),
+            Err(e) => Err(e),
         };
-        let mut stats = AppendStats::default();
-        if state.needs_flush() {
-            stats.flushed = head::flush(&tx, &context)?;
-            state = HeadState::default();
-        }
-        let gen = match state.last_gen {
-            Some((gen, rows)) if rows < GEN_ROWS => gen,
-            last => {
-                let gen = last.map_or(1, |(gen, _)| gen + 1);
-                tx.prepare_cached("INSERT INTO head_gens (gen, rows) VALUES (?1, 0)")
-                    .ctx(&context)?
-                    .execute(params![gen])
-                    .ctx(&context)?;
-                state.gens += 1;
-                state.last_gen = Some((gen, 0));
-                gen
-            }
-        };
-
-        // Resolve every point to its series (entries change only in `slots` until the commit).
-        let mut slots: Vec<Slot<'_>> = Vec::new();
-        let mut slot_of: HashMap<&SeriesKey, usize> = HashMap::new();
-        let mut rows: Vec<(i64, i64, f64, usize)> = Vec::with_capacity(points.len());
-        let mut last: Option<(&Point, usize)> = None;
-        for p in points {
-            let idx = match last {
-                Some((q, i)) if q.key == p.key && q.labels == p.labels => i,
-                _ => match slot_of.get(&p.key) {
-                    Some(&i) if *slots[i].labels == p.labels => i,
-                    Some(&i) => {
-                        write_series_row(&tx, &p.key, &p.labels, &context)?;
-                        slots[i].labels = &p.labels;
-                        slots[i].entry.labels_hash = labels_hash(&p.labels);
-                        i
+        match result {
+            Ok((stats, seq, runs, slots)) => {
+                head.applied_own(seq, &runs);
+                for (key, entry) in slots {
+                    match cache.ids.get_mut(key) {
+                        Some(e) => *e = entry,
+                        None => {
+                            cache.ids.insert(key.clone(), entry);
+                        }
                     }
-                    None => {
-                        let h = labels_hash(&p.labels);
-                        let entry = match cache.ids.get(&p.key) {
-                            Some(c) if c.labels_hash == h => *c,
-                            Some(c) => {
-                                write_series_row(&tx, &p.key, &p.labels, &context)?;
-                                CachedSeries {
-                                    labels_hash: h,
-                                    ..*c
-                                }
-                            }
-                            None => {
-                                let (id, created) =
-                                    write_series_row(&tx, &p.key, &p.labels, &context)?;
-                                stats.new_series += usize::from(created);
-                                let last_ts = if created {
-                                    None
-                                } else {
-                                    head::max_ts(&tx, id, &context)?
-                                };
-                                CachedSeries {
-                                    id,
-                                    labels_hash: h,
-                                    last_ts,
-                                }
-                            }
-                        };
-                        slots.push(Slot {
-                            key: &p.key,
-                            labels: &p.labels,
-                            entry,
-                        });
-                        slot_of.insert(&p.key, slots.len() - 1);
-                        slots.len() - 1
-                    }
-                },
-            };
-            last = Some((p, idx));
-            rows.push((slots[idx].entry.id, p.sample.ts.0, p.sample.value, idx));
-        }
-        // Series by series in time order keeps B-tree writes local; the sort is stable, so among
-        // repeats of one (series, ts) the last point of the batch comes last and is the one kept.
-        rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
-        let mut written = 0usize;
-        let mut added_by_series: Vec<(i64, Added)> = Vec::with_capacity(slots.len());
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO samples_head (gen, series_id, ts, value) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (gen, series_id, ts) DO UPDATE SET value = excluded.value",
-                )
-                .ctx(&context)?;
-            // One run of rows per series.
-            for run in rows.chunk_by(|a, b| a.0 == b.0) {
-                let (id, slot) = (run[0].0, run[0].3);
-                let entry = &mut slots[slot].entry;
-                // Only rows at or before the latest stored time can repeat a stored sample. A few
-                // are looked up one by one; more at once with one read of the stored times.
-                let last_ts = entry.last_ts;
-                let late = |ts: i64| last_ts.is_some_and(|last| ts <= last);
-                let late_rows: Vec<i64> = run.iter().map(|r| r.1).filter(|&ts| late(ts)).collect();
-                let stored_times = match (late_rows.first(), late_rows.last()) {
-                    (Some(&from), Some(&to)) if late_rows.len() > LOOKUPS_PER_SERIES => {
-                        Some(head::stored_times(&tx, id, from, to, &context)?)
-                    }
-                    _ => None,
-                };
-                let mut added = Added::default();
-                for (i, &(_, ts, value, _)) in run.iter().enumerate() {
-                    if run.get(i + 1).is_some_and(|next| next.1 == ts) {
-                        stats.replaced += 1;
-                        continue;
-                    }
-                    let stored = late(ts)
-                        && match &stored_times {
-                            Some(times) => times.binary_search(&ts).is_ok(),
-                            None => head::contains(&tx, id, ts, &context)?,
-                        };
-                    if stored {
-                        stats.replaced += 1;
-                    } else {
-                        stats.inserted += 1;
-                        added.push(ts);
-                    }
-                    insert.execute(params![gen, id, ts, value]).ctx(&context)?;
-                    written += 1;
                 }
-                added_by_series.push((id, added));
-                let run_last = run.last().map(|r| r.1);
-                entry.last_ts = last_ts.max(run_last);
+                Ok(stats)
+            }
+            Err(e) => {
+                head.invalidate();
+                cache.clear();
+                cache.data_version = None;
+                Err(e)
             }
         }
-        // The summaries of the series written, a few statements for the batch.
-        series_stats::write_all(&tx, &added_by_series, &context)?;
-        tx.prepare_cached("UPDATE head_gens SET rows = rows + ?2 WHERE gen = ?1")
-            .ctx(&context)?
-            .execute(params![gen, i64::try_from(written).unwrap_or(i64::MAX)])
-            .ctx(&context)?;
-        tx.commit().ctx(&context)?;
-        state.rows += written;
-        state.last_gen = state.last_gen.map(|(g, n)| (g, n + written));
-        cache.head = Some(state);
-        for slot in slots {
-            match cache.ids.get_mut(slot.key) {
-                Some(e) => *e = slot.entry,
-                None => {
-                    cache.ids.insert(slot.key.clone(), slot.entry);
-                }
-            }
-        }
-        Ok(stats)
     }
+}
+
+/// What a committed append leaves to record: its stats, log row, runs and series entries.
+type Appended<'a> = (
+    AppendStats,
+    i64,
+    Vec<Run>,
+    Vec<(&'a SeriesKey, CachedSeries)>,
+);
+
+/// The body of `append_points` inside its transaction.
+fn append_in<'a>(
+    tx: &Transaction<'_>,
+    cache: &mut SeriesCache,
+    head: &mut Head,
+    points: &'a [Point],
+    context: &str,
+) -> Result<Appended<'a>, StoreError> {
+    // Inside the write lock: another connection may have deleted or renumbered series rows, or
+    // written or flushed the log.
+    cache.refresh(tx, context)?;
+    head.sync(tx, context)?;
+    let mut stats = AppendStats::default();
+    if head.needs_flush() {
+        stats.flushed = head.flush(tx, context)?;
+    }
+
+    // Resolve every point to its series (entries change only in `slots` until the commit).
+    let mut slots: Vec<Slot<'_>> = Vec::new();
+    let mut slot_of: HashMap<&SeriesKey, usize> = HashMap::new();
+    let mut rows: Vec<(i64, i64, f64, usize)> = Vec::with_capacity(points.len());
+    let mut last: Option<(&Point, usize)> = None;
+    for p in points {
+        let idx = match last {
+            Some((q, i)) if q.key == p.key && q.labels == p.labels => i,
+            _ => match slot_of.get(&p.key) {
+                Some(&i) if *slots[i].labels == p.labels => i,
+                Some(&i) => {
+                    write_series_row(tx, &p.key, &p.labels, context)?;
+                    slots[i].labels = &p.labels;
+                    slots[i].entry.labels_hash = labels_hash(&p.labels);
+                    i
+                }
+                None => {
+                    let h = labels_hash(&p.labels);
+                    let entry = match cache.ids.get(&p.key) {
+                        Some(c) if c.labels_hash == h => *c,
+                        Some(c) => {
+                            write_series_row(tx, &p.key, &p.labels, context)?;
+                            CachedSeries {
+                                labels_hash: h,
+                                ..*c
+                            }
+                        }
+                        None => {
+                            let (id, created) = write_series_row(tx, &p.key, &p.labels, context)?;
+                            stats.new_series += usize::from(created);
+                            let last_ts = if created {
+                                None
+                            } else {
+                                let in_head = head
+                                    .series(id)
+                                    .and_then(|h| h.samples.last())
+                                    .map(|s| s.ts.0);
+                                chunks::last_ts(tx, id, context)?.max(in_head)
+                            };
+                            CachedSeries {
+                                id,
+                                labels_hash: h,
+                                last_ts,
+                            }
+                        }
+                    };
+                    slots.push(Slot {
+                        key: &p.key,
+                        labels: &p.labels,
+                        entry,
+                    });
+                    slot_of.insert(&p.key, slots.len() - 1);
+                    slots.len() - 1
+                }
+            },
+        };
+        last = Some((p, idx));
+        rows.push((slots[idx].entry.id, p.sample.ts.0, p.sample.value, idx));
+    }
+    // Series by series in time order; the sort is stable, so among repeats of one (series, ts) the
+    // last point of the batch comes last and is the one kept.
+    rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
+    let mut runs: Vec<Run> = Vec::with_capacity(slots.len());
+    for run in rows.chunk_by(|a, b| a.0 == b.0) {
+        let (id, slot) = (run[0].0, run[0].3);
+        let entry = &mut slots[slot].entry;
+        let last_ts = entry.last_ts;
+        let late = |ts: i64| last_ts.is_some_and(|last| ts <= last);
+        // Only samples at or before the latest stored time can repeat a stored one: the stored
+        // times of their span are read once (chunks, then the head).
+        let late_span = run.iter().map(|r| r.1).filter(|&ts| late(ts)).fold(
+            None,
+            |span: Option<(i64, i64)>, ts| {
+                Some(span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))))
+            },
+        );
+        let stored: Vec<i64> = match late_span {
+            None => Vec::new(),
+            Some((from, to)) => {
+                let mut t: Vec<i64> = chunks::range(tx, id, from, to, context)?
+                    .iter()
+                    .map(|s| s.ts.0)
+                    .collect();
+                t.extend(head.range(id, from, to).iter().map(|s| s.ts.0));
+                t.sort_unstable();
+                t.dedup();
+                t
+            }
+        };
+        let mut samples = Vec::with_capacity(run.len());
+        let (mut new_n, mut new_span) = (0u64, None::<(i64, i64)>);
+        for (i, &(_, ts, value, _)) in run.iter().enumerate() {
+            if run.get(i + 1).is_some_and(|next| next.1 == ts) {
+                stats.replaced += 1;
+                continue;
+            }
+            if late(ts) && stored.binary_search(&ts).is_ok() {
+                stats.replaced += 1;
+            } else {
+                stats.inserted += 1;
+                new_n += 1;
+                new_span = Some(new_span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+            }
+            samples.push(Sample {
+                ts: Timestamp(ts),
+                value,
+            });
+        }
+        entry.last_ts = last_ts.max(run.last().map(|r| r.1));
+        runs.push(Run {
+            id,
+            samples,
+            new_n,
+            new_span,
+        });
+    }
+    let seq = head.next_seq();
+    wal_log::insert(tx, seq, &wal_log::encode(&runs), context)?;
+    let entries = slots.into_iter().map(|s| (s.key, s.entry)).collect();
+    Ok((stats, seq, runs, entries))
 }
 
 /// Finds or creates the series row for `key`, makes its labels `labels` and marks it live (subject to

@@ -45,11 +45,6 @@ impl BitWriter {
         }
     }
 
-    #[inline]
-    pub(crate) fn bit(&mut self, b: bool) {
-        self.write(u64::from(b), 1);
-    }
-
     /// The bytes written, the last one padded with zero bits.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         let bytes = self.filled.div_ceil(8) as usize;

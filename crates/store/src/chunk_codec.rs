@@ -368,12 +368,6 @@ pub(crate) fn encode_as(
     w.finish()
 }
 
-/// The number of samples a chunk holds, read from its header.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn count(bytes: &[u8]) -> Result<usize, ChunkError> {
-    header(bytes).map(|h| h.n)
-}
-
 /// A chunk's header.
 struct Header {
     values: Values,

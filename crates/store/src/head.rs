@@ -1,335 +1,315 @@
-//! The head: recent live appends, kept apart from `samples` until a flush moves them in.
+//! The head: the write-ahead log (`wal_log.rs`) decoded in memory, per handle, so that reads see
+//! live appends not yet in chunks; and the flush that moves the log into chunks.
 //!
-//! `samples` is clustered by (series, ts), so a batch that carries one sample for each of S series
-//! dirties S pages, and every commit writes all of them to the WAL: about one 4 KiB page per sample
-//! for scrape-shaped batches. The head is clustered by (generation, series, ts) instead. A generation
-//! is one append batch, or several small consecutive ones until it holds `GEN_ROWS` rows, so an
-//! append writes one contiguous key range at the right edge of the tree: a few pages per thousand
-//! samples. A flush moves the whole head into `samples` in one statement sorted by (series, ts),
-//! touching each series' last page once for many samples, then empties the head.
-//!
-//! Reads merge `samples` with the head of the series (one indexed seek per generation, at most
-//! `MAX_GENS`); for one (series, ts) the newest generation wins, and the head wins over `samples`.
+//! Every handle keeps its own copy, brought up to date before each read or write: when another
+//! connection committed (`PRAGMA data_version` moved), the log rows after the last one seen are
+//! decoded and applied; when the log was flushed meanwhile (`log_state.flushed` moved) the copy is
+//! rebuilt from the rows left. For one (series, ts) the latest log row wins, and the head wins over
+//! chunks. A flush merges each series' head samples into its chunks (`chunks::merge`), adds what was
+//! new to the series summaries and empties the log, in the caller's transaction.
 
+use crate::chunks;
 use crate::error::{Context, StoreError};
 use crate::open::Store;
-use prescale_core::{Sample, Timestamp};
+use crate::series_stats::{self, Added};
+use crate::wal_log::{self, Run};
+use prescale_core::Sample;
 use rusqlite::{params, Connection};
+use std::collections::HashMap;
 
-/// A generation takes further small batches until it holds this many rows.
-pub(crate) const GEN_ROWS: usize = 4096;
-/// The head is flushed before an append once it holds this many rows...
-pub(crate) const FLUSH_ROWS: usize = 262_144;
-/// ...or this many generations (each read of a series seeks once per generation).
-pub(crate) const MAX_GENS: usize = 64;
+/// The log is flushed into chunks by the append that finds it holding this many samples.
+pub(crate) const FLUSH_SAMPLES: usize = 131_072;
 
-/// What the head holds, as known to this handle (reloaded whenever another connection commits).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct HeadState {
-    /// Rows written to the head since its last flush (repeats included, so an upper bound).
-    pub(crate) rows: usize,
-    pub(crate) gens: usize,
-    /// The newest generation and its rows.
-    pub(crate) last_gen: Option<(i64, usize)>,
+/// One series' samples in the log: time-ordered, unique, the latest write of each time.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesHead {
+    pub(crate) samples: Vec<Sample>,
+    /// Samples that were new to the series when appended (not yet in its summary row).
+    pub(crate) added: Added,
 }
 
-impl HeadState {
-    pub(crate) fn needs_flush(&self) -> bool {
-        self.rows >= FLUSH_ROWS || self.gens >= MAX_GENS
-    }
+#[derive(Debug, Clone, Copy)]
+struct Synced {
+    data_version: i64,
+    flushed: i64,
+    last_seq: i64,
 }
 
-pub(crate) fn load_state(conn: &Connection, context: &str) -> Result<HeadState, StoreError> {
-    let (rows, gens): (i64, i64) = conn
-        .prepare_cached("SELECT COALESCE(SUM(rows), 0), COUNT(*) FROM head_gens")
-        .ctx(context)?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .ctx(context)?;
-    let last: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT gen, rows FROM head_gens ORDER BY gen DESC LIMIT 1")
-        .ctx(context)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .ctx(context)?
-        .next()
-        .transpose()
-        .ctx(context)?;
-    let count = |n: i64| usize::try_from(n).unwrap_or(0);
-    Ok(HeadState {
-        rows: count(rows),
-        gens: count(gens),
-        last_gen: last.map(|(g, n)| (g, count(n))),
-    })
+/// A handle's copy of the log.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    synced: Option<Synced>,
+    series: HashMap<i64, SeriesHead>,
+    /// Samples applied since the last flush (repeats included: an upper bound of the memory held).
+    samples: usize,
 }
 
-/// Moves every head row into `samples` (newest generation winning) and empties the head; the number
-/// of head rows moved. Runs inside the caller's transaction.
-pub(crate) fn flush(conn: &Connection, context: &str) -> Result<usize, StoreError> {
-    // With MAX(gen), SQLite takes the bare `value` from the row holding the maximum. Rows of a
-    // series deleted meanwhile (there is no foreign key on the head) are dropped, not moved.
-    let moved = conn
-        .prepare_cached(
-            "INSERT INTO samples (series_id, ts, value)
-             SELECT series_id, ts, value FROM
-                 (SELECT series_id, ts, value, MAX(gen) FROM samples_head GROUP BY series_id, ts)
-             WHERE series_id IN (SELECT id FROM series)
-             ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
-        )
-        .ctx(context)?
-        .execute([])
-        .ctx(context)?;
-    conn.prepare_cached("DELETE FROM samples_head")
-        .ctx(context)?
-        .execute([])
-        .ctx(context)?;
-    conn.prepare_cached("DELETE FROM head_gens")
-        .ctx(context)?
-        .execute([])
-        .ctx(context)?;
-    Ok(moved)
-}
-
-/// Moves the head rows of one series into `samples` and deletes them from the head.
-pub(crate) fn flush_series(conn: &Connection, id: i64, context: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO samples (series_id, ts, value)
-         SELECT series_id, ts, value FROM
-             (SELECT series_id, ts, value, MAX(gen) FROM samples_head
-              WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 GROUP BY ts)
-         WHERE true
-         ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
-    )
-    .ctx(context)?
-    .execute(params![id])
-    .ctx(context)?;
-    delete_series(conn, id, context)
-}
-
-/// Deletes the head rows of one series.
-pub(crate) fn delete_series(conn: &Connection, id: i64, context: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM samples_head WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1",
-    )
-    .ctx(context)?
-    .execute(params![id])
-    .ctx(context)?;
-    Ok(())
-}
-
-/// The latest time stored for a series, in `samples` or the head.
-pub(crate) fn max_ts(conn: &Connection, id: i64, context: &str) -> Result<Option<i64>, StoreError> {
-    let main: Option<i64> = conn
-        .prepare_cached("SELECT MAX(ts) FROM samples WHERE series_id = ?1")
-        .ctx(context)?
-        .query_row(params![id], |r| r.get(0))
-        .ctx(context)?;
-    let head: Option<i64> = conn
-        .prepare_cached(
-            "SELECT MAX(ts) FROM samples_head
-             WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1",
-        )
-        .ctx(context)?
-        .query_row(params![id], |r| r.get(0))
-        .ctx(context)?;
-    Ok(main.max(head))
-}
-
-/// Whether (series, ts) is stored, in `samples` or the head.
-pub(crate) fn contains(
-    conn: &Connection,
-    id: i64,
-    ts: i64,
-    context: &str,
-) -> Result<bool, StoreError> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2)
-             OR EXISTS (SELECT 1 FROM samples_head
-                        WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 AND ts = ?2)",
-    )
-    .ctx(context)?
-    .query_row(params![id, ts], |r| r.get(0))
-    .ctx(context)
-}
-
-/// The stored times of a series with `from <= ts <= to`, in `samples` or the head, sorted, unique.
-pub(crate) fn stored_times(
-    conn: &Connection,
-    id: i64,
-    from: i64,
-    to: i64,
-    context: &str,
-) -> Result<Vec<i64>, StoreError> {
-    let mut times = Vec::new();
-    for sql in [
-        "SELECT ts FROM samples WHERE series_id = ?1 AND ts BETWEEN ?2 AND ?3",
-        "SELECT ts FROM samples_head
-         WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 AND ts BETWEEN ?2 AND ?3",
-    ] {
-        let mut stmt = conn.prepare_cached(sql).ctx(context)?;
-        let rows = stmt
-            .query_map(params![id, from, to], |r| r.get::<_, i64>(0))
-            .ctx(context)?;
-        for ts in rows {
-            times.push(ts.ctx(context)?);
-        }
-    }
-    times.sort_unstable();
-    times.dedup();
-    Ok(times)
-}
-
-/// The raw samples of a series with `from <= ts <= to`: `samples` overlaid with the head.
-pub(crate) fn raw_range(
-    conn: &Connection,
-    id: i64,
-    from: i64,
-    to: i64,
-    context: &str,
-) -> Result<Vec<Sample>, StoreError> {
-    let main = conn
-        .prepare_cached(
-            "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts BETWEEN ?2 AND ?3
-             ORDER BY ts",
-        )
-        .ctx(context)?
-        .query_map(params![id, from, to], |r| {
-            Ok(Sample {
-                ts: Timestamp(r.get(0)?),
-                value: r.get(1)?,
-            })
-        })
-        .ctx(context)?
-        .collect::<Result<Vec<_>, _>>()
-        .ctx(context)?;
-    let mut head = head_rows(conn, id, from, to, context)?;
-    if head.is_empty() {
-        return Ok(main);
-    }
-    head.sort_by_key(|&(ts, gen, _)| (ts, gen));
-    Ok(overlay(&main, &head))
-}
-
-/// The last `n` raw samples of a series with `ts <= to`: the last `n` rows of `samples` overlaid
-/// with every head row of the series up to `to`, cut to the last `n`. Exact: a main row among the
-/// last `n` of the merged times is among the last `n` main rows, and the head rows are all there
-/// (a head row of any age may repeat a time of those main rows, and must win over it).
-pub(crate) fn raw_tail(
-    conn: &Connection,
-    id: i64,
-    to: i64,
-    n: usize,
-    context: &str,
-) -> Result<Vec<Sample>, StoreError> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let limit = i64::try_from(n).unwrap_or(i64::MAX);
-    let mut main = conn
-        .prepare_cached(
-            "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts <= ?2
-             ORDER BY ts DESC LIMIT ?3",
-        )
-        .ctx(context)?
-        .query_map(params![id, to, limit], |r| {
-            Ok(Sample {
-                ts: Timestamp(r.get(0)?),
-                value: r.get(1)?,
-            })
-        })
-        .ctx(context)?
-        .collect::<Result<Vec<_>, _>>()
-        .ctx(context)?;
-    main.reverse();
-    let mut head = head_rows(conn, id, i64::MIN, to, context)?;
-    let mut out = if head.is_empty() {
-        main
-    } else {
-        head.sort_by_key(|&(ts, gen, _)| (ts, gen));
-        overlay(&main, &head)
-    };
-    let cut = out.len().saturating_sub(n);
-    out.drain(..cut);
-    Ok(out)
-}
-
-/// The head rows (ts, gen, value) of a series with `from <= ts <= to`, unsorted.
-fn head_rows(
-    conn: &Connection,
-    id: i64,
-    from: i64,
-    to: i64,
-    context: &str,
-) -> Result<Vec<(i64, i64, f64)>, StoreError> {
-    conn.prepare_cached(
-        "SELECT ts, gen, value FROM samples_head
-         WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1 AND ts BETWEEN ?2 AND ?3",
-    )
-    .ctx(context)?
-    .query_map(params![id, from, to], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-    .ctx(context)?
-    .collect::<Result<Vec<_>, _>>()
-    .ctx(context)
-}
-
-/// Merges time-ordered `main` samples with head rows sorted by (ts, gen): for one timestamp the last
-/// head row wins over earlier ones and over `main`.
-fn overlay(main: &[Sample], head: &[(i64, i64, f64)]) -> Vec<Sample> {
-    let mut out: Vec<Sample> = Vec::with_capacity(main.len() + head.len());
-    let (mut i, mut j) = (0, 0);
-    loop {
-        let next = match (main.get(i), head.get(j)) {
-            (None, None) => break,
-            (Some(s), Some(&(ts, _, _))) if s.ts.0 < ts => {
-                i += 1;
-                *s
-            }
-            // The head holds a newer value for this time.
-            (Some(s), Some(&(ts, _, _))) if s.ts.0 == ts => {
-                i += 1;
-                continue;
-            }
-            (Some(s), None) => {
-                i += 1;
-                *s
-            }
-            (_, Some(&(ts, _, value))) => {
-                j += 1;
-                Sample {
-                    ts: Timestamp(ts),
-                    value,
+/// Merges time-ordered unique `run` into time-ordered unique `into`; `run` wins on equal times.
+pub(crate) fn merge_into(into: &mut Vec<Sample>, run: &[Sample]) {
+    match (into.last(), run.first()) {
+        (_, None) => {}
+        (None, _) => into.extend_from_slice(run),
+        (Some(l), Some(f)) if l.ts < f.ts => into.extend_from_slice(run),
+        _ => {
+            let old = std::mem::take(into);
+            into.reserve(old.len() + run.len());
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() || j < run.len() {
+                match (old.get(i), run.get(j)) {
+                    (Some(o), Some(n)) if o.ts == n.ts => {
+                        into.push(*n);
+                        i += 1;
+                        j += 1;
+                    }
+                    (Some(o), Some(n)) if o.ts < n.ts => {
+                        into.push(*o);
+                        i += 1;
+                    }
+                    (Some(o), None) => {
+                        into.push(*o);
+                        i += 1;
+                    }
+                    (_, Some(n)) => {
+                        into.push(*n);
+                        j += 1;
+                    }
+                    (None, None) => break,
                 }
             }
-        };
-        match out.last_mut() {
-            // A later head row (newer generation) for the same time replaces the earlier one.
-            Some(last) if last.ts == next.ts => *last = next,
-            _ => out.push(next),
         }
     }
-    out
+}
+
+fn data_version(conn: &Connection, context: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached("PRAGMA data_version")
+        .ctx(context)?
+        .query_row([], |r| r.get(0))
+        .ctx(context)
+}
+
+impl Head {
+    /// Forgets everything: the next sync rebuilds from the file (after a failed write).
+    pub(crate) fn invalidate(&mut self) {
+        self.synced = None;
+        self.series.clear();
+        self.samples = 0;
+    }
+
+    /// Brings this copy up to date with the file.
+    pub(crate) fn sync(&mut self, conn: &Connection, context: &str) -> Result<(), StoreError> {
+        let dv = data_version(conn, context)?;
+        if self.synced.is_some_and(|s| s.data_version == dv) {
+            return Ok(());
+        }
+        let flushed = wal_log::flushed(conn, context)?;
+        let from = match self.synced {
+            Some(s) if s.flushed == flushed => s.last_seq,
+            _ => {
+                self.invalidate();
+                flushed
+            }
+        };
+        let mut last = from;
+        for (seq, body) in wal_log::rows_after(conn, from, context)? {
+            for run in wal_log::decode(seq, &body, context)? {
+                self.apply(&run);
+            }
+            last = seq;
+        }
+        self.synced = Some(Synced {
+            data_version: dv,
+            flushed,
+            last_seq: last,
+        });
+        Ok(())
+    }
+
+    fn apply(&mut self, run: &Run) {
+        let h = self.series.entry(run.id).or_default();
+        merge_into(&mut h.samples, &run.samples);
+        if let Some((first, last)) = run.new_span {
+            h.added.add(run.new_n, first, last);
+        }
+        self.samples += run.samples.len();
+    }
+
+    /// The sequence number of the next log row (after a sync in the write transaction).
+    pub(crate) fn next_seq(&self) -> i64 {
+        self.synced.map_or(1, |s| s.last_seq.max(s.flushed) + 1)
+    }
+
+    /// Records this handle's own committed log row.
+    pub(crate) fn applied_own(&mut self, seq: i64, runs: &[Run]) {
+        for run in runs {
+            self.apply(run);
+        }
+        if let Some(s) = &mut self.synced {
+            s.last_seq = seq;
+        }
+    }
+
+    pub(crate) fn needs_flush(&self) -> bool {
+        self.samples >= FLUSH_SAMPLES
+    }
+
+    /// Samples held.
+    pub(crate) fn held(&self) -> usize {
+        self.samples
+    }
+
+    pub(crate) fn series(&self, id: i64) -> Option<&SeriesHead> {
+        self.series.get(&id)
+    }
+
+    /// The head samples of a series with `from <= ts <= to`.
+    pub(crate) fn range(&self, id: i64, from: i64, to: i64) -> &[Sample] {
+        let Some(h) = self.series.get(&id) else {
+            return &[];
+        };
+        let a = h.samples.partition_point(|s| s.ts.0 < from);
+        let b = h.samples.partition_point(|s| s.ts.0 <= to);
+        &h.samples[a..b.max(a)]
+    }
+
+    /// Moves the log into chunks and empties it, inside the caller's transaction (after a sync in
+    /// it); the number of head samples moved. The copy is emptied: on a failed transaction call
+    /// [`Head::invalidate`].
+    pub(crate) fn flush(&mut self, conn: &Connection, context: &str) -> Result<usize, StoreError> {
+        let Some(synced) = self.synced else {
+            return Ok(0);
+        };
+        if self.series.is_empty() && synced.last_seq == synced.flushed {
+            return Ok(0);
+        }
+        let mut ids: Vec<i64> = self.series.keys().copied().collect();
+        ids.sort_unstable();
+        let mut moved = 0;
+        let mut added = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(h) = self.series.get(&id) else {
+                continue;
+            };
+            // Rows of a series deleted meanwhile are dropped.
+            let exists: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM series WHERE id = ?1)")
+                .ctx(context)?
+                .query_row(params![id], |r| r.get(0))
+                .ctx(context)?;
+            if !exists {
+                continue;
+            }
+            let m = chunks::merge(conn, id, &h.samples, context)?;
+            moved += h.samples.len();
+            if let (Some(first), Some(last)) = (m.first_new, m.last_new) {
+                let mut a = Added::default();
+                a.add(m.inserted as u64, first, last);
+                added.push((id, a));
+            }
+        }
+        series_stats::write_all(conn, &added, context)?;
+        wal_log::truncate(conn, synced.last_seq, context)?;
+        self.series.clear();
+        self.samples = 0;
+        self.synced = Some(Synced {
+            flushed: synced.last_seq,
+            ..synced
+        });
+        Ok(moved)
+    }
 }
 
 impl Store {
-    /// Moves the head (recent appends) into the main samples table now, in one transaction; the
-    /// number of head rows moved. Appends and retention flush by themselves; call this before
-    /// reading the file with other tools, or when idle.
+    /// Moves the head (recent appends, kept in the write-ahead log) into chunks now, in one
+    /// transaction; the number of head samples moved. Appends and retention flush by themselves.
     pub fn flush_head(&mut self) -> Result<usize, StoreError> {
         let context = format!("flushing the head of {}", self.path);
-        let tx = self
-            .conn
+        let Store { conn, head, .. } = self;
+        let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx(&context)?;
-        let moved = flush(&tx, &context)?;
-        tx.commit().ctx(&context)?;
-        self.cache.head_flushed();
-        Ok(moved)
+        let result = head
+            .sync(&tx, &context)
+            .and_then(|()| head.flush(&tx, &context))
+            .and_then(|moved| tx.commit().ctx(&context).map(|()| moved));
+        if result.is_err() {
+            head.invalidate();
+        }
+        result
+    }
+
+    /// Samples held in memory for the write-ahead log (this handle's copy).
+    pub fn head_samples(&self) -> usize {
+        self.head.lock().map_or(0, |h| h.held())
+    }
+
+    /// The new samples of each series still in the write-ahead log (not yet in its summary row).
+    pub(crate) fn pending_adds(&self, context: &str) -> Result<HashMap<i64, Added>, StoreError> {
+        self.with_head(context, |head| {
+            Ok(head
+                .series
+                .iter()
+                .filter(|(_, h)| h.added.count() > 0)
+                .map(|(&id, h)| (id, h.added))
+                .collect())
+        })
+    }
+
+    /// Runs `f` with this handle's head brought up to date with the file.
+    pub(crate) fn with_head<T>(
+        &self,
+        context: &str,
+        f: impl FnOnce(&Head) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = head.sync(&self.conn, context) {
+            head.invalidate();
+            return Err(e);
+        }
+        f(&head)
+    }
+
+    /// The raw samples of series `id` with `from <= ts <= to`: chunks overlaid with the head.
+    pub(crate) fn raw_range(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+        context: &str,
+    ) -> Result<Vec<Sample>, StoreError> {
+        self.with_head(context, |head| {
+            let mut out = chunks::range(&self.conn, id, from, to, context)?;
+            merge_into(&mut out, head.range(id, from, to));
+            Ok(out)
+        })
+    }
+
+    /// The last `n` raw samples of series `id` with `ts <= to`. Exact: a chunk sample among the last
+    /// `n` of the merged times is among the last `n` chunk samples, and every head sample is there.
+    pub(crate) fn raw_tail(
+        &self,
+        id: i64,
+        to: i64,
+        n: usize,
+        context: &str,
+    ) -> Result<Vec<Sample>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        self.with_head(context, |head| {
+            let mut out = chunks::tail(&self.conn, id, to, n, context)?;
+            merge_into(&mut out, head.range(id, i64::MIN, to));
+            let cut = out.len().saturating_sub(n);
+            out.drain(..cut);
+            Ok(out)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prescale_core::Timestamp;
 
     fn s(ts: i64, value: f64) -> Sample {
         Sample {
@@ -339,15 +319,17 @@ mod tests {
     }
 
     #[test]
-    fn head_rows_win_and_the_newest_generation_wins() {
-        let main = [s(0, 1.0), s(10, 2.0), s(20, 3.0), s(30, 4.0)];
-        let head = [(5, 1, 9.0), (10, 1, 8.0), (10, 3, 7.0), (30, 2, 6.0)];
+    fn later_writes_win_and_order_is_kept() {
+        let mut v = vec![s(0, 1.0), s(10, 2.0), s(20, 3.0), s(30, 4.0)];
+        merge_into(&mut v, &[s(5, 9.0), s(10, 8.0), s(30, 6.0)]);
         assert_eq!(
-            overlay(&main, &head),
-            [s(0, 1.0), s(5, 9.0), s(10, 7.0), s(20, 3.0), s(30, 6.0)]
+            v,
+            [s(0, 1.0), s(5, 9.0), s(10, 8.0), s(20, 3.0), s(30, 6.0)]
         );
-        assert_eq!(overlay(&main, &[]), main);
-        assert_eq!(overlay(&main[..1], &[(0, 1, 5.0)]), [s(0, 5.0)]);
-        assert_eq!(overlay(&[], &head[..2]), [s(5, 9.0), s(10, 8.0)]);
+        merge_into(&mut v, &[s(40, 1.0)]);
+        assert_eq!(v.len(), 6);
+        let mut e = Vec::new();
+        merge_into(&mut e, &[s(1, 1.0)]);
+        assert_eq!(e, [s(1, 1.0)]);
     }
 }

@@ -1,11 +1,13 @@
 //! The embedded prescale store: series, fingerprint runs, clusterings, models, forecasts, control
 //! decisions and operator annotations in SQLite.
 //!
-//! Live telemetry arrives through `append_points` (batched, one transaction a batch, written to a
-//! head clustered by arrival so that a batch touching thousands of series writes a few pages; see
-//! `head.rs`); `apply_retention` keeps it bounded by rolling raw samples up into per-step
-//! min/mean/max/count rows and deleting old ones; `load_window` reads raw and rollups together, while
-//! `load_series` stays raw-only so that the later stages see one regular sampling step.
+//! Samples rest in compressed chunks per series (`chunks.rs`, `chunk_codec.rs`). Live telemetry
+//! arrives through `append_points` (batched, one transaction a batch): each batch is one compressed
+//! row of a write-ahead log (`wal_log.rs`), committed before the call returns, kept decoded in
+//! memory by every handle (`head.rs`) and flushed into chunks once large; `apply_retention` keeps it
+//! bounded by rolling raw samples up into per-step min/mean/max/count rows and deleting old ones;
+//! `load_window` reads raw and rollups together, while `load_series` stays raw-only so that the
+//! later stages see one regular sampling step.
 //!
 //! One file, WAL journal, `synchronous=FULL`, foreign keys on; every write is one transaction, so a
 //! write that fails (or a process killed mid-write) leaves the file as it was before that write.
@@ -14,8 +16,10 @@ mod annotations;
 mod append;
 mod bits;
 mod chunk_codec;
+mod chunks;
 mod clusterings;
 mod codec;
+mod convert;
 mod decisions;
 mod error;
 mod fingerprints;
@@ -30,11 +34,13 @@ mod schema;
 mod series;
 mod series_stats;
 mod summaries;
+mod wal_log;
 mod window;
 
 pub use annotations::AnnotationRow;
 pub use append::AppendStats;
 pub use chunk_codec::chunk_sizes;
+pub use convert::convert_some;
 pub use decisions::DecisionRow;
 pub use error::StoreError;
 pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};

@@ -2,6 +2,7 @@
 
 use crate::append::SeriesCache;
 use crate::error::{Context, StoreError};
+use crate::head::Head;
 use crate::options::{StoreOptions, Synchronous};
 use crate::schema::migrate;
 use rusqlite::Connection;
@@ -21,6 +22,8 @@ pub struct Store {
     pub(crate) path: String,
     /// Series ids by key for live appends (dropped whenever another connection commits).
     pub(crate) cache: SeriesCache,
+    /// This handle's copy of the write-ahead log (see head.rs).
+    pub(crate) head: std::sync::Mutex<Head>,
 }
 
 impl std::fmt::Debug for Store {
@@ -113,10 +116,12 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
         migrate(&mut conn, &path)?;
+        crate::convert::finish(&mut conn, &format!("converting {path} to chunks"))?;
         Ok(Store {
             conn,
             path,
             cache: SeriesCache::default(),
+            head: std::sync::Mutex::new(Head::default()),
         })
     }
 

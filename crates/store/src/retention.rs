@@ -1,23 +1,23 @@
 //! Retention and downsampling: raw samples older than `raw_for` become per-step rollups
 //! (count, sum, min, max) and are deleted; rollups older than `rollup_for` are deleted.
 //!
-//! The work is cut into bounded transactions of at most `max_rows_per_transaction` rows (raw rows
-//! rolled up plus rollups deleted plus one per series visited). Live series are visited in id order,
-//! in groups of 512. A group whose work fits in a transaction (counted first with `LIMIT`ed
-//! probes: the steady state) is done with a handful of set-based statements. Otherwise (a backlog)
-//! its series are done one at a time, the raw rows of a series taken oldest first, at most the
-//! remaining budget at a time (the bound is found with an indexed `LIMIT 1 OFFSET budget` probe, so a
-//! chunk may end in the middle of a step). Each transaction rolls up a set of raw rows *and* deletes exactly those
-//! rows, so every committed state counts each sample once, raw or in a rollup, never both or neither;
-//! a step split across two transactions is merged into the same rollup row (counts and sums add,
-//! min of mins, max of maxes). A kill -9 between chunks leaves a consistent file and the next run
-//! carries on where this one stopped.
+//! The work is cut into bounded transactions of about `max_rows_per_transaction` rows (raw samples
+//! rolled up plus rollups deleted plus one per series visited); each starts by flushing the
+//! write-ahead log into chunks. Live series are visited in id order. Raw samples are taken a whole
+//! chunk at a time, oldest first (so a transaction may exceed the budget by up to one chunk of
+//! 1024 samples); the samples of the taken chunks below the cut are folded into rollups and the rest
+//! written back as a chunk, in the transaction that deletes the taken chunks, so every committed
+//! state counts each sample once, raw or in a rollup, never both or neither; a step split across two
+//! transactions is merged into the same rollup row (counts and sums add, min of mins, max of maxes).
+//! A kill -9 between transactions leaves a consistent file and the next run carries on where this
+//! one stopped.
 
+use crate::chunks;
 use crate::error::{invalid, Context, StoreError};
-use crate::head;
+use crate::head::Head;
 use crate::open::Store;
 use crate::series_stats::{self, Group};
-use prescale_core::Timestamp;
+use prescale_core::{Sample, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
 
@@ -160,36 +160,30 @@ impl Retention {
     }
 }
 
-/// The step start of each raw row (floor to a multiple of the step, negative times included).
-const ROLL_UP: &str = "
-INSERT INTO rollups (series_id, ts, step_ms, n, total, lo, hi)
-SELECT ?1, ts - (((ts % ?3) + ?3) % ?3) AS start, ?3, COUNT(*), SUM(value), MIN(value), MAX(value)
-FROM samples WHERE series_id = ?1 AND ts < ?2
-GROUP BY start
-ON CONFLICT (series_id, ts) DO UPDATE SET
-    n = n + excluded.n,
-    total = total + excluded.total,
-    lo = MIN(lo, excluded.lo),
-    hi = MAX(hi, excluded.hi),
-    step_ms = MAX(step_ms, excluded.step_ms)";
-
-const RAW_BOUND: &str =
-    "SELECT ts FROM samples WHERE series_id = ?1 AND ts < ?2 ORDER BY ts LIMIT 1 OFFSET ?3";
-const RAW_DELETE: &str = "DELETE FROM samples WHERE series_id = ?1 AND ts < ?2";
 const ROLLUP_BOUND: &str =
     "SELECT ts FROM rollups WHERE series_id = ?1 AND ts < ?2 ORDER BY ts LIMIT 1 OFFSET ?3";
 const ROLLUP_DELETE: &str = "DELETE FROM rollups WHERE series_id = ?1 AND ts < ?2";
-// The head was flushed at the start, but another connection may have appended since.
+/// The log is flushed at the start of every transaction, so no head sample is left for the series.
 const DROP_EMPTY: &str = "
 DELETE FROM series WHERE id = ?1
-  AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = ?1)
-  AND NOT EXISTS (SELECT 1 FROM rollups WHERE series_id = ?1)
-  AND NOT EXISTS (SELECT 1 FROM samples_head
-                  WHERE gen IN (SELECT gen FROM head_gens) AND series_id = ?1)";
+  AND NOT EXISTS (SELECT 1 FROM chunks WHERE series_id = ?1)
+  AND NOT EXISTS (SELECT 1 FROM rollups WHERE series_id = ?1)";
+const OLD_CHUNKS: &str = "
+SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts < ?2
+ORDER BY start_ts";
+const ROLLUP_NEW: &str = "
+INSERT OR IGNORE INTO rollups (series_id, ts, step_ms, n, total, lo, hi)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const ROLLUP_MERGE: &str = "
+UPDATE rollups SET n = n + ?4, total = total + ?5, lo = MIN(lo, ?6), hi = MAX(hi, ?7),
+                   step_ms = MAX(step_ms, ?3)
+WHERE series_id = ?1 AND ts = ?2";
 
 /// One open write transaction with a row budget; commits and begins the next when it is spent.
+/// Every transaction starts by flushing the write-ahead log into chunks.
 struct Chunk<'c> {
     conn: &'c Connection,
+    head: &'c mut Head,
     budget: usize,
     max: usize,
     context: &'c str,
@@ -198,18 +192,31 @@ struct Chunk<'c> {
 impl<'c> Chunk<'c> {
     fn begin(
         conn: &'c Connection,
+        head: &'c mut Head,
         max: usize,
         context: &'c str,
         stats: &mut RetentionStats,
     ) -> Result<Self, StoreError> {
-        conn.execute_batch("BEGIN IMMEDIATE").ctx(context)?;
-        stats.transactions += 1;
-        Ok(Chunk {
+        let mut chunk = Chunk {
             conn,
+            head,
             budget: max,
             max,
             context,
-        })
+        };
+        chunk.open(stats)?;
+        Ok(chunk)
+    }
+
+    fn open(&mut self, stats: &mut RetentionStats) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .ctx(self.context)?;
+        stats.transactions += 1;
+        self.head.sync(self.conn, self.context)?;
+        stats.flushed += self.head.flush(self.conn, self.context)?;
+        self.budget = self.max;
+        Ok(())
     }
 
     fn spend(&mut self, rows: usize, stats: &mut RetentionStats) -> Result<(), StoreError> {
@@ -223,12 +230,7 @@ impl<'c> Chunk<'c> {
     /// Commits this transaction and begins the next with a full budget.
     fn next(&mut self, stats: &mut RetentionStats) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT").ctx(self.context)?;
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .ctx(self.context)?;
-        stats.transactions += 1;
-        self.budget = self.max;
-        Ok(())
+        self.open(stats)
     }
 
     fn commit(self) -> Result<(), StoreError> {
@@ -236,12 +238,11 @@ impl<'c> Chunk<'c> {
     }
 }
 
-/// The exclusive upper bound of the next piece of `table` rows below `cutoff` for one series: the
-/// timestamp of the row just past the budget, or `cutoff` when fewer rows remain; `true` when the
+/// The exclusive upper bound of the next piece of rollups below `cutoff` for one series: the
+/// step start of the row just past the budget, or `cutoff` when fewer rows remain; `true` when the
 /// budget bounded it.
 fn bounded_upper(
     conn: &Connection,
-    probe: &str,
     id: i64,
     cutoff: i64,
     budget: usize,
@@ -249,7 +250,7 @@ fn bounded_upper(
 ) -> Result<(i64, bool), StoreError> {
     let offset = i64::try_from(budget).unwrap_or(i64::MAX);
     let next: Option<i64> = conn
-        .prepare_cached(probe)
+        .prepare_cached(ROLLUP_BOUND)
         .ctx(context)?
         .query_row(params![id, cutoff, offset], |r| r.get(0))
         .optional()
@@ -260,148 +261,32 @@ fn bounded_upper(
     })
 }
 
-/// Series handled together by the set-based path.
-const GROUP: usize = 512;
+/// One step's aggregate: (start, count, sum, min, max).
+type StepSum = (i64, i64, f64, f64, f64);
 
-/// The live series of one group, for `IN` (?1, ?2: the group's smallest and largest id).
-macro_rules! group_ids {
-    () => {
-        "(SELECT id FROM series WHERE live = 1 AND id BETWEEN ?1 AND ?2)"
-    };
+/// Aggregates time-ordered samples by step start (floor to a multiple of `step`).
+fn by_step(samples: &[Sample], step: i64) -> Vec<StepSum> {
+    let mut out: Vec<StepSum> = Vec::new();
+    for s in samples {
+        let start = s.ts.0 - s.ts.0.rem_euclid(step);
+        match out.last_mut() {
+            Some(r) if r.0 == start => {
+                r.1 += 1;
+                r.2 += s.value;
+                r.3 = r.3.min(s.value);
+                r.4 = r.4.max(s.value);
+            }
+            _ => out.push((start, 1, s.value, s.value, s.value)),
+        }
+    }
+    out
 }
 
-const RAW_COUNT_GROUP: &str = concat!(
-    "SELECT COUNT(*) FROM (SELECT 1 FROM samples WHERE series_id IN ",
-    group_ids!(),
-    " AND ts < ?3 LIMIT ?4)"
-);
-const ROLLUP_COUNT_GROUP: &str = concat!(
-    "SELECT COUNT(*) FROM (SELECT 1 FROM rollups WHERE series_id IN ",
-    group_ids!(),
-    " AND ts < ?3 LIMIT ?4)"
-);
-const ROLL_UP_GROUP: &str = concat!(
-    "INSERT INTO rollups (series_id, ts, step_ms, n, total, lo, hi)
-     SELECT series_id, ts - (((ts % ?4) + ?4) % ?4) AS start, ?4,
-            COUNT(*), SUM(value), MIN(value), MAX(value)
-     FROM samples WHERE series_id IN ",
-    group_ids!(),
-    " AND ts < ?3
-     GROUP BY series_id, start
-     ON CONFLICT (series_id, ts) DO UPDATE SET
-         n = n + excluded.n,
-         total = total + excluded.total,
-         lo = MIN(lo, excluded.lo),
-         hi = MAX(hi, excluded.hi),
-         step_ms = MAX(step_ms, excluded.step_ms)"
-);
-const RAW_DELETE_GROUP: &str = concat!(
-    "DELETE FROM samples WHERE series_id IN ",
-    group_ids!(),
-    " AND ts < ?3"
-);
-const ROLLUP_DELETE_GROUP: &str = concat!(
-    "DELETE FROM rollups WHERE series_id IN ",
-    group_ids!(),
-    " AND ts < ?3"
-);
-const DROP_EMPTY_GROUP: &str = "
-DELETE FROM series WHERE live = 1 AND id BETWEEN ?1 AND ?2
-  AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id)
-  AND NOT EXISTS (SELECT 1 FROM rollups WHERE series_id = series.id)
-  AND NOT EXISTS (SELECT 1 FROM samples_head
-                  WHERE gen IN (SELECT gen FROM head_gens) AND series_id = series.id)";
-
-/// Rows below `cutoff` in a group, counting no further than `limit`.
-fn count_group(
-    conn: &Connection,
-    sql: &str,
-    (lo, hi): (i64, i64),
-    cutoff: i64,
-    limit: usize,
-    context: &str,
-) -> Result<usize, StoreError> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let n: i64 = conn
-        .prepare_cached(sql)
-        .ctx(context)?
-        .query_row(params![lo, hi, cutoff, limit], |r| r.get(0))
-        .ctx(context)?;
-    Ok(usize::try_from(n).unwrap_or(0))
-}
-
-/// The steady-state path: a group of series whose work fits in one transaction is handled with a
-/// few set-based statements. `false` (nothing done) when it does not fit.
-fn run_group(
-    conn: &Connection,
-    plan: &Plan,
-    group: (i64, i64, usize),
-    chunk: &mut Chunk<'_>,
-    stats: &mut RetentionStats,
-    context: &str,
-) -> Result<bool, StoreError> {
-    let (lo, hi, series) = group;
-    let count = |sql: &str, cutoff: i64| {
-        count_group(conn, sql, (lo, hi), cutoff, plan.max_rows + 1, context)
-    };
-    let raw = count(RAW_COUNT_GROUP, plan.raw_cutoff)?;
-    let expired = match plan.rollup_cutoff {
-        Some(cutoff) => count(ROLLUP_COUNT_GROUP, cutoff)?,
-        None => 0,
-    };
-    let work = raw + expired + series;
-    if work > plan.max_rows {
-        return Ok(false);
-    }
-    if work > chunk.budget {
-        chunk.next(stats)?;
-    }
-    if raw > 0 {
-        let g = Group {
-            lo,
-            hi,
-            below: plan.raw_cutoff,
-        };
-        series_stats::before_roll_up(conn, g, plan.step, context)?;
-        stats.rollups_written += conn
-            .prepare_cached(ROLL_UP_GROUP)
-            .ctx(context)?
-            .execute(params![lo, hi, plan.raw_cutoff, plan.step])
-            .ctx(context)?;
-        stats.raw_rolled_up += conn
-            .prepare_cached(RAW_DELETE_GROUP)
-            .ctx(context)?
-            .execute(params![lo, hi, plan.raw_cutoff])
-            .ctx(context)?;
-        series_stats::after_roll_up(conn, g, context)?;
-    }
-    if let Some(cutoff) = plan.rollup_cutoff {
-        // Late samples rolled up just now may themselves be past the rollup horizon.
-        let g = Group {
-            lo,
-            hi,
-            below: cutoff,
-        };
-        series_stats::before_expiry(conn, g, context)?;
-        stats.rollups_deleted += conn
-            .prepare_cached(ROLLUP_DELETE_GROUP)
-            .ctx(context)?
-            .execute(params![lo, hi, cutoff])
-            .ctx(context)?;
-        series_stats::after_expiry(conn, g, context)?;
-        stats.series_dropped += conn
-            .prepare_cached(DROP_EMPTY_GROUP)
-            .ctx(context)?
-            .execute(params![lo, hi])
-            .ctx(context)?;
-    }
-    chunk.spend(work, stats)?;
-    Ok(true)
-}
-
-/// The backlog path: one series, its rows taken oldest first at most a budget per transaction.
-fn run_series(
-    conn: &Connection,
+/// Rolls up the raw samples of series `id` below the cut: its oldest chunks, about a budget of
+/// samples a transaction (at least one chunk), decoded, their samples below the cut folded into
+/// rollups (merged with a row already there for a step) and the rest written back as a chunk, then
+/// the chunks deleted: each transaction moves a set of samples from raw to rollups, exactly once.
+fn roll_up_series(
     plan: &Plan,
     id: i64,
     chunk: &mut Chunk<'_>,
@@ -409,93 +294,120 @@ fn run_series(
     context: &str,
 ) -> Result<(), StoreError> {
     loop {
-        let (upper, full) =
-            bounded_upper(conn, RAW_BOUND, id, plan.raw_cutoff, chunk.budget, context)?;
+        let conn = chunk.conn;
+        let mut taken: Vec<chunks::Stored> = Vec::new();
+        let mut more = false;
+        {
+            let mut stmt = conn.prepare_cached(OLD_CHUNKS).ctx(context)?;
+            let mut rows = stmt.query(params![id, plan.raw_cutoff]).ctx(context)?;
+            let mut n = 0usize;
+            while let Some(r) = rows.next().ctx(context)? {
+                let c = chunks::Stored {
+                    start: r.get(0).ctx(context)?,
+                    end: r.get(1).ctx(context)?,
+                    n: r.get(2).ctx(context)?,
+                    data: r.get(3).ctx(context)?,
+                };
+                let cn = usize::try_from(c.n).unwrap_or(0);
+                if !taken.is_empty() && n + cn > chunk.budget {
+                    more = true;
+                    break;
+                }
+                n += cn;
+                taken.push(c);
+            }
+        }
+        let (Some(first), Some(last)) = (taken.first(), taken.last()) else {
+            return Ok(());
+        };
+        let (from, to) = (first.start, last.start);
+        let mut samples = Vec::new();
+        for c in &taken {
+            chunks::decode(id, c, &mut samples, context)?;
+        }
+        let cut = samples.partition_point(|s| s.ts.0 < plan.raw_cutoff);
+        chunks::delete_starting(conn, id, from, to, context)?;
+        chunks::insert_run(conn, id, &samples[cut..], context)?;
+        let mut created = 0usize;
+        for (start, n, sum, lo, hi) in by_step(&samples[..cut], plan.step) {
+            let values = params![id, start, plan.step, n, sum, lo, hi];
+            let inserted = conn
+                .prepare_cached(ROLLUP_NEW)
+                .ctx(context)?
+                .execute(values)
+                .ctx(context)?;
+            if inserted == 0 {
+                conn.prepare_cached(ROLLUP_MERGE)
+                    .ctx(context)?
+                    .execute(values)
+                    .ctx(context)?;
+            }
+            created += inserted;
+            stats.rollups_written += 1;
+        }
+        series_stats::rolled_up(conn, id, cut, created, context)?;
+        stats.raw_rolled_up += cut;
+        chunk.spend(cut.max(1), stats)?;
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// Deletes the rollups of series `id` below `cutoff`, at most the remaining budget a transaction.
+fn expire_series(
+    id: i64,
+    cutoff: i64,
+    chunk: &mut Chunk<'_>,
+    stats: &mut RetentionStats,
+    context: &str,
+) -> Result<(), StoreError> {
+    loop {
+        let conn = chunk.conn;
+        let (upper, full) = bounded_upper(conn, id, cutoff, chunk.budget, context)?;
         let g = Group {
             lo: id,
             hi: id,
             below: upper,
         };
-        series_stats::before_roll_up(conn, g, plan.step, context)?;
-        let written = conn
-            .prepare_cached(ROLL_UP)
-            .ctx(context)?
-            .execute(params![id, upper, plan.step])
-            .ctx(context)?;
-        if written == 0 {
-            break;
-        }
+        series_stats::before_expiry(conn, g, context)?;
         let deleted = conn
-            .prepare_cached(RAW_DELETE)
+            .prepare_cached(ROLLUP_DELETE)
             .ctx(context)?
             .execute(params![id, upper])
             .ctx(context)?;
-        series_stats::after_roll_up(conn, g, context)?;
-        stats.rollups_written += written;
-        stats.raw_rolled_up += deleted;
+        series_stats::after_expiry(conn, g, context)?;
+        stats.rollups_deleted += deleted;
         chunk.spend(deleted, stats)?;
         if !full {
-            break;
+            return Ok(());
         }
     }
-    if let Some(cutoff) = plan.rollup_cutoff {
-        loop {
-            let (upper, full) =
-                bounded_upper(conn, ROLLUP_BOUND, id, cutoff, chunk.budget, context)?;
-            let g = Group {
-                lo: id,
-                hi: id,
-                below: upper,
-            };
-            series_stats::before_expiry(conn, g, context)?;
-            let deleted = conn
-                .prepare_cached(ROLLUP_DELETE)
-                .ctx(context)?
-                .execute(params![id, upper])
-                .ctx(context)?;
-            series_stats::after_expiry(conn, g, context)?;
-            stats.rollups_deleted += deleted;
-            chunk.spend(deleted, stats)?;
-            if !full {
-                break;
-            }
-        }
-        stats.series_dropped += conn
-            .prepare_cached(DROP_EMPTY)
-            .ctx(context)?
-            .execute(params![id])
-            .ctx(context)?;
-    }
-    // Visiting a series costs a few statements even when it has nothing to do.
-    chunk.spend(1, stats)
 }
 
 fn run(
     conn: &Connection,
+    head: &mut Head,
     plan: &Plan,
     ids: &[i64],
     stats: &mut RetentionStats,
     context: &str,
 ) -> Result<(), StoreError> {
-    let mut chunk = Chunk::begin(conn, plan.max_rows, context, stats)?;
-    // Recent appends join the main table first, in the first transaction.
-    stats.flushed = head::flush(conn, context)?;
-    for group in ids.chunks(GROUP) {
-        let (Some(&lo), Some(&hi)) = (group.first(), group.last()) else {
-            continue;
-        };
-        if !run_group(
-            conn,
-            plan,
-            (lo, hi, group.len()),
-            &mut chunk,
-            stats,
-            context,
-        )? {
-            for &id in group {
-                run_series(conn, plan, id, &mut chunk, stats, context)?;
-            }
+    let mut chunk = Chunk::begin(conn, head, plan.max_rows, context, stats)?;
+    for &id in ids {
+        roll_up_series(plan, id, &mut chunk, stats, context)?;
+        if let Some(cutoff) = plan.rollup_cutoff {
+            // Late samples rolled up just now may themselves be past the rollup horizon.
+            expire_series(id, cutoff, &mut chunk, stats, context)?;
+            stats.series_dropped += chunk
+                .conn
+                .prepare_cached(DROP_EMPTY)
+                .ctx(context)?
+                .execute(params![id])
+                .ctx(context)?;
         }
+        // Visiting a series costs a few statements even when it has nothing to do.
+        chunk.spend(1, stats)?;
     }
     chunk.commit()
 }
@@ -524,15 +436,20 @@ impl Store {
             .collect::<Result<_, _>>()
             .ctx(&context)?;
         let mut stats = RetentionStats::default();
-        let result = run(&self.conn, &plan, &ids, &mut stats, &context);
-        if result.is_err() && !self.conn.is_autocommit() {
+        let Store {
+            conn, cache, head, ..
+        } = self;
+        let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
+        let result = run(conn, head, &plan, &ids, &mut stats, &context);
+        if result.is_err() && !conn.is_autocommit() {
             // Best effort: the error being returned is the one that matters.
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        if result.is_err() {
+            head.invalidate();
         }
         if stats.series_dropped > 0 || result.is_err() {
-            self.cache.clear();
-        } else {
-            self.cache.head_flushed();
+            cache.clear();
         }
         result.map(|()| stats)
     }

@@ -226,6 +226,29 @@ END;
 ALTER TABLE fingerprint_runs ADD COLUMN basis TEXT;
 CREATE INDEX fingerprint_runs_by_basis ON fingerprint_runs (basis, at);
 "#,
+    // 9: samples as compressed chunks per series (chunks.rs, chunk_codec.rs) and live appends as a
+    // write-ahead log of compressed batches (wal_log.rs); `flushed` is the last log row moved into
+    // chunks. The rows of `samples` and the old head are converted afterwards in bounded steps
+    // (convert.rs), which drop those tables when done.
+    r#"
+CREATE TABLE chunks (
+    series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+    start_ts  INTEGER NOT NULL,
+    end_ts    INTEGER NOT NULL,
+    n         INTEGER NOT NULL CHECK (n > 0),
+    data      BLOB NOT NULL,
+    PRIMARY KEY (series_id, start_ts)
+);
+CREATE TABLE wal_log (
+    seq  INTEGER PRIMARY KEY,
+    body BLOB NOT NULL
+);
+CREATE TABLE log_state (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    flushed INTEGER NOT NULL
+);
+INSERT INTO log_state (id, flushed) VALUES (1, 0);
+"#,
 ];
 
 /// The schema version this build writes.

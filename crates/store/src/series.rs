@@ -1,11 +1,11 @@
 //! Series and their samples: upsert (merging by timestamp), listing and loading.
 
+use crate::chunks;
 use crate::codec::{key as stored_key, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
-use crate::head;
 use crate::open::Store;
 use crate::records::{SeriesInfo, UpsertStats};
-use crate::series_stats::Added;
+use crate::series_stats::{with_pending, Added};
 use prescale_core::{Labels, Series, SeriesKey, Timestamp, WorkloadId};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -18,8 +18,11 @@ impl Store {
             return Err(invalid(&context, "the series has no samples"));
         }
         let labels = serde_json::to_string(&series.labels).ctx(&context)?;
-        let tx = self
-            .conn
+        let Store {
+            conn, cache, head, ..
+        } = self;
+        let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(&context)?;
         let id: i64 = tx
@@ -35,33 +38,36 @@ impl Store {
                 |r| r.get(0),
             )
             .ctx(&context)?;
-        // Recent live appends of this series first, so that this write overrides them.
-        head::flush_series(&tx, id, &context)?;
-        let mut stats = UpsertStats::default();
-        let mut added = Added::default();
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3)",
-                )
-                .ctx(&context)?;
-            let mut update = tx
-                .prepare_cached("UPDATE samples SET value = ?3 WHERE series_id = ?1 AND ts = ?2")
-                .ctx(&context)?;
-            for s in series.samples() {
-                if insert.execute(params![id, s.ts.0, s.value]).ctx(&context)? == 1 {
-                    stats.inserted += 1;
-                    added.push(s.ts.0);
-                } else {
-                    update.execute(params![id, s.ts.0, s.value]).ctx(&context)?;
-                    stats.replaced += 1;
-                }
+        // Recent live appends first (into chunks), so that this write overrides them.
+        let written = head
+            .sync(&tx, &context)
+            .and_then(|()| head.flush(&tx, &context))
+            .and_then(|_| chunks::merge(&tx, id, series.samples(), &context));
+        let merged = match written {
+            Ok(m) => m,
+            Err(e) => {
+                head.invalidate();
+                return Err(e);
             }
+        };
+        let stats = UpsertStats {
+            inserted: merged.inserted,
+            replaced: merged.replaced,
+        };
+        let mut added = Added::default();
+        if let (Some(first), Some(last)) = (merged.first_new, merged.last_new) {
+            added.add(merged.inserted as u64, first, last);
         }
-        added.write(&tx, id, &context)?;
-        tx.commit().ctx(&context)?;
+        if let Err(e) = added.write(&tx, id, &context) {
+            head.invalidate();
+            return Err(e);
+        }
+        if let Err(e) = tx.commit().ctx(&context) {
+            head.invalidate();
+            return Err(e);
+        }
         // The labels may have changed under the live-append cache.
-        self.cache.forget(&series.key);
+        cache.forget(&series.key);
         Ok(stats)
     }
 
@@ -73,7 +79,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT s.workload, s.metric, s.labels, COALESCE(t.raw_n, 0), t.raw_first,
-                        t.raw_last
+                        t.raw_last, s.id
                  FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
                  ORDER BY s.workload, s.metric",
             )
@@ -87,12 +93,16 @@ impl Store {
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<i64>>(4)?,
                     r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             })
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
             .ctx(context)?;
+        let pending = self.pending_adds(context)?;
         let mut out = Vec::new();
-        for row in rows {
-            let (w, m, labels, n, first, last) = row.ctx(context)?;
+        for (w, m, labels, n, first, last, id) in rows {
+            let (n, first, last) = with_pending(&pending, id, n, first, last);
             out.push(SeriesInfo {
                 key: stored_key(context, w, m)?,
                 labels: serde_json::from_str(&labels).ctx(context)?,
@@ -137,7 +147,7 @@ impl Store {
             return Ok(None);
         };
         let until = until.map_or(i64::MAX, |t| t.0);
-        let samples = head::raw_tail(&self.conn, id, until, n, &context)?;
+        let samples = self.raw_tail(id, until, n, &context)?;
         Series::new(key.clone(), labels, samples)
             .map(Some)
             .map_err(|e| invalid(&context, format!("stored samples: {e}")))
@@ -152,7 +162,7 @@ impl Store {
         let Some((id, labels)) = self.series_row(key, context)? else {
             return Ok(None);
         };
-        let samples = head::raw_range(&self.conn, id, i64::MIN, until, context)?;
+        let samples = self.raw_range(id, i64::MIN, until, context)?;
         Series::new(key.clone(), labels, samples)
             .map(Some)
             .map_err(|e| invalid(context, format!("stored samples: {e}")))
@@ -184,17 +194,31 @@ impl Store {
         let Some(id) = self.series_id(key, &context)? else {
             return Ok(false);
         };
-        let tx = self
-            .conn
+        let Store {
+            conn, cache, head, ..
+        } = self;
+        let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(&context)?;
-        // Samples and rollups go by cascade; the head has no foreign key (it would slow appends).
-        head::delete_series(&tx, id, &context)?;
-        let n = tx
-            .execute("DELETE FROM series WHERE id = ?1", params![id])
-            .ctx(&context)?;
-        tx.commit().ctx(&context)?;
-        self.cache.forget(key);
+        // The log first (its rows name series by id, and a new series may reuse this one's); then
+        // chunks and rollups go by cascade.
+        let result = head
+            .sync(&tx, &context)
+            .and_then(|()| head.flush(&tx, &context))
+            .and_then(|_| {
+                tx.execute("DELETE FROM series WHERE id = ?1", params![id])
+                    .ctx(&context)
+            })
+            .and_then(|n| tx.commit().ctx(&context).map(|()| n));
+        let n = match result {
+            Ok(n) => n,
+            Err(e) => {
+                head.invalidate();
+                return Err(e);
+            }
+        };
+        cache.forget(key);
         Ok(n > 0)
     }
 

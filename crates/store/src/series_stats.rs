@@ -1,14 +1,13 @@
 //! Per-series summaries kept on write (`series_stats`, schema 7), so that listings read one row a
 //! series instead of scanning every sample.
 //!
-//! Raw: the number of distinct timestamps in `samples` and the head together (a head row repeating
-//! a stored time counts once) and their earliest and latest time. Rollups: rows, the raw samples they
-//! summarize (`SUM(n)`) and the earliest and latest step start. Every path that adds or removes
-//! samples or rollups updates them in its own transaction: appends and upserts add what was new
-//! (one statement a series a write), flushes of the head move rows without changing the union, and
-//! retention subtracts what it rolls up or expires before deleting it, then reads the new spans
-//! with indexed seeks, for the series it touched only. Series rows get an empty summary and lose it
-//! through triggers (see the migration).
+//! Raw: the number of distinct timestamps in chunks and their earliest and latest time; samples
+//! still in the write-ahead log are added by readers from their head (`Added` per series), and
+//! written here when the log is flushed into chunks (what the merge found new). Rollups: rows, the
+//! raw samples they summarize (`SUM(n)`) and the earliest and latest step start. Upserts add what was
+//! new; retention subtracts what it rolls up or expires, then reads the new spans with indexed
+//! seeks, for the series it touched only. Series rows get an empty summary and lose it through
+//! triggers (see the migration).
 
 use crate::error::{Context, StoreError};
 use rusqlite::{params, Connection};
@@ -21,13 +20,18 @@ pub(crate) struct Added {
 }
 
 impl Added {
-    /// One more new sample at `ts`.
-    pub(crate) fn push(&mut self, ts: i64) {
-        self.n += 1;
+    /// `n` more new samples spanning `first..=last`.
+    pub(crate) fn add(&mut self, n: u64, first: i64, last: i64) {
+        self.n += i64::try_from(n).unwrap_or(i64::MAX);
         self.span = Some(match self.span {
-            None => (ts, ts),
-            Some((first, last)) => (first.min(ts), last.max(ts)),
+            None => (first, last),
+            Some((f, l)) => (f.min(first), l.max(last)),
         });
+    }
+
+    /// How many new samples.
+    pub(crate) fn count(&self) -> u64 {
+        u64::try_from(self.n).unwrap_or(0)
     }
 
     /// Adds them to the summary of series `id` (nothing when there are none).
@@ -50,6 +54,24 @@ impl Added {
         .execute(params![id, self.n, first, last])
         .ctx(context)?;
         Ok(())
+    }
+}
+
+/// A summary's raw count and span with the samples pending in the head (`pending` by series id).
+pub(crate) fn with_pending(
+    pending: &std::collections::HashMap<i64, Added>,
+    id: i64,
+    n: i64,
+    first: Option<i64>,
+    last: Option<i64>,
+) -> (i64, Option<i64>, Option<i64>) {
+    match pending.get(&id).and_then(|a| a.span.map(|s| (a.n, s))) {
+        None => (n, first, last),
+        Some((k, (f, l))) => (
+            n + k,
+            Some(first.map_or(f, |x| x.min(f))),
+            Some(last.map_or(l, |x| x.max(l))),
+        ),
     }
 }
 
@@ -107,95 +129,6 @@ macro_rules! group {
     };
 }
 
-/// The step start of raw row `x` at step ?4 (as retention's roll-up computes it).
-macro_rules! start {
-    () => {
-        "(x.ts - (((x.ts % ?4) + ?4) % ?4))"
-    };
-}
-
-/// Before the raw rows below ?3 of a group are rolled up at step ?4 and deleted: they leave the raw
-/// count (unless the head holds the same time, which stays), join the rolled count, and each step
-/// with no rollup row yet becomes one.
-const BEFORE_ROLL_UP: &str = concat!(
-    "UPDATE series_stats SET
-         raw_n = raw_n - (SELECT COUNT(*) FROM samples x
-                          WHERE x.series_id = series_stats.series_id AND x.ts < ?3
-                            AND NOT EXISTS (SELECT 1 FROM samples_head h
-                                            WHERE h.gen IN (SELECT gen FROM head_gens)
-                                              AND h.series_id = x.series_id AND h.ts = x.ts)),
-         rolled_n = rolled_n + (SELECT COUNT(*) FROM samples x
-                                WHERE x.series_id = series_stats.series_id AND x.ts < ?3),
-         rollup_rows = rollup_rows + (SELECT COUNT(DISTINCT ",
-    start!(),
-    ") FROM samples x
-                 WHERE x.series_id = series_stats.series_id AND x.ts < ?3
-                   AND NOT EXISTS (SELECT 1 FROM rollups r
-                                   WHERE r.series_id = x.series_id AND r.ts = ",
-    start!(),
-    "))
-     WHERE ",
-    group!(),
-    " AND raw_first < ?3"
-);
-
-/// Seeks for the earliest (`ASC`) or latest (`DESC`) time of the summarized series in `samples`...
-macro_rules! main_edge {
-    ($dir:literal) => {
-        concat!(
-            "(SELECT ts FROM samples WHERE series_id = series_stats.series_id ORDER BY ts ",
-            $dir,
-            " LIMIT 1)"
-        )
-    };
-}
-
-/// ...and in the head (`MIN` or `MAX`; a few rows a generation).
-macro_rules! head_edge {
-    ($agg:literal) => {
-        concat!(
-            "(SELECT ",
-            $agg,
-            "(ts) FROM samples_head WHERE gen IN (SELECT gen FROM head_gens)
-              AND series_id = series_stats.series_id)"
-        )
-    };
-}
-
-/// Of two possibly NULL values, the `MIN` or `MAX` (NULL when both are).
-macro_rules! either {
-    ($agg:literal, $a:expr, $b:expr) => {
-        concat!(
-            $agg,
-            "(COALESCE(",
-            $a,
-            ", ",
-            $b,
-            "), COALESCE(",
-            $b,
-            ", ",
-            $a,
-            "))"
-        )
-    };
-}
-
-/// After the raw rows below ?3 of a group were rolled up and deleted: the raw and rollup spans of
-/// the series that had any, read again with seeks.
-const AFTER_ROLL_UP: &str = concat!(
-    "UPDATE series_stats SET raw_first = ",
-    either!("MIN", main_edge!("ASC"), head_edge!("MIN")),
-    ", raw_last = ",
-    either!("MAX", main_edge!("DESC"), head_edge!("MAX")),
-    ", rollup_first = (SELECT ts FROM rollups WHERE series_id = series_stats.series_id
-                       ORDER BY ts LIMIT 1),
-       rollup_last = (SELECT ts FROM rollups WHERE series_id = series_stats.series_id
-                      ORDER BY ts DESC LIMIT 1)
-     WHERE ",
-    group!(),
-    " AND raw_first < ?3"
-);
-
 /// Before the rollups below ?3 of a group are deleted: they leave the rollup and rolled counts.
 const BEFORE_EXPIRY: &str = concat!(
     "UPDATE series_stats SET
@@ -229,26 +162,29 @@ pub(crate) struct Group {
     pub(crate) below: i64,
 }
 
-/// Run before retention rolls up the raw rows of `g` at `step` and deletes them.
-pub(crate) fn before_roll_up(
+/// After retention rolled `removed` raw samples of series `id` up (`new_rollups` rollup rows
+/// created): the counts move and the spans are read again with seeks.
+pub(crate) fn rolled_up(
     conn: &Connection,
-    g: Group,
-    step: i64,
+    id: i64,
+    removed: usize,
+    new_rollups: usize,
     context: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(BEFORE_ROLL_UP)
-        .ctx(context)?
-        .execute(params![g.lo, g.hi, g.below, step])
-        .ctx(context)?;
-    Ok(())
-}
-
-/// Run after the roll-up and delete that [`before_roll_up`] prepared.
-pub(crate) fn after_roll_up(conn: &Connection, g: Group, context: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(AFTER_ROLL_UP)
-        .ctx(context)?
-        .execute(params![g.lo, g.hi, g.below])
-        .ctx(context)?;
+    let (first, last) = match crate::chunks::span(conn, id, context)? {
+        Some((f, l)) => (Some(f), Some(l)),
+        None => (None, None),
+    };
+    conn.prepare_cached(
+        "UPDATE series_stats SET raw_n = raw_n - ?2, rolled_n = rolled_n + ?2,
+             rollup_rows = rollup_rows + ?3, raw_first = ?4, raw_last = ?5,
+             rollup_first = (SELECT ts FROM rollups WHERE series_id = ?1 ORDER BY ts LIMIT 1),
+             rollup_last = (SELECT ts FROM rollups WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1)
+         WHERE series_id = ?1",
+    )
+    .ctx(context)?
+    .execute(params![id, removed as i64, new_rollups as i64, first, last])
+    .ctx(context)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use crate::codec::{earliest, latest, to_usize, workload};
 use crate::error::{invalid, Context, StoreError};
 use crate::open::Store;
+use crate::series_stats::with_pending;
 use prescale_core::{Labels, MetricName, Timestamp, WorkloadId};
 
 /// One stored series of a workload.
@@ -45,7 +46,7 @@ pub struct SeriesSpan {
 
 const SPAN_SQL: &str = "
 SELECT s.workload, s.metric, COALESCE(t.raw_n, 0), t.raw_first, t.raw_last,
-       t.rollup_first, t.rollup_last
+       t.rollup_first, t.rollup_last, s.id
 FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
 ORDER BY s.workload, s.metric";
 
@@ -53,7 +54,7 @@ ORDER BY s.workload, s.metric";
 const SUMMARY_SQL: &str = "
 SELECT s.workload, s.metric, s.labels, s.live,
        COALESCE(t.raw_n, 0), t.raw_first, t.raw_last,
-       COALESCE(t.rollup_rows, 0), COALESCE(t.rolled_n, 0), t.rollup_first, t.rollup_last
+       COALESCE(t.rollup_rows, 0), COALESCE(t.rolled_n, 0), t.rollup_first, t.rollup_last, s.id
 FROM series s LEFT JOIN series_stats t ON t.series_id = s.id
 ORDER BY s.workload, s.metric";
 
@@ -69,6 +70,7 @@ type Row = (
     i64,
     Option<i64>,
     Option<i64>,
+    i64,
 );
 
 impl Store {
@@ -87,12 +89,16 @@ impl Store {
                     r.get::<_, Option<i64>>(4)?,
                     r.get::<_, Option<i64>>(5)?,
                     r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, i64>(7)?,
                 ))
             })
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
             .ctx(context)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (workload, metric, n, raw_first, raw_last, up_first, up_last) = row.ctx(context)?;
+        let pending = self.pending_adds(context)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (workload, metric, n, raw_first, raw_last, up_first, up_last, id) in rows {
+            let (n, raw_first, raw_last) = with_pending(&pending, id, n, raw_first, raw_last);
             out.push(SeriesSpan {
                 workload,
                 metric,
@@ -126,13 +132,19 @@ impl Store {
                     r.get(8)?,
                     r.get(9)?,
                     r.get(10)?,
+                    r.get(11)?,
                 ))
             })
+            .ctx(context)?
+            .collect::<Result<Vec<_>, _>>()
             .ctx(context)?;
+        let pending = self.pending_adds(context)?;
         let mut out: Vec<WorkloadSummary> = Vec::new();
-        for row in rows {
-            let (w, m, labels, live, raw_n, raw_first, raw_last, rows, rolled, up_first, up_last) =
-                row.ctx(context)?;
+        for (w, m, labels, live, raw_n, raw_first, raw_last, rows, rolled, up_first, up_last, id) in
+            rows
+        {
+            let (raw_n, raw_first, raw_last) =
+                with_pending(&pending, id, raw_n, raw_first, raw_last);
             let metric = MetricName::new(m)
                 .map_err(|e| invalid(context, format!("stored metric name: {e}")))?;
             let summary = SeriesSummary {

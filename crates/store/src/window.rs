@@ -2,7 +2,6 @@
 //! retention has replaced them.
 
 use crate::error::{invalid, Context, StoreError};
-use crate::head;
 use crate::open::Store;
 use prescale_core::{Interval, Sample, SeriesKey, Timestamp};
 use rusqlite::{params, OptionalExtension};
@@ -117,7 +116,7 @@ impl Store {
         let Some(id) = self.series_id(key, &context)? else {
             return Ok(Vec::new());
         };
-        let raw = head::raw_range(&self.conn, id, from.0, to.0, &context)?;
+        let raw = self.raw_range(id, from.0, to.0, &context)?;
         let rollups = self.load_rollups(key, from, to)?;
         Ok(merge(&raw, &rollups))
     }

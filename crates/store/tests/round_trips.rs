@@ -88,7 +88,7 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
         .unwrap();
     {
         // Turn the file back into schema 5: no score column (6), no series summaries (7), no
-        // fingerprint bases (8).
+        // fingerprint bases (8), samples as rows (9).
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         conn.execute_batch(
             "ALTER TABLE fingerprints DROP COLUMN reconstruction_error;
@@ -96,7 +96,15 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
              DROP TRIGGER series_stats_drop;
              DROP TABLE series_stats;
              DROP INDEX fingerprint_runs_by_basis;
-             ALTER TABLE fingerprint_runs DROP COLUMN basis;",
+             ALTER TABLE fingerprint_runs DROP COLUMN basis;
+             DROP TABLE chunks;
+             DROP TABLE wal_log;
+             DROP TABLE log_state;
+             CREATE TABLE samples (series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+                 ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
+             CREATE TABLE samples_head (gen INTEGER NOT NULL, series_id INTEGER NOT NULL,
+                 ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (gen, series_id, ts)) WITHOUT ROWID;
+             CREATE TABLE head_gens (gen INTEGER PRIMARY KEY, rows INTEGER NOT NULL);",
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 5).unwrap();
@@ -249,10 +257,11 @@ fn a_write_that_fails_inside_its_transaction_leaves_prior_data_intact() {
         .upsert_series(&series(&k, &[(0, 1.0), (60, 2.0)], "before"))
         .unwrap();
     {
-        // Make the third sample of the next write fail after the series row and two samples were written.
+        // Make the next write fail after the series row was written, when its chunk reaching
+        // t = 999 is.
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         conn.execute_batch(
-            "CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.ts = 999
+            "CREATE TRIGGER boom BEFORE INSERT ON chunks WHEN NEW.end_ts >= 999
              BEGIN SELECT RAISE(ABORT, 'forced failure'); END;",
         )
         .unwrap();
