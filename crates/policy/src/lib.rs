@@ -19,6 +19,8 @@ pub mod kind;
 pub mod need;
 pub mod oracle;
 pub mod predictive;
+pub mod pricing;
+pub mod purchase;
 pub mod spec;
 pub mod static_peak;
 pub mod threshold;
@@ -35,5 +37,9 @@ pub use kind::{BuildContext, PolicyKind};
 pub use need::replicas_for;
 pub use oracle::Oracle;
 pub use predictive::{ControllerKind, Predictive, PredictiveConfig};
+pub use pricing::{
+    PricedInstance, PricingCatalogue, PricingError, Spot, SpotPrice, SpotPriceHistory,
+};
+pub use purchase::{Mix, PlannerParams, PurchasePlanner, PurchaseSpec};
 pub use static_peak::StaticPeak;
 pub use threshold::{Threshold, ThresholdConfig};
