@@ -205,7 +205,7 @@ impl PurchasePlanner {
         let Some(reserved) = self.reserved else {
             return 0;
         };
-        let spot = self.spot.map(|(p, cap)| (p, cap));
+        let spot = self.spot;
         let mut candidates: Vec<u32> = vec![0];
         for &n in self.low_band.keys() {
             candidates.push(n);

@@ -29,6 +29,9 @@ pub struct SimConfig {
     pub forecast: RollingConfig,
     /// Keep every explained decision of the controlled policies ([`crate::PolicyRun::records`]).
     pub keep_records: bool,
+    /// Buy the replicas with purchase options and draw spot interruptions
+    /// ([`crate::PolicyRun::purchase`]); `None` = replica-hours only.
+    pub purchase: Option<crate::PurchaseSim>,
 }
 
 impl Default for SimConfig {
@@ -45,6 +48,7 @@ impl Default for SimConfig {
                 ..RollingConfig::default()
             },
             keep_records: false,
+            purchase: None,
         }
     }
 }
@@ -144,6 +148,9 @@ impl SimConfig {
             if !(p >= 0.0 && p.is_finite()) {
                 return bad("price", p.to_string(), "must be finite and >= 0");
             }
+        }
+        if let Some(p) = &self.purchase {
+            p.validate()?;
         }
         let f = &self.forecast;
         if f.season.is_some_and(|s| s < 2) {

@@ -30,4 +30,7 @@ pub enum ReplayError {
     /// A policy configuration is invalid.
     #[error(transparent)]
     Policy(#[from] prescale_policy::PolicyError),
+    /// A purchase setting does not fit the pricing catalogue.
+    #[error(transparent)]
+    Pricing(#[from] prescale_policy::PricingError),
 }

@@ -15,8 +15,14 @@
 //!   (starting replicas are cancelled first); a controller plans for step `t + max(delay, 1)`
 //!   (its decision lead: its lead is `max(delay − 1, 0)` steps);
 //! - step `t` is under-provisioned when demand(t) > c × ready(t) after the decision;
-//! - cost = Σ requested × step; `actions` = steps where the request changed.
+//! - cost = Σ requested × step; `actions` = steps where the request changed;
+//! - with purchase options ([`SimConfig::purchase`]) each step's request is bought as
+//!   [`prescale_policy::PurchasePlanner`] mixes it, fed the replicas the lane's forecast lower band
+//!   needs (its demand when it has no forecast), and spot interruptions leave replicas missing
+//!   (see [`crate::purchase`]): step `t` is then under-provisioned when demand(t) > c × (ready(t) −
+//!   missing(t)).
 
+use crate::purchase::{LanePurchase, PurchaseRun};
 use crate::{Metrics, ReplayError, ReplicaSet, SimConfig};
 use prescale_control::{Controller, Current, Decided, DecisionRecord, Tally, WorkloadSpec};
 use prescale_core::{Sample, Timestamp};
@@ -49,6 +55,8 @@ pub struct PolicyRun {
     /// The controller's explained decision at every step, when `SimConfig::keep_records` is set
     /// (empty for the oracle and static policies, which decide directly).
     pub records: Vec<DecisionRecord>,
+    /// Dollars and interruptions, when the replay bought with purchase options.
+    pub purchase: Option<PurchaseRun>,
 }
 
 /// Result of simulating one demand trace.
@@ -114,6 +122,7 @@ struct Lane {
     tally: Tally,
     trace: StepTrace,
     records: Vec<DecisionRecord>,
+    purchase: Option<LanePurchase>,
 }
 
 /// Simulates every policy in `policies` on `demand` (oldest first, one value per step).
@@ -316,8 +325,14 @@ fn drive(
                 Decider::Controlled(0)
             }
         };
+        let name = k.label();
+        let purchase = match &cfg.purchase {
+            Some(p) => Some(LanePurchase::new(p, &name, k, cfg)?),
+            None => None,
+        };
         lanes.push(Lane {
-            name: k.label(),
+            name,
+            purchase,
             decider,
             replicas: ReplicaSet::new(initial, cfg.delay_steps),
             tally: Tally::default(),
@@ -328,16 +343,18 @@ fn drive(
     let mut currents = vec![Current::default(); controller.as_ref().map_or(0, Controller::lanes)];
 
     for t in 0..demand.len() {
+        let mut missing = Vec::with_capacity(lanes.len());
         for lane in &mut lanes {
             lane.replicas.advance_to(t);
+            missing.push(lane.purchase.as_mut().map_or(0, |p| p.missing(t)));
         }
         let decided: Vec<Decided> = match controller.as_mut() {
             Some(ctl) => {
-                for lane in &lanes {
+                for (lane, &gone) in lanes.iter().zip(&missing) {
                     if let Decider::Controlled(i) = lane.decider {
                         currents[i] = Current {
                             replicas: Some(lane.replicas.requested()),
-                            ready: Some(lane.replicas.ready()),
+                            ready: Some(lane.replicas.ready().saturating_sub(gone)),
                             ..Current::default()
                         };
                     }
@@ -350,6 +367,7 @@ fn drive(
         let history = &demand[..=t];
         for lane in &mut lanes {
             let from = lane.replicas.requested();
+            let mut low_band = None;
             let (to, decision) = match &mut lane.decider {
                 Decider::Direct { policy, oracle } => {
                     let input = PolicyInput {
@@ -372,11 +390,20 @@ fn drive(
                     if cfg.keep_records {
                         lane.records.push(d.record.clone());
                     }
+                    low_band = d.record.forecast.as_ref().map(|f| replicas_for(f.lower, c));
                     (d.record.replicas_after.unwrap_or(from), d.decision.clone())
                 }
             };
             lane.replicas.request(t, to);
             let ready = lane.replicas.ready();
+            let gone = match lane.purchase.as_mut() {
+                Some(p) => {
+                    let need = low_band.unwrap_or_else(|| replicas_for(demand[t], c));
+                    p.step(t, to, ready, need)
+                }
+                None => 0,
+            };
+            let ready = ready.saturating_sub(gone);
             let served = c * f64::from(ready);
             lane.tally.add(demand[t], served, from, to);
             lane.trace.requested.push(to);
@@ -406,6 +433,7 @@ fn drive(
                 .finish(cfg.step_seconds, cfg.price, Some(oracle_cost)),
             trace: l.trace,
             records: l.records,
+            purchase: l.purchase.map(LanePurchase::finish),
         })
         .collect();
     Ok(SimResult {
