@@ -3,6 +3,7 @@
 
 mod cgroup;
 mod net;
+mod watch_link;
 
 use crate::aggregate::{add, metric_names, outermost, push_points, Agg};
 use crate::config::{AgentConfig, NetAttribution, Unmatched};
@@ -25,9 +26,13 @@ const YOUNG_SECONDS: f64 = 5.0;
 /// One sample: points for every workload seen, what it cost, and what was skipped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentSample {
+    /// The grouped workloads' points, then the watcher's finished steps (`watch_*` series).
     pub points: Vec<Point>,
+    /// The sample's cost; `cpu_seconds` includes the watcher thread's CPU over the steps handed on.
     pub overhead: Overhead,
     pub stats: SampleStats,
+    /// The watcher's counts over the steps handed on with this sample (`None`: none finished).
+    pub watch: Option<crate::watch::WatchStats>,
 }
 
 /// Counts of what happened in one sample; skipped processes are counted here, never errors.
@@ -150,6 +155,7 @@ pub struct Agent {
     last_scan: Option<f64>,
     last_sample: Option<f64>,
     epoch: Instant,
+    watch: Option<watch_link::WatchLink>,
 }
 
 impl Agent {
@@ -188,7 +194,16 @@ impl Agent {
         } else {
             CgroupLayout::None
         };
+        let watch = match &cfg.watch {
+            Some(w) => Some(watch_link::WatchLink::start(crate::Watcher::new(
+                w.clone(),
+                cfg.proc_root.clone(),
+                labels.clone(),
+            )?)?),
+            None => None,
+        };
         Ok(Agent {
+            watch,
             container_re: rules::container_regex()?,
             fd_size_is_count: is_procfs(&cfg.proc_root),
             needs,
@@ -221,6 +236,18 @@ impl Agent {
     /// The validated configuration.
     pub fn config(&self) -> &AgentConfig {
         &self.cfg
+    }
+
+    /// A second, separate millisecond watcher of `[agent.watch]` (the agent already runs one and
+    /// hands its steps on with every sample), reading the same /proc with the same labels; `None`
+    /// when no watch list is configured. Run it with [`crate::watch::spawn`] or tick it yourself.
+    pub fn watcher(&self) -> Option<Result<crate::Watcher, AgentError>> {
+        let w = self.cfg.watch.clone()?;
+        Some(crate::Watcher::new(
+            w,
+            self.cfg.proc_root.clone(),
+            self.labels.clone(),
+        ))
     }
 
     /// The labels every point carries (`source=agent`, `host=<hostname>`).
@@ -307,11 +334,16 @@ impl Agent {
             stats.workloads += 1;
             push_points(&mut points, &slot.id, agg, &self.names, &self.labels, now);
         }
-        let overhead = meter.finish(stats.processes_seen);
+        let mut overhead = meter.finish(stats.processes_seen);
+        let watch = self.watch.as_mut().and_then(|w| w.drain(&mut points));
+        if let Some(w) = &watch {
+            overhead.cpu_seconds += w.cpu_seconds;
+        }
         Ok(AgentSample {
             points,
             overhead,
             stats,
+            watch,
         })
     }
 

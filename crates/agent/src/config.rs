@@ -2,6 +2,7 @@
 
 use crate::error::AgentError;
 use crate::rules::GroupRule;
+use crate::watch::WatchConfig;
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
@@ -67,6 +68,9 @@ pub struct AgentConfig {
     /// samples (three descriptors each) and re-read them in place: half the system calls, which
     /// matters at 10 ms intervals. 0 opens every file every time.
     pub keep_open: usize,
+    /// `[agent.watch]`: a few processes read as often as every millisecond, stored as the mean
+    /// and peak per step (see [`crate::watch`]); none by default.
+    pub watch: Option<WatchConfig>,
 }
 
 impl Default for AgentConfig {
@@ -88,6 +92,7 @@ impl Default for AgentConfig {
             cgroup_memory: true,
             thread_ctx_switches: false,
             keep_open: 64,
+            watch: None,
         }
     }
 }
@@ -96,6 +101,9 @@ impl AgentConfig {
     /// The one validation pass: interval range, rescan and threshold sanity.
     pub fn validate(&self) -> Result<(), AgentError> {
         check_interval(self.interval)?;
+        if let Some(w) = &self.watch {
+            w.validate()?;
+        }
         if self.rescan.is_zero() {
             return Err(AgentError::Config {
                 field: "rescan".into(),

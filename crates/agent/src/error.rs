@@ -7,7 +7,7 @@ use thiserror::Error;
 /// Why the agent could not be built or could not take a sample.
 #[derive(Debug, Error)]
 pub enum AgentError {
-    #[error("interval {got:?} is out of range: the agent samples every {min:?} to {max:?}")]
+    #[error("interval {got:?} is out of range: the agent samples every {min:?} to {max:?} (down to 1 ms for a few processes: [agent.watch])")]
     Interval {
         got: Duration,
         min: Duration,

@@ -24,6 +24,10 @@
 //! open (`keep_open`); excluded processes are not re-read at listings once settled. The
 //! `overhead` example measures the CPU per sample against prometheus-node-exporter.
 //!
+//! Below 10 ms, `[agent.watch]` names a few processes that a [`Watcher`] reads down to every
+//! millisecond with nanosecond CPU time, stored per step as mean and peak (see [`watch`]). The
+//! agent runs it on its own thread and hands the finished steps' points on with every sample.
+//!
 //! Processes that exit between two samples lose the counters of their last interval; processes
 //! that start between two samples count from zero. Processes that vanish mid-read, unreadable
 //! files (another user's `io`) and malformed files are skipped and counted in [`SampleStats`].
@@ -37,9 +41,11 @@ pub mod overhead;
 pub mod parse;
 mod reader;
 pub mod rules;
+pub mod watch;
 
 pub use agent::{Agent, AgentSample, SampleStats};
 pub use config::{check_interval, AgentConfig, NetAttribution, Pattern, Unmatched};
 pub use error::AgentError;
 pub use overhead::Overhead;
 pub use rules::{GroupRule, Matcher};
+pub use watch::{WatchConfig, WatchStep, Watcher};

@@ -1,4 +1,4 @@
-//! Allocation-free parsers for the /proc files the agent reads (stat, status, io, cgroup, net/dev).
+//! Allocation-free parsers for the /proc files the agent reads (stat, status, schedstat, io, cgroup, net/dev).
 
 /// A file did not have the shape the kernel writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,31 @@ pub fn parse_status_ctxt(buf: &[u8]) -> Result<(u64, u64), Malformed> {
         (Some(v), Some(i)) => Ok((v, i)),
         _ => Err(Malformed("status: no ctxt_switches lines")),
     }
+}
+
+/// `/proc/<pid>/schedstat`: the scheduler's view of a thread (the main thread for a process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Schedstat {
+    /// Nanoseconds on a CPU (`sum_exec_runtime`; brought up to date at scheduler events and
+    /// ticks, so a thread running right now lags by up to one tick).
+    pub run_ns: u64,
+    /// Nanoseconds spent runnable, waiting on a run queue.
+    pub wait_ns: u64,
+    /// Times the thread was put on a CPU (every switch in, voluntary or not).
+    pub timeslices: u64,
+}
+
+/// Parse `/proc/<pid>/schedstat` (`run_ns wait_ns timeslices`).
+pub fn parse_schedstat(buf: &[u8]) -> Result<Schedstat, Malformed> {
+    let mut it = buf
+        .split(|&b| b == b' ' || b == b'\n')
+        .filter(|t| !t.is_empty());
+    let mut next = |what| it.next().and_then(parse_u64).ok_or(Malformed(what));
+    Ok(Schedstat {
+        run_ns: next("schedstat: bad run time")?,
+        wait_ns: next("schedstat: bad wait time")?,
+        timeslices: next("schedstat: bad timeslices")?,
+    })
 }
 
 /// `/proc/<pid>/io` counters.

@@ -168,3 +168,20 @@ mod props {
         }
     }
 }
+
+#[test]
+fn schedstat_fields() {
+    assert_eq!(
+        parse_schedstat(b"123456789 2468905 17\n"),
+        Ok(Schedstat {
+            run_ns: 123_456_789,
+            wait_ns: 2_468_905,
+            timeslices: 17
+        })
+    );
+    let own = std::fs::read("/proc/self/schedstat").unwrap();
+    assert!(parse_schedstat(&own).is_ok());
+    assert!(parse_schedstat(b"").is_err());
+    assert!(parse_schedstat(b"1 2\n").is_err());
+    assert!(parse_schedstat(b"1 -2 3\n").is_err());
+}

@@ -22,6 +22,8 @@ pub struct Proc {
     pub cmdline: String,
     pub environ: Vec<(String, String)>,
     pub netns: Option<u64>,
+    /// schedstat: run ns, run-queue wait ns, timeslices
+    pub schedstat: (u64, u64, u64),
 }
 
 impl Proc {
@@ -41,6 +43,7 @@ impl Proc {
             cmdline: comm.into(),
             environ: Vec::new(),
             netns: None,
+            schedstat: (0, 0, 0),
         }
     }
 }
@@ -79,6 +82,8 @@ impl FakeProc {
         );
         fs::write(d.join("stat"), stat).unwrap();
         fs::write(d.join("comm"), format!("{}\n", p.comm)).unwrap();
+        let (run, wait, slices) = p.schedstat;
+        fs::write(d.join("schedstat"), format!("{run} {wait} {slices}\n")).unwrap();
         fs::write(
             d.join("status"),
             format!(
