@@ -4,19 +4,27 @@
 use crate::chunk_codec;
 use crate::error::{invalid, Context, StoreError};
 use prescale_core::Sample;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Samples per chunk when a run is cut into chunks.
 pub(crate) const CHUNK_SAMPLES: usize = 1024;
 
-/// The chunks of series ?1 that may hold times in ?2..=?3: from the one that starts at or before
-/// ?2 (or the first one after it) up to those starting at ?3.
-const OVERLAPPING: &str = "
-SELECT start_ts, end_ts, n, data FROM chunks
-WHERE series_id = ?1 AND start_ts <= ?3
-  AND start_ts >= COALESCE((SELECT start_ts FROM chunks WHERE series_id = ?1 AND start_ts <= ?2
-                            ORDER BY start_ts DESC LIMIT 1), ?2)
-ORDER BY start_ts";
+// The key of `chunks` is (series_id, start_ts DESC), so its index hands a series' chunks newest
+// first. The hot statements below read that order without `ORDER BY` or aggregates: rusqlite's
+// statement cache clears bindings when a statement goes back to it, and SQLite then re-prepares any
+// statement whose plan looked at a bound value (every `ORDER BY`/`MAX` one here), at every use.
+
+/// The start of the chunk of series ?1 holding ?2, if one starts at or before it (newest first).
+const STARTING_BEFORE: &str =
+    "SELECT start_ts FROM chunks WHERE series_id = ?1 AND start_ts <= ?2 LIMIT 1";
+/// The chunks of series ?1 starting in ?2..=?3 (newest first).
+const STARTING_IN: &str = "
+SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts BETWEEN ?2 AND ?3";
+/// The chunks of series ?1 starting at or before ?2, newest first.
+const NEWEST_FIRST: &str = "
+SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts <= ?2";
+/// The end of the newest chunk of series ?1.
+const LAST_END: &str = "SELECT end_ts FROM chunks WHERE series_id = ?1 LIMIT 1";
 
 /// One stored chunk, still encoded.
 pub(crate) struct Stored {
@@ -62,7 +70,17 @@ pub(crate) fn overlapping(
     to: i64,
     context: &str,
 ) -> Result<Vec<Stored>, StoreError> {
-    conn.prepare_cached(OVERLAPPING)
+    let first: Option<i64> = conn
+        .prepare_cached(STARTING_BEFORE)
+        .ctx(context)?
+        .query_row(params![id, from], |r| r.get(0))
+        .optional()
+        .ctx(context)?;
+    let from = first.unwrap_or(from);
+    if from > to {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached(STARTING_IN)
         .ctx(context)?
         .query_map(params![id, from, to], |r| {
             Ok(Stored {
@@ -75,6 +93,10 @@ pub(crate) fn overlapping(
         .ctx(context)?
         .collect::<Result<Vec<_>, _>>()
         .ctx(context)
+        .map(|mut v| {
+            v.sort_unstable_by_key(|c| c.start);
+            v
+        })
 }
 
 /// The stored samples of series `id` with `from <= ts <= to`, in time order.
@@ -104,16 +126,12 @@ pub(crate) fn tail(
     n: usize,
     context: &str,
 ) -> Result<Vec<Sample>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts <= ?2
-             ORDER BY start_ts DESC",
-        )
-        .ctx(context)?;
+    let mut stmt = conn.prepare_cached(NEWEST_FIRST).ctx(context)?;
     let mut rows = stmt.query(params![id, to]).ctx(context)?;
     // Chunks newest first; each decoded one is put before the ones already read.
     let mut parts: Vec<Vec<Sample>> = Vec::new();
     let mut have = 0usize;
+    let mut previous: Option<i64> = None;
     while have < n {
         let Some(r) = rows.next().ctx(context)? else {
             break;
@@ -124,6 +142,10 @@ pub(crate) fn tail(
             n: r.get(2).ctx(context)?,
             data: r.get(3).ctx(context)?,
         };
+        if previous.is_some_and(|p| c.start >= p) {
+            return Err(invalid(context, "chunks did not come newest first"));
+        }
+        previous = Some(c.start);
         let mut part = Vec::new();
         decode(id, &c, &mut part, context)?;
         part.retain(|s| s.ts.0 <= to);
@@ -142,13 +164,11 @@ pub(crate) fn last_ts(
     id: i64,
     context: &str,
 ) -> Result<Option<i64>, StoreError> {
-    conn.prepare_cached(
-        "SELECT MAX(end_ts) FROM (SELECT end_ts FROM chunks WHERE series_id = ?1
-                                  ORDER BY start_ts DESC LIMIT 1)",
-    )
-    .ctx(context)?
-    .query_row(params![id], |r| r.get(0))
-    .ctx(context)
+    conn.prepare_cached(LAST_END)
+        .ctx(context)?
+        .query_row(params![id], |r| r.get(0))
+        .optional()
+        .ctx(context)
 }
 
 /// The earliest and latest stored times of series `id`.
@@ -158,7 +178,7 @@ pub(crate) fn span(
     context: &str,
 ) -> Result<Option<(i64, i64)>, StoreError> {
     let first: Option<i64> = conn
-        .prepare_cached("SELECT MIN(start_ts) FROM chunks WHERE series_id = ?1")
+        .prepare("SELECT MIN(start_ts) FROM chunks WHERE series_id = ?1")
         .ctx(context)?
         .query_row(params![id], |r| r.get(0))
         .ctx(context)?;
@@ -285,4 +305,61 @@ pub(crate) fn merge(
     delete_starting(conn, id, first_start, last_start, context)?;
     insert_run(conn, id, &out, context)?;
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prescale_core::Timestamp;
+
+    fn s(ts: i64) -> Sample {
+        Sample {
+            ts: Timestamp(ts),
+            value: ts as f64,
+        }
+    }
+
+    #[test]
+    fn reads_find_the_right_chunks_among_many() {
+        let store = crate::open::Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        conn.execute_batch(
+            "INSERT INTO series (id, workload, metric, labels) VALUES (1, 'w', 'm', '{}')",
+        )
+        .unwrap();
+        // 5000 samples at 0, 10, 20, ...: five chunks.
+        let all: Vec<Sample> = (0..5000).map(|i| s(i * 10)).collect();
+        insert_run(conn, 1, &all, "t").unwrap();
+        assert_eq!(last_ts(conn, 1, "t").unwrap(), Some(49_990));
+        assert_eq!(span(conn, 1, "t").unwrap(), Some((0, 49_990)));
+        let got = range(conn, 1, 10_235, 30_000, "t").unwrap();
+        assert_eq!(got.first().map(|x| x.ts.0), Some(10_240));
+        assert_eq!(got.last().map(|x| x.ts.0), Some(30_000));
+        assert_eq!(got.len(), 1977);
+        let t = tail(conn, 1, 20_005, 1500, "t").unwrap();
+        assert_eq!(t.len(), 1500);
+        assert_eq!(t.last().map(|x| x.ts.0), Some(20_000));
+        // A late sample into the middle and a replacement: only touched chunks are rewritten.
+        let m = merge(
+            conn,
+            1,
+            &[
+                s(20_005),
+                Sample {
+                    ts: Timestamp(20_010),
+                    value: -1.0,
+                },
+            ],
+            "t",
+        )
+        .unwrap();
+        assert_eq!((m.inserted, m.replaced), (1, 1));
+        let whole = range(conn, 1, i64::MIN, i64::MAX, "t").unwrap();
+        assert_eq!(whole.len(), 5001);
+        assert!(whole.windows(2).all(|w| w[0].ts < w[1].ts));
+        assert_eq!(
+            whole.iter().find(|x| x.ts.0 == 20_010).map(|x| x.value),
+            Some(-1.0)
+        );
+    }
 }

@@ -298,7 +298,7 @@ fn roll_up_series(
         let mut taken: Vec<chunks::Stored> = Vec::new();
         let mut more = false;
         {
-            let mut stmt = conn.prepare_cached(OLD_CHUNKS).ctx(context)?;
+            let mut stmt = conn.prepare(OLD_CHUNKS).ctx(context)?;
             let mut rows = stmt.query(params![id, plan.raw_cutoff]).ctx(context)?;
             let mut n = 0usize;
             while let Some(r) = rows.next().ctx(context)? {

@@ -237,7 +237,7 @@ CREATE TABLE chunks (
     end_ts    INTEGER NOT NULL,
     n         INTEGER NOT NULL CHECK (n > 0),
     data      BLOB NOT NULL,
-    PRIMARY KEY (series_id, start_ts)
+    PRIMARY KEY (series_id, start_ts DESC)
 );
 CREATE TABLE wal_log (
     seq  INTEGER PRIMARY KEY,

@@ -128,12 +128,16 @@ pub(crate) fn rows_after(
     seq: i64,
     context: &str,
 ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
-    conn.prepare_cached("SELECT seq, body FROM wal_log WHERE seq > ?1 ORDER BY seq")
+    // No ORDER BY: a cached statement with one is re-prepared at every use (see chunks.rs).
+    let mut rows = conn
+        .prepare_cached("SELECT seq, body FROM wal_log WHERE seq > ?1")
         .ctx(context)?
         .query_map(params![seq], |r| Ok((r.get(0)?, r.get(1)?)))
         .ctx(context)?
-        .collect::<Result<Vec<_>, _>>()
-        .ctx(context)
+        .collect::<Result<Vec<(i64, Vec<u8>)>, _>>()
+        .ctx(context)?;
+    rows.sort_unstable_by_key(|r| r.0);
+    Ok(rows)
 }
 
 /// The last log row moved into chunks (rows up to it are gone).
