@@ -73,12 +73,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let db = dir.path().join("bench.db");
     let (daemon, url) = match &o.url {
         Some(u) => (None, u.clone()),
         None => {
             let text = format!(
                 "listen = \"127.0.0.1:0\"\ndb = {:?}\n[agent]\nenabled = false\n[store]\nkind = \"embedded\"\nsynchronous = {:?}\n[retention]\nraw_for = \"forever\"\n",
-                dir.path().join("bench.db").display().to_string(),
+                db.display().to_string(),
                 o.sync
             );
             let cfg = DaemonConfig::from_toml(&text)?;
@@ -165,6 +166,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         rt.block_on(d.shutdown())?;
+        // On-disk size: the log flushed into chunks and the WAL journal checkpointed.
+        let mut store = prescale_store::Store::open(&db)?;
+        store.flush_head()?;
+        store.checkpoint()?;
+        drop(store);
+        let bytes = std::fs::metadata(&db)?.len();
+        println!(
+            "  store file {bytes} bytes = {:.2} bytes/sample",
+            bytes as f64 / samples as f64
+        );
     }
     Ok(())
 }

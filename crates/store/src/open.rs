@@ -133,6 +133,16 @@ impl Store {
             .ctx(&context)
     }
 
+    /// Copies the WAL journal into the main file and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`),
+    /// so that the file's size is the store's size on disk. SQLite checkpoints by itself as the
+    /// journal grows; call this before measuring or copying the file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let context = format!("checkpointing {}", self.path);
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .ctx(&context)
+    }
+
     /// The path the store was opened with (`:memory:` for in-memory stores).
     pub fn path(&self) -> &str {
         &self.path
