@@ -55,7 +55,7 @@ pub enum Command {
     /// Rolling-origin backtest of the forecasters on CSV files (MASE, MSIS, coverage, time per fit).
     Backtest(BacktestArgs),
     /// Replay demand traces through scaling policies (HPA, threshold, predictive, oracle, static).
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
     /// Run the daemon: agent, scrapes, back-fill, remote-write receiver, /metrics, /api/v1/workloads.
     Run(crate::cmd::run::RunArgs),
     /// Sample this machine's processes with the built-in agent and print per-workload values.
@@ -387,8 +387,26 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1000)]
     pub max: u32,
     /// Price per replica-hour (adds a money column).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pricing")]
     pub price: Option<f64>,
+    /// Pricing catalogue (TOML, e.g. docs/pricing.example.toml): buy each policy's replicas as a
+    /// mix (committed base from the forecast's low band, spot when `--interruptible`, on-demand
+    /// for the rest) and report `dollars` and `dollars_on_demand` (the same replicas all
+    /// on-demand), spot interruptions counted in the under-provisioned share.
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
+    /// The catalogue's instance type one replica runs on (default: its first `[[instance]]`).
+    #[arg(long, requires = "pricing")]
+    pub instance_type: Option<String>,
+    /// The workloads tolerate spot interruptions (spot is bought only then).
+    #[arg(long, requires = "pricing")]
+    pub interruptible: bool,
+    /// Highest share of a policy's replicas bought on spot (0–1).
+    #[arg(long, requires = "pricing", default_value_t = 1.0)]
+    pub max_spot_share: f64,
+    /// Seed of the spot interruption draws (with the series name and the policy's).
+    #[arg(long, requires = "pricing", default_value_t = 1)]
+    pub seed: u64,
     /// Write totals and per-series figures as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -27,6 +27,15 @@ pub struct PurchaseSim {
 }
 
 impl PurchaseSim {
+    /// The same purchase with its draws keyed to `series` too, so every trace of a suite gets its
+    /// own interruption stream from one seed.
+    pub fn for_series(&self, series: &str) -> PurchaseSim {
+        PurchaseSim {
+            seed: self.seed ^ fnv1a(series.as_bytes()).rotate_left(17),
+            ..self.clone()
+        }
+    }
+
     /// Checks the settings and that they name this instance type.
     pub fn validate(&self) -> Result<(), ReplayError> {
         self.spec.validate()?;

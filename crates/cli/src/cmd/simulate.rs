@@ -1,14 +1,14 @@
 //! `prescale simulate`: replay demand traces — CSV files, or a workload's own stored history
 //! through its configured controller (`--workload`) — through the scaling policies and compare
-//! cost and shortfall.
+//! cost and shortfall; with `--pricing`, in dollars of a purchase mix against all on-demand.
 
 use crate::args::SimulateArgs;
 use crate::output::{num, table};
 use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::Series;
-use prescale_policy::PolicyKind;
-use prescale_replay::{simulate, SimConfig, SimResult};
+use prescale_policy::{PolicyKind, PricingCatalogue, PurchaseSpec};
+use prescale_replay::{simulate, PurchaseSim, SimConfig, SimResult};
 use serde_json::json;
 use std::path::Path;
 
@@ -22,6 +22,13 @@ struct Total {
     cost_vs_oracle: f64,
     with_ratio: usize,
     actions: usize,
+    dollars: f64,
+    dollars_on_demand: f64,
+    interruptions: u64,
+    replica_steps_lost: u64,
+    committed_hours: f64,
+    spot_hours: f64,
+    on_demand_hours: f64,
 }
 
 pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
@@ -39,14 +46,23 @@ pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let from_store = args.inputs.paths.is_empty() && args.inputs.suite.is_none();
+    let purchase = match &args.pricing {
+        Some(path) => Some(load_purchase(path, args)?),
+        None => None,
+    };
     let runs: Vec<(String, Vec<f64>, Result<SimResult, String>)> = match &args.inputs.read.workload
     {
-        Some(w) if from_store => vec![super::whatif::replay(db, w, args, &policies)?],
+        Some(w) if from_store => {
+            if args.pricing.is_some() {
+                bail!("--pricing is not supported with --workload (a replay of stored history) yet; replay a CSV export of it instead");
+            }
+            vec![super::whatif::replay(db, w, args, &policies)?]
+        }
         _ => {
             let series = super::jobs::collect(&args.inputs)?;
             let results =
-                super::jobs::parallel_map(&series, args.threads, "simulate", |(_, s)| {
-                    config(args, s).and_then(|cfg| {
+                super::jobs::parallel_map(&series, args.threads, "simulate", |(name, s)| {
+                    config(args, s, purchase.as_ref().map(|p| p.for_series(name))).and_then(|cfg| {
                         simulate(&s.values(), &policies, &cfg).map_err(|e| e.to_string())
                     })
                 })?;
@@ -58,6 +74,45 @@ pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
         }
     };
     report(args, runs)
+}
+
+/// Reads and validates `--pricing` and the purchase flags once: the catalogue (spot price
+/// histories resolved beside it), the instance type and the settings.
+fn load_purchase(path: &Path, args: &SimulateArgs) -> Result<PurchaseSim> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--pricing: reading {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let catalogue = PricingCatalogue::parse(&text, |file| {
+        let p = dir.join(file);
+        std::fs::read_to_string(&p).map_err(|e| format!("reading {}: {e}", p.display()))
+    })
+    .map_err(|e| anyhow!("--pricing {}: {e}", path.display()))?;
+    let instance = match &args.instance_type {
+        Some(name) => catalogue
+            .instance(name)
+            .map_err(|e| anyhow!("--instance-type: {e}"))?,
+        None => &catalogue.instances[0],
+    };
+    let spec = PurchaseSpec {
+        interruptible: args.interruptible,
+        max_spot_share: args.max_spot_share,
+        ..PurchaseSpec::new(instance.name.clone())
+    };
+    spec.validate()
+        .map_err(|e| anyhow!("--max-spot-share: {e}"))?;
+    if args.interruptible && instance.spot.is_none() {
+        bail!(
+            "--interruptible: instance type {:?} has no spot terms in {} (line {})",
+            instance.name,
+            path.display(),
+            instance.line
+        );
+    }
+    Ok(PurchaseSim {
+        instance: instance.clone(),
+        spec,
+        seed: args.seed,
+    })
 }
 
 /// Prints the per-series and total table and writes `--json` / `--report`.
@@ -95,7 +150,7 @@ fn report(
                 t.cost_vs_oracle += x;
                 t.with_ratio += 1;
             }
-            rows.push(vec![
+            let mut row = vec![
                 name.clone(),
                 run.name.clone(),
                 num(Some(m.under_pct), 2),
@@ -104,13 +159,37 @@ fn report(
                 num(m.cost_vs_oracle, 3),
                 m.actions.to_string(),
                 m.max_step.to_string(),
-            ]);
-            pj.insert(
-                run.name.clone(),
-                json!({"under_pct": m.under_pct, "unserved_pct": m.unserved_pct, "cost": m.cost,
+            ];
+            let mut j = json!({"under_pct": m.under_pct, "unserved_pct": m.unserved_pct, "cost": m.cost,
                        "cost_money": m.cost_money, "cost_vs_oracle": m.cost_vs_oracle, "actions": m.actions,
-                       "max_step": m.max_step}),
-            );
+                       "max_step": m.max_step});
+            if let Some(p) = &run.purchase {
+                t.dollars += p.dollars;
+                t.dollars_on_demand += p.dollars_on_demand;
+                t.interruptions += p.interruptions;
+                t.replica_steps_lost += p.replica_steps_lost;
+                t.committed_hours += p.committed_hours;
+                t.spot_hours += p.spot_hours;
+                t.on_demand_hours += p.on_demand_hours;
+                row.push(num(Some(p.dollars), 2));
+                row.push(num(Some(p.dollars_on_demand), 2));
+                row.push(p.interruptions.to_string());
+                purchase_json(
+                    &mut j,
+                    PurchaseFigures {
+                        dollars: p.dollars,
+                        dollars_on_demand: p.dollars_on_demand,
+                        interruptions: p.interruptions,
+                        replica_steps_lost: p.replica_steps_lost,
+                        committed_hours: p.committed_hours,
+                        spot_hours: p.spot_hours,
+                        on_demand_hours: p.on_demand_hours,
+                    },
+                );
+                j["committed"] = json!(p.committed);
+            }
+            rows.push(row);
+            pj.insert(run.name.clone(), j);
         }
         per_series.push(
             json!({"series": name, "steps": r.steps, "capacity_per_replica": r.capacity_per_replica,
@@ -124,10 +203,11 @@ fn report(
         bail!("every series failed: {}", skipped.join("; "));
     }
     let mean = |x: f64, n: usize| if n > 0 { x / n as f64 } else { f64::NAN };
+    let priced = args.pricing.is_some();
     let mut total_json = serde_json::Map::new();
     for (name, t) in names.iter().zip(&totals) {
         let ratio = (t.with_ratio > 0).then(|| mean(t.cost_vs_oracle, t.with_ratio));
-        rows.push(vec![
+        let mut row = vec![
             "TOTAL (mean)".into(),
             name.clone(),
             num(Some(mean(t.under_pct, t.series)), 2),
@@ -136,12 +216,28 @@ fn report(
             num(ratio, 3),
             t.actions.to_string(),
             "-".into(),
-        ]);
-        total_json.insert(
-            name.clone(),
-            json!({"under_pct": mean(t.under_pct, t.series), "unserved_pct": mean(t.unserved_pct, t.series),
-                   "cost": t.cost, "cost_vs_oracle": ratio, "actions": t.actions}),
-        );
+        ];
+        let mut j = json!({"under_pct": mean(t.under_pct, t.series), "unserved_pct": mean(t.unserved_pct, t.series),
+                   "cost": t.cost, "cost_vs_oracle": ratio, "actions": t.actions});
+        if priced {
+            row.push(num(Some(t.dollars), 2));
+            row.push(num(Some(t.dollars_on_demand), 2));
+            row.push(t.interruptions.to_string());
+            purchase_json(
+                &mut j,
+                PurchaseFigures {
+                    dollars: t.dollars,
+                    dollars_on_demand: t.dollars_on_demand,
+                    interruptions: t.interruptions,
+                    replica_steps_lost: t.replica_steps_lost,
+                    committed_hours: t.committed_hours,
+                    spot_hours: t.spot_hours,
+                    on_demand_hours: t.on_demand_hours,
+                },
+            );
+        }
+        rows.push(row);
+        total_json.insert(name.clone(), j);
     }
     if let Some(path) = &args.report {
         let totals_rows: Vec<Vec<String>> = rows
@@ -152,22 +248,20 @@ fn report(
         let page = crate::html_report::render("prescale simulate", &totals_rows, &kept);
         std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
     }
-    print!(
-        "{}",
-        table(
-            &[
-                "series",
-                "policy",
-                "under %",
-                "unserved %",
-                "replica-h",
-                "cost/oracle",
-                "actions",
-                "max step"
-            ],
-            &rows
-        )
-    );
+    let mut headers = vec![
+        "series",
+        "policy",
+        "under %",
+        "unserved %",
+        "replica-h",
+        "cost/oracle",
+        "actions",
+        "max step",
+    ];
+    if priced {
+        headers.extend(["dollars", "all on-demand $", "interruptions"]);
+    }
+    print!("{}", table(&headers, &rows));
     for s in &skipped {
         eprintln!("skipped {s}");
     }
@@ -179,8 +273,40 @@ fn report(
     Ok(())
 }
 
+/// Purchase figures of one run or their sum over the series.
+struct PurchaseFigures {
+    dollars: f64,
+    dollars_on_demand: f64,
+    interruptions: u64,
+    replica_steps_lost: u64,
+    committed_hours: f64,
+    spot_hours: f64,
+    on_demand_hours: f64,
+}
+
+/// Adds the purchase figures to a policy's JSON object.
+fn purchase_json(j: &mut serde_json::Value, p: PurchaseFigures) {
+    let ratio = (p.dollars_on_demand > 0.0).then(|| p.dollars / p.dollars_on_demand);
+    for (k, v) in [
+        ("dollars", json!(p.dollars)),
+        ("dollars_on_demand", json!(p.dollars_on_demand)),
+        ("dollars_vs_on_demand", json!(ratio)),
+        ("interruptions", json!(p.interruptions)),
+        ("replica_steps_lost", json!(p.replica_steps_lost)),
+        ("committed_hours", json!(p.committed_hours)),
+        ("spot_hours", json!(p.spot_hours)),
+        ("on_demand_hours", json!(p.on_demand_hours)),
+    ] {
+        j[k] = v;
+    }
+}
+
 /// Simulator settings for one series: its step is the series' sampling interval.
-fn config(args: &SimulateArgs, s: &Series) -> Result<SimConfig, String> {
+fn config(
+    args: &SimulateArgs,
+    s: &Series,
+    purchase: Option<PurchaseSim>,
+) -> Result<SimConfig, String> {
     let step = s.median_interval().ok_or("fewer than two samples")?;
     let delay_steps = match args.delay.trim().parse::<usize>() {
         Ok(n) => n,
@@ -201,6 +327,7 @@ fn config(args: &SimulateArgs, s: &Series) -> Result<SimConfig, String> {
             guard_refits: true,
             ..Default::default()
         },
+        purchase,
         ..SimConfig::default()
     };
     cfg.validate().map_err(|e| e.to_string())?;
