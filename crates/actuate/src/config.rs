@@ -32,6 +32,34 @@ pub enum ActuatorConfig {
     Webhook(WebhookConfig),
     Exec(ExecConfig),
     ProcessPool(ProcessPoolConfig),
+    /// Built by the Kubernetes actuator a binary registers (prescale-kube's `KubeKind`); this crate
+    /// checks only what it can without the Kubernetes types.
+    Kubernetes(KubernetesTarget),
+}
+
+/// `type = "kubernetes"`: the Deployment or StatefulSet whose replicas (scale subresource) and
+/// container resources are set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesTarget {
+    /// `Deployment` (default) or `StatefulSet`; checked by the registered Kubernetes actuator.
+    #[serde(default = "default_kube_kind")]
+    pub kind: String,
+    pub name: String,
+    /// `default` when omitted.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// The container whose resources are set; the pod template's first when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+fn default_kube_kind() -> String {
+    "Deployment".to_string()
+}
+
+fn default_namespace() -> String {
+    "default".to_string()
 }
 
 /// `type = "dry-run"`.
@@ -203,6 +231,17 @@ fn is_header_name(name: &str) -> bool {
 }
 
 impl ActuatorConfig {
+    /// The `type` tag (`dry-run`, `webhook`, `exec`, `process-pool`, `kubernetes`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ActuatorConfig::DryRun(_) => "dry-run",
+            ActuatorConfig::Webhook(_) => "webhook",
+            ActuatorConfig::Exec(_) => "exec",
+            ActuatorConfig::ProcessPool(_) => "process-pool",
+            ActuatorConfig::Kubernetes(_) => "kubernetes",
+        }
+    }
+
     /// Every problem, with paths relative to the config root.
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         self.validate_at("")
@@ -286,11 +325,23 @@ impl ActuatorConfig {
                     c.fail("state_file", "must not be empty");
                 }
             }
+            ActuatorConfig::Kubernetes(k) => {
+                for (field, value) in [("name", &k.name), ("namespace", &k.namespace)] {
+                    if value.trim().is_empty() {
+                        c.fail(field, "must not be empty");
+                    }
+                }
+                if k.container.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                    c.fail("container", "must not be empty");
+                }
+            }
         }
         c.finish()
     }
 
-    /// Validates and builds the actuator. A `secret_env` is read from the environment here.
+    /// Validates and builds one of this crate's actuators (a `kubernetes` one is built by the
+    /// kind registered for it: see [`crate::Registry`]). A `secret_env` is read from the
+    /// environment here.
     pub fn build(&self) -> Result<Box<dyn Actuator>, ActuateError> {
         self.validate().map_err(ActuateError::Config)?;
         let mut c = Check {
@@ -349,6 +400,14 @@ impl ActuatorConfig {
                     Some(path) => Box::new(pool.with_state_file(path)?),
                     None => Box::new(pool),
                 }
+            }
+            ActuatorConfig::Kubernetes(_) => {
+                c.fail(
+                    "type",
+                    "a kubernetes actuator is built by the Kubernetes kind registered with a \
+                     Registry (prescale-kube), not by prescale-actuate",
+                );
+                return Err(ActuateError::Config(c.problems));
             }
         };
         c.finish().map_err(ActuateError::Config)?;

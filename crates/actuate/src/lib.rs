@@ -17,6 +17,7 @@ mod kill_switch;
 mod output;
 mod pool_state;
 mod process_pool;
+mod registry;
 mod retry;
 mod signal;
 mod signature;
@@ -27,14 +28,15 @@ pub use actuator::Actuator;
 pub use breaker::{BreakerConfig, BreakerState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    ActuatorConfig, ConfigProblem, DryRunConfig, ExecConfig, ProcessPoolConfig, RetryConfig,
-    WebhookConfig,
+    ActuatorConfig, ConfigProblem, DryRunConfig, ExecConfig, KubernetesTarget, ProcessPoolConfig,
+    RetryConfig, WebhookConfig,
 };
 pub use dry_run::{Change, DryRun, DryRunRecord};
 pub use error::ActuateError;
 pub use exec::{Exec, ExecOptions};
 pub use kill_switch::{KillSwitch, SwitchScope, Switched};
 pub use process_pool::{PoolCommand, ProcessPool, ReconcileReport};
+pub use registry::{ActuatorKind, Registry};
 pub use retry::{Backoff, Retrying};
 pub use signature::{sign, verify_signature, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use types::{ActuationRequest, Applied, DesiredState, Resources};

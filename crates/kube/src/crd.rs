@@ -189,6 +189,17 @@ pub struct PredictiveScalerSpec {
     /// Known events (besides the annotations tagged `release`, `campaign` or `holiday`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ScalerEvent>,
+    /// The forecasting model: `auto` (default, chosen per workload by backtest), `seasonal-naive`,
+    /// `ets`, `mstl`, `arima`, `gbm`, `gru`, `lstm`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Hold (never scale in) once the newest sample is older than this (e.g. `10m`); `5m` when
+    /// omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_after: Option<String>,
+    /// Train on the forecast instead of the actual at anomalous steps; false when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_anomalies: Option<bool>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.

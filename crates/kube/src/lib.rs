@@ -34,6 +34,7 @@ mod async_actuator;
 mod crd;
 mod error;
 mod hpa;
+mod kind;
 mod options;
 pub mod quantity;
 mod resize;
@@ -53,6 +54,7 @@ pub use crd::{
 };
 pub use error::KubeError;
 pub use hpa::{HpaGuard, HpaRef, KEDA_SCALED_OBJECT_LABEL};
+pub use kind::KubeKind;
 pub use options::{KubeOptions, LimitsPolicy};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;

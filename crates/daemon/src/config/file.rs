@@ -30,7 +30,7 @@ pub struct FileConfig {
     pub mode: Option<String>,
     /// Controlled workloads.
     #[serde(default)]
-    pub workload: Vec<FileWorkload>,
+    pub workload: Vec<super::workload::WorkloadConfig>,
     /// Bearer token of the mutating API endpoints (at least 16 characters).
     pub api_token: Option<String>,
     /// A file holding the bearer token (trailing whitespace trimmed); exclusive with `api_token`.
@@ -174,100 +174,6 @@ pub struct FileLearn {
     pub refit_basis: Option<String>,
     /// Recurrent models per k-means cluster: any of "gru" (default), "lstm"; [] for none.
     pub cluster_models: Option<Vec<String>>,
-}
-
-/// One `[[workload]]`: what to control, its capacity model, bounds, lead time and actuator.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileWorkload {
-    pub workload: String,
-    /// The demand series of the workload.
-    pub metric: String,
-    pub capacity_per_replica: f64,
-    pub min: Option<u32>,
-    pub max: Option<u32>,
-    pub lead: Option<String>,
-    pub step: Option<String>,
-    pub budget: Option<f64>,
-    /// `predictive` (default), `hpa`, `hpa@0.6`, `threshold`, `threshold@1.3/0.7`,
-    /// `predictive@0.02`: a name (`"hpa@0.6"`) or a table tagged by `kind` (see `prescale_policy::spec`), read in
-    /// validation so that its problems are named with their path like every other.
-    pub policy: Option<toml::Value>,
-    pub stale_after: Option<String>,
-    pub season: Option<String>,
-    pub mode: Option<String>,
-    /// prescale-actuate `ActuatorConfig` (`type = "dry-run"` default).
-    pub actuator: Option<toml::Value>,
-    /// prescale-actuate `RetryConfig`: back-off and circuit breaker around the actuator.
-    pub retry: Option<toml::Value>,
-    /// Cold start: what the workload is like until its own history can be fitted — another
-    /// workload's id, or label matchers `k=v,k2=v2` its siblings carry. Default: its own nearest
-    /// cluster, once it has a fingerprint.
-    pub like: Option<String>,
-    /// Per-replica CPU and memory requests sized ahead of demand (default: replicas only).
-    pub resources: Option<FileResources>,
-    /// Other series whose demand predicts this workload's, for the fleet forecaster (at most 2):
-    /// `"workload"` (its controlled demand) or `{ workload = "w", metric = "m" }` (a stored series).
-    pub predictors: Option<Vec<toml::Value>>,
-    /// Known events, for the fleet forecaster: `{ at = <time>, kind = "release|campaign|holiday",
-    /// until = <time> }` (RFC 3339 times; `until` optional).
-    pub events: Option<Vec<toml::Value>>,
-    /// The forecasting model (default `auto`).
-    pub model: Option<String>,
-    /// Train on the forecast instead of the actual at anomalous steps (default false).
-    pub exclude_anomalies: Option<bool>,
-    /// `[[workload.shadow]]`: candidate configurations that decide beside the acting one on the
-    /// same live data without acting (A/B tests), promotable at run time.
-    pub shadow: Option<Vec<FileShadow>>,
-}
-
-/// One `[[workload.shadow]]`: the acting configuration with some settings changed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileShadow {
-    pub name: String,
-    /// A policy name or table, as the workload's `policy`.
-    pub policy: Option<toml::Value>,
-    pub budget: Option<f64>,
-    /// The predictive policy's starting headroom.
-    pub headroom: Option<f64>,
-    pub lead: Option<String>,
-    pub model: Option<String>,
-}
-
-/// `[workload.resources]`: which series measure the workload's total CPU and memory use, and how
-/// the per-replica requests are bounded and changed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileResources {
-    pub cpu: Option<FileResource>,
-    pub memory: Option<FileResource>,
-    /// Share above the predicted use (default 0.15).
-    pub headroom: Option<f64>,
-    /// Changes within this share of the current request are not made (default 0.1).
-    pub tolerance: Option<f64>,
-    /// A lower request waits until every recommendation over this window was lower (default 10m).
-    pub stabilization: Option<String>,
-    /// Steps the use model is fitted on (default 360).
-    pub fit_steps: Option<usize>,
-    /// `"builtin"` or the path of a TOML file of `[[instance]]` tables (name, vcpu, memory_gib,
-    /// hourly_price): each decision also names the cheapest type one replica fits (needs both cpu
-    /// and memory sized).
-    pub instance_types: Option<String>,
-}
-
-/// One sized resource.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileResource {
-    /// The workload's total use, e.g. the agent's `cpu_cores` or `rss_bytes`.
-    pub metric: String,
-    /// Multiplier to cores or bytes (default 1).
-    pub scale: Option<f64>,
-    /// Per-replica bounds as Kubernetes quantities: `10m`, `0.5`, `4` for CPU (default 10m and 64),
-    /// `64Mi`, `8Gi` for memory (default 16Mi and 256Gi).
-    pub min: Option<String>,
-    pub max: Option<String>,
 }
 
 /// One `[[scrape]]` target.

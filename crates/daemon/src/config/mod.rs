@@ -12,6 +12,7 @@ mod serving;
 pub(crate) mod sizing;
 mod token;
 mod validate;
+mod workload;
 
 pub use drivers::{Drivers, PlannedEvent, PredictorRef};
 pub use duration::show as show_duration;
@@ -20,6 +21,7 @@ pub use file::FileConfig;
 pub use observe::ObserveConfig;
 pub use serving::{write_exposure, BasicAuth, ServerConfig, WriteAuth};
 pub use token::{ApiToken, MIN_TOKEN_CHARS, TOKEN_ENV};
+pub use workload::{Origin, ResourceConfig, ResourcesConfig, ShadowConfig, WorkloadConfig};
 
 use prescale_agent::AgentConfig;
 use prescale_ingest::admit::{AdmissionConfig, MappingRules};
@@ -88,21 +90,25 @@ pub struct KubernetesConfig {
     pub scalers: Option<ScalersConfig>,
 }
 
+impl KubernetesConfig {
+    /// The actuator kinds this program builds: prescale-actuate's and Kubernetes, connected as
+    /// configured here.
+    pub fn registry(&self) -> prescale_actuate::Registry {
+        let mut r = prescale_actuate::Registry::builtin();
+        r.register(std::sync::Arc::new(prescale_kube::KubeKind {
+            api_server: self.api_server.clone(),
+            options: self.options.clone(),
+        }));
+        r
+    }
+}
+
 /// `[kubernetes] predictive_scalers = true`: which scalers, and how often they are listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalersConfig {
     /// `None`: every namespace.
     pub namespace: Option<String>,
     pub resync: Duration,
-}
-
-/// What a workload's decisions are handed to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WorkloadActuator {
-    /// prescale-actuate's actuators: dry-run, webhook, exec, process-pool.
-    Generic(prescale_actuate::ActuatorConfig),
-    /// `type = "kubernetes"`: a Deployment or StatefulSet's replicas through the scale subresource.
-    Kubernetes(prescale_kube::KubeTarget),
 }
 
 /// `[alerts]`: anomaly events are posted as JSON to `webhook`, signed when a secret is set.
@@ -190,7 +196,8 @@ pub struct ControlledWorkload {
     /// The workload's own `mode`, which wins over the run-time global mode (see
     /// [`crate::controls::effective_mode`]).
     pub own_mode: Option<prescale_control::Mode>,
-    pub actuator: WorkloadActuator,
+    /// Built by the kind its `type` names (see [`KubernetesConfig::registry`]).
+    pub actuator: prescale_actuate::ActuatorConfig,
     /// Back-off and circuit breaker around the actuator (defaults when the table is absent).
     pub retry: prescale_actuate::RetryConfig,
     /// Whose cluster profile forecasts the workload while its history is too short.

@@ -12,7 +12,9 @@ pub(super) fn runnable(a: &ActuatorConfig) -> Result<(), String> {
     let (program, env, dir) = match a {
         ActuatorConfig::Exec(e) => (&e.program, &e.env, e.working_dir.as_deref()),
         ActuatorConfig::ProcessPool(p) => (&p.program, &p.env, p.working_dir.as_deref()),
-        ActuatorConfig::DryRun(_) | ActuatorConfig::Webhook(_) => return Ok(()),
+        ActuatorConfig::DryRun(_) | ActuatorConfig::Webhook(_) | ActuatorConfig::Kubernetes(_) => {
+            return Ok(())
+        }
     };
     let path = Path::new(program);
     if path.components().count() > 1 || path.is_absolute() {

@@ -8,11 +8,16 @@ use super::*;
 use serde::de::DeserializeOwned;
 
 /// Collects problems while reading values; each reader returns a fallback so the pass goes on.
+#[derive(Default)]
 pub(super) struct Check {
     problems: Vec<Problem>,
 }
 
 impl Check {
+    pub(super) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
     pub(super) fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
@@ -71,7 +76,11 @@ impl Check {
     }
 
     /// A section owned by another crate, read into its type.
-    fn typed<T: DeserializeOwned + Default>(&mut self, path: &str, v: Option<toml::Value>) -> T {
+    pub(super) fn typed<T: DeserializeOwned + Default>(
+        &mut self,
+        path: &str,
+        v: Option<toml::Value>,
+    ) -> T {
         match v {
             None => T::default(),
             Some(v) => v.try_into().unwrap_or_else(|e: toml::de::Error| {
@@ -82,8 +91,8 @@ impl Check {
     }
 }
 
-const SECOND: Duration = Duration::from_secs(1);
-const MILLI: Duration = Duration::from_millis(1);
+pub(super) const SECOND: Duration = Duration::from_secs(1);
+pub(super) const MILLI: Duration = Duration::from_millis(1);
 
 pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigError> {
     let mut c = Check {
@@ -353,7 +362,16 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         .unwrap_or(false);
     let observe =
         super::observe::observe(&mut c, file.observe, !file.workload.is_empty() || scalers);
-    let control = control(&mut c, file.tick, file.mode, file.workload, scalers);
+    // Checked by the kinds this program builds (the Kubernetes kind needs no connection to check).
+    let registry = KubernetesConfig::default().registry();
+    let control = control(
+        &mut c,
+        file.tick,
+        file.mode,
+        file.workload,
+        scalers,
+        &registry,
+    );
     let api_token = token::resolve(
         file.api_token,
         file.api_token_file,
@@ -423,51 +441,6 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         write_auth,
         allow_unauthenticated_write,
     })
-}
-
-/// `actuator = { type = "kubernetes", kind = "Deployment", name = "api", namespace = "default",
-/// container = "app" }`.
-fn kube_target(c: &mut Check, path: &str, v: toml::Value) -> Option<prescale_kube::KubeTarget> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Raw {
-        #[allow(dead_code)]
-        r#type: String,
-        kind: Option<String>,
-        name: String,
-        namespace: Option<String>,
-        container: Option<String>,
-    }
-    let raw: Raw = match v.try_into() {
-        Ok(r) => r,
-        Err(e) => {
-            c.fail(path, e.message().trim().to_string());
-            return None;
-        }
-    };
-    let kind = match raw
-        .kind
-        .as_deref()
-        .unwrap_or("Deployment")
-        .parse::<prescale_kube::WorkloadKind>()
-    {
-        Ok(k) => k,
-        Err(e) => {
-            c.fail(format!("{path}.kind"), e.to_string());
-            return None;
-        }
-    };
-    if raw.name.trim().is_empty() {
-        c.fail(format!("{path}.name"), "must not be empty");
-        return None;
-    }
-    let mut t = prescale_kube::KubeTarget::new(
-        kind,
-        raw.namespace.unwrap_or_else(|| "default".into()),
-        raw.name,
-    );
-    t.container = raw.container;
-    Some(t)
 }
 
 /// `[kubernetes]`: API server URL and actuator options.
@@ -673,10 +646,11 @@ fn control(
     c: &mut Check,
     tick: Option<String>,
     mode: Option<String>,
-    files: Vec<FileWorkload>,
+    files: Vec<super::workload::WorkloadConfig>,
     scalers: bool,
+    registry: &prescale_actuate::Registry,
 ) -> ControlConfig {
-    use prescale_control::{Mode, WorkloadSpec};
+    use prescale_control::Mode;
     let mut out = ControlConfig::default();
     out.tick = c.duration("tick", tick.as_deref(), out.tick, MILLI);
     let mode_of = |c: &mut Check, path: &str, m: Option<&str>, default: Mode| match m {
@@ -693,235 +667,27 @@ fn control(
         std::collections::BTreeMap::new();
     let mut paths = Vec::new();
     for (i, f) in files.into_iter().enumerate() {
-        let at = |field: &str| format!("workload[{i}].{field}");
-        let workload = prescale_core::WorkloadId::new(f.workload.clone());
-        let metric = prescale_core::MetricName::new(f.metric.clone());
-        let (workload, metric) = match (workload, metric) {
-            (Ok(w), Ok(m)) => (w, m),
-            (Err(e), _) => {
-                c.fail(at("workload"), e.to_string());
+        let origin = super::workload::Origin::File(i);
+        if let Ok(workload) = prescale_core::WorkloadId::new(f.workload.clone()) {
+            if let Some(first) = seen.get(&workload) {
+                c.fail(
+                    origin.at("workload"),
+                    format!(
+                        "{:?} is already controlled by workload[{first}]: two controllers with their own \
+                         actuators would fight over it",
+                        workload.as_str()
+                    ),
+                );
                 continue;
             }
-            (_, Err(e)) => {
-                c.fail(at("metric"), e.to_string());
-                continue;
-            }
-        };
-        if let Some(first) = seen.get(&workload) {
-            c.fail(
-                at("workload"),
-                format!(
-                    "{:?} is already controlled by workload[{first}]: two controllers with their own \
-                     actuators would fight over it",
-                    workload.as_str()
-                ),
-            );
-            continue;
+            seen.insert(workload, i);
         }
-        seen.insert(workload.clone(), i);
-        if f.max == Some(0) {
-            c.fail(
-                at("max"),
-                "must be ≥ 1 (a workload with no replica serves nothing)",
-            );
+        if let Some(w) = f.check(c, origin, global, registry) {
+            paths.push(origin.root());
+            out.workloads.push(w);
         }
-        let mut spec = WorkloadSpec::new(workload, metric, f.capacity_per_replica);
-        spec.min = f.min.unwrap_or(spec.min);
-        spec.max = f.max.unwrap_or(spec.max);
-        spec.lead = c.duration(&at("lead"), f.lead.as_deref(), spec.lead, MILLI);
-        spec.step = c.duration(&at("step"), f.step.as_deref(), spec.step, MILLI);
-        spec.stale_after = c.duration(
-            &at("stale_after"),
-            f.stale_after.as_deref(),
-            spec.stale_after,
-            MILLI,
-        );
-        if let Some(s) = f.season.as_deref() {
-            spec.season = Some(c.duration(&at("season"), Some(s), spec.step, MILLI));
-        }
-        if let Some(p) = f.policy.clone() {
-            match <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p) {
-                Ok(k) => spec.policy = k,
-                Err(e) => c.fail(at("policy"), e.to_string()),
-            }
-        }
-        // `budget` wins; else the policy's own (`predictive@0.02`), else the default.
-        spec.budget = f
-            .budget
-            .or_else(|| spec.policy.budget())
-            .unwrap_or(spec.budget);
-        let own_mode = f
-            .mode
-            .as_deref()
-            .map(|m| mode_of(c, &at("mode"), Some(m), global));
-        spec.mode = own_mode.unwrap_or(global);
-        if let Some(r) = f.resources {
-            spec.resources = Some(resources(c, &at("resources"), r));
-        }
-        spec.exclude_anomalies = f.exclude_anomalies.unwrap_or(false);
-        if let Some(m) = f.model.as_deref() {
-            match m.parse::<prescale_forecast::ModelKind>() {
-                Ok(k) => spec.model = k,
-                Err(e) => c.fail(at("model"), e.to_string()),
-            }
-        }
-        let retry: prescale_actuate::RetryConfig = c.typed(&at("retry"), f.retry);
-        if let Err(problems) = retry.validate_at(&at("retry")) {
-            for p in problems {
-                c.fail(p.path, p.message);
-            }
-        }
-        if let Err(e) = spec.validate() {
-            c.fail(at("spec"), e.to_string());
-        }
-        let actuator = match f.actuator {
-            None => WorkloadActuator::Generic(prescale_actuate::ActuatorConfig::DryRun(
-                prescale_actuate::DryRunConfig { capacity: 1000 },
-            )),
-            Some(v) if v.get("type").and_then(|t| t.as_str()) == Some("kubernetes") => {
-                match kube_target(c, &at("actuator"), v) {
-                    Some(t) => WorkloadActuator::Kubernetes(t),
-                    None => continue,
-                }
-            }
-            Some(v) => match v.try_into::<prescale_actuate::ActuatorConfig>() {
-                Ok(a) => {
-                    if let Err(problems) = a.validate_at(&at("actuator")) {
-                        for p in problems {
-                            c.fail(p.path, p.message);
-                        }
-                    } else if let Err(why) = super::program::runnable(&a) {
-                        c.fail(at("actuator.program"), why);
-                    }
-                    WorkloadActuator::Generic(a)
-                }
-                Err(e) => {
-                    c.fail(at("actuator"), e.message().trim().to_string());
-                    continue;
-                }
-            },
-        };
-        let like = f.like.as_deref().and_then(|text| {
-            text.parse::<prescale_learn::Like>()
-                .map_err(|e| c.fail(at("like"), e.to_string()))
-                .ok()
-        });
-        let shadows = shadows(
-            c,
-            &format!("workload[{i}]"),
-            &spec,
-            f.shadow.unwrap_or_default(),
-        );
-        let drivers = super::drivers::of_workload(
-            c,
-            &format!("workload[{i}]"),
-            (&spec.workload, &spec.metric),
-            f.predictors,
-            f.events,
-        );
-        paths.push(format!("workload[{i}]"));
-        out.workloads.push(ControlledWorkload {
-            spec,
-            own_mode,
-            actuator,
-            retry,
-            like,
-            drivers,
-            shadows,
-        });
     }
     super::drivers::resolve_all(c, &mut out.workloads, &paths, scalers);
-    out
-}
-
-/// `[[workload.shadow]]` entries into shadow specs, each checked against the workload's spec as
-/// the controller will resolve it (unique names, a valid policy, budget, headroom, lead, model).
-fn shadows(
-    c: &mut Check,
-    path: &str,
-    spec: &prescale_control::WorkloadSpec,
-    files: Vec<crate::config::file::FileShadow>,
-) -> Vec<prescale_control::ShadowSpec> {
-    let mut out: Vec<prescale_control::ShadowSpec> = Vec::new();
-    for (j, f) in files.into_iter().enumerate() {
-        let at = |field: &str| format!("{path}.shadow[{j}].{field}");
-        let policy = f.policy.and_then(|p| {
-            <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p)
-                .map_err(|e| c.fail(at("policy"), e.to_string()))
-                .ok()
-        });
-        let model = f.model.as_deref().and_then(|m| {
-            m.parse::<prescale_forecast::ModelKind>()
-                .map_err(|e| c.fail(at("model"), e.to_string()))
-                .ok()
-        });
-        let lead = f
-            .lead
-            .as_deref()
-            .map(|l| c.duration(&at("lead"), Some(l), spec.lead, MILLI));
-        let s = prescale_control::ShadowSpec {
-            name: f.name.trim().to_string(),
-            policy,
-            budget: f.budget,
-            headroom: f.headroom,
-            lead,
-            model,
-        };
-        if s.name.is_empty() || out.iter().any(|o| o.name == s.name) {
-            c.fail(
-                at("name"),
-                format!("{:?} must be non-empty and unique", s.name),
-            );
-        } else if let Err(e) = s.apply(spec) {
-            c.fail(format!("{path}.shadow[{j}]"), e.to_string());
-        }
-        out.push(s);
-    }
-    out
-}
-
-/// `[workload.resources]` into a `ResourceSpec`, parsed as a PredictiveScaler's `spec.resources`
-/// is (the spec's own range checks run with the workload's).
-fn resources(
-    c: &mut Check,
-    path: &str,
-    f: crate::config::file::FileResources,
-) -> prescale_control::ResourceSpec {
-    let table = |r: crate::config::file::FileResource| prescale_kube::ScalerResource {
-        metric: r.metric,
-        scale: r.scale,
-        min: r.min,
-        max: r.max,
-    };
-    let mut problems = Vec::new();
-    let settings = prescale_kube::ResourceSettings::parse(
-        path,
-        &prescale_kube::ScalerResources {
-            cpu: f.cpu.map(table),
-            memory: f.memory.map(table),
-            headroom: f.headroom,
-            tolerance: f.tolerance,
-            // Parsed below with the config's own duration rules.
-            stabilization: None,
-        },
-        &mut problems,
-    );
-    for p in problems {
-        c.fail(p.path, p.message);
-    }
-    let mut out = super::sizing::resource_spec(&settings);
-    out.stabilization = c.duration(
-        &format!("{path}.stabilization"),
-        f.stabilization.as_deref(),
-        out.stabilization,
-        SECOND,
-    );
-    out.fit_steps = f.fit_steps.unwrap_or(out.fit_steps);
-    out.instance_types = f.instance_types.as_deref().and_then(|source| {
-        super::sizing::instance_catalogue(source)
-            .map_err(|e| c.fail(format!("{path}.instance_types"), e))
-            .ok()
-    });
     out
 }
 

@@ -10,7 +10,7 @@
 //! by at most its timeout.
 
 use super::stopped;
-use crate::config::{ControlConfig, KubernetesConfig, WorkloadActuator};
+use crate::config::{ControlConfig, KubernetesConfig};
 use crate::controls::{effective_mode, pool_state_file, Controls};
 use crate::error::DaemonError;
 use crate::http::lock;
@@ -23,7 +23,6 @@ use prescale_control::{
 };
 use prescale_core::{Clock, SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
-use prescale_kube::{to_actuate_error, KubeActuator};
 use prescale_remote::naming::{self, PromSample};
 use prescale_remote::WindowSource;
 use prescale_store::{DecisionRow, Store};
@@ -94,43 +93,52 @@ pub fn slots(
     controls: &Controls,
     db: &Path,
 ) -> Result<Slots, DaemonError> {
+    let registry = kubernetes.registry();
     let slots: Result<Vec<Slot>, DaemonError> = cfg
         .workloads
         .iter()
-        .map(|w| {
-            let workload = w.spec.workload.to_string();
-            let mut actuator = w.actuator.clone();
-            if let WorkloadActuator::Generic(ActuatorConfig::ProcessPool(p)) = &mut actuator {
-                if p.state_file.is_none() {
-                    p.state_file = Some(pool_state_file(db, &w.spec.workload));
-                }
-            }
-            let actuator =
-                build_actuator(&w.spec.workload, &actuator, kubernetes).map_err(|source| {
-                    DaemonError::Actuator {
-                        workload: workload.clone(),
-                        source,
-                    }
-                })?;
-            let mut slot = make_slot(
-                w.spec.clone(),
-                w.own_mode,
-                actuator,
-                &w.retry,
-                w.like.clone(),
-                controls,
-            )?;
-            slot.drivers = w.drivers.clone();
-            if !w.shadows.is_empty() {
-                slot.shadows = Some(prescale_control::Shadows::new(
-                    &mut slot.controller,
-                    w.shadows.clone(),
-                )?);
-            }
-            Ok(slot)
-        })
+        .map(|w| slot_of(w, &registry, controls, Some(db)))
         .collect();
     slots.map(Slots)
+}
+
+/// The slot of one validated workload: its actuator built by the kind its `type` names, behind
+/// the kill switch and its retries, and its shadows. A process pool without a `state_file`
+/// records its replicas in `<db>.pool.<workload>.json` when `db` is given.
+pub(crate) fn slot_of(
+    w: &crate::config::ControlledWorkload,
+    registry: &prescale_actuate::Registry,
+    controls: &Controls,
+    db: Option<&Path>,
+) -> Result<Slot, DaemonError> {
+    let mut config = w.actuator.clone();
+    if let (ActuatorConfig::ProcessPool(p), Some(db)) = (&mut config, db) {
+        if p.state_file.is_none() {
+            p.state_file = Some(pool_state_file(db, &w.spec.workload));
+        }
+    }
+    let actuator = registry
+        .build(&w.spec.workload, &config)
+        .map_err(|source| DaemonError::Actuator {
+            workload: w.spec.workload.to_string(),
+            source,
+        })?;
+    let mut slot = make_slot(
+        w.spec.clone(),
+        w.own_mode,
+        actuator,
+        &w.retry,
+        w.like.clone(),
+        controls,
+    )?;
+    slot.drivers = w.drivers.clone();
+    if !w.shadows.is_empty() {
+        slot.shadows = Some(prescale_control::Shadows::new(
+            &mut slot.controller,
+            w.shadows.clone(),
+        )?);
+    }
+    Ok(slot)
 }
 
 /// A slot for `spec` with `actuator` behind the kill switch and `retry`'s back-off and breaker.
@@ -190,35 +198,6 @@ impl Drop for Slots {
             let _ = std::thread::Builder::new()
                 .name("prescale-control-drop".into())
                 .spawn(move || drop(slots));
-        }
-    }
-}
-
-/// The workload's actuator: prescale-actuate's, or a Kubernetes one connected to the configured
-/// API server (in-cluster or `$KUBECONFIG` without one) with the workload's target registered.
-pub(crate) fn build_actuator(
-    workload: &WorkloadId,
-    a: &WorkloadActuator,
-    kubernetes: &KubernetesConfig,
-) -> Result<Box<dyn Actuator>, prescale_actuate::ActuateError> {
-    match a {
-        WorkloadActuator::Generic(g) => g.build(),
-        WorkloadActuator::Kubernetes(target) => {
-            let options = kubernetes.options.clone();
-            let mut k = match &kubernetes.api_server {
-                Some(url) => {
-                    let uri = url.parse().map_err(|e| {
-                        prescale_actuate::ActuateError::InvalidRequest(format!(
-                            "kubernetes.api_server {url:?}: {e}"
-                        ))
-                    })?;
-                    KubeActuator::new(kube::Config::new(uri), options)
-                }
-                None => KubeActuator::infer(options),
-            }
-            .map_err(|e| to_actuate_error(target.to_string(), e))?;
-            k.register(workload.clone(), target.clone());
-            Ok(Box::new(k))
         }
     }
 }

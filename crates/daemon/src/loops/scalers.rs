@@ -7,16 +7,16 @@
 //! controlled (by a `[[workload]]` or a scaler that had it first), which is not run a second time.
 //! Runs on the control loop's plain thread, between passes.
 
-use super::control::{build_actuator, make_slot, Slot};
-use crate::config::{KubernetesConfig, WorkloadActuator};
+use super::control::{slot_of, Slot};
+use crate::config::{ControlledWorkload, KubernetesConfig, Origin, WorkloadConfig};
 use crate::controlled::Controlled;
 use crate::controls::Controls;
 use crate::error::DaemonError;
-use prescale_control::{Mode, WorkloadSpec};
+use prescale_control::Mode;
 use prescale_core::Timestamp;
 use prescale_kube::{
     ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerEntry, ScalerMode,
-    ScalerReport, ScalerScope, ScalerSettings, ScalerSource, SpecProblem,
+    ScalerReport, ScalerScope, ScalerSource, SpecProblem,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 pub struct ScalerSync {
     /// Always `Some` until dropped (taken by `Drop` to drop it off tokio).
     source: Option<ScalerSource>,
-    kubernetes: KubernetesConfig,
+    /// The actuator kinds slots are built with (Kubernetes connected as configured).
+    registry: prescale_actuate::Registry,
     resync: Duration,
     listed_at: Option<Instant>,
     /// The entries of the last list, by key (`namespace/name`).
@@ -65,7 +66,7 @@ impl ScalerSync {
         .map_err(|e| DaemonError::Task(format!("connecting to the Kubernetes API: {e}")))?;
         Ok(Some(ScalerSync {
             source: Some(source),
-            kubernetes: k.clone(),
+            registry: k.registry(),
             resync: sc.resync,
             listed_at: None,
             entries: BTreeMap::new(),
@@ -117,16 +118,18 @@ impl ScalerSync {
             if present {
                 continue;
             }
-            match entry.settings().and_then(|s| {
+            let built = entry.settings().and_then(|_| {
+                let w = self.workload_of(entry)?;
                 // One controller per workload: a configured one or an earlier scaler keeps it.
                 match slots
                     .iter()
-                    .find(|x| x.controller.spec().workload == s.workload)
+                    .find(|x| x.controller.spec().workload == w.spec.workload)
                 {
-                    Some(owner) => Err(vec![already_controlled(&s, owner)]),
-                    None => self.slot_for(&s, controls).map_err(|e| vec![e]),
+                    Some(owner) => Err(vec![already_controlled(&w, owner)]),
+                    None => self.slot_for(&w, controls).map_err(|e| vec![e]),
                 }
-            }) {
+            });
+            match built {
                 Ok(mut slot) => {
                     tracing::info!(scaler = %key, workload = %slot.controller.spec().workload, "PredictiveScaler controlled");
                     slot.scaler = Some((key.clone(), entry.generation));
@@ -141,75 +144,33 @@ impl ScalerSync {
             .set(slots.iter().map(|s| s.controller.spec().clone()).collect());
     }
 
-    /// A slot for a valid scaler's settings.
-    fn slot_for(&self, s: &ScalerSettings, controls: &Controls) -> Result<Slot, SpecProblem> {
-        let bad = |path: &str, message: String| SpecProblem {
-            path: path.to_string(),
-            message,
+    /// A scaler's spec as the one workload config, validated as a `[[workload]]` is (problems
+    /// named by the spec's own paths).
+    fn workload_of(&self, entry: &ScalerEntry) -> Result<ControlledWorkload, Vec<SpecProblem>> {
+        let Some(spec) = entry.spec.as_ref() else {
+            return Err(entry.problems.clone());
         };
-        // As `config check` refuses `max = 0` for a [[workload]]: a scaler that may only scale its
-        // target to zero would stop it whatever the demand.
-        if s.max_replicas == 0 {
-            return Err(bad(
-                "spec.maxReplicas",
-                "must be ≥ 1 (a workload with no replica serves nothing)".to_string(),
-            ));
-        }
-        let mut spec =
-            WorkloadSpec::new(s.workload.clone(), s.metric.clone(), s.capacity_per_replica);
-        spec.min = s.min_replicas;
-        spec.max = s.max_replicas;
-        spec.lead = s.lead;
-        spec.step = s.step;
-        spec.season = s.season;
-        spec.budget = s.budget;
-        spec.policy = s
-            .policy
-            .parse()
-            .map_err(|e: prescale_policy::PolicyError| bad("spec.policy", e.to_string()))?;
-        let mode = match s.mode {
-            ScalerMode::Act => Mode::Act,
-            ScalerMode::ForecastOnly => Mode::ForecastOnly,
-        };
-        spec.mode = mode;
-        spec.resources = s
-            .resources
-            .as_ref()
-            .map(crate::config::sizing::resource_spec);
-        spec.validate().map_err(|e| bad("spec", e.to_string()))?;
-        let actuator = build_actuator(
-            &s.workload,
-            &WorkloadActuator::Kubernetes(s.target.clone()),
-            &self.kubernetes,
-        )
-        .map_err(|e| bad("spec.targetRef", e.to_string()))?;
-        let like = s
-            .like
-            .as_deref()
-            .map(str::parse::<prescale_learn::Like>)
-            .transpose()
-            .map_err(|e| bad("spec.like", e.to_string()))?;
-        let drivers = crate::config::Drivers::parse(
-            "spec",
-            (&s.workload, &s.metric),
-            &s.predictors,
-            &s.events,
-        )
-        .map_err(|problems| {
-            let first = &problems[0];
-            bad(&first.path, first.message.clone())
-        })?;
-        let mut slot = make_slot(
-            spec,
-            Some(mode),
-            actuator,
-            &prescale_actuate::RetryConfig::default(),
-            like,
-            controls,
-        )
-        .map_err(|e| bad("spec", e.to_string()))?;
-        slot.drivers = drivers;
-        Ok(slot)
+        let config = WorkloadConfig::from_scaler(&entry.namespace, spec).map_err(|p| vec![p])?;
+        // The scaler's mode is its own (forecast-only when omitted), so the global one never applies.
+        config
+            .validate(Origin::Scaler, Mode::ForecastOnly, &self.registry)
+            .map_err(|problems| {
+                problems
+                    .into_iter()
+                    .map(|p| SpecProblem {
+                        path: p.path,
+                        message: p.message,
+                    })
+                    .collect()
+            })
+    }
+
+    /// The slot of a scaler's validated workload, its actuator built by the registered kinds.
+    fn slot_for(&self, w: &ControlledWorkload, controls: &Controls) -> Result<Slot, SpecProblem> {
+        slot_of(w, &self.registry, controls, None).map_err(|e| SpecProblem {
+            path: "spec.targetRef".to_string(),
+            message: e.to_string(),
+        })
     }
 
     fn report_invalid(&mut self, entry: &ScalerEntry, problems: Vec<SpecProblem>) {
@@ -292,7 +253,7 @@ impl ScalerSync {
 }
 
 /// The problem of a scaler whose workload `owner` controls already.
-fn already_controlled(s: &ScalerSettings, owner: &Slot) -> SpecProblem {
+fn already_controlled(w: &ControlledWorkload, owner: &Slot) -> SpecProblem {
     let by = match &owner.scaler {
         Some((key, _)) => format!("PredictiveScaler {key}"),
         None => "a [[workload]] of the config".to_string(),
@@ -301,7 +262,7 @@ fn already_controlled(s: &ScalerSettings, owner: &Slot) -> SpecProblem {
         path: "spec.targetRef".to_string(),
         message: format!(
             "workload {} is already controlled by {by}; two controllers would fight over it",
-            s.workload
+            w.spec.workload
         ),
     }
 }

@@ -1,0 +1,613 @@
+//! One workload's configuration, typed: what a `[[workload]]` table and a `PredictiveScaler` spec
+//! both become ([`WorkloadConfig`]), validated by one function into a [`ControlledWorkload`].
+
+use super::error::Problem;
+use super::validate::{Check, MILLI, SECOND};
+use super::ControlledWorkload;
+use prescale_actuate::{ActuatorConfig, KubernetesTarget, Registry};
+use prescale_control::Mode;
+use prescale_kube::{PredictiveScalerSpec, SpecProblem};
+use serde::Deserialize;
+
+/// One workload as written: a `[[workload]]` table (deserialised as is) or a `PredictiveScaler`
+/// spec ([`WorkloadConfig::from_scaler`]). Values are checked by [`WorkloadConfig::validate`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    pub workload: String,
+    /// The demand series of the workload.
+    pub metric: String,
+    pub capacity_per_replica: f64,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub lead: Option<String>,
+    pub step: Option<String>,
+    pub budget: Option<f64>,
+    /// `predictive` (default), `hpa`, `hpa@0.6`, `threshold`, `threshold@1.3/0.7`,
+    /// `predictive@0.02`: a name (`"hpa@0.6"`) or a table tagged by `kind` (see `prescale_policy::spec`), read in
+    /// validation so that its problems are named with their path like every other.
+    pub policy: Option<toml::Value>,
+    pub stale_after: Option<String>,
+    pub season: Option<String>,
+    pub mode: Option<String>,
+    /// Tagged by `type`: `dry-run` (default), `webhook`, `exec`, `process-pool`, `kubernetes`;
+    /// each built by the kind registered for it.
+    pub actuator: Option<ActuatorConfig>,
+    /// prescale-actuate `RetryConfig`: back-off and circuit breaker around the actuator.
+    pub retry: Option<toml::Value>,
+    /// Cold start: what the workload is like until its own history can be fitted — another
+    /// workload's id, or label matchers `k=v,k2=v2` its siblings carry. Default: its own nearest
+    /// cluster, once it has a fingerprint.
+    pub like: Option<String>,
+    /// Per-replica CPU and memory requests sized ahead of demand (default: replicas only).
+    pub resources: Option<ResourcesConfig>,
+    /// Other series whose demand predicts this workload's, for the fleet forecaster (at most 2):
+    /// `"workload"` (its controlled demand) or `{ workload = "w", metric = "m" }` (a stored series).
+    pub predictors: Option<Vec<toml::Value>>,
+    /// Known events, for the fleet forecaster: `{ at = <time>, kind = "release|campaign|holiday",
+    /// until = <time> }` (RFC 3339 times; `until` optional).
+    pub events: Option<Vec<toml::Value>>,
+    /// The forecasting model (default `auto`).
+    pub model: Option<String>,
+    /// Train on the forecast instead of the actual at anomalous steps (default false).
+    pub exclude_anomalies: Option<bool>,
+    /// `[[workload.shadow]]`: candidate configurations that decide beside the acting one on the
+    /// same live data without acting (A/B tests), promotable at run time.
+    pub shadow: Option<Vec<ShadowConfig>>,
+}
+
+/// One `[[workload.shadow]]`: the acting configuration with some settings changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowConfig {
+    pub name: String,
+    /// A policy name or table, as the workload's `policy`.
+    pub policy: Option<toml::Value>,
+    pub budget: Option<f64>,
+    /// The predictive policy's starting headroom.
+    pub headroom: Option<f64>,
+    pub lead: Option<String>,
+    pub model: Option<String>,
+}
+
+/// `[workload.resources]`: which series measure the workload's total CPU and memory use, and how
+/// the per-replica requests are bounded and changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesConfig {
+    pub cpu: Option<ResourceConfig>,
+    pub memory: Option<ResourceConfig>,
+    /// Share above the predicted use (default 0.15).
+    pub headroom: Option<f64>,
+    /// Changes within this share of the current request are not made (default 0.1).
+    pub tolerance: Option<f64>,
+    /// A lower request waits until every recommendation over this window was lower (default 10m).
+    pub stabilization: Option<String>,
+    /// Steps the use model is fitted on (default 360).
+    pub fit_steps: Option<usize>,
+    /// `"builtin"` or the path of a TOML file of `[[instance]]` tables (name, vcpu, memory_gib,
+    /// hourly_price): each decision also names the cheapest type one replica fits (needs both cpu
+    /// and memory sized).
+    pub instance_types: Option<String>,
+}
+
+/// One sized resource.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// The workload's total use, e.g. the agent's `cpu_cores` or `rss_bytes`.
+    pub metric: String,
+    /// Multiplier to cores or bytes (default 1).
+    pub scale: Option<f64>,
+    /// Per-replica bounds as Kubernetes quantities: `10m`, `0.5`, `4` for CPU (default 10m and 64),
+    /// `64Mi`, `8Gi` for memory (default 16Mi and 256Gi).
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+/// Where a workload's settings were written, for the paths of its problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The config file's `workload[i]`.
+    File(usize),
+    /// A `PredictiveScaler`'s `spec`.
+    Scaler,
+}
+
+impl Origin {
+    /// The path of `field` (a `[[workload]]` key, possibly followed by `.sub.path`) as its
+    /// author wrote it: `workload[2].lead`, or `spec.leadTime` for a scaler.
+    pub fn at(self, field: &str) -> String {
+        match self {
+            Origin::File(i) => format!("workload[{i}].{field}"),
+            Origin::Scaler => {
+                let (head, rest) = match field.split_once('.') {
+                    Some((h, r)) => (h, Some(r)),
+                    None => (field, None),
+                };
+                let head = match head {
+                    "spec" => return "spec".to_string(),
+                    "workload" => "workload".to_string(),
+                    "metric" => "metrics[0].name".to_string(),
+                    "capacity_per_replica" => "metrics[0].capacityPerReplica".to_string(),
+                    "min" => "minReplicas".to_string(),
+                    "max" => "maxReplicas".to_string(),
+                    "lead" => "leadTime".to_string(),
+                    "budget" => "violationBudget".to_string(),
+                    "actuator" => "targetRef".to_string(),
+                    other => camel(other),
+                };
+                match rest {
+                    Some(r) => format!("spec.{head}.{}", camel(r)),
+                    None => format!("spec.{head}"),
+                }
+            }
+        }
+    }
+
+    /// The prefix nested problems are reported under (`workload[2]`, `spec`).
+    pub fn root(self) -> String {
+        match self {
+            Origin::File(i) => format!("workload[{i}]"),
+            Origin::Scaler => "spec".to_string(),
+        }
+    }
+}
+
+/// `stale_after` → `staleAfter` (each `_x` → `X`).
+fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for ch in snake.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(ch.to_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+impl WorkloadConfig {
+    /// The settings a `PredictiveScaler` in `namespace` writes, as a `[[workload]]` would: its
+    /// first metric, bounds, lead, step, budget, policy, mode, model, cold start, resources and
+    /// exogenous inputs, and a `kubernetes` actuator on its target. Only the workload id can fail
+    /// here; every value is checked by [`WorkloadConfig::validate`].
+    pub fn from_scaler(
+        namespace: &str,
+        spec: &PredictiveScalerSpec,
+    ) -> Result<WorkloadConfig, SpecProblem> {
+        let workload = prescale_kube::workload_id(namespace, spec)?;
+        let Some(first) = spec.metrics.first() else {
+            return Err(SpecProblem {
+                path: "spec.metrics".into(),
+                message: "at least one metric is required".into(),
+            });
+        };
+        let values = |items: Vec<Result<toml::Value, toml::ser::Error>>, path: &str| {
+            items
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SpecProblem {
+                    path: format!("spec.{path}"),
+                    message: e.to_string(),
+                })
+        };
+        let predictors = values(
+            spec.predictors.iter().map(toml::Value::try_from).collect(),
+            "predictors",
+        )?;
+        let events = values(
+            spec.events.iter().map(toml::Value::try_from).collect(),
+            "events",
+        )?;
+        let resource = |r: &prescale_kube::ScalerResource| ResourceConfig {
+            metric: r.metric.clone(),
+            scale: r.scale,
+            min: r.min.clone(),
+            max: r.max.clone(),
+        };
+        Ok(WorkloadConfig {
+            workload: workload.to_string(),
+            metric: first.name.clone(),
+            capacity_per_replica: first.capacity_per_replica,
+            min: Some(spec.min_replicas),
+            max: Some(spec.max_replicas),
+            lead: Some(spec.lead_time.clone()),
+            step: spec.step.clone(),
+            budget: Some(spec.violation_budget),
+            policy: spec
+                .policy
+                .as_deref()
+                .map(|p| toml::Value::String(p.trim().to_string())),
+            stale_after: spec.stale_after.clone(),
+            season: spec.season.clone(),
+            mode: Some(spec.mode.to_string()),
+            actuator: Some(ActuatorConfig::Kubernetes(KubernetesTarget::from(
+                &spec.target(namespace),
+            ))),
+            retry: None,
+            like: spec
+                .like
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+            resources: spec.resources.as_ref().map(|r| ResourcesConfig {
+                cpu: r.cpu.as_ref().map(resource),
+                memory: r.memory.as_ref().map(resource),
+                headroom: r.headroom,
+                tolerance: r.tolerance,
+                stabilization: r.stabilization.clone(),
+                fit_steps: None,
+                instance_types: None,
+            }),
+            predictors: (!predictors.is_empty()).then_some(predictors),
+            events: (!events.is_empty()).then_some(events),
+            model: spec.model.clone(),
+            exclude_anomalies: spec.exclude_anomalies,
+            shadow: None,
+        })
+    }
+
+    /// The one validation of a workload's settings, wherever they were written (`origin` names
+    /// the paths of its problems): every problem, or the controlled workload. `global` is the
+    /// mode of a workload without its own; `registry` checks the actuator by its type.
+    pub fn validate(
+        self,
+        origin: Origin,
+        global: Mode,
+        registry: &Registry,
+    ) -> Result<ControlledWorkload, Vec<Problem>> {
+        let mut c = Check::default();
+        let out = self.check(&mut c, origin, global, registry);
+        match (out, c.into_problems()) {
+            (Some(w), problems) if problems.is_empty() => Ok(w),
+            (_, problems) => Err(problems),
+        }
+    }
+
+    /// As [`validate`](Self::validate), reporting to `c`; `None` when the workload cannot be
+    /// built at all (its id, metric or actuator unusable).
+    pub(super) fn check(
+        self,
+        c: &mut Check,
+        origin: Origin,
+        global: Mode,
+        registry: &Registry,
+    ) -> Option<ControlledWorkload> {
+        use prescale_control::WorkloadSpec;
+        let f = self;
+        let at = |field: &str| origin.at(field);
+        let workload = prescale_core::WorkloadId::new(f.workload.clone());
+        let metric = prescale_core::MetricName::new(f.metric.clone());
+        let (workload, metric) = match (workload, metric) {
+            (Ok(w), Ok(m)) => (w, m),
+            (Err(e), _) => {
+                c.fail(at("workload"), e.to_string());
+                return None;
+            }
+            (_, Err(e)) => {
+                c.fail(at("metric"), e.to_string());
+                return None;
+            }
+        };
+        if f.max == Some(0) {
+            c.fail(
+                at("max"),
+                "must be ≥ 1 (a workload with no replica serves nothing)",
+            );
+        }
+        let mut spec = WorkloadSpec::new(workload, metric, f.capacity_per_replica);
+        spec.min = f.min.unwrap_or(spec.min);
+        spec.max = f.max.unwrap_or(spec.max);
+        spec.lead = c.duration(&at("lead"), f.lead.as_deref(), spec.lead, MILLI);
+        spec.step = c.duration(&at("step"), f.step.as_deref(), spec.step, MILLI);
+        spec.stale_after = c.duration(
+            &at("stale_after"),
+            f.stale_after.as_deref(),
+            spec.stale_after,
+            MILLI,
+        );
+        if let Some(s) = f.season.as_deref() {
+            spec.season = Some(c.duration(&at("season"), Some(s), spec.step, MILLI));
+        }
+        if let Some(p) = f.policy.clone() {
+            match <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p) {
+                Ok(k) => spec.policy = k,
+                Err(e) => c.fail(at("policy"), e.to_string()),
+            }
+        }
+        // `budget` wins; else the policy's own (`predictive@0.02`), else the default.
+        spec.budget = f
+            .budget
+            .or_else(|| spec.policy.budget())
+            .unwrap_or(spec.budget);
+        let own_mode = f.mode.as_deref().map(|m| {
+            m.parse::<Mode>().unwrap_or_else(|e| {
+                c.fail(at("mode"), e);
+                global
+            })
+        });
+        spec.mode = own_mode.unwrap_or(global);
+        if let Some(r) = f.resources {
+            spec.resources = Some(resources(c, &at("resources"), r));
+        }
+        spec.exclude_anomalies = f.exclude_anomalies.unwrap_or(false);
+        if let Some(m) = f.model.as_deref() {
+            match m.parse::<prescale_forecast::ModelKind>() {
+                Ok(k) => spec.model = k,
+                Err(e) => c.fail(at("model"), e.to_string()),
+            }
+        }
+        let retry: prescale_actuate::RetryConfig = c.typed(&at("retry"), f.retry);
+        if let Err(problems) = retry.validate_at(&at("retry")) {
+            for p in problems {
+                c.fail(p.path, p.message);
+            }
+        }
+        if let Err(e) = spec.validate() {
+            c.fail(at("spec"), e.to_string());
+        }
+        let actuator =
+            f.actuator
+                .unwrap_or(ActuatorConfig::DryRun(prescale_actuate::DryRunConfig {
+                    capacity: 1000,
+                }));
+        match registry.check(&actuator, &at("actuator")) {
+            Err(problems) => {
+                for p in problems {
+                    c.fail(p.path, p.message);
+                }
+            }
+            Ok(()) => {
+                if let Err(why) = super::program::runnable(&actuator) {
+                    c.fail(at("actuator.program"), why);
+                }
+            }
+        }
+        let like = f.like.as_deref().and_then(|text| {
+            text.parse::<prescale_learn::Like>()
+                .map_err(|e| c.fail(at("like"), e.to_string()))
+                .ok()
+        });
+        let shadows = shadows(c, origin, &spec, f.shadow.unwrap_or_default());
+        let drivers = super::drivers::of_workload(
+            c,
+            &origin.root(),
+            (&spec.workload, &spec.metric),
+            f.predictors,
+            f.events,
+        );
+        Some(ControlledWorkload {
+            spec,
+            own_mode,
+            actuator,
+            retry,
+            like,
+            drivers,
+            shadows,
+        })
+    }
+}
+
+/// `[[workload.shadow]]` entries into shadow specs, each checked against the workload's spec as
+/// the controller will resolve it (unique names, a valid policy, budget, headroom, lead, model).
+fn shadows(
+    c: &mut Check,
+    origin: Origin,
+    spec: &prescale_control::WorkloadSpec,
+    files: Vec<ShadowConfig>,
+) -> Vec<prescale_control::ShadowSpec> {
+    let mut out: Vec<prescale_control::ShadowSpec> = Vec::new();
+    for (j, f) in files.into_iter().enumerate() {
+        let at = |field: &str| origin.at(&format!("shadow[{j}].{field}"));
+        let policy = f.policy.and_then(|p| {
+            <prescale_policy::PolicyKind as serde::Deserialize>::deserialize(p)
+                .map_err(|e| c.fail(at("policy"), e.to_string()))
+                .ok()
+        });
+        let model = f.model.as_deref().and_then(|m| {
+            m.parse::<prescale_forecast::ModelKind>()
+                .map_err(|e| c.fail(at("model"), e.to_string()))
+                .ok()
+        });
+        let lead = f
+            .lead
+            .as_deref()
+            .map(|l| c.duration(&at("lead"), Some(l), spec.lead, MILLI));
+        let s = prescale_control::ShadowSpec {
+            name: f.name.trim().to_string(),
+            policy,
+            budget: f.budget,
+            headroom: f.headroom,
+            lead,
+            model,
+        };
+        if s.name.is_empty() || out.iter().any(|o| o.name == s.name) {
+            c.fail(
+                at("name"),
+                format!("{:?} must be non-empty and unique", s.name),
+            );
+        } else if let Err(e) = s.apply(spec) {
+            c.fail(origin.at(&format!("shadow[{j}]")), e.to_string());
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// `[workload.resources]` into a `ResourceSpec`, parsed as a PredictiveScaler's `spec.resources`
+/// is (the spec's own range checks run with the workload's).
+fn resources(c: &mut Check, path: &str, f: ResourcesConfig) -> prescale_control::ResourceSpec {
+    let table = |r: ResourceConfig| prescale_kube::ScalerResource {
+        metric: r.metric,
+        scale: r.scale,
+        min: r.min,
+        max: r.max,
+    };
+    let mut problems = Vec::new();
+    let settings = prescale_kube::ResourceSettings::parse(
+        path,
+        &prescale_kube::ScalerResources {
+            cpu: f.cpu.map(table),
+            memory: f.memory.map(table),
+            headroom: f.headroom,
+            tolerance: f.tolerance,
+            // Parsed below with the config's own duration rules.
+            stabilization: None,
+        },
+        &mut problems,
+    );
+    for p in problems {
+        c.fail(p.path, p.message);
+    }
+    let mut out = super::sizing::resource_spec(&settings);
+    out.stabilization = c.duration(
+        &format!("{path}.stabilization"),
+        f.stabilization.as_deref(),
+        out.stabilization,
+        SECOND,
+    );
+    out.fit_steps = f.fit_steps.unwrap_or(out.fit_steps);
+    out.instance_types = f.instance_types.as_deref().and_then(|source| {
+        super::sizing::instance_catalogue(source)
+            .map_err(|e| c.fail(format!("{path}.instance_types"), e))
+            .ok()
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scaler(extra: serde_json::Value) -> PredictiveScalerSpec {
+        let mut base = serde_json::json!({
+            "targetRef": {"kind": "StatefulSet", "name": "db", "container": "main"},
+            "metrics": [{"name": "rps", "capacityPerReplica": 50.0}],
+            "minReplicas": 2, "maxReplicas": 20, "leadTime": "90s", "violationBudget": 0.02,
+            "mode": "act", "step": "30s", "season": "1d", "policy": "threshold@1.3/0.7",
+            "model": "ets", "staleAfter": "10m", "excludeAnomalies": true, "like": "shop/api",
+            "resources": {"cpu": {"metric": "cpu_cores", "min": "100m"}, "headroom": 0.2},
+            "predictors": [{"workload": "shop/front"}],
+            "events": [{"at": "2026-12-24T00:00:00Z", "kind": "holiday"}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    const SAME_AS_TOML: &str = r#"
+workload = "shop/db"
+metric = "rps"
+capacity_per_replica = 50.0
+min = 2
+max = 20
+lead = "90s"
+budget = 0.02
+mode = "act"
+step = "30s"
+season = "1d"
+policy = "threshold@1.3/0.7"
+model = "ets"
+stale_after = "10m"
+exclude_anomalies = true
+like = "shop/api"
+actuator = { type = "kubernetes", kind = "StatefulSet", namespace = "shop", name = "db", container = "main" }
+resources = { cpu = { metric = "cpu_cores", min = "100m" }, headroom = 0.2 }
+predictors = [{ workload = "shop/front" }]
+events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
+"#;
+
+    fn registry() -> Registry {
+        super::super::KubernetesConfig::default().registry()
+    }
+
+    #[test]
+    fn a_scaler_and_a_workload_table_become_the_same_workload() {
+        let from_toml: WorkloadConfig = toml::from_str(SAME_AS_TOML).unwrap();
+        let a = from_toml
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let b = WorkloadConfig::from_scaler("shop", &scaler(serde_json::json!({})))
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap();
+        assert_eq!(a.spec, b.spec);
+        assert_eq!(a.actuator, b.actuator);
+        assert_eq!(a.own_mode, Some(Mode::Act));
+        assert_eq!(a.own_mode, b.own_mode);
+        assert_eq!(a.drivers, b.drivers);
+        assert_eq!(a.retry, b.retry);
+        assert_eq!(a.like.map(|l| l.to_string()), b.like.map(|l| l.to_string()));
+        // The settings the scaler gained with the shared type reach the controller.
+        assert_eq!(b.spec.model, prescale_forecast::ModelKind::Ets);
+        assert_eq!(b.spec.stale_after, std::time::Duration::from_secs(600));
+        assert!(b.spec.exclude_anomalies);
+    }
+
+    #[test]
+    fn a_scalers_problems_carry_its_own_paths() {
+        let bad = scaler(serde_json::json!({
+            "model": "crystal-ball", "staleAfter": "soon", "leadTime": "later",
+            "policy": "magic", "targetRef": {"kind": "Deployment", "name": "db"},
+            "resources": {"cpu": {"metric": "cpu_cores", "min": "lots"}},
+            "minReplicas": 30
+        }));
+        let problems = WorkloadConfig::from_scaler("shop", &bad)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        for want in [
+            "spec.model",
+            "spec.staleAfter",
+            "spec.leadTime",
+            "spec.policy",
+            "spec.resources.cpu.min",
+            "spec",
+        ] {
+            assert!(paths.contains(&want), "{want} not in {problems:?}");
+        }
+    }
+
+    #[test]
+    fn paths_follow_where_the_setting_was_written() {
+        for (field, file, crd) in [
+            ("lead", "workload[3].lead", "spec.leadTime"),
+            ("min", "workload[3].min", "spec.minReplicas"),
+            (
+                "capacity_per_replica",
+                "workload[3].capacity_per_replica",
+                "spec.metrics[0].capacityPerReplica",
+            ),
+            ("stale_after", "workload[3].stale_after", "spec.staleAfter"),
+            (
+                "actuator.kind",
+                "workload[3].actuator.kind",
+                "spec.targetRef.kind",
+            ),
+            (
+                "resources.fit_steps",
+                "workload[3].resources.fit_steps",
+                "spec.resources.fitSteps",
+            ),
+            ("spec", "workload[3].spec", "spec"),
+        ] {
+            assert_eq!(Origin::File(3).at(field), file);
+            assert_eq!(Origin::Scaler.at(field), crd);
+        }
+    }
+
+    #[test]
+    fn an_unknown_actuator_type_is_a_parse_error_naming_it() {
+        let text = SAME_AS_TOML.replace("type = \"kubernetes\"", "type = \"nomad\"");
+        let e = toml::from_str::<WorkloadConfig>(&text).unwrap_err();
+        assert!(e.to_string().contains("nomad"), "{e}");
+    }
+}
