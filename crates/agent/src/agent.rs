@@ -2,6 +2,7 @@
 //! workload.
 
 mod cgroup;
+mod environment;
 mod net;
 mod watch_link;
 
@@ -106,6 +107,8 @@ struct ProcState {
     classified_at: f64,
     prev: Option<Prev>,
     generation: u64,
+    /// Whether this process's language runtime was looked for (once per exec).
+    runtime_checked: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +127,10 @@ struct NetPrev {
 struct Slot {
     id: WorkloadId,
     cgroup_based: bool,
+    /// The language runtime of the first of its processes where one was recognised.
+    runtime: Option<crate::env::RuntimeInfo>,
+    /// When its `environment_info` point was last emitted (boot-clock seconds).
+    info_at: Option<f64>,
 }
 
 /// The built-in agent. Build it once with [`Agent::new`], then call [`Agent::sample`] every
@@ -156,6 +163,9 @@ pub struct Agent {
     last_sample: Option<f64>,
     epoch: Instant,
     watch: Option<watch_link::WatchLink>,
+    /// The host's metadata (`environment = true`) and the labels of its `environment_info` points.
+    host_env: Option<crate::env::HostEnvironment>,
+    info_labels: Labels,
 }
 
 impl Agent {
@@ -202,8 +212,21 @@ impl Agent {
             )?)?),
             None => None,
         };
+        let host_env = cfg.environment.then(|| {
+            crate::env::HostEnvironment::detect(&crate::env::Roots {
+                proc: cfg.proc_root.clone(),
+                sys: cfg.sys_root.clone(),
+                fs: cfg.root_fs.clone(),
+            })
+        });
+        let mut info_labels = labels.clone();
+        for (k, v) in host_env.iter().flat_map(|h| h.labels()) {
+            info_labels.insert(k.to_string(), v);
+        }
         Ok(Agent {
             watch,
+            host_env,
+            info_labels,
             container_re: rules::container_regex()?,
             fd_size_is_count: is_procfs(&cfg.proc_root),
             needs,
@@ -334,6 +357,9 @@ impl Agent {
             stats.workloads += 1;
             push_points(&mut points, &slot.id, agg, &self.names, &self.labels, now);
         }
+        if full {
+            self.environment_points(&mut points, now, clock);
+        }
         let mut overhead = meter.finish(stats.processes_seen);
         let watch = self.watch.as_mut().and_then(|w| w.drain(&mut points));
         if let Some(w) = &watch {
@@ -404,6 +430,7 @@ impl Agent {
                 classified_at: clock,
                 prev: None,
                 generation: gen,
+                runtime_checked: false,
             });
             p.generation = gen;
             return;
@@ -434,15 +461,15 @@ impl Agent {
                     .ok()
                     .and_then(|l| parse::parse_ns_link(l.as_encoded_bytes()))
             };
-            let (prev, files) = match self.procs.remove(&pid) {
-                Some(old) if same_proc => (old.prev, old.files),
+            let (prev, files, runtime_checked) = match self.procs.remove(&pid) {
+                Some(old) if same_proc => (old.prev, old.files, old.runtime_checked && same_comm),
                 Some(old) => {
                     if old.files.is_some() {
                         self.held = self.held.saturating_sub(1);
                     }
-                    (None, None)
+                    (None, None, false)
                 }
-                None => (None, None),
+                None => (None, None, false),
             };
             let files = if class.is_some() {
                 files
@@ -464,6 +491,7 @@ impl Agent {
                     classified_at: clock,
                     prev,
                     generation: self.generation,
+                    runtime_checked,
                 },
             );
         }
@@ -482,6 +510,10 @@ impl Agent {
             return;
         };
         let prev = p.prev;
+        let runtime_checked = p.runtime_checked;
+        if self.host_env.is_some() && !runtime_checked {
+            self.detect_runtime(pid, class.workload);
+        }
 
         // Counters.
         let ctx = match self.read_ctx(pid, threads) {
@@ -804,7 +836,12 @@ impl Agent {
         }
         let id = WorkloadId::new(name.clone()).ok()?;
         let w = u32::try_from(self.slots.len()).ok()?;
-        self.slots.push(Slot { id, cgroup_based });
+        self.slots.push(Slot {
+            id,
+            cgroup_based,
+            runtime: None,
+            info_at: None,
+        });
         self.by_name.insert(name, w);
         Some(w)
     }

@@ -71,6 +71,12 @@ pub struct AgentConfig {
     /// `[agent.watch]`: a few processes read as often as every millisecond, stored as the mean
     /// and peak per step (see [`crate::watch`]); none by default.
     pub watch: Option<WatchConfig>,
+    /// Record the host's hardware and software and each workload's language runtime, reported
+    /// as an `environment_info` point per workload (see [`crate::env`]).
+    pub environment: bool,
+    /// Root of the host's file system, where container markers (`/.dockerenv`,
+    /// `/run/.containerenv`) are looked for.
+    pub root_fs: PathBuf,
 }
 
 impl Default for AgentConfig {
@@ -93,6 +99,8 @@ impl Default for AgentConfig {
             thread_ctx_switches: false,
             keep_open: 64,
             watch: None,
+            environment: true,
+            root_fs: PathBuf::from("/"),
         }
     }
 }

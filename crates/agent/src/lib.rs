@@ -35,6 +35,7 @@
 pub mod agent;
 mod aggregate;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod metrics;
 pub mod overhead;

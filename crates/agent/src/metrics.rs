@@ -52,3 +52,7 @@ pub const ALL: [&str; 16] = [
     NET_TX_BYTES_PER_S,
     CGROUP_MEMORY_BYTES,
 ];
+
+/// One point per workload, value 1, every `INFO_EVERY` and when first seen: the host's hardware and
+/// software and the workload's language runtime as labels (a Prometheus info metric's shape).
+pub const ENVIRONMENT_INFO: &str = "environment_info";
