@@ -1,6 +1,7 @@
 //! Domain types shared by every prescale pipeline stage; no I/O lives here.
 
 pub mod clock;
+pub mod desired;
 pub mod error;
 pub mod fingerprint;
 pub mod forecast;
@@ -10,6 +11,7 @@ pub mod series;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use desired::{DesiredState, Resources};
 pub use error::CoreError;
 pub use fingerprint::{ClusterId, Fingerprint};
 pub use forecast::{Forecast, Level};
