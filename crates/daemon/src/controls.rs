@@ -16,10 +16,9 @@
 use prescale_actuate::KillSwitch;
 use prescale_control::Mode;
 use prescale_core::WorkloadId;
-use prescale_remote::naming::escape_label_value;
+use prescale_remote::text::{family, line};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -190,30 +189,36 @@ impl Controls {
     pub fn exposition(&self, workloads: &[WorkloadId]) -> String {
         let (global, engaged) = self.kill_state();
         let mut t = String::new();
-        t.push_str(
-            "# HELP prescale_mode_act 1 when the global mode is act, 0 when forecast-only.\n",
+        family(
+            &mut t,
+            "prescale_mode_act",
+            "gauge",
+            "1 when the global mode is act, 0 when forecast-only.",
         );
-        t.push_str("# TYPE prescale_mode_act gauge\n");
-        let _ = writeln!(
-            t,
-            "prescale_mode_act {}",
-            u8::from(self.mode() == Mode::Act)
+        line(
+            &mut t,
+            "prescale_mode_act",
+            &[],
+            f64::from(u8::from(self.mode() == Mode::Act)),
         );
-        t.push_str(
-            "# HELP prescale_kill_switch_engaged 1 when the kill switch of the scope is engaged.\n",
+        family(
+            &mut t,
+            "prescale_kill_switch_engaged",
+            "gauge",
+            "1 when the kill switch of the scope is engaged.",
         );
-        t.push_str("# TYPE prescale_kill_switch_engaged gauge\n");
-        let _ = writeln!(
-            t,
-            "prescale_kill_switch_engaged{{scope=\"global\"}} {}",
-            u8::from(global)
+        line(
+            &mut t,
+            "prescale_kill_switch_engaged",
+            &[("scope", "global")],
+            f64::from(u8::from(global)),
         );
         for w in workloads {
-            let _ = writeln!(
-                t,
-                "prescale_kill_switch_engaged{{scope=\"workload\",workload=\"{}\"}} {}",
-                escape_label_value(w.as_str()),
-                u8::from(engaged.contains(w))
+            line(
+                &mut t,
+                "prescale_kill_switch_engaged",
+                &[("scope", "workload"), ("workload", w.as_str())],
+                f64::from(u8::from(engaged.contains(w))),
             );
         }
         t

@@ -7,7 +7,7 @@ use crate::http::lock;
 use prescale_core::{Timestamp, WorkloadId};
 use prescale_feedback::{AnomalyEvent, EventChange, FeedbackStatus, ModelStats};
 use prescale_keda::{Prediction, SharedPredictions};
-use prescale_remote::naming::escape_label_value;
+use prescale_remote::text::{family, line};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -202,35 +202,40 @@ impl Insight {
         let mut events = String::new();
         let mut open = String::new();
         for (w, m) in &s.models {
-            let w = escape_label_value(w.as_str());
+            let w = w.as_str();
             if let Some(all) = m
                 .stats
                 .iter()
                 .find(|r| r.model.is_none() && r.horizon.is_none())
             {
                 if let Some(v) = all.recent.mae {
-                    mae.push_str(&format!("prescale_forecast_mae{{workload=\"{w}\"}} {v}\n"));
+                    line(&mut mae, "prescale_forecast_mae", &[("workload", w)], v);
                 }
                 if let Some(v) = all.recent.coverage {
                     // one level convention with the forecast series: a fraction ("0.9")
                     let level = all
                         .level
                         .and_then(|l| prescale_core::Level::new(l).ok())
-                        .map(|l| format!(",level=\"{}\"", prescale_remote::naming::level_label(l)))
-                        .unwrap_or_default();
-                    cov.push_str(&format!(
-                        "prescale_forecast_coverage{{workload=\"{w}\"{level}}} {v}\n"
-                    ));
+                        .map(prescale_remote::naming::level_label);
+                    let mut labels = vec![("workload", w)];
+                    if let Some(l) = level.as_deref() {
+                        labels.push(("level", l));
+                    }
+                    line(&mut cov, "prescale_forecast_coverage", &labels, v);
                 }
             }
-            events.push_str(&format!(
-                "prescale_anomaly_events_total{{workload=\"{w}\"}} {}\n",
-                m.status.anomaly_events
-            ));
-            open.push_str(&format!(
-                "prescale_anomaly_open{{workload=\"{w}\"}} {}\n",
-                u8::from(m.status.open_anomaly.is_some())
-            ));
+            line(
+                &mut events,
+                "prescale_anomaly_events_total",
+                &[("workload", w)],
+                m.status.anomaly_events as f64,
+            );
+            line(
+                &mut open,
+                "prescale_anomaly_open",
+                &[("workload", w)],
+                f64::from(u8::from(m.status.open_anomaly.is_some())),
+            );
         }
         let mut out = String::new();
         for (name, kind, help, body) in [
@@ -260,9 +265,8 @@ impl Insight {
             ),
         ] {
             if !body.is_empty() {
-                out.push_str(&format!(
-                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{body}"
-                ));
+                family(&mut out, name, kind, help);
+                out.push_str(&body);
             }
         }
         out

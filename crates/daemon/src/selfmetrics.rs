@@ -2,9 +2,8 @@
 //! Prometheus text exposition.
 
 use prescale_core::{Point, SeriesKey};
-use prescale_remote::naming::escape_label_value;
+pub use prescale_remote::text::{family, line};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -496,45 +495,6 @@ impl SelfMetrics {
             );
             o
         })
-    }
-}
-
-/// `# HELP` and `# TYPE` lines.
-pub fn family(o: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(o, "# HELP {name} {help}");
-    let _ = writeln!(o, "# TYPE {name} {kind}");
-}
-
-/// One sample line with escaped label values.
-pub fn line(o: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
-    o.push_str(name);
-    if !labels.is_empty() {
-        o.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            o.push_str(k);
-            o.push_str("=\"");
-            o.push_str(&escape_label_value(v));
-            o.push('"');
-        }
-        o.push('}');
-    }
-    o.push(' ');
-    o.push_str(&format_value(value));
-    o.push('\n');
-}
-
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
     }
 }
 

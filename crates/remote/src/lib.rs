@@ -22,6 +22,7 @@ pub mod range;
 pub mod template;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 pub mod window;
 pub mod writer;
 

@@ -8,11 +8,12 @@
 //! | raw telemetry (`Point`s) | the metric's base name, `workload`, `metric` (full prescale metric), the point's labels |
 
 use crate::template::is_label_name;
+use crate::text;
+pub use crate::text::{escape_label_value, format_value};
 use prescale_core::{
     Fingerprint, Forecast, Interval, Labels, Level, Point, SeriesKey, Timestamp, WorkloadId,
 };
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 pub const FORECAST: &str = "prescale_forecast";
 pub const FINGERPRINT_COMPONENT: &str = "prescale_fingerprint_component";
@@ -258,20 +259,6 @@ pub fn point_sample(point: &Point) -> PromSample {
     }
 }
 
-/// Escapes a label value for a PromQL string literal or the exposition format.
-pub fn escape_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The PromQL selector of the raw series of `key` (the inverse of [`point_sample`]).
 pub fn raw_selector(key: &SeriesKey) -> String {
     format!(
@@ -299,25 +286,18 @@ pub fn exposition(samples: &[PromSample], with_timestamps: bool) -> String {
     }
     let mut out = String::new();
     for (name, members) in families {
-        if let Some(h) = help(name) {
-            let _ = writeln!(out, "# HELP {name} {h}");
+        match help(name) {
+            Some(h) => text::family(&mut out, name, family_type(name), h),
+            None => text::type_line(&mut out, name, family_type(name)),
         }
-        let _ = writeln!(out, "# TYPE {name} {}", family_type(name));
         for s in members {
-            out.push_str(name);
-            if !s.labels.is_empty() {
-                let inner: Vec<String> = s
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
-                    .collect();
-                let _ = write!(out, "{{{}}}", inner.join(","));
-            }
-            let _ = write!(out, " {}", format_value(s.value));
-            if with_timestamps {
-                let _ = write!(out, " {}", s.ts.0);
-            }
-            out.push('\n');
+            let labels: Vec<(&str, &str)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let ts = with_timestamps.then_some(s.ts.0);
+            text::line_at(&mut out, name, &labels, s.value, ts);
         }
     }
     out
@@ -329,19 +309,6 @@ pub fn family_type(name: &str) -> &'static str {
         "counter"
     } else {
         "gauge"
-    }
-}
-
-/// A float as the exposition format writes it (`NaN`, `+Inf`, `-Inf`, shortest round-trip text).
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{v}")
     }
 }
 
