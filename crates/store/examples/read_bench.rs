@@ -112,7 +112,7 @@ fn main() -> Result<(), Error> {
     let reader = Store::open(&db)?;
     println!("| read | calls | p50 ms | p99 ms | rows |");
     println!("|---|---:|---:|---:|---:|");
-    let mut row = |name: &str, runs: usize, r: (f64, f64, usize)| {
+    let row = |name: &str, runs: usize, r: (f64, f64, usize)| {
         println!("| {name} | {runs} | {:.3} | {:.3} | {} |", r.0, r.1, r.2);
     };
     row(

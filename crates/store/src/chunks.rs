@@ -8,6 +8,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// Samples per chunk when a run is cut into chunks.
 pub(crate) const CHUNK_SAMPLES: usize = 1024;
+/// New samples after the end of a series' newest chunk are merged into it (decoded and encoded
+/// again) only while it holds fewer than this; past it they start a chunk of their own. Appends in
+/// time order so re-encode at most this many stored samples a flush, and chunks of live series
+/// settle between this and `CHUNK_SAMPLES`.
+pub(crate) const OPEN_SAMPLES: usize = 256;
 
 // The key of `chunks` is (series_id, start_ts DESC), so its index hands a series' chunks newest
 // first. The hot statements below read that order without `ORDER BY` or aggregates: rusqlite's
@@ -257,10 +262,11 @@ pub(crate) fn merge(
         return Ok(merged);
     };
     let mut touched = overlapping(conn, id, lo.ts.0, hi.ts.0, context)?;
-    // A full chunk that ends before the new samples stays as it is (appends in time order).
+    // A chunk holding enough that ends before the new samples stays as it is (appends in time
+    // order).
     if touched
         .first()
-        .is_some_and(|c| c.end < lo.ts.0 && c.n >= CHUNK_SAMPLES as i64)
+        .is_some_and(|c| c.end < lo.ts.0 && c.n >= OPEN_SAMPLES as i64)
     {
         touched.remove(0);
     }
