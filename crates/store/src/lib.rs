@@ -28,6 +28,7 @@ mod forecasts;
 mod head;
 mod open;
 mod options;
+mod read_pool;
 mod records;
 mod retention;
 mod schema;
@@ -47,6 +48,7 @@ pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};
 pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};
+pub use read_pool::ReadPool;
 pub use records::{
     ClusterRecord, ClusteringRun, FingerprintRun, FingerprintScores, ForecastRecord, ModelRecord,
     SeriesInfo, UpsertStats,
