@@ -34,6 +34,10 @@ pub struct AgentSample {
     pub stats: SampleStats,
     /// The watcher's counts over the steps handed on with this sample (`None`: none finished).
     pub watch: Option<crate::watch::WatchStats>,
+    /// Workloads whose cgroups had OOM kills since the previous sample.
+    pub oom: Vec<crate::oom::OomKill>,
+    /// Cgroup event files with an unexpected shape (also counted in `stats.malformed`).
+    pub problems: Vec<crate::oom::CgroupFileError>,
 }
 
 /// Counts of what happened in one sample; skipped processes are counted here, never errors.
@@ -131,6 +135,8 @@ struct Slot {
     runtime: Option<crate::env::RuntimeInfo>,
     /// When its `environment_info` point was last emitted (boot-clock seconds).
     info_at: Option<f64>,
+    /// Its OOM-kill counter at the last sample.
+    oom_kills: Option<u64>,
 }
 
 /// The built-in agent. Build it once with [`Agent::new`], then call [`Agent::sample`] every
@@ -337,7 +343,8 @@ impl Agent {
             self.held = self.procs.values().filter(|p| p.files.is_some()).count();
         }
         self.attribute_net(clock, &mut stats);
-        self.cgroup_memory(&mut stats);
+        let (mut oom, mut problems) = (Vec::new(), Vec::new());
+        self.cgroup_memory(&mut stats, &mut oom, &mut problems);
         self.last_sample = Some(clock);
 
         let mut points = Vec::with_capacity(self.touched.len() * self.names.len());
@@ -370,6 +377,8 @@ impl Agent {
             overhead,
             stats,
             watch,
+            oom,
+            problems,
         })
     }
 
@@ -841,6 +850,7 @@ impl Agent {
             cgroup_based,
             runtime: None,
             info_at: None,
+            oom_kills: None,
         });
         self.by_name.insert(name, w);
         Some(w)

@@ -24,6 +24,8 @@ pub(crate) struct Agg {
     pub net_rx: Option<f64>,
     pub net_tx: Option<f64>,
     pub cgroup_memory: Option<u64>,
+    /// OOM kills counted in the workload's cgroups (cumulative).
+    pub oom_kills: Option<u64>,
     /// Memory-cgroup files of the workload's processes (cgroup-grouped workloads only).
     pub mem_files: Vec<Arc<str>>,
 }
@@ -43,7 +45,7 @@ impl Agg {
     }
 
     /// Values in the order of [`metrics::ALL`].
-    pub fn values(&self) -> [Option<f64>; 16] {
+    pub fn values(&self) -> [Option<f64>; metrics::ALL.len()] {
         [
             self.cpu_cores,
             Some(self.rss_bytes as f64),
@@ -61,6 +63,7 @@ impl Agg {
             self.net_rx,
             self.net_tx,
             self.cgroup_memory.map(|v| v as f64),
+            self.oom_kills.map(|v| v as f64),
         ]
     }
 }

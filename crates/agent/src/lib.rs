@@ -38,6 +38,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod metrics;
+pub mod oom;
 pub mod overhead;
 pub mod parse;
 mod reader;

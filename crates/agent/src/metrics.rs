@@ -33,8 +33,12 @@ pub const NET_TX_BYTES_PER_S: &str = "net_tx_bytes_per_s";
 /// Memory charged to the workload's cgroups (v2 `memory.current`, v1 `memory.usage_in_bytes`).
 pub const CGROUP_MEMORY_BYTES: &str = "cgroup_memory_bytes";
 
+/// Processes the OOM killer took in the workload's cgroups, a counter (v2 `memory.events`, v1
+/// `memory.oom_control` `oom_kill`); its increases also come as [`crate::oom::OomKill`]s.
+pub const OOM_KILLS_TOTAL: &str = "oom_kills_total";
+
 /// Every metric, in the order points are emitted for a workload.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     CPU_CORES,
     RSS_BYTES,
     READ_BYTES_PER_S,
@@ -51,6 +55,7 @@ pub const ALL: [&str; 16] = [
     NET_RX_BYTES_PER_S,
     NET_TX_BYTES_PER_S,
     CGROUP_MEMORY_BYTES,
+    OOM_KILLS_TOTAL,
 ];
 
 /// One point per workload, value 1, every `INFO_EVERY` and when first seen: the host's hardware and
