@@ -66,7 +66,8 @@ impl Daemon {
             tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
                 let w = Store::open_with(&db, &opts)?;
                 let r = Store::open_with(&db, &opts)?;
-                let s = Store::open_with(&db, &opts)?;
+                // Listings are served by a few handles side by side.
+                let s = prescale_store::ReadPool::open(&db, &opts, 4)?;
                 Ok((w, r, s))
             })
             .await
@@ -166,7 +167,7 @@ impl Daemon {
             ))),
             inflight: http::InFlight::new(cfg.receiver.limits.max_inflight_bytes),
             reader: reader.clone(),
-            summaries: Arc::new(Mutex::new(summaries)),
+            summaries: Arc::new(summaries),
             desired: desired.clone(),
             controls: controls.clone(),
             api_token: cfg.api_token.clone().map(Arc::new),

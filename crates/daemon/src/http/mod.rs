@@ -55,9 +55,9 @@ pub struct AppState {
     /// The API's connection to the embedded store (WAL lets it read while the writer commits):
     /// reads, and the rare operator write (annotations).
     pub reader: Arc<Mutex<Store>>,
-    /// The workload listing's own connection: its per-series sample counts scan every stored
-    /// sample (seconds on a large store), so it does not hold `reader` and stall the other reads.
-    pub summaries: Arc<Mutex<Store>>,
+    /// The workload listing's own handles (a pool, so that concurrent listings do not wait for
+    /// each other; each reads one row a series) apart from `reader`, so they do not stall other reads.
+    pub summaries: Arc<prescale_store::ReadPool>,
     /// The latest desired replica count per controlled workload (for `/metrics`).
     pub desired: crate::loops::control::Desired,
     /// The global mode and kill switch the control loop applies.

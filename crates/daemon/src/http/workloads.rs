@@ -6,7 +6,7 @@
 //! RFC 3339 texts formatted into the output without strings of their own.
 
 use super::rfc3339::Rfc3339;
-use super::{lock, AppState};
+use super::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -76,7 +76,9 @@ pub async fn workloads(State(st): State<AppState>) -> Response {
     let route = "/api/v1/workloads";
     let summaries = st.summaries.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let spans = lock(&summaries).series_spans().map_err(|e| e.to_string())?;
+        let spans = summaries
+            .with(|s| s.series_spans())
+            .map_err(|e| e.to_string())?;
         body(&spans).map_err(|e| e.to_string())
     })
     .await;
