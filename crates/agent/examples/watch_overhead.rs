@@ -250,6 +250,12 @@ fn main() -> Result<()> {
             secs,
         )?,
         watched(
+            "watch, 1 pid @ 1 ms",
+            &format!("interval = \"1ms\"\nprocesses = [{}]", pids[0]),
+            1,
+            secs,
+        )?,
+        watched(
             &format!("watch, {n} pids @ 1 ms + status (ctx split)"),
             &format!("interval = \"1ms\"\nstatus = true\n{by_pid}"),
             n,
