@@ -15,6 +15,7 @@ pub mod history;
 pub mod inputs;
 pub mod levels;
 pub mod like;
+pub mod prior;
 pub mod profile;
 pub mod recommend;
 pub mod resources;
@@ -42,6 +43,7 @@ pub use inputs::{load_inputs, FleetInputs};
 pub use levels::{LevelStats, MemberLevel};
 pub use like::{parse_matchers, LabelMatcher, Like};
 pub use prescale_policy::instances::{InstanceCatalogue, InstanceType};
+pub use prior::{ClusterPrior, Prior, PriorTarget};
 pub use profile::{
     build_profile, cluster_profile, ClusterProfile, MetricProfile, PeriodSource, ProfileOptions,
 };

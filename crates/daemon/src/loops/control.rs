@@ -47,12 +47,7 @@ pub struct Slot {
     /// Set when a tick panicked: the slot's state can no longer be trusted, so it stops deciding.
     retired: bool,
     /// Cold start: whose cluster profile stands in while the history is too short.
-    like: Option<prescale_learn::Like>,
-    profile: Option<(prescale_learn::ClusterProfile, String)>,
-    /// When the profile was last looked for (looked up at most every [`PROFILE_RETRY_MS`]).
-    profile_checked: Option<Timestamp>,
-    /// The step end the cold-start forecast was last made for (made again only for a new step).
-    prior_end: Option<i64>,
+    cold: prescale_learn::ClusterPrior,
     /// Where the workload comes from: the config, or a `PredictiveScaler` (key, generation).
     pub(crate) scaler: Option<(String, Option<i64>)>,
     /// The latest decision made (for the scaler's status).
@@ -79,9 +74,6 @@ pub struct Slot {
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
 /// of its steps still reach the API's model, forecast and `/metrics`).
 const OBSERVED_SAVE_EVERY_MS: i64 = 300_000;
-
-/// How long to wait before looking for a cluster profile again after not finding one.
-const PROFILE_RETRY_MS: i64 = 60_000;
 
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
@@ -170,10 +162,7 @@ pub(crate) fn make_slot(
         actuator: Box::new(guarded),
         seeded: false,
         retired: false,
-        like,
-        profile: None,
-        profile_checked: None,
-        prior_end: None,
+        cold: prescale_learn::ClusterPrior::new(like),
         scaler: None,
         last_record: None,
         fleet_version: 0,
@@ -721,71 +710,20 @@ fn tick_one(
     Some(record)
 }
 
-/// While the workload's own history is too short to fit: forecast it from its nearest cluster's
-/// profile (the `like` workload's or labels' cluster, else its own once fingerprinted), scaled to
-/// the level of the steps it has.
+/// While the workload's own history is too short to fit: the controller's prior comes from its
+/// nearest cluster's profile (prescale-learn's cold-start rule).
 fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
-    let spec = slot.controller.spec().clone();
-    let due = slot
-        .profile_checked
-        .is_none_or(|t| now.0.saturating_sub(t.0) >= PROFILE_RETRY_MS);
-    if slot.profile.is_none() && due {
-        slot.profile_checked = Some(now);
-        let like = slot
-            .like
-            .clone()
-            .unwrap_or_else(|| prescale_learn::Like::Workload(spec.workload.clone()));
-        let opts = prescale_learn::ProfileOptions {
-            period: spec
-                .season
-                .and_then(|s| prescale_core::Interval::from_millis(duration_ms(s))),
-            ..prescale_learn::ProfileOptions::default()
-        };
-        let found = prescale_learn::nearest_group(store, &like, prescale_learn::KMEANS)
-            .and_then(|g| prescale_learn::cluster_profile(store, g.cluster, &g.members, &opts));
-        match found {
-            Ok(p) if p.metrics.contains_key(&spec.metric) => {
-                let label = match p.cluster {
-                    Some(c) => format!("profile of cluster {} ({} members)", c.0, p.members.len()),
-                    None => format!("profile of the fleet ({} workloads)", p.members.len()),
-                };
-                tracing::info!(workload = %spec.workload, like = %like, profile = %label, "cold start from a cluster profile");
-                slot.profile = Some((p, label));
-            }
-            Ok(_) => {
-                tracing::info!(workload = %spec.workload, like = %like, metric = %spec.metric, "cold start: the nearest cluster has no such metric")
-            }
-            Err(e) => {
-                tracing::debug!(workload = %spec.workload, like = %like, error = %e, "cold start: no cluster profile yet")
-            }
-        }
-    }
-    let Some((profile, label)) = &slot.profile else {
-        return;
-    };
-    let Some(step) = prescale_core::Interval::from_millis(spec.step_ms()) else {
-        return;
+    let spec = slot.controller.spec();
+    let target = prescale_learn::PriorTarget {
+        workload: &spec.workload,
+        metric: &spec.metric,
+        season_ms: spec.season.map(duration_ms),
+        step_ms: spec.step_ms(),
+        horizon: spec.decision_lead_steps() + spec.refit_every,
     };
     let (recent, end) = slot.controller.recent();
-    let end = end.unwrap_or(now.0 - now.0.rem_euclid(spec.step_ms()));
-    if slot.prior_end == Some(end) {
-        return;
-    }
-    let horizon = spec.decision_lead_steps() + spec.refit_every;
-    let tail = &recent[recent.len().saturating_sub(288)..];
-    match prescale_learn::profile_forecast(
-        profile,
-        &spec.metric,
-        tail,
-        Timestamp(end - spec.step_ms()),
-        step,
-        horizon,
-    ) {
-        Ok(f) => {
-            slot.controller.set_prior(end, f, label.clone());
-            slot.prior_end = Some(end);
-        }
-        Err(e) => tracing::debug!(workload = %spec.workload, error = %e, "cold-start forecast"),
+    if let Some(p) = slot.cold.next(store, &target, &recent, end, now) {
+        slot.controller.set_prior(p.end, p.forecast, p.label);
     }
 }
 
