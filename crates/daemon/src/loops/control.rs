@@ -722,7 +722,7 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
         horizon: spec.decision_lead_steps() + spec.refit_every,
     };
     let (recent, end) = slot.controller.recent();
-    if let Some(p) = slot.cold.next(store, &target, &recent, end, now) {
+    if let Some(p) = slot.cold.next(store, &target, recent, end, now) {
         slot.controller.set_prior(p.end, p.forecast, p.label);
     }
 }
