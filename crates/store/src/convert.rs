@@ -29,6 +29,11 @@ pub(crate) fn step(conn: &mut Connection, rows: usize, context: &str) -> Result<
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx(context)?;
+    // Checked again under the write lock: another handle opening the same file (a read pool, a
+    // second process) may have finished the conversion and dropped the table meanwhile.
+    if !has_table(&tx, "samples", context)? {
+        return Ok(false);
+    }
     // The old head first: it holds at most one flush's worth of rows (262,144). The newest
     // generation wins for a time, and the head wins over `samples`.
     if has_table(&tx, "samples_head", context)? {
