@@ -1,4 +1,47 @@
-//! Bit-level writer and reader for the chunk codec (most significant bit first).
+//! Bit-level writer and reader for the chunk codec (most significant bit first), and the byte
+//! varint and zigzag codings the codec and the write-ahead log share.
+
+/// Maps a signed delta to an unsigned one, small magnitudes to small numbers.
+#[inline]
+pub(crate) fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+/// The inverse of [`zigzag`].
+#[inline]
+pub(crate) fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// Appends `n` as a LEB128 varint (7 bits per byte, low first).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Reads a varint at `*at` and moves past it; `None` when truncated or longer than 64 bits.
+pub(crate) fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let (mut n, mut shift) = (0u64, 0u32);
+    loop {
+        let &b = bytes.get(*at)?;
+        *at += 1;
+        if shift > 63 {
+            return None;
+        }
+        n |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+}
 
 /// Appends bit fields to a byte vector.
 #[derive(Debug, Default)]

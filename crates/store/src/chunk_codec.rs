@@ -8,7 +8,7 @@
 //! leading zeros + 6 bits length), or the integers `v * 10^e` with their deltas or deltas of deltas
 //! in `varbits` fields. The encoder picks the mode that writes the fewest bits.
 
-use crate::bits::{BitReader, BitWriter};
+use crate::bits::{get_varint, put_varint, unzigzag, zigzag, BitReader, BitWriter};
 use prescale_core::{Sample, Timestamp};
 
 /// Why a chunk could not be decoded.
@@ -43,16 +43,6 @@ const POW10: [f64; 16] = [
 ];
 /// Integers up to this magnitude are exact in f64.
 const EXACT: f64 = 9_007_199_254_740_992.0;
-
-#[inline]
-fn zigzag(d: i64) -> u64 {
-    ((d << 1) ^ (d >> 63)) as u64
-}
-
-#[inline]
-fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
-}
 
 /// Field widths of the `varbits` buckets after the prefixes `10`, `110` and `1110`.
 const B1: u32 = 4;
@@ -228,34 +218,6 @@ pub(crate) fn encode(samples: &[Sample]) -> Vec<u8> {
         xor
     } else {
         decimal
-    }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let (mut n, mut shift) = (0u64, 0u32);
-    loop {
-        let &b = bytes.get(*at)?;
-        *at += 1;
-        if shift > 63 {
-            return None;
-        }
-        n |= u64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
     }
 }
 

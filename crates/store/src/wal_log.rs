@@ -2,6 +2,7 @@
 //! by series and compressed with the chunk codec, so that an acknowledged append costs one row insert
 //! and one commit. `head.rs` keeps the log decoded in memory and flushes it into chunks.
 
+use crate::bits::{get_varint, put_varint, unzigzag, zigzag};
 use crate::chunk_codec;
 use crate::error::{invalid, Context, StoreError};
 use prescale_core::Sample;
@@ -15,42 +16,6 @@ pub(crate) struct Run {
     pub(crate) samples: Vec<Sample>,
     pub(crate) new_n: u64,
     pub(crate) new_span: Option<(i64, i64)>,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let (mut n, mut shift) = (0u64, 0u32);
-    loop {
-        let &b = bytes.get(*at)?;
-        *at += 1;
-        if shift > 63 {
-            return None;
-        }
-        n |= u64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-}
-
-fn zigzag(d: i64) -> u64 {
-    ((d << 1) ^ (d >> 63)) as u64
-}
-
-fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 /// The body of one log row: the number of runs, then per run the series id, the new count, the new
