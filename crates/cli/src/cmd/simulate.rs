@@ -8,7 +8,7 @@ use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::Series;
 use prescale_policy::{PolicyKind, PricingCatalogue, PurchaseSpec};
-use prescale_replay::{simulate, PurchaseSim, SimConfig, SimResult};
+use prescale_replay::{simulate, PurchaseRun, PurchaseSim, SimConfig, SimResult};
 use serde_json::json;
 use std::path::Path;
 
@@ -22,13 +22,8 @@ struct Total {
     cost_vs_oracle: f64,
     with_ratio: usize,
     actions: usize,
-    dollars: f64,
-    dollars_on_demand: f64,
-    interruptions: u64,
-    replica_steps_lost: u64,
-    committed_hours: f64,
-    spot_hours: f64,
-    on_demand_hours: f64,
+    /// Summed over the series (its `committed` stays 0: a base is per series).
+    purchase: PurchaseRun,
 }
 
 pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
@@ -164,28 +159,11 @@ fn report(
                        "cost_money": m.cost_money, "cost_vs_oracle": m.cost_vs_oracle, "actions": m.actions,
                        "max_step": m.max_step});
             if let Some(p) = &run.purchase {
-                t.dollars += p.dollars;
-                t.dollars_on_demand += p.dollars_on_demand;
-                t.interruptions += p.interruptions;
-                t.replica_steps_lost += p.replica_steps_lost;
-                t.committed_hours += p.committed_hours;
-                t.spot_hours += p.spot_hours;
-                t.on_demand_hours += p.on_demand_hours;
+                add_purchase(&mut t.purchase, p);
                 row.push(num(Some(p.dollars), 2));
                 row.push(num(Some(p.dollars_on_demand), 2));
                 row.push(p.interruptions.to_string());
-                purchase_json(
-                    &mut j,
-                    PurchaseFigures {
-                        dollars: p.dollars,
-                        dollars_on_demand: p.dollars_on_demand,
-                        interruptions: p.interruptions,
-                        replica_steps_lost: p.replica_steps_lost,
-                        committed_hours: p.committed_hours,
-                        spot_hours: p.spot_hours,
-                        on_demand_hours: p.on_demand_hours,
-                    },
-                );
+                purchase_json(&mut j, p);
                 j["committed"] = json!(p.committed);
             }
             rows.push(row);
@@ -220,21 +198,11 @@ fn report(
         let mut j = json!({"under_pct": mean(t.under_pct, t.series), "unserved_pct": mean(t.unserved_pct, t.series),
                    "cost": t.cost, "cost_vs_oracle": ratio, "actions": t.actions});
         if priced {
-            row.push(num(Some(t.dollars), 2));
-            row.push(num(Some(t.dollars_on_demand), 2));
-            row.push(t.interruptions.to_string());
-            purchase_json(
-                &mut j,
-                PurchaseFigures {
-                    dollars: t.dollars,
-                    dollars_on_demand: t.dollars_on_demand,
-                    interruptions: t.interruptions,
-                    replica_steps_lost: t.replica_steps_lost,
-                    committed_hours: t.committed_hours,
-                    spot_hours: t.spot_hours,
-                    on_demand_hours: t.on_demand_hours,
-                },
-            );
+            let p = &t.purchase;
+            row.push(num(Some(p.dollars), 2));
+            row.push(num(Some(p.dollars_on_demand), 2));
+            row.push(p.interruptions.to_string());
+            purchase_json(&mut j, p);
         }
         rows.push(row);
         total_json.insert(name.clone(), j);
@@ -273,19 +241,19 @@ fn report(
     Ok(())
 }
 
-/// Purchase figures of one run or their sum over the series.
-struct PurchaseFigures {
-    dollars: f64,
-    dollars_on_demand: f64,
-    interruptions: u64,
-    replica_steps_lost: u64,
-    committed_hours: f64,
-    spot_hours: f64,
-    on_demand_hours: f64,
+/// Adds `p`'s figures (all but the committed base) to the sum `t`.
+fn add_purchase(t: &mut PurchaseRun, p: &PurchaseRun) {
+    t.dollars += p.dollars;
+    t.dollars_on_demand += p.dollars_on_demand;
+    t.interruptions += p.interruptions;
+    t.replica_steps_lost += p.replica_steps_lost;
+    t.committed_hours += p.committed_hours;
+    t.spot_hours += p.spot_hours;
+    t.on_demand_hours += p.on_demand_hours;
 }
 
-/// Adds the purchase figures to a policy's JSON object.
-fn purchase_json(j: &mut serde_json::Value, p: PurchaseFigures) {
+/// Adds the purchase figures of one run, or of their sum, to a policy's JSON object.
+fn purchase_json(j: &mut serde_json::Value, p: &PurchaseRun) {
     let ratio = (p.dollars_on_demand > 0.0).then(|| p.dollars / p.dollars_on_demand);
     for (k, v) in [
         ("dollars", json!(p.dollars)),
