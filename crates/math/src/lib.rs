@@ -3,6 +3,7 @@
 pub mod correlation;
 pub mod distance;
 pub mod period;
+pub mod rng;
 pub mod robust;
 pub mod seasonal;
 pub mod stats;
@@ -10,6 +11,7 @@ pub mod stats;
 pub use correlation::pearson;
 pub use distance::{euclidean, squared_euclidean};
 pub use period::{detect_periods, DetectedPeriod};
+pub use rng::SplitMix64;
 pub use robust::{mad, MAD_TO_SIGMA};
 pub use stats::{
     autocorrelation, least_squares_slope, mean, mean_abs_diff, median, nonneg_line_fit, quantile,

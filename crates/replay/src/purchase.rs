@@ -10,6 +10,7 @@
 //! it bought, so adding a policy does not change another's draws.
 
 use crate::{ReplayError, SimConfig};
+use prescale_math::SplitMix64;
 use prescale_policy::{
     HeadroomConfig, PlannerParams, PolicyKind, PricedInstance, PurchasePlanner, PurchaseSpec, Spot,
 };
@@ -136,7 +137,7 @@ impl LanePurchase {
         let already = self.missing(t);
         let running_spot = mix.spot.min(ready.saturating_sub(already));
         let reclaimed = (0..running_spot)
-            .filter(|_| self.rng.next_f64() < self.hazard)
+            .filter(|_| self.rng.uniform() < self.hazard)
             .count() as u32;
         if reclaimed > 0 {
             self.run.interruptions += u64::from(reclaimed);
@@ -149,24 +150,6 @@ impl LanePurchase {
 
     pub(crate) fn finish(self) -> PurchaseRun {
         self.run
-    }
-}
-
-/// splitmix64: a small seeded generator, so interruption draws repeat exactly.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -186,9 +169,9 @@ mod tests {
         let mut a = SplitMix64(7);
         let mut b = SplitMix64(7);
         for _ in 0..1000 {
-            let x = a.next_f64();
+            let x = a.uniform();
             assert!((0.0..1.0).contains(&x));
-            assert_eq!(x, b.next_f64());
+            assert_eq!(x, b.uniform());
         }
         assert_ne!(fnv1a(b"predictive"), fnv1a(b"hpa"));
     }

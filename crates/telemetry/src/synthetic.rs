@@ -66,26 +66,8 @@ impl Default for DemoConfig {
     }
 }
 
-/// splitmix64: a tiny deterministic generator (no dependency needed for demo noise).
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub(crate) fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(1e-12);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
+/// The demo's noise: prescale-math's seeded splitmix64.
+pub(crate) use prescale_math::SplitMix64 as Rng;
 
 /// Requests per second for one archetype at `t` seconds since a Monday midnight.
 fn demand(a: Archetype, t: f64, scale: f64, phase: f64, rng: &mut Rng, burst: &mut f64) -> f64 {

@@ -2,7 +2,7 @@
 
 use super::{WatchStep, Watcher};
 use crate::overhead::thread_cpu_seconds;
-use prescale_core::Timestamp;
+use prescale_core::{Clock, SystemClock};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -47,14 +47,6 @@ fn sleep_until(deadline_ns: u64) {
     }
 }
 
-fn wall_now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp(ms)
-}
-
 /// Read every `interval` on a thread named `prescale-watch` and hand each finished step to
 /// `sink`; the thread ends when `sink` returns false or `stop` is signalled or dropped. A reading
 /// that falls more than one interval behind skips the missed ones (counted in `late`).
@@ -76,7 +68,7 @@ pub fn spawn(
                     late += 1;
                     next = t;
                 }
-                if let Some(mut step) = watcher.tick(wall_now(), t) {
+                if let Some(mut step) = watcher.tick(SystemClock.now(), t) {
                     let cpu = thread_cpu_seconds().unwrap_or(cpu0);
                     step.stats.cpu_seconds = (cpu - cpu0).max(0.0);
                     step.stats.late = std::mem::take(&mut late);
