@@ -1,0 +1,28 @@
+//! prescale on NATS JetStream: telemetry points published to subjects partitioned by workload,
+//! a compact point-batch codec, durable pull consumers per partition, and the ownership of
+//! partitions by leases in a JetStream key-value bucket (revision-based fencing tokens, membership
+//! heartbeats, rendezvous hashing over the live members).
+
+pub mod codec;
+pub mod connect;
+pub mod consumer;
+pub mod controls;
+pub mod error;
+pub mod hash;
+pub mod lease;
+pub mod ownership;
+pub mod publisher;
+pub mod subject;
+
+pub use codec::{decode, encode, CodecError};
+pub use connect::{Bus, BusOptions};
+pub use consumer::{Delivery, PartitionConsumer};
+pub use controls::GlobalControls;
+pub use error::BusError;
+pub use lease::{Fence, FenceError, Lease, LeaseValue};
+pub use ownership::{Ownership, OwnershipView, RoundReport};
+pub use publisher::{PublishReport, Publisher};
+pub use subject::{decisions_subject, partition_of, points_subject, Partitions};
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
