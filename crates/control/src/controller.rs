@@ -15,9 +15,13 @@
 
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
+use crate::heap::SignalError;
 use crate::record::{DecisionRecord, ForecastSummary, Inputs};
 use crate::rightsize::{Rightsizer, SizingInput};
 use crate::{ControlError, Mode, ResourceKind, WorkloadSpec};
+
+/// The agent's cumulative OOM kill counter per workload (prescale-agent's `OOM_KILLS_TOTAL`).
+pub const OOM_KILLS_TOTAL: &str = "oom_kills_total";
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp};
 use prescale_feedback::{EventChange, FeedbackConfig, WorkloadFeedback};
@@ -513,13 +517,17 @@ impl Controller {
                 }
             })
             .collect();
+        let oom_now = self.rightsizer.as_ref().is_some_and(|r| r.oom_pending());
         let (held, decisions) = match hold {
             Some((why, (text, json))) => {
                 for r in &mut records {
                     r.reason = text.clone();
                     r.reason_json = json.clone();
                 }
-                (Some(why), vec![None; records.len()])
+                let resized = oom_now && self.resize_now(&mut records[0], current[0]);
+                // Inside a decided step an OOM raise is a decision of its own.
+                let held = (!(resized && why == Hold::Waiting)).then_some(why);
+                (held, vec![None; records.len()])
             }
             None => (None, self.decide(&mut records, &current)),
         };
@@ -607,9 +615,83 @@ impl Controller {
                 replicas: after,
                 current: current[0].resources.as_ref(),
                 current_instance: current[0].instance_type.as_deref(),
+                replicas_before: record.replicas_before,
             }));
         }
         decisions
+    }
+
+    /// A tick inside a step already decided, with OOM kills waiting: memory is raised at once
+    /// (the replica count stays), the acting record says why.
+    /// Returns whether it resized.
+    fn resize_now(&mut self, record: &mut DecisionRecord, current: &Current) -> bool {
+        // Nothing known of the replicas: nothing to resize them at (the next decision raises).
+        let (Some(r), Some(replicas)) = (&mut self.rightsizer, record.replicas_before) else {
+            return false;
+        };
+        record.replicas_after = Some(replicas);
+        record.resources = Some(r.decide(&SizingInput {
+            now: record.at,
+            stale_after: self.spec.stale_after,
+            demand_at_lead: self.last_actual.unwrap_or(0.0),
+            replicas,
+            current: current.resources.as_ref(),
+            current_instance: current.instance_type.as_deref(),
+            replicas_before: record.replicas_before,
+        }));
+        record.reason = format!(
+            "{}; OOM kill: memory resized at once, {replicas} replicas kept",
+            record.reason
+        );
+        record.reason_json = serde_json::json!({
+            "rule": "oom-resize",
+            "replicas": replicas,
+            "held": record.reason_json,
+        });
+        true
+    }
+
+    /// Hands the controller the newest heap estimate of the workload's runtime (read at `at`):
+    /// memory decisions size from it while it is fresher than `stale_after`. A non-finite,
+    /// negative or zero live heap, limit or GOGC is refused and the estimate not taken.
+    pub fn observe_heap(
+        &mut self,
+        at: Timestamp,
+        estimate: prescale_ingest::gc::HeapEstimate,
+    ) -> Result<(), SignalError> {
+        crate::heap::check_estimate(self.spec.workload.as_str(), &estimate)?;
+        if let Some(r) = &mut self.rightsizer {
+            r.observe_heap(at, estimate);
+        }
+        Ok(())
+    }
+
+    /// Hands the controller a reading of the agent's cumulative `oom_kills_total` counter for
+    /// the workload: a rise raises memory at the next tick, even inside a decided step. A
+    /// non-finite or negative reading is refused.
+    pub fn observe_oom_total(&mut self, total: f64) -> Result<(), SignalError> {
+        if !(total.is_finite() && total >= 0.0) {
+            return Err(SignalError::OomCounter {
+                workload: self.spec.workload.to_string(),
+                value: total,
+            });
+        }
+        if let Some(r) = &mut self.rightsizer {
+            r.observe_oom_total(total);
+        }
+        Ok(())
+    }
+
+    /// The series the daemon reads for [`Self::observe_oom_total`]: the workload's
+    /// `oom_kills_total` when memory is sized.
+    pub fn oom_key(&self) -> Option<SeriesKey> {
+        let sized = self
+            .spec
+            .resources
+            .as_ref()
+            .is_some_and(|r| r.memory.is_some());
+        let metric = prescale_core::MetricName::new(OOM_KILLS_TOTAL).ok()?;
+        sized.then(|| SeriesKey::new(self.spec.workload.clone(), metric))
     }
 
     /// The forecast at the decision lead and the model that made it, for decision records.

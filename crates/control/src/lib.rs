@@ -5,7 +5,8 @@
 //! [`Controller::tick`] aligns the raw window to the decision step, decides once per completed step
 //! and returns an explained [`DecisionRecord`]; stale or missing telemetry holds (never scales in).
 //! With `resources` in its spec, each decision also sizes per-replica CPU and memory requests
-//! ([`rightsize`]). [`actuate`] hands an `act`-mode decision to an actuator and records the outcome.
+//! ([`rightsize`]); memory from a Go or JVM heap estimate and raised at once after an OOM kill
+//! ([`heap`]). [`actuate`] hands an `act`-mode decision to an actuator and records the outcome.
 
 mod actuate;
 mod align;
@@ -13,6 +14,7 @@ mod controller;
 mod error;
 pub mod explain;
 pub mod fleet;
+pub mod heap;
 mod record;
 mod replicas;
 mod resources;
@@ -23,7 +25,7 @@ mod tally;
 
 pub use actuate::actuate;
 pub use align::complete_steps;
-pub use controller::Controller;
+pub use controller::{Controller, OOM_KILLS_TOTAL};
 pub use controller::{Current, Decided, Hold, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};

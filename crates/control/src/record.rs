@@ -137,6 +137,12 @@ pub struct ResourceChoice {
     pub freshness_s: Option<f64>,
     /// The fitted use model (`None` while the recent peak stands in).
     pub model: Option<UsageModel>,
+    /// Memory sized from the runtime's live heap after GC (see [`crate::heap`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<crate::heap::HeapSizing>,
+    /// Memory raised at once after OOM kills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom: Option<crate::heap::OomBump>,
     pub reason: String,
 }
 

@@ -2,6 +2,7 @@
 //! series measure the workload's total use of each resource, per-replica bounds, headroom, the
 //! change tolerance and the scale-down stabilization window, validated once.
 
+use crate::heap::HeapRule;
 use crate::ControlError;
 use prescale_core::MetricName;
 use prescale_policy::InstanceCatalogue;
@@ -121,6 +122,9 @@ pub struct ResourceSpec {
     /// Instance types to choose from: with CPU and memory both sized, each decision also names
     /// the cheapest type one replica fits (default none).
     pub instance_types: Option<InstanceCatalogue>,
+    /// How a Go or JVM heap estimate, when one is handed to the controller, sizes memory
+    /// (see [`crate::heap`]).
+    pub memory_runtime: HeapRule,
 }
 
 impl Default for ResourceSpec {
@@ -134,6 +138,7 @@ impl Default for ResourceSpec {
             stabilization: Duration::from_secs(600),
             fit_steps: 360,
             instance_types: None,
+            memory_runtime: HeapRule::default(),
         }
     }
 }
@@ -224,6 +229,9 @@ impl ResourceSpec {
                     "choosing an instance type needs both cpu and memory sized",
                 ));
             }
+        }
+        if let Some((field, value, reason)) = self.memory_runtime.problem() {
+            return Err(bad(field, value, reason));
         }
         if self.fit_steps < 2 {
             return Err(bad(

@@ -9,8 +9,13 @@
 //! stabilization (the highest recommendation over the window is kept, as the HPA does with
 //! replicas) and the change tolerance (a request within `tolerance` of the current one is left).
 //! Stale or missing use holds the request and never lowers it.
+//!
+//! Memory: with a fresh heap estimate of the workload's runtime (Go, JVM) the request comes from
+//! the live heap after GC by the runtime's rule instead of the RSS model, and an OOM kill raises it
+//! at once (see [`crate::heap`]).
 
 use crate::align::complete_steps;
+use crate::heap::{self, HeapReading, OomBump, OomWatch};
 use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel};
 use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget, MIB};
 use prescale_actuate::Resources;
@@ -47,6 +52,12 @@ pub struct Rightsizer {
     /// The instance type the last decision asked for, and what was known before it.
     instance: Option<String>,
     instance_before: Option<String>,
+    /// The newest heap estimate of the workload's runtime.
+    heap: Option<HeapReading>,
+    /// OOM kills from the agent's counter; the kills the last decision answered (restored when
+    /// it was not applied).
+    oom: OomWatch,
+    oom_answered: Option<(u64, f64)>,
 }
 
 /// What one sizing decision is given.
@@ -62,6 +73,8 @@ pub struct SizingInput<'a> {
     pub current: Option<&'a Resources>,
     /// The instance type the actuator reports (else the last decision's is assumed).
     pub current_instance: Option<&'a str>,
+    /// Replicas running before the decision (`None`: taken as `replicas`).
+    pub replicas_before: Option<u32>,
 }
 
 impl Rightsizer {
@@ -87,7 +100,29 @@ impl Rightsizer {
             demand: Steps::new(keep),
             instance: None,
             instance_before: None,
+            heap: None,
+            oom: OomWatch::default(),
+            oom_answered: None,
         }
+    }
+
+    /// Takes a checked heap estimate of the workload's runtime, read at `at`.
+    pub(crate) fn observe_heap(
+        &mut self,
+        at: Timestamp,
+        estimate: prescale_ingest::gc::HeapEstimate,
+    ) {
+        self.heap = Some(HeapReading { at, estimate });
+    }
+
+    /// Takes a reading of the agent's cumulative OOM kill counter (checked finite, non-negative).
+    pub(crate) fn observe_oom_total(&mut self, total: f64) {
+        self.oom.observe(total);
+    }
+
+    /// Whether OOM kills wait for a memory raise.
+    pub(crate) fn oom_pending(&self) -> bool {
+        self.oom.pending().is_some() && self.tracks.iter().any(|t| t.kind == ResourceKind::Memory)
     }
 
     /// The use series to load each tick, per resource.
@@ -127,12 +162,27 @@ impl Rightsizer {
     /// Sizes every resource for the decision described by `input`.
     pub fn decide(&mut self, input: &SizingInput<'_>) -> ResourceDecision {
         let mut out = ResourceDecision::default();
+        let memory = Memory {
+            heap: self.heap.as_ref().filter(|h| {
+                input.now.0.saturating_sub(h.at.0) as f64 / 1000.0
+                    <= input.stale_after.as_secs_f64()
+            }),
+            oom: self.oom.pending(),
+        };
+        self.oom_answered = None;
         for t in &mut self.tracks {
-            let choice = size(t, &self.spec, &self.demand, input);
+            let mem = (t.kind == ResourceKind::Memory).then_some(&memory);
+            let choice = size(t, &self.spec, &self.demand, input, mem);
+            if choice.oom.is_some() {
+                self.oom_answered = memory.oom;
+            }
             match t.kind {
                 ResourceKind::Cpu => out.cpu = Some(choice),
                 ResourceKind::Memory => out.memory = Some(choice),
             }
+        }
+        if self.oom_answered.is_some() {
+            self.oom.answered();
         }
         out.instance = self.choose_instance(&out, input);
         out
@@ -205,6 +255,9 @@ impl Rightsizer {
             t.last_set = t.before_last;
         }
         self.instance = self.instance_before.clone();
+        if let Some((kills, total)) = self.oom_answered.take() {
+            self.oom.unanswered(kills, total);
+        }
     }
 }
 
@@ -252,12 +305,20 @@ fn current_of(kind: ResourceKind, r: Option<&Resources>) -> Option<f64> {
     }
 }
 
-/// One resource's decision.
+/// What memory's sizing is given besides use: a fresh heap estimate and OOM kills waiting.
+struct Memory<'a> {
+    heap: Option<&'a HeapReading>,
+    /// Kills since the last raise, and the counter.
+    oom: Option<(u64, f64)>,
+}
+
+/// One resource's decision (`mem` for memory only).
 fn size(
     t: &mut Track,
     spec: &ResourceSpec,
     demand: &Steps,
     input: &SizingInput<'_>,
+    mem: Option<&Memory<'_>>,
 ) -> ResourceChoice {
     let before = current_of(t.kind, input.current).or(t.last_set);
     let freshness_s = t
@@ -274,6 +335,8 @@ fn size(
         usage,
         freshness_s,
         model: None,
+        heap: None,
+        oom: None,
         reason: String::new(),
     };
     t.before_last = before;
@@ -286,12 +349,156 @@ fn size(
         )),
         _ => None,
     };
-    if let Some(why) = hold {
-        choice.reason = format!("hold: {why}; the {} request is left as it is", t.kind);
+    let from_use = match &hold {
+        None => Some(use_recommendation(t, spec, demand, input, &mut choice)),
+        Some(_) => None,
+    };
+    let from_heap = mem.and_then(|m| m.heap).map(|h| {
+        let demand_now = demand.last().filter(|d| *d > 0.0);
+        let replicas_before = f64::from(input.replicas_before.unwrap_or(input.replicas).max(1));
+        let per_replica_at_lead = input.demand_at_lead / f64::from(input.replicas.max(1));
+        let load = demand_now.map_or(1.0, |d| per_replica_at_lead / (d / replicas_before));
+        heap::size_from_heap(&h.estimate, &spec.memory_runtime, load)
+    });
+    let oom = mem.and_then(|m| m.oom);
+    let raw = match (&from_heap, from_use, &hold) {
+        (Some(h), from_use, _) => {
+            let rss = from_use.map_or_else(
+                || {
+                    format!(
+                        "; use-based sizing held ({})",
+                        hold.as_deref().unwrap_or("")
+                    )
+                },
+                |r| format!("; the use-based sizing would ask {:.0} MiB", r / MIB),
+            );
+            choice.reason = format!("memory from the live heap after GC: {}{rss}", h.rule);
+            Some(h.memory_bytes)
+        }
+        (None, Some(r), _) => Some(r),
+        (None, None, Some(why)) => {
+            choice.reason = format!("hold: {why}; the {} request is left as it is", t.kind);
+            None
+        }
+        (None, None, None) => None,
+    };
+    choice.heap = from_heap;
+    if raw.is_none() && oom.is_none() {
         t.last_set = before;
         return choice;
     }
-    let usage_now = usage.unwrap_or(0.0);
+    // OOM kills with nothing else to size on: the last request stands until the raise.
+    let sized = raw.is_some();
+    let raw = raw.or(before).unwrap_or(t.target.min);
+    if choice.heap.is_some() {
+        choice.recommended = Some(raw);
+    }
+    let bounded = raw.clamp(t.target.min, t.target.max);
+    if sized && bounded != raw {
+        choice.bound_by = Some(format!("bounds [{}, {}]", t.target.min, t.target.max));
+    }
+    // An OOM kill: at once to max(last request × 1.5, peak per replica × 1.2), within the bounds.
+    let bumped = match oom {
+        Some((kills, total)) => {
+            let replicas_before = f64::from(input.replicas_before.unwrap_or(input.replicas).max(1));
+            let peak = t
+                .usage
+                .values()
+                .reduce(f64::max)
+                .map(|p| p / replicas_before);
+            let floor = heap::oom_floor(before, peak);
+            choice.oom = Some(OomBump {
+                kills,
+                kills_total: total,
+                floor_bytes: floor,
+            });
+            let mib = |b: f64| b / MIB;
+            let mut note = format!(
+                "; OOM kill ({kills} new, {total:.0} in all): memory raised at once to \
+                 max(last request {} × {}, peak per replica {} × {})",
+                before.map_or("unknown".into(), |b| format!("{:.0} MiB", mib(b))),
+                heap::OOM_LIMIT_FACTOR,
+                peak.map_or("unknown".into(), |p| format!("{:.0} MiB", mib(p))),
+                heap::OOM_PEAK_FACTOR,
+            );
+            let out = match floor {
+                Some(f) if f > bounded => {
+                    let capped = f.min(t.target.max);
+                    note.push_str(&format!(" = {:.0} MiB", mib(f)));
+                    if capped < f {
+                        choice.bound_by =
+                            Some(format!("bounds [{}, {}]", t.target.min, t.target.max));
+                    } else {
+                        choice.bound_by = Some("oom kill".into());
+                    }
+                    capped
+                }
+                Some(f) => {
+                    note.push_str(&format!(
+                        " = {:.0} MiB, below the sizing's {:.0} MiB",
+                        mib(f),
+                        mib(bounded)
+                    ));
+                    bounded
+                }
+                None => {
+                    note.push_str(": neither is known, left to the sizing");
+                    bounded
+                }
+            };
+            note.push_str("; scale-down stabilization and tolerance bypassed");
+            choice.reason.push_str(&note);
+            out
+        }
+        None => bounded,
+    };
+    // Scale-down stabilization: the highest recommendation over the window (an OOM raise enters
+    // it, so the following decisions hold it).
+    let window_ms = i64::try_from(spec.stabilization.as_millis()).unwrap_or(i64::MAX);
+    t.recent.push_back((input.now.0, bumped));
+    while t
+        .recent
+        .front()
+        .is_some_and(|(at, _)| input.now.0.saturating_sub(*at) > window_ms)
+    {
+        t.recent.pop_front();
+    }
+    let stabilized = t.recent.iter().map(|(_, v)| *v).fold(bumped, f64::max);
+    if stabilized > bumped {
+        choice.bound_by = Some(format!(
+            "scale-down stabilization (highest recommendation over {} s: {:.4})",
+            spec.stabilization.as_secs(),
+            stabilized
+        ));
+    }
+    let mut after = t.kind.round_up(stabilized);
+    if let (Some(b), None) = (before, oom) {
+        let within = b > 0.0 && ((after - b).abs() / b) <= spec.tolerance;
+        let in_bounds = (t.target.min..=t.target.max).contains(&b);
+        if within && in_bounds && after != b {
+            choice.bound_by = Some(format!(
+                "tolerance (±{:.0}% of the current {:.4})",
+                spec.tolerance * 100.0,
+                b
+            ));
+            after = b;
+        }
+    }
+    choice.after = Some(after);
+    t.last_set = Some(after);
+    choice
+}
+
+/// The use-model recommendation per replica (headroom included); fills the choice's model and
+/// reason.
+fn use_recommendation(
+    t: &Track,
+    spec: &ResourceSpec,
+    demand: &Steps,
+    input: &SizingInput<'_>,
+    choice: &mut ResourceChoice,
+) -> f64 {
+    let usage_now = t.usage.last().unwrap_or(0.0);
     let replicas = f64::from(input.replicas.max(1));
     let (xs, ys): (Vec<f64>, Vec<f64>) = t
         .usage
@@ -348,44 +555,7 @@ fn size(
         raw,
         t.kind.unit()
     ));
-    let bounded = raw.clamp(t.target.min, t.target.max);
-    if bounded != raw {
-        choice.bound_by = Some(format!("bounds [{}, {}]", t.target.min, t.target.max));
-    }
-    // Scale-down stabilization: the highest recommendation over the window.
-    let window_ms = i64::try_from(spec.stabilization.as_millis()).unwrap_or(i64::MAX);
-    t.recent.push_back((input.now.0, bounded));
-    while t
-        .recent
-        .front()
-        .is_some_and(|(at, _)| input.now.0.saturating_sub(*at) > window_ms)
-    {
-        t.recent.pop_front();
-    }
-    let stabilized = t.recent.iter().map(|(_, v)| *v).fold(bounded, f64::max);
-    if stabilized > bounded {
-        choice.bound_by = Some(format!(
-            "scale-down stabilization (highest recommendation over {} s: {:.4})",
-            spec.stabilization.as_secs(),
-            stabilized
-        ));
-    }
-    let mut after = t.kind.round_up(stabilized);
-    if let Some(b) = before {
-        let within = b > 0.0 && ((after - b).abs() / b) <= spec.tolerance;
-        let in_bounds = (t.target.min..=t.target.max).contains(&b);
-        if within && in_bounds && after != b {
-            choice.bound_by = Some(format!(
-                "tolerance (±{:.0}% of the current {:.4})",
-                spec.tolerance * 100.0,
-                b
-            ));
-            after = b;
-        }
-    }
-    choice.after = Some(after);
-    t.last_set = Some(after);
-    choice
+    raw
 }
 
 #[cfg(test)]
@@ -418,6 +588,7 @@ mod tests {
             replicas,
             current: None,
             current_instance: None,
+            replicas_before: None,
         }
     }
 
