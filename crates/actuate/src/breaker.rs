@@ -1,6 +1,7 @@
 //! A circuit breaker: opens after consecutive failures, lets one trial through after a cool-down.
 
-use std::time::{Duration, Instant};
+use prescale_core::Timestamp;
+use std::time::Duration;
 
 /// When the breaker opens and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub enum BreakerState {
 #[derive(Debug, Clone, Copy)]
 enum Inner {
     Closed(u32),
-    Open(Instant),
+    Open(Timestamp),
 }
 
 /// Breaker bookkeeping; time is passed in so the owner decides which clock to use.
@@ -55,13 +56,13 @@ impl Breaker {
         }
     }
 
-    pub fn state(&self, now: Instant) -> BreakerState {
+    pub fn state(&self, now: Timestamp) -> BreakerState {
         match self.inner {
             Inner::Closed(n) => BreakerState::Closed {
                 consecutive_failures: n,
             },
             Inner::Open(until) if now < until => BreakerState::Open {
-                remaining: until - now,
+                remaining: Duration::from_millis(until.0.abs_diff(now.0)),
             },
             Inner::Open(_) => BreakerState::HalfOpen,
         }
@@ -72,11 +73,13 @@ impl Breaker {
     }
 
     /// Records a failed attempt; returns the new state.
-    pub fn on_failure(&mut self, now: Instant) -> BreakerState {
+    pub fn on_failure(&mut self, now: Timestamp) -> BreakerState {
         self.inner = match self.inner {
             Inner::Closed(n) if n + 1 < self.config.failure_threshold => Inner::Closed(n + 1),
             // Threshold reached, or the half-open trial failed: (re)open.
-            _ => Inner::Open(now + self.config.open_for),
+            _ => Inner::Open(Timestamp(now.0.saturating_add(
+                i64::try_from(self.config.open_for.as_millis()).unwrap_or(i64::MAX),
+            ))),
         };
         self.state(now)
     }
@@ -88,7 +91,7 @@ mod tests {
 
     #[test]
     fn opens_at_threshold_and_half_opens_after_cool_down() {
-        let t0 = Instant::now();
+        let t0 = Timestamp(1_700_000_000_000);
         let mut b = Breaker::new(BreakerConfig {
             failure_threshold: 2,
             open_for: Duration::from_secs(10),
@@ -101,12 +104,12 @@ mod tests {
         );
         assert!(matches!(b.on_failure(t0), BreakerState::Open { .. }));
         assert_eq!(
-            b.state(t0 + Duration::from_secs(4)),
+            b.state(Timestamp(t0.0 + 4_000)),
             BreakerState::Open {
                 remaining: Duration::from_secs(6)
             }
         );
-        let later = t0 + Duration::from_secs(10);
+        let later = Timestamp(t0.0 + 10_000);
         assert_eq!(b.state(later), BreakerState::HalfOpen);
         // A failed trial reopens at once.
         assert!(matches!(b.on_failure(later), BreakerState::Open { .. }));

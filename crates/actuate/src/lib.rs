@@ -8,7 +8,6 @@
 
 mod actuator;
 mod breaker;
-mod clock;
 mod config;
 mod dry_run;
 mod error;
@@ -26,7 +25,6 @@ mod webhook;
 
 pub use actuator::Actuator;
 pub use breaker::{BreakerConfig, BreakerState};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     ActuatorConfig, ConfigProblem, DryRunConfig, ExecConfig, KubernetesTarget, ProcessPoolConfig,
     RetryConfig, WebhookConfig,

@@ -2,10 +2,9 @@
 
 use crate::breaker::Breaker;
 use crate::{
-    ActuateError, ActuationRequest, Actuator, Applied, BreakerConfig, BreakerState, Clock,
-    DesiredState, SystemClock,
+    ActuateError, ActuationRequest, Actuator, Applied, BreakerConfig, BreakerState, DesiredState,
 };
-use prescale_core::WorkloadId;
+use prescale_core::{Clock, SystemClock, WorkloadId};
 use std::time::Duration;
 
 /// Exponential back-off: `base`, `2·base`, `4·base`, … capped at `max`, for at most `max_attempts`

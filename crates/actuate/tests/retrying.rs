@@ -5,10 +5,11 @@ mod common;
 use common::{request, workload};
 use prescale_actuate::{
     ActuateError, ActuationRequest, Actuator, Applied, Backoff, BreakerConfig, BreakerState,
-    DesiredState, ManualClock, Retrying,
+    DesiredState, Retrying,
 };
-use prescale_core::WorkloadId;
+use prescale_core::{ManualClock, Timestamp, WorkloadId};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Answers from a script; once it runs out, keeps failing retryably.
@@ -54,7 +55,7 @@ impl Actuator for Scripted {
     }
 }
 
-fn wrap(inner: Scripted, clock: &ManualClock) -> Retrying<Scripted, ManualClock> {
+fn wrap(inner: Scripted, clock: &Arc<ManualClock>) -> Retrying<Scripted, Arc<ManualClock>> {
     Retrying::with_clock(
         inner,
         Backoff {
@@ -72,7 +73,7 @@ fn wrap(inner: Scripted, clock: &ManualClock) -> Retrying<Scripted, ManualClock>
 
 #[test]
 fn retries_with_backoff_then_succeeds() {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
     let mut r = wrap(
         Scripted::new(vec![unavailable(), unavailable(), ok()]),
         &clock,
@@ -93,7 +94,7 @@ fn retries_with_backoff_then_succeeds() {
 
 #[test]
 fn retries_then_opens_the_breaker_and_refuses_calls() {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
     let mut r = wrap(Scripted::new(vec![]), &clock);
     let err = r.apply(&request(2)).unwrap_err();
     assert!(matches!(err, ActuateError::ServerError { status: 503, .. }));
@@ -110,7 +111,7 @@ fn retries_then_opens_the_breaker_and_refuses_calls() {
 
 #[test]
 fn half_open_success_closes_and_failure_reopens() {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
     // 3 failures open it; the first trial fails; the second trial succeeds.
     let answers = vec![
         unavailable(),
@@ -145,7 +146,7 @@ fn half_open_success_closes_and_failure_reopens() {
 
 #[test]
 fn non_retryable_errors_are_not_retried() {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
     let rejected = Err(ActuateError::Rejected {
         target: "t".into(),
         status: 409,
@@ -180,7 +181,7 @@ fn wraps_a_real_exec_actuator() {
             ..Default::default()
         },
     );
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
     let mut r = Retrying::with_clock(
         exec,
         Backoff::default(),

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod point;
 pub mod series;
 pub mod time;
+pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desired::{DesiredState, Resources};
@@ -19,3 +20,4 @@ pub use ids::{Labels, MetricName, SeriesKey, WorkloadId};
 pub use point::Point;
 pub use series::{Sample, Series};
 pub use time::{Interval, Timestamp};
+pub use window::{WindowError, WindowSource};

@@ -3,7 +3,8 @@
 
 use crate::config::{DaemonConfig, StoreKind};
 use crate::error::DaemonError;
-use prescale_remote::{ClientOptions, PromClient, PromWindowSource, RemoteLayout, WindowSource};
+use prescale_core::WindowSource;
+use prescale_remote::{ClientOptions, PromClient, PromWindowSource, RemoteLayout};
 use prescale_store::Store;
 
 /// The window source the config selects: the embedded file, or the raw series prescale remote-writes

@@ -4,8 +4,8 @@ mod fake_api;
 
 use fake_api::{FakeApi, C};
 use prescale_actuate::{
-    ActuationRequest, Actuator, Backoff, BreakerConfig, BreakerState, DesiredState, ManualClock,
-    Resources, Retrying,
+    ActuationRequest, Actuator, Backoff, BreakerConfig, BreakerState, DesiredState, Resources,
+    Retrying,
 };
 use prescale_core::{Timestamp, WorkloadId};
 use prescale_kube::{
@@ -384,7 +384,7 @@ fn retrying_wrapper_recovers_from_transient_5xx() {
         act,
         Backoff::default(),
         BreakerConfig::default(),
-        ManualClock::new(),
+        prescale_core::ManualClock::new(Timestamp(0)),
     );
     let applied = retrying
         .apply(&request(DesiredState::replicas(wid("web"), 7)))

@@ -17,6 +17,7 @@ pub mod levels;
 pub mod like;
 pub mod prior;
 pub mod profile;
+pub mod recluster;
 pub mod recommend;
 pub mod resources;
 pub mod view;
@@ -47,6 +48,7 @@ pub use prior::{ClusterPrior, Prior, PriorTarget};
 pub use profile::{
     build_profile, cluster_profile, ClusterProfile, MetricProfile, PeriodSource, ProfileOptions,
 };
+pub use recluster::{ForecastHealth, ReclusterRule};
 pub use recommend::{
     recommend, InstanceAdvice, RecommendOptions, Recommendation, ReplicaAdvice, ResourceAdvice,
 };

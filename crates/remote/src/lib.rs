@@ -6,7 +6,7 @@
 //!   raw window reads;
 //! - [`backfill`]: configured [`BackfillQuery`]s → validated `prescale_core::Series`;
 //! - [`RemoteWriter`]: remote-write 1.0 pushes with retries; [`naming`] fixes the exported names;
-//! - [`WindowSource`]: the embedded store or a remote server as the place windows are read from.
+//! - [`PromWindowSource`]: a remote server as the place windows are read from (`prescale_core::WindowSource`).
 
 mod api;
 pub mod backfill;
@@ -35,5 +35,5 @@ pub use naming::PromSample;
 pub use options::{Auth, ClientOptions};
 pub use range::{TimeRange, PROMETHEUS_MAX_POINTS};
 pub use template::Template;
-pub use window::{PromWindowSource, RemoteLayout, SourceError, WindowSource};
+pub use window::{PromWindowSource, RemoteLayout};
 pub use writer::{PushStats, RemoteWriter, RetryPolicy, WriterOptions};

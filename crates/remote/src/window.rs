@@ -1,57 +1,17 @@
-//! Window sources: where the stages above read a series' recent samples from (embedded store or
-//! a Prometheus-compatible server), behind one trait so the config switch changes nothing above it.
+//! The Prometheus-compatible server as a window source (the contract, `WindowSource`, lives in
+//! `prescale_core`; the embedded store implements it in `prescale_store`).
 
 use crate::backfill::BackfillQuery;
 use crate::client::{InstantAnswer, PromClient};
 use crate::error::RemoteError;
 use crate::naming::{key_of_labels, raw_selector, METRIC_LABEL, WORKLOAD_LABEL};
 use crate::range::{merge_samples, TimeRange};
-use prescale_core::{Interval, Sample, SeriesKey, Timestamp};
-use prescale_store::{Store, StoreError};
-use thiserror::Error;
+use prescale_core::{Interval, Sample, SeriesKey, Timestamp, WindowError, WindowSource};
 
-/// A failed window read.
-#[derive(Debug, Error)]
-pub enum SourceError {
-    #[error(transparent)]
-    Remote(#[from] RemoteError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// No configured query can produce the requested key.
-    #[error("no configured query produces series {0}")]
-    UnknownSeries(SeriesKey),
-}
-
-/// Reads windows of series.
-pub trait WindowSource {
-    /// The samples of `key` with `from <= ts <= to`, in time order, one per timestamp; empty when
-    /// the series has none there (or is unknown to a store that cannot tell).
-    fn load_window(
-        &self,
-        key: &SeriesKey,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Sample>, SourceError>;
-
-    /// The series this source can serve, sorted.
-    fn keys(&self) -> Result<Vec<SeriesKey>, SourceError>;
-}
-
-impl WindowSource for Store {
-    fn load_window(
-        &self,
-        key: &SeriesKey,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Sample>, SourceError> {
-        // Raw samples, and rollup means where retention has replaced them.
-        Ok(Store::load_window(self, key, from, to)?)
-    }
-
-    fn keys(&self) -> Result<Vec<SeriesKey>, SourceError> {
-        let mut keys: Vec<SeriesKey> = self.list_series()?.into_iter().map(|s| s.key).collect();
-        keys.sort();
-        Ok(keys)
+/// A remote server's failure as a window read error.
+impl From<RemoteError> for WindowError {
+    fn from(e: RemoteError) -> WindowError {
+        WindowError::backend("Prometheus-compatible server", e)
     }
 }
 
@@ -91,7 +51,7 @@ impl PromWindowSource {
         default_step: Interval,
         key: &SeriesKey,
         range: TimeRange,
-    ) -> Result<Vec<Sample>, SourceError> {
+    ) -> Result<Vec<Sample>, WindowError> {
         let mut candidates = queries
             .iter()
             .filter(|q| {
@@ -102,7 +62,7 @@ impl PromWindowSource {
             })
             .peekable();
         if candidates.peek().is_none() {
-            return Err(SourceError::UnknownSeries(key.clone()));
+            return Err(WindowError::UnknownSeries(key.clone()));
         }
         let mut out = Vec::new();
         for q in candidates {
@@ -142,7 +102,7 @@ impl WindowSource for PromWindowSource {
         key: &SeriesKey,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<Vec<Sample>, SourceError> {
+    ) -> Result<Vec<Sample>, WindowError> {
         let range = TimeRange::new(from, to)?;
         match &self.layout {
             RemoteLayout::Raw => {
@@ -161,7 +121,7 @@ impl WindowSource for PromWindowSource {
         }
     }
 
-    fn keys(&self) -> Result<Vec<SeriesKey>, SourceError> {
+    fn keys(&self) -> Result<Vec<SeriesKey>, WindowError> {
         let mut keys = Vec::new();
         match &self.layout {
             RemoteLayout::Raw => {

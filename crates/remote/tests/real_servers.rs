@@ -6,7 +6,8 @@ mod common;
 
 use common::{counter_value, gauge_value, now_ms, ScrapeTarget};
 use prescale_core::{
-    Forecast, Interval, Labels, Level, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId,
+    Forecast, Interval, Labels, Level, MetricName, Point, Sample, SeriesKey, Timestamp,
+    WindowSource, WorkloadId,
 };
 use prescale_remote::naming::{self, forecast_samples};
 use prescale_remote::testkit::{
@@ -14,8 +15,7 @@ use prescale_remote::testkit::{
 };
 use prescale_remote::{
     backfill, backfill_report, BackfillQuery, ClientOptions, InstantAnswer, PromClient,
-    PromWindowSource, RangeSeries, RemoteLayout, RemoteWriter, TimeRange, WindowSource,
-    WriterOptions,
+    PromWindowSource, RangeSeries, RemoteLayout, RemoteWriter, TimeRange, WriterOptions,
 };
 use prescale_store::Store;
 use std::time::{Duration, Instant};
@@ -252,7 +252,7 @@ fn backfill_from_victoria_metrics_is_exact() {
     );
     assert!(matches!(
         fixed.load_window(&key("api", "cpu"), from, to),
-        Err(prescale_remote::SourceError::UnknownSeries(_))
+        Err(prescale_core::WindowError::UnknownSeries(_))
     ));
 
     // Mapping collisions are errors, not silent merges.

@@ -150,6 +150,30 @@ fn merge(raw: &[Sample], rollups: &[Rollup]) -> Vec<Sample> {
     out
 }
 
+/// The store as a window source: raw samples, and rollup means where retention has replaced them.
+impl prescale_core::WindowSource for Store {
+    fn load_window(
+        &self,
+        key: &SeriesKey,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Sample>, prescale_core::WindowError> {
+        Store::load_window(self, key, from, to)
+            .map_err(|e| prescale_core::WindowError::backend("embedded store", e))
+    }
+
+    fn keys(&self) -> Result<Vec<SeriesKey>, prescale_core::WindowError> {
+        let mut keys: Vec<SeriesKey> = self
+            .list_series()
+            .map_err(|e| prescale_core::WindowError::backend("embedded store", e))?
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,10 +21,10 @@ use prescale_control::{
     actuate, Actuation, Controller, Current, DecisionRecord, Fleet, Mode, Outcome, ResourceKind,
     Usage,
 };
+use prescale_core::WindowSource;
 use prescale_core::{Clock, SeriesKey, Timestamp, WorkloadId};
 use prescale_keda::Prediction;
 use prescale_remote::naming::{self, PromSample};
-use prescale_remote::WindowSource;
 use prescale_store::{DecisionRow, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -212,6 +212,8 @@ pub(crate) struct PassContext {
     pub desired: Desired,
     pub insight: Insight,
     pub controls: Controls,
+    /// `[cluster]`: only the workloads this instance owns tick, each actuation is fenced.
+    pub cluster: Option<crate::cluster::ClusterLink>,
 }
 
 /// Runs every `tick` until shutdown, reading the time of each pass from `clock`.
@@ -224,6 +226,7 @@ pub async fn run(
     insight: Insight,
     controls: Controls,
     clock: Arc<dyn Clock>,
+    cluster: Option<crate::cluster::ClusterLink>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (slots, mut scalers, mut observe) = workloads;
@@ -232,6 +235,7 @@ pub async fn run(
         desired,
         insight,
         controls,
+        cluster,
     };
     let mut slots = slots;
     let mut ticker = tokio::time::interval(tick);
@@ -317,10 +321,21 @@ pub(crate) fn pass(
     let started = std::time::Instant::now();
     let (io, desired, insight) = (&ctx.io, &ctx.desired, &ctx.insight);
     let outcomes = Fleet::new().run(&mut slots.0, |slot| {
+        // In a cluster, a workload another instance owns does not tick here.
+        let fence = match &ctx.cluster {
+            None => None,
+            Some(link) => match link.fence_of(&slot.controller.spec().workload) {
+                Some(f) => Some((link, f)),
+                None => return,
+            },
+        };
         if !slot.retired {
             promote(slot, insight, io, now);
             // Between decisions nothing changes that the API shows: publish on decisions.
-            if let Some(record) = tick_one(slot, io, desired, global, now) {
+            if let Some(record) = tick_one(slot, io, desired, global, now, fence) {
+                if let Some((link, f)) = fence {
+                    link.decided(&record, Some(f));
+                }
                 let metric = slot.controller.spec().metric.to_string();
                 insight.control().decided(&metric, &record);
                 publish(slot, insight, now);
@@ -570,6 +585,7 @@ fn tick_one(
     desired: &Desired,
     global: Mode,
     now: Timestamp,
+    fence: Option<(&crate::cluster::ClusterLink, prescale_bus::Fence)>,
 ) -> Option<DecisionRecord> {
     let mode = effective_mode(slot.own_mode, global);
     let spec = slot.controller.spec();
@@ -626,6 +642,14 @@ fn tick_one(
     } else {
         Current::default()
     };
+    // Memory sizing reads the agent's OOM counter and the scraped GC gauges.
+    {
+        let (from, to) = super::runtime_signals::span(&slot.controller, now);
+        let io = lock(io);
+        super::runtime_signals::feed(&mut slot.controller, |k| {
+            io.windows.load_window(k, from, to).ok()
+        });
+    }
     if slot.controller.wants_prior() && !window.is_empty() {
         cold_start(slot, &lock(io).decisions, now);
     }
@@ -652,7 +676,18 @@ fn tick_one(
             why: "global mode forecast-only".into(),
         });
     } else {
-        actuate(&mut record, slot.actuator.as_mut());
+        match fence {
+            // The fencing token is checked right before the actuator acts.
+            Some((link, fence)) => actuate(
+                &mut record,
+                &mut crate::cluster::fenced::Fenced {
+                    inner: slot.actuator.as_mut(),
+                    link,
+                    fence,
+                },
+            ),
+            None => actuate(&mut record, slot.actuator.as_mut()),
+        }
         if matches!(
             record.actuation,
             Some(
@@ -766,6 +801,7 @@ fn promote(slot: &mut Slot, insight: &Insight, io: &Mutex<Io>, now: Timestamp) {
             feedback: Vec::new(),
             resources: None,
             actuation: None,
+            actions: Default::default(),
         };
         if let Err(e) = save(&mut lock(io).decisions, &record) {
             tracing::warn!(workload = %workload, error = %e, "saving the promotion");

@@ -16,7 +16,7 @@ use prescale_core::{Interval, Timestamp, WorkloadId};
 use prescale_fingerprint::Reducer;
 use prescale_learn::{
     cluster_latest, fingerprint_store, Algorithm, BasisPolicy, ClusterOptions, FingerprintOptions,
-    LearnError,
+    ForecastHealth, LearnError, ReclusterRule,
 };
 use prescale_store::{Store, StoreOptions};
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,14 +147,14 @@ pub async fn run(
                 continue;
             }
             _ = fingerprint_tick.tick() => {
-                let recluster = last_cluster.is_some_and(|t| t.elapsed() >= RECLUSTER_AT_MOST)
-                    && match forecasts_off(&insight) {
-                        Some(why) => {
-                            tracing::info!(reason = %why, "forecast error stays high: re-clustering");
-                            true
-                        }
-                        None => false,
-                    };
+                let health = forecast_health(&insight);
+                let recluster = match RECLUSTER.reason(last_cluster.map(|t| t.elapsed()), &health) {
+                    Some(why) => {
+                        tracing::info!(reason = %why, "forecast error stays high: re-clustering");
+                        true
+                    }
+                    None => false,
+                };
                 Job::Fingerprint { then_cluster: !clustered || recluster }
             }
             _ = cluster_tick.tick() => Job::Cluster,
@@ -384,29 +384,33 @@ fn save_and_log(
     );
 }
 
-/// Shortest time between re-clusterings triggered by forecast error.
-const RECLUSTER_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
+/// When forecast error triggers a re-clustering (the rule lives in `prescale_learn`).
+const RECLUSTER: ReclusterRule = ReclusterRule {
+    at_most: std::time::Duration::from_secs(600),
+    min_outcomes: 50,
+    coverage_shortfall: 0.2,
+};
 
-/// Why the control loop's forecasts are off, if they are: drift declared, or recent coverage 20
-/// points or more under nominal over at least 50 outcomes, for some workload.
-fn forecasts_off(insight: &Insight) -> Option<String> {
-    insight.models().into_iter().find_map(|m| {
-        if let Some(d) = &m.status.drift {
-            return Some(format!("{}: drift {:?}", m.workload, d.reason));
-        }
-        let all = m
-            .stats
-            .iter()
-            .find(|r| r.model.is_none() && r.horizon.is_none())?;
-        let (coverage, level) = (all.recent.coverage?, all.level?);
-        (all.recent.count >= 50 && coverage < level / 100.0 - 0.2).then(|| {
-            format!(
-                "{}: {:.0}% of recent actuals inside the {level:.0}% band",
-                m.workload,
-                coverage * 100.0
-            )
+/// Each workload's forecast health over all models and horizons, as the control loop's feedback
+/// reports it.
+fn forecast_health(insight: &Insight) -> Vec<ForecastHealth> {
+    insight
+        .models()
+        .into_iter()
+        .map(|m| {
+            let all = m
+                .stats
+                .iter()
+                .find(|r| r.model.is_none() && r.horizon.is_none());
+            ForecastHealth {
+                drift: m.status.drift.as_ref().map(|d| format!("{:?}", d.reason)),
+                recent_count: all.map_or(0, |a| a.recent.count),
+                recent_coverage: all.and_then(|a| a.recent.coverage),
+                level_percent: all.and_then(|a| a.level),
+                workload: m.workload,
+            }
         })
-    })
+        .collect()
 }
 
 /// Runs one job on the loop's connection.
@@ -633,15 +637,22 @@ mod tests {
 
     #[test]
     fn high_forecast_error_asks_for_a_re_clustering() {
+        let late = Some(std::time::Duration::from_secs(3600));
         let good = Insight::default();
         good.update(view(100, true), None, vec![]);
-        assert_eq!(forecasts_off(&good), None);
+        assert_eq!(RECLUSTER.reason(late, &forecast_health(&good)), None);
         let few = Insight::default();
         few.update(view(20, false), None, vec![]);
-        assert_eq!(forecasts_off(&few), None, "too few outcomes to judge");
+        assert_eq!(
+            RECLUSTER.reason(late, &forecast_health(&few)),
+            None,
+            "too few outcomes to judge"
+        );
         let bad = Insight::default();
         bad.update(view(100, false), None, vec![]);
-        let why = forecasts_off(&bad).expect("coverage far under nominal");
+        let why = RECLUSTER
+            .reason(late, &forecast_health(&bad))
+            .expect("coverage far under nominal");
         assert!(why.starts_with("api:"), "{why}");
     }
 
