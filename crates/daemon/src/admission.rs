@@ -2,6 +2,7 @@
 //! from metadata, and periodic forgetting of series idle for `series_idle_ms` so the series limits
 //! do not fill up.
 
+use prescale_core::point::SeriesPoints;
 use prescale_ingest::admit::{AdmissionConfig, AdmitReport, MappingRules};
 use prescale_ingest::remote_write::WriteRequest;
 use prescale_ingest::{KindIndex, RawSample};
@@ -47,7 +48,7 @@ impl SourceAdmission {
 
     /// Admits a decoded remote-write request (the same outcome as [`Self::admit`] on its raw
     /// samples, without materializing them), with the kinds learnt from metadata.
-    pub fn admit_request(&mut self, req: &WriteRequest, now_ms: i64) -> AdmitReport {
+    pub fn admit_request(&mut self, req: &WriteRequest, now_ms: i64) -> AdmitReport<SeriesPoints> {
         self.sweep(now_ms);
         let learnt = &self.kinds;
         let lookup = |name: &str| learnt.get(name);

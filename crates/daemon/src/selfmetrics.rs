@@ -1,6 +1,7 @@
 //! The daemon's own metrics (ingest, rejections, agent overhead, scrapes, store appends) and their
 //! Prometheus text exposition.
 
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Point, SeriesKey};
 pub use prescale_remote::text::{family, line};
 use std::collections::{BTreeMap, HashSet};
@@ -128,8 +129,8 @@ impl SelfMetrics {
         });
     }
 
-    /// One store commit of `points` points (`series` are their keys) taking `took`.
-    pub fn append(&self, took: Duration, points: &[Point]) {
+    /// One store commit of `points` and the samples grouped in `series`, taking `took`.
+    pub fn append(&self, took: Duration, points: &[Point], series: &[SeriesPoints]) {
         let secs = took.as_secs_f64();
         self.with(|m| {
             let h = &mut m.append;
@@ -141,9 +142,14 @@ impl SelfMetrics {
             h.count += 1;
             h.sum += secs;
             m.points_written += points.len() as u64;
-            for p in points {
-                if !m.series.contains(&p.key) {
-                    m.series.insert(p.key.clone());
+            m.points_written += series.iter().map(|s| s.samples.len() as u64).sum::<u64>();
+            let keys = points
+                .iter()
+                .map(|p| &p.key)
+                .chain(series.iter().map(|s| &*s.key));
+            for key in keys {
+                if !m.series.contains(key) {
+                    m.series.insert(key.clone());
                 }
             }
         });

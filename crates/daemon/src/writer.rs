@@ -4,6 +4,7 @@
 use crate::config::{RetentionSchedule, WriterConfig};
 use crate::selfmetrics::SelfMetrics;
 use crate::sink::PointSink;
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Point, Timestamp};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -25,6 +26,11 @@ enum Job {
     Points {
         points: Vec<Point>,
         ack: Option<Ack>,
+    },
+    /// Samples grouped by series (remote-write), always acknowledged.
+    Series {
+        series: Vec<SeriesPoints>,
+        ack: Ack,
     },
     Retention {
         schedule: RetentionSchedule,
@@ -63,6 +69,17 @@ impl WriterHandle {
                 points,
                 ack: Some(ack),
             })
+            .await
+            .map_err(|_| WriteError::Closed)?;
+        done.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Queues samples grouped by series and waits until they are committed (acknowledged =
+    /// durable); the number of samples.
+    pub async fn write_series_acked(&self, series: Vec<SeriesPoints>) -> Result<usize, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job::Series { series, ack })
             .await
             .map_err(|_| WriteError::Closed)?;
         done.await.map_err(|_| WriteError::Closed)?
@@ -127,8 +144,33 @@ type SharedSink = Arc<Mutex<Box<dyn PointSink>>>;
 
 struct Pending {
     points: Vec<Point>,
+    series: Vec<SeriesPoints>,
+    /// Samples in `points` and `series` together.
+    samples: usize,
     acks: Vec<(Ack, usize)>,
     since: Option<Instant>,
+}
+
+impl Pending {
+    fn add_points(&mut self, points: Vec<Point>) -> usize {
+        let n = points.len();
+        if self.samples == 0 {
+            self.since = Some(Instant::now());
+        }
+        self.samples += n;
+        self.points.extend(points);
+        n
+    }
+
+    fn add_series(&mut self, series: Vec<SeriesPoints>) -> usize {
+        let n = series.iter().map(|s| s.samples.len()).sum();
+        if self.samples == 0 {
+            self.since = Some(Instant::now());
+        }
+        self.samples += n;
+        self.series.extend(series);
+        n
+    }
 }
 
 async fn run(
@@ -139,6 +181,8 @@ async fn run(
 ) {
     let mut p = Pending {
         points: Vec::new(),
+        series: Vec::new(),
+        samples: 0,
         acks: Vec::new(),
         since: None,
     };
@@ -164,15 +208,16 @@ async fn run(
         while let Some(job) = next.take() {
             match job {
                 Job::Points { points, ack } => {
-                    let n = points.len();
-                    if p.points.is_empty() {
-                        p.since = Some(Instant::now());
-                    }
-                    p.points.extend(points);
+                    let n = p.add_points(points);
                     if let Some(a) = ack {
                         p.acks.push((a, n));
                         urgent = true;
                     }
+                }
+                Job::Series { series, ack } => {
+                    let n = p.add_series(series);
+                    p.acks.push((ack, n));
+                    urgent = true;
                 }
                 Job::Flush { ack } => {
                     p.acks.push((ack, 0));
@@ -190,24 +235,30 @@ async fn run(
                     break;
                 }
             }
-            if p.points.len() >= cfg.max_batch_points {
+            if p.samples >= cfg.max_batch_points {
                 break;
             }
             next = rx.try_recv().ok();
         }
-        if urgent || closing || p.points.len() >= cfg.max_batch_points {
+        if urgent || closing || p.samples >= cfg.max_batch_points {
             commit(&sink, &mut p, &metrics).await;
         }
     }
     // Closed: commit whatever is still queued.
     rx.close();
     while let Ok(job) = rx.try_recv() {
-        if let Job::Points { points, ack } = job {
-            let n = points.len();
-            p.points.extend(points);
-            if let Some(a) = ack {
-                p.acks.push((a, n));
+        match job {
+            Job::Points { points, ack } => {
+                let n = p.add_points(points);
+                if let Some(a) = ack {
+                    p.acks.push((a, n));
+                }
             }
+            Job::Series { series, ack } => {
+                let n = p.add_series(series);
+                p.acks.push((ack, n));
+            }
+            _ => {}
         }
     }
     commit(&sink, &mut p, &metrics).await;
@@ -215,9 +266,11 @@ async fn run(
 
 async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) {
     p.since = None;
+    p.samples = 0;
     let points = std::mem::take(&mut p.points);
+    let series = std::mem::take(&mut p.series);
     let acks = std::mem::take(&mut p.acks);
-    if points.is_empty() {
+    if points.is_empty() && series.is_empty() {
         for (a, _) in acks {
             let _ = a.send(Ok(0));
         }
@@ -231,10 +284,10 @@ async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) 
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let r = guard.append(&points);
+        let r = guard.append(&points, &series);
         let took = start.elapsed();
         match &r {
-            Ok(_) => m.append(took, &points),
+            Ok(_) => m.append(took, &points, &series),
             Err(_) => m.append_error(),
         }
         r.map_err(|e| e.to_string())

@@ -48,12 +48,16 @@ fn decode_and_admit(body: &[u8], admission: &mut Admission, per_series: bool) ->
         Err(e) => panic!("bench payload must decode: {e}"),
     };
     let kinds = remote_write::kind_index(&req);
-    let report = if per_series {
-        admission.admit_request(&req, &|n| kinds.get(n), NOW)
+    if per_series {
+        admission
+            .admit_request(&req, &|n| kinds.get(n), NOW)
+            .samples()
     } else {
-        admission.admit_with_index(remote_write::to_raw_samples(&req), &kinds, NOW)
-    };
-    report.accepted.len()
+        admission
+            .admit_with_index(remote_write::to_raw_samples(&req), &kinds, NOW)
+            .accepted
+            .len()
+    }
 }
 
 fn new_admission() -> Admission {

@@ -141,12 +141,13 @@ fn round_trip(req: &WriteRequest) -> Result<(), String> {
     }
     let mut admission = Admission::new(AdmissionConfig::default(), MappingRules::default());
     let r = admission.admit_request(req, &|_| None, 1_700_000_000_000);
-    let counted = r.accepted.len() as u64 + r.rejected_total() + r.primed;
+    let counted = r.samples() as u64 + r.rejected_total() + r.primed;
     if counted != total as u64 {
         return Err(format!(
             "{total} samples in the request but {counted} accounted for"
         ));
     }
+    let r = r.flattened();
     if let Some(p) = r.accepted.iter().find(|p| !p.sample.value.is_finite()) {
         return Err(format!("non-finite value admitted: {p:?}"));
     }

@@ -181,7 +181,7 @@ proptest! {
         let kinds = |n: &str| (n == "d_bucket").then_some(prescale_ingest::MetricKind::Histogram);
         for round in 0..rounds {
             let now = NOW + round as i64 * 1000;
-            let a = by_request.admit_request(&req, &kinds, now);
+            let a = by_request.admit_request(&req, &kinds, now).flattened();
             let b = by_raw.admit(remote_write::to_raw_samples(&req), &kinds, now);
             prop_assert_eq!(&a.rejected, &b.rejected);
             prop_assert_eq!((a.primed, a.counter_resets), (b.primed, b.counter_resets));

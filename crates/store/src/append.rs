@@ -1,18 +1,19 @@
-//! Live appends: a batch of points from any source written as one write-ahead log row in one
-//! transaction, with series ids cached.
+//! Live appends: a batch of points from any source, or of samples grouped by series, written as one
+//! write-ahead log row in one transaction, with series ids cached.
 
 use crate::chunks;
 use crate::error::{invalid, Context, StoreError};
 use crate::head::Head;
 use crate::open::Store;
 use crate::wal_log::{self, Run};
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Labels, Point, Sample, SeriesKey, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-/// What one `append_points` call did.
+/// What one `append_points` / `append_series` / `append_batch` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AppendStats {
     /// Samples whose (series, timestamp) was not stored before.
@@ -97,8 +98,25 @@ impl Store {
     /// earlier data is untouched. The batch is one compressed row of the write-ahead log, committed
     /// (durable at `synchronous=FULL`) before this returns; every read sees it.
     pub fn append_points(&mut self, points: &[Point]) -> Result<AppendStats, StoreError> {
-        let context = format!("appending {} points", points.len());
-        if points.is_empty() {
+        self.append_batch(points, &[])
+    }
+
+    /// [`Store::append_points`] for samples grouped by series: each series' key and labels are
+    /// resolved once, not once per sample. The same outcome as appending one point per sample.
+    pub fn append_series(&mut self, series: &[SeriesPoints]) -> Result<AppendStats, StoreError> {
+        self.append_batch(&[], series)
+    }
+
+    /// `points` and then `series` in one transaction and one log row (for a repeated (series,
+    /// timestamp) a sample of `series` is written after the points), as [`Store::append_points`].
+    pub fn append_batch(
+        &mut self,
+        points: &[Point],
+        series: &[SeriesPoints],
+    ) -> Result<AppendStats, StoreError> {
+        let total = points.len() + series.iter().map(|s| s.samples.len()).sum::<usize>();
+        let context = format!("appending {total} points");
+        if total == 0 {
             return Ok(AppendStats::default());
         }
         if let Some((i, p)) = points
@@ -114,6 +132,21 @@ impl Store {
                 ),
             ));
         }
+        for g in series {
+            if let Some(s) = g.samples.iter().find(|s| !s.value.is_finite()) {
+                return Err(invalid(
+                    &context,
+                    format!(
+                        "a sample of {} at {} has the non-finite value {}",
+                        g.key, s.ts, s.value
+                    ),
+                ));
+            }
+        }
+        let groups = points
+            .iter()
+            .map(|p| (&p.key, &p.labels, std::slice::from_ref(&p.sample)))
+            .chain(series.iter().map(|g| (&*g.key, &*g.labels, &g.samples[..])));
         let Store {
             conn, cache, head, ..
         } = self;
@@ -121,7 +154,7 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(&context)?;
-        let result = append_in(&tx, cache, head, points, &context);
+        let result = append_in(&tx, cache, head, groups, total, &context);
         let result = match result {
             Ok(done) => tx.commit().ctx(&context).map(|()| done),
             Err(e) => Err(e),
@@ -157,12 +190,16 @@ type Appended<'a> = (
     Vec<(&'a SeriesKey, CachedSeries)>,
 );
 
-/// The body of `append_points` inside its transaction.
+/// One series' part of a batch: its key, labels and samples (one for a point).
+type Group<'a> = (&'a SeriesKey, &'a Labels, &'a [Sample]);
+
+/// The body of `append_batch` inside its transaction; `total` samples in `groups`.
 fn append_in<'a>(
     tx: &Transaction<'_>,
     cache: &mut SeriesCache,
     head: &mut Head,
-    points: &'a [Point],
+    groups: impl Iterator<Item = Group<'a>>,
+    total: usize,
     context: &str,
 ) -> Result<Appended<'a>, StoreError> {
     // Inside the write lock: another connection may have deleted or renumbered series rows, or
@@ -174,35 +211,39 @@ fn append_in<'a>(
         stats.flushed = head.flush(tx, context)?;
     }
 
-    // Resolve every point to its series (entries change only in `slots` until the commit).
+    // Resolve every group to its series (entries change only in `slots` until the commit).
     let mut slots: Vec<Slot<'_>> = Vec::new();
     let mut slot_of: HashMap<&SeriesKey, usize> = HashMap::new();
-    let mut rows: Vec<(i64, i64, f64, usize)> = Vec::with_capacity(points.len());
-    let mut last: Option<(&Point, usize)> = None;
-    for p in points {
+    let mut rows: Vec<(i64, i64, f64, usize)> = Vec::with_capacity(total);
+    let mut last: Option<(Group<'a>, usize)> = None;
+    // Shared (`Arc`) keys and labels compare by address first.
+    let same = |a: &SeriesKey, b: &SeriesKey| std::ptr::eq(a, b) || a == b;
+    let same_labels = |a: &Labels, b: &Labels| std::ptr::eq(a, b) || a == b;
+    for g in groups {
+        let (key, labels, samples) = g;
         let idx = match last {
-            Some((q, i)) if q.key == p.key && q.labels == p.labels => i,
-            _ => match slot_of.get(&p.key) {
-                Some(&i) if *slots[i].labels == p.labels => i,
+            Some(((k, l, _), i)) if same(k, key) && same_labels(l, labels) => i,
+            _ => match slot_of.get(key) {
+                Some(&i) if same_labels(slots[i].labels, labels) => i,
                 Some(&i) => {
-                    write_series_row(tx, &p.key, &p.labels, context)?;
-                    slots[i].labels = &p.labels;
-                    slots[i].entry.labels_hash = labels_hash(&p.labels);
+                    write_series_row(tx, key, labels, context)?;
+                    slots[i].labels = labels;
+                    slots[i].entry.labels_hash = labels_hash(labels);
                     i
                 }
                 None => {
-                    let h = labels_hash(&p.labels);
-                    let entry = match cache.ids.get(&p.key) {
+                    let h = labels_hash(labels);
+                    let entry = match cache.ids.get(key) {
                         Some(c) if c.labels_hash == h => *c,
                         Some(c) => {
-                            write_series_row(tx, &p.key, &p.labels, context)?;
+                            write_series_row(tx, key, labels, context)?;
                             CachedSeries {
                                 labels_hash: h,
                                 ..*c
                             }
                         }
                         None => {
-                            let (id, created) = write_series_row(tx, &p.key, &p.labels, context)?;
+                            let (id, created) = write_series_row(tx, key, labels, context)?;
                             stats.new_series += usize::from(created);
                             let last_ts = if created {
                                 None
@@ -220,22 +261,21 @@ fn append_in<'a>(
                             }
                         }
                     };
-                    slots.push(Slot {
-                        key: &p.key,
-                        labels: &p.labels,
-                        entry,
-                    });
-                    slot_of.insert(&p.key, slots.len() - 1);
+                    slots.push(Slot { key, labels, entry });
+                    slot_of.insert(key, slots.len() - 1);
                     slots.len() - 1
                 }
             },
         };
-        last = Some((p, idx));
-        rows.push((slots[idx].entry.id, p.sample.ts.0, p.sample.value, idx));
+        last = Some((g, idx));
+        let id = slots[idx].entry.id;
+        rows.extend(samples.iter().map(|s| (id, s.ts.0, s.value, idx)));
     }
     // Series by series in time order; the sort is stable, so among repeats of one (series, ts) the
-    // last point of the batch comes last and is the one kept.
-    rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
+    // last point of the batch comes last and is the one kept. Grouped batches usually come sorted.
+    if !rows.is_sorted_by_key(|&(id, ts, _, _)| (id, ts)) {
+        rows.sort_by_key(|&(id, ts, _, _)| (id, ts));
+    }
     let mut runs: Vec<Run> = Vec::with_capacity(slots.len());
     for run in rows.chunk_by(|a, b| a.0 == b.0) {
         let (id, slot) = (run[0].0, run[0].3);

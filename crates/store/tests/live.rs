@@ -1,8 +1,10 @@
 //! Live telemetry through the public store API: appends, retention and rollups, windows, summaries.
 
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Labels, MetricName, Point, Sample, Series, SeriesKey, Timestamp, WorkloadId};
 use prescale_store::{AppendStats, Retention, RetentionStats, Rollup, Store};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn key(wl: &str, m: &str) -> SeriesKey {
@@ -143,6 +145,66 @@ fn append_creates_series_keeps_the_last_write_and_accepts_any_order() {
         .unwrap();
     assert_eq!(store.load_series(&a).unwrap().unwrap().labels, labels("v"));
     assert_eq!(store.load_series(&b).unwrap().unwrap().labels, labels("t"));
+}
+
+/// Samples of `k` grouped, with shared key and labels.
+fn group(k: &SeriesKey, src: &str, samples: &[(i64, f64)]) -> SeriesPoints {
+    SeriesPoints {
+        key: Arc::new(k.clone()),
+        labels: Arc::new(labels(src)),
+        samples: samples.iter().map(|&(ts, v)| s(ts, v)).collect(),
+    }
+}
+
+#[test]
+fn grouped_appends_equal_one_point_per_sample() {
+    let a = key("web", "cpu");
+    let b = key("db", "cpu");
+    // Out of order within a group, a repeat across groups, a series in two groups, points first.
+    let points = [pt(&b, 0, 9.0)];
+    let series = [
+        group(&a, "t", &[(15_000, 1.0), (0, 2.0)]),
+        group(&b, "t", &[(0, 3.0), (30_000, 4.0)]),
+        group(&a, "u", &[(15_000, 5.0), (45_000, 6.0)]),
+    ];
+    let mut flat: Vec<Point> = points.to_vec();
+    flat.extend(series.iter().flat_map(SeriesPoints::points));
+    let mut grouped = Store::open_in_memory().unwrap();
+    let mut by_point = Store::open_in_memory().unwrap();
+    let g = grouped.append_batch(&points, &series).unwrap();
+    let p = by_point.append_points(&flat).unwrap();
+    assert_eq!(g, p);
+    assert_eq!(
+        g,
+        AppendStats {
+            inserted: 5,
+            replaced: 2,
+            new_series: 2,
+            flushed: 0
+        }
+    );
+    for k in [&a, &b] {
+        assert_eq!(raw(&grouped, k), raw(&by_point, k), "{k}");
+    }
+    assert_eq!(raw(&grouped, &a), [(0, 2.0), (15_000, 5.0), (45_000, 6.0)]);
+    assert_eq!(raw(&grouped, &b), [(0, 3.0), (30_000, 4.0)]);
+    // The last labels written win, as for points.
+    assert_eq!(
+        grouped.load_series(&a).unwrap().unwrap().labels,
+        labels("u")
+    );
+    // A non-finite sample refuses the batch, naming its series.
+    let err = grouped
+        .append_series(&[group(&a, "t", &[(60_000, 1.0), (75_000, f64::INFINITY)])])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "appending 2 points: a sample of web/cpu at 75000ms has the non-finite value"
+        ),
+        "{err}"
+    );
+    assert_eq!(raw(&grouped, &a).len(), 3);
 }
 
 #[test]

@@ -17,10 +17,14 @@ use axum::http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use budget::Reservation;
+use prescale_core::point::SeriesPoints;
 use prescale_ingest::admit::{AdmitReport, RejectReason};
 use prescale_ingest::remote_write::{self, RemoteWriteError, WriteRequest};
 use std::collections::BTreeMap;
 use tokio::sync::mpsc;
+
+/// One chunk of a request, admitted: its samples grouped by series.
+type Admitted = AdmitReport<SeriesPoints>;
 
 const SOURCE: &str = "remote_write";
 const ROUTE: &str = "/api/v1/write";
@@ -83,7 +87,7 @@ pub async fn remote_write(State(st): State<AppState>, req: Request) -> Response 
 /// Decodes and admits on a blocking thread, a chunk at a time; commits each chunk before the next
 /// is admitted and answers once all are committed.
 async fn receive(st: AppState, body: Bytes, held: Reservation) -> Response {
-    let (tx, mut rx) = mpsc::channel::<Result<AdmitReport, RemoteWriteError>>(1);
+    let (tx, mut rx) = mpsc::channel::<Result<Admitted, RemoteWriteError>>(1);
     let st2 = st.clone();
     let large = held.bytes() >= TRIM_AFTER_BYTES;
     let decoder = tokio::task::spawn_blocking(move || admit_chunks(&st2, body, held, &tx));
@@ -98,7 +102,7 @@ async fn receive(st: AppState, body: Bytes, held: Reservation) -> Response {
 /// Commits each admitted chunk as it comes and answers for the whole request.
 async fn commit_chunks(
     st: &AppState,
-    rx: &mut mpsc::Receiver<Result<AdmitReport, RemoteWriteError>>,
+    rx: &mut mpsc::Receiver<Result<Admitted, RemoteWriteError>>,
     decoder: tokio::task::JoinHandle<()>,
 ) -> Response {
     let mut rejected: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -120,9 +124,9 @@ async fn commit_chunks(
                 *rejected.entry(reason.as_str()).or_default() += n;
             }
         }
-        let n = report.accepted.len();
+        let n = report.samples();
         if n > 0 {
-            if let Err(e) = st.writer.write_acked(report.accepted).await {
+            if let Err(e) = st.writer.write_series_acked(report.accepted).await {
                 // 5xx: the sender keeps the samples and retries.
                 return answer(
                     st,
@@ -163,7 +167,7 @@ fn admit_chunks(
     st: &AppState,
     body: Bytes,
     mut held: Reservation,
-    tx: &mpsc::Sender<Result<AdmitReport, RemoteWriteError>>,
+    tx: &mpsc::Sender<Result<Admitted, RemoteWriteError>>,
 ) {
     let limits = &st.receiver.limits;
     let checked = remote_write::decompress(&body, limits).and_then(|buf| {

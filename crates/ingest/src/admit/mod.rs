@@ -1,7 +1,9 @@
 //! Admission: validate raw samples, map them to workload series, turn counters into rates.
 //!
 //! [`Admission::admit`] takes a batch of [`RawSample`]s and returns the accepted
-//! [`prescale_core::Point`]s plus a count of refusals by [`RejectReason`]. Refused samples change no
+//! [`prescale_core::Point`]s plus a count of refusals by [`RejectReason`];
+//! [`Admission::admit_request`] takes a decoded remote-write request and returns the accepted samples
+//! grouped by series ([`SeriesPoints`], key and labels shared, not copied per sample). Refused samples change no
 //! state, so accepted data never depends on refused data in the same batch. Each distinct input series
 //! (name + full label set) is tracked once: its mapping is cached and, for counters, its last value
 //! (the first sample of a counter only primes the rate and yields no point).
@@ -19,19 +21,22 @@ pub use template::Template;
 
 use crate::remote_write::{WriteRequest, NAME_LABEL};
 use crate::{KindIndex, MetricKind, RawSample};
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Labels, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId};
 use rate::{CounterState, RateStep};
 use rules::{render_metric, Unmapped};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Prometheus' staleness marker: a NaN with this exact bit pattern.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
-/// The outcome of one batch.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AdmitReport {
-    /// Points to append (time order from `admit`, grouped by series from `admit_request`).
-    pub accepted: Vec<Point>,
+/// The outcome of one batch: `T` is [`Point`] from `admit`, [`SeriesPoints`] from `admit_request`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmitReport<T = Point> {
+    /// What to append (points in time order from `admit`; one entry per admitted series, its
+    /// samples in time order, from `admit_request`).
+    pub accepted: Vec<T>,
     /// Refused samples by reason.
     pub rejected: BTreeMap<RejectReason, u64>,
     /// Counter samples that started a new rate (first sample of a series): neither accepted nor refused.
@@ -40,7 +45,18 @@ pub struct AdmitReport {
     pub counter_resets: u64,
 }
 
-impl AdmitReport {
+impl<T> Default for AdmitReport<T> {
+    fn default() -> Self {
+        AdmitReport {
+            accepted: Vec::new(),
+            rejected: BTreeMap::new(),
+            primed: 0,
+            counter_resets: 0,
+        }
+    }
+}
+
+impl<T> AdmitReport<T> {
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
     }
@@ -53,8 +69,8 @@ impl AdmitReport {
 /// What is remembered about one input series.
 #[derive(Debug)]
 struct SeriesState {
-    key: SeriesKey,
-    labels: Labels,
+    key: Arc<SeriesKey>,
+    labels: Arc<Labels>,
     /// Whether the series is admitted as a rate (`name:rate`).
     as_rate: bool,
     counter: Option<CounterState>,
@@ -112,7 +128,28 @@ fn identity<'a>(out: &mut Vec<u8>, name: &str, labels: impl Iterator<Item = (&'a
     }
 }
 
-impl AdmitReport {
+impl AdmitReport<SeriesPoints> {
+    /// The same outcome with one [`Point`] per accepted sample (series by series), as `admit` gives.
+    pub fn flattened(self) -> AdmitReport {
+        AdmitReport {
+            accepted: self
+                .accepted
+                .iter()
+                .flat_map(SeriesPoints::points)
+                .collect(),
+            rejected: self.rejected,
+            primed: self.primed,
+            counter_resets: self.counter_resets,
+        }
+    }
+
+    /// Accepted samples, all series together.
+    pub fn samples(&self) -> usize {
+        self.accepted.iter().map(|s| s.samples.len()).sum()
+    }
+}
+
+impl<T> AdmitReport<T> {
     fn reject_n(&mut self, reason: RejectReason, n: usize) {
         if n > 0 {
             *self.rejected.entry(reason).or_insert(0) += n as u64;
@@ -219,28 +256,35 @@ impl Admission {
                 max_series: self.cfg.max_series,
                 max_per_workload: self.cfg.max_series_per_workload,
             };
+            let mut primed = 0;
             match with_series(slots, &self.scratch, as_rate, built, |st| {
-                advance(st, s.value, ts, &mut report)
+                let sample = advance(st, s.value, ts, &mut primed, &mut report.counter_resets)?;
+                Ok(sample.map(|sample| Point {
+                    key: (*st.key).clone(),
+                    labels: (*st.labels).clone(),
+                    sample,
+                }))
             }) {
                 Ok(point) => report.accepted.extend(point),
                 Err(reason) => report.reject(reason),
             }
+            report.primed += primed;
         }
         report
     }
 
     /// Admits a decoded remote-write request without flattening it into [`RawSample`]s: each series
-    /// is looked up and mapped once, not once per sample. Accepted points are grouped by series (time
-    /// order within a series); otherwise the outcome equals `admit(to_raw_samples(req), ..)`.
+    /// is looked up and mapped once, not once per sample, and its accepted samples come out as one
+    /// [`SeriesPoints`] (time order within it) sharing the tracked key and labels. Otherwise the
+    /// outcome equals `admit(to_raw_samples(req), ..)` (see [`AdmitReport::points`]).
     pub fn admit_request(
         &mut self,
         req: &WriteRequest,
         kinds: &dyn Fn(&str) -> Option<MetricKind>,
         now_ms: i64,
-    ) -> AdmitReport {
-        let total = req.timeseries.iter().map(|t| t.samples.len()).sum();
+    ) -> AdmitReport<SeriesPoints> {
         let mut report = AdmitReport {
-            accepted: Vec::with_capacity(total),
+            accepted: Vec::with_capacity(req.timeseries.len()),
             ..AdmitReport::default()
         };
         let bounds = self.bounds(now_ms);
@@ -295,17 +339,34 @@ impl Admission {
                 max_series: self.cfg.max_series,
                 max_per_workload: self.cfg.max_series_per_workload,
             };
+            let mut samples = Vec::with_capacity(valid.len());
+            let (mut primed, mut resets) = (0, 0);
+            let mut refused: BTreeMap<RejectReason, u64> = BTreeMap::new();
             let outcome = with_series(slots, &self.scratch, as_rate, built, |st| {
                 for &(t, v) in &valid {
-                    match advance(st, v, t, &mut report) {
-                        Ok(point) => report.accepted.extend(point),
-                        Err(reason) => report.reject(reason),
+                    match advance(st, v, t, &mut primed, &mut resets) {
+                        Ok(sample) => samples.extend(sample),
+                        Err(reason) => *refused.entry(reason).or_insert(0) += 1,
                     }
                 }
-                Ok(())
+                Ok((Arc::clone(&st.key), Arc::clone(&st.labels)))
             });
-            if let Err(reason) = outcome {
-                report.reject_n(reason, valid.len());
+            match outcome {
+                Ok((key, labels)) => {
+                    report.primed += primed;
+                    report.counter_resets += resets;
+                    for (reason, n) in refused {
+                        *report.rejected.entry(reason).or_insert(0) += n;
+                    }
+                    if !samples.is_empty() {
+                        report.accepted.push(SeriesPoints {
+                            key,
+                            labels,
+                            samples,
+                        });
+                    }
+                }
+                Err(reason) => report.reject_n(reason, valid.len()),
             }
         }
         report
@@ -411,27 +472,28 @@ fn new_state(
     let metric = MetricName::new(render_metric(&m.metric, suffix, &m.metric_labels))
         .map_err(|_| RejectReason::InvalidMetric)?;
     Ok(SeriesState {
-        key: SeriesKey::new(workload, metric),
-        labels: m.series_labels.into_iter().collect(),
+        key: Arc::new(SeriesKey::new(workload, metric)),
+        labels: Arc::new(m.series_labels.into_iter().collect()),
         as_rate,
         counter: None,
         last_seen_ms: ts,
     })
 }
 
-/// Feeds one valid sample to its series: the point to emit, if any (a counter's first sample only
-/// primes its rate).
+/// Feeds one valid sample to its series: the sample to emit, if any (a counter's first sample only
+/// primes its rate, counted in `primed`; resets are counted in `resets`).
 fn advance(
     st: &mut SeriesState,
     value: f64,
     ts: i64,
-    report: &mut AdmitReport,
-) -> Result<Option<Point>, RejectReason> {
+    primed: &mut u64,
+    resets: &mut u64,
+) -> Result<Option<Sample>, RejectReason> {
     let value = if st.as_rate {
         let Some(prev) = st.counter else {
             st.counter = Some(CounterState { ts_ms: ts, value });
             st.last_seen_ms = st.last_seen_ms.max(ts);
-            report.primed += 1;
+            *primed += 1;
             return Ok(None);
         };
         match rate::step(prev, ts, value) {
@@ -441,7 +503,7 @@ fn advance(
                 return Err(RejectReason::NonFinite)
             }
             RateStep::Rate { per_sec, reset } => {
-                report.counter_resets += u64::from(reset);
+                *resets += u64::from(reset);
                 st.counter = Some(CounterState { ts_ms: ts, value });
                 per_sec
             }
@@ -450,13 +512,9 @@ fn advance(
         value
     };
     st.last_seen_ms = st.last_seen_ms.max(ts);
-    Ok(Some(Point {
-        key: st.key.clone(),
-        labels: st.labels.clone(),
-        sample: Sample {
-            ts: Timestamp(ts),
-            value,
-        },
+    Ok(Some(Sample {
+        ts: Timestamp(ts),
+        value,
     }))
 }
 

@@ -366,6 +366,10 @@ fn remote_write_requests_are_admitted_per_series() {
     ]);
     let mut a = admission();
     let r = a.admit_request(&req, &no_kinds, NOW);
+    // One entry per admitted series, sharing the tracked key.
+    assert_eq!(r.accepted.len(), 2);
+    assert_eq!(r.samples(), 3);
+    let r = r.flattened();
     let got: Vec<(String, i64, f64)> = r
         .accepted
         .iter()
