@@ -1,6 +1,7 @@
 //! Where the writer commits points: the embedded store, or a Prometheus-compatible server by remote-write.
 
 use crate::config::RetentionSchedule;
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Point, Timestamp};
 use prescale_remote::RemoteWriter;
 use prescale_store::{Retention, Store};
@@ -16,8 +17,9 @@ pub enum SinkError {
 
 /// A destination for points; synchronous, called from a blocking thread.
 pub trait PointSink: Send + 'static {
-    /// Commits `points` durably (all or nothing); returns how many were written.
-    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError>;
+    /// Commits `points` and the samples of `series` durably (all or nothing); returns how many
+    /// samples were written.
+    fn append(&mut self, points: &[Point], series: &[SeriesPoints]) -> Result<usize, SinkError>;
     /// Applies retention as of `now`; returns a one-line summary for the log.
     fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError>;
 }
@@ -26,9 +28,9 @@ pub trait PointSink: Send + 'static {
 const DECISIONS_PER_BATCH: usize = 10_000;
 
 impl PointSink for Store {
-    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError> {
-        self.append_points(points)?;
-        Ok(points.len())
+    fn append(&mut self, points: &[Point], series: &[SeriesPoints]) -> Result<usize, SinkError> {
+        self.append_batch(points, series)?;
+        Ok(points.len() + series.iter().map(|s| s.samples.len()).sum::<usize>())
     }
 
     fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError> {
@@ -65,9 +67,15 @@ pub struct RemoteSink {
 }
 
 impl PointSink for RemoteSink {
-    fn append(&mut self, points: &[Point]) -> Result<usize, SinkError> {
-        self.writer.push_points(points)?;
-        Ok(points.len())
+    fn append(&mut self, points: &[Point], series: &[SeriesPoints]) -> Result<usize, SinkError> {
+        if series.is_empty() {
+            self.writer.push_points(points)?;
+            return Ok(points.len());
+        }
+        let mut all = points.to_vec();
+        all.extend(series.iter().flat_map(SeriesPoints::points));
+        self.writer.push_points(&all)?;
+        Ok(all.len())
     }
 
     fn retention(&mut self, _r: &RetentionSchedule, _now: Timestamp) -> Result<String, SinkError> {
