@@ -20,6 +20,7 @@ mod replicas;
 mod resources;
 pub mod rightsize;
 pub mod shadow;
+pub mod slo;
 mod spec;
 mod tally;
 
@@ -36,5 +37,6 @@ pub use record::{
 pub use replicas::ReplicaSet;
 pub use resources::{ResourceKind, ResourceSpec, ResourceTarget};
 pub use shadow::{ShadowReport, ShadowSpec, ShadowView, Shadows};
+pub use slo::{SloKind, SloObjective};
 pub use spec::{Mode, WorkloadSpec};
 pub use tally::{Metrics, Tally};
