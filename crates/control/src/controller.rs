@@ -18,6 +18,7 @@ use crate::explain::{self, guard_summary, reason_json};
 use crate::heap::SignalError;
 use crate::record::{DecisionRecord, ForecastSummary, Inputs};
 use crate::rightsize::{Rightsizer, SizingInput};
+use crate::warmup::Warmup;
 use crate::{ControlError, Mode, ResourceKind, WorkloadSpec};
 
 /// The agent's cumulative OOM kill counter per workload (prescale-agent's `OOM_KILLS_TOTAL`).
@@ -73,6 +74,8 @@ pub struct Controller {
     rightsizer: Option<Rightsizer>,
     /// Fits and failed fits of the forecasters before the current one (history restarts).
     earlier_fits: (usize, usize),
+    /// Warm-up ahead of predicted surges, when the spec asks for it.
+    warmup: Option<Warmup>,
 }
 
 /// One policy deciding on the controller's shared history and forecast.
@@ -172,7 +175,9 @@ impl Controller {
             .resources
             .clone()
             .map(|r| Rightsizer::new(&spec.workload, r));
+        let warmup = spec.warmup.clone().map(Warmup::new);
         Ok(Controller {
+            warmup,
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
             lanes: vec![acting],
             bounds,
@@ -514,6 +519,7 @@ impl Controller {
                     feedback: notes.clone(),
                     resources: None,
                     actuation: None,
+                    actions: Default::default(),
                 }
             })
             .collect();
@@ -572,6 +578,16 @@ impl Controller {
             .as_ref()
             .filter(|f| f.horizon() > 0)
             .map(|f| self.summarize(f, lead));
+        if let (Some(w), Some(f), Some(last)) = (&mut self.warmup, &forecast, self.last_step) {
+            let step_ms = self.spec.step_ms();
+            records[0].actions.warmup = w.check(
+                at.0,
+                last.saturating_add(step_ms),
+                step_ms,
+                &f.point,
+                &self.history,
+            );
+        }
         let mut decisions = Vec::with_capacity(self.lanes.len());
         for ((lane, record), cur) in self.lanes.iter_mut().zip(records.iter_mut()).zip(current) {
             record.feedback.extend(notes.iter().cloned());

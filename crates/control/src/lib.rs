@@ -23,6 +23,7 @@ pub mod shadow;
 pub mod slo;
 mod spec;
 mod tally;
+pub mod warmup;
 
 pub use actuate::actuate;
 pub use align::complete_steps;
@@ -31,7 +32,7 @@ pub use controller::{Current, Decided, Hold, Usage};
 pub use error::ControlError;
 pub use fleet::{Fleet, Outcome};
 pub use record::{
-    Actuation, DecisionRecord, ForecastSummary, Inputs, InstanceChoice, ResourceChoice,
+    Actions, Actuation, DecisionRecord, ForecastSummary, Inputs, InstanceChoice, ResourceChoice,
     ResourceDecision, UsageModel,
 };
 pub use replicas::ReplicaSet;

@@ -41,6 +41,24 @@ pub struct DecisionRecord {
     pub resources: Option<ResourceDecision>,
     /// What the actuator did (`None` until [`crate::actuate`] ran).
     pub actuation: Option<Actuation>,
+    /// Orchestration beside the replica count: a warm-up fired, a staged change, an upstream's
+    /// predicted rise carried over.
+    #[serde(default, skip_serializing_if = "Actions::is_empty")]
+    pub actions: Actions,
+}
+
+/// What a decision did beside sizing (each `None` when it did not apply).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Actions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<crate::warmup::WarmupFired>,
+}
+
+impl Actions {
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        self == &Actions::default()
+    }
 }
 
 impl DecisionRecord {

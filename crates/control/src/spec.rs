@@ -82,6 +82,8 @@ pub struct WorkloadSpec {
     /// Train on the forecast instead of the actual at steps the feedback flags anomalous (default
     /// false: one-off spikes are rare next to real surges that the forecaster must learn).
     pub exclude_anomalies: bool,
+    /// Fire a warm-up action ahead of a predicted surge (default none; see [`crate::warmup`]).
+    pub warmup: Option<crate::warmup::WarmupSpec>,
     /// The service-level objective in the workload's own terms (a latency or queue series), used
     /// to report a replay's SLO; `None`: only the demand-based under-provisioned share.
     pub slo: Option<crate::SloObjective>,
@@ -108,6 +110,7 @@ impl WorkloadSpec {
             resources: None,
             model: ModelKind::Auto,
             exclude_anomalies: false,
+            warmup: None,
             slo: None,
         }
     }
@@ -157,6 +160,9 @@ impl WorkloadSpec {
         }
         if let Some(r) = &self.resources {
             r.validate(self.workload.as_str())?;
+        }
+        if let Some((field, value, reason)) = self.warmup.as_ref().and_then(|w| w.problem()) {
+            return Err(self.bad(field, value, reason));
         }
         if let Some((field, value, reason)) = self.slo.as_ref().and_then(|s| s.problem()) {
             return Err(self.bad(field, value, reason));

@@ -207,6 +207,7 @@ mod tests {
             feedback: Vec::new(),
             resources: None,
             actuation,
+            actions: Default::default(),
         }
     }
 

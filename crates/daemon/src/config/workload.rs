@@ -89,6 +89,8 @@ pub struct ResourcesConfig {
     /// hourly_price): each decision also names the cheapest type one replica fits (needs both cpu
     /// and memory sized).
     pub instance_types: Option<String>,
+    /// How a Go or JVM heap estimate (scraped GC gauges) sizes memory instead of its use series.
+    pub memory_runtime: Option<super::sizing::MemoryRuntimeConfig>,
 }
 
 /// One sized resource.
@@ -244,6 +246,7 @@ impl WorkloadConfig {
                 stabilization: r.stabilization.clone(),
                 fit_steps: None,
                 instance_types: None,
+                memory_runtime: None,
             }),
             predictors: (!predictors.is_empty()).then_some(predictors),
             events: (!events.is_empty()).then_some(events),
@@ -473,6 +476,9 @@ fn resources(c: &mut Check, path: &str, f: ResourcesConfig) -> prescale_control:
         SECOND,
     );
     out.fit_steps = f.fit_steps.unwrap_or(out.fit_steps);
+    if let Some(m) = f.memory_runtime {
+        out.memory_runtime = super::sizing::heap_rule(c, &format!("{path}.memory_runtime"), m);
+    }
     out.instance_types = f.instance_types.as_deref().and_then(|source| {
         super::sizing::instance_catalogue(source)
             .map_err(|e| c.fail(format!("{path}.instance_types"), e))
@@ -602,6 +608,47 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             assert_eq!(Origin::File(3).at(field), file);
             assert_eq!(Origin::Scaler.at(field), crd);
         }
+    }
+
+    #[test]
+    fn memory_runtime_reaches_the_spec_and_bad_values_are_named() {
+        let text = format!(
+            "{SAME_AS_TOML}\n[resources.memory_runtime]\njvm_occupancy = 0.6\nnon_heap = \"300Mi\"\n"
+        )
+        .replace(
+            "resources = { cpu = { metric = \"cpu_cores\", min = \"100m\" }, headroom = 0.2 }",
+            "[resources]\ncpu = { metric = \"cpu_cores\", min = \"100m\" }\nmemory = { metric = \"rss_bytes\" }\nheadroom = 0.2",
+        );
+        // The [resources] table must come after the top-level keys.
+        let (head, tail) = text.split_once("[resources]").unwrap();
+        let (res, rest) = tail.split_once("predictors").unwrap();
+        let (rest_keys, runtime) = rest.split_once("\n[resources.memory_runtime]").unwrap();
+        let text = format!(
+            "{head}predictors{rest_keys}\n[resources]{res}\n[resources.memory_runtime]{runtime}"
+        );
+        let w: WorkloadConfig = toml::from_str(&text).unwrap();
+        let ok = w
+            .clone()
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let rule = ok.spec.resources.unwrap().memory_runtime;
+        assert_eq!(rule.jvm_occupancy, 0.6);
+        assert_eq!(rule.non_heap_bytes, Some(300.0 * 1024.0 * 1024.0));
+        let bad: WorkloadConfig = toml::from_str(
+            &text
+                .replace("jvm_occupancy = 0.6", "jvm_occupancy = 1.5")
+                .replace("\"300Mi\"", "\"lots\""),
+        )
+        .unwrap();
+        let problems = bad
+            .validate(Origin::File(2), Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        let all = format!("{problems:?}");
+        assert!(
+            all.contains("workload[2].resources.memory_runtime.non_heap"),
+            "{all}"
+        );
+        assert!(all.contains("jvm_occupancy"), "{all}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod learn;
 pub mod observe;
 pub mod promql;
 pub mod retention;
+pub mod runtime_signals;
 pub mod scalers;
 pub mod scrape;
 
