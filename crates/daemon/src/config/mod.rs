@@ -1,5 +1,6 @@
 //! Daemon configuration: the TOML file, validated once into a typed `DaemonConfig`.
 
+mod actions;
 mod drivers;
 mod duration;
 mod error;
@@ -206,6 +207,8 @@ pub struct ControlledWorkload {
     pub drivers: Drivers,
     /// Candidate configurations deciding beside it without acting (`[[workload.shadow]]`).
     pub shadows: Vec<prescale_control::ShadowSpec>,
+    /// The target fired ahead of a predicted surge (`[workload.warmup]`; when is `spec.warmup`).
+    pub warmup: Option<prescale_actuate::ActuatorConfig>,
 }
 
 /// One PromQL instant query read on an interval from a Prometheus-compatible API; its results are

@@ -54,6 +54,8 @@ pub struct WorkloadConfig {
     /// `[[workload.shadow]]`: candidate configurations that decide beside the acting one on the
     /// same live data without acting (A/B tests), promotable at run time.
     pub shadow: Option<Vec<ShadowConfig>>,
+    /// `[workload.warmup]`: a webhook or exec target fired ahead of a predicted surge.
+    pub warmup: Option<super::actions::WarmupConfig>,
 }
 
 /// One `[[workload.shadow]]`: the acting configuration with some settings changed.
@@ -253,6 +255,7 @@ impl WorkloadConfig {
             model: spec.model.clone(),
             exclude_anomalies: spec.exclude_anomalies,
             shadow: None,
+            warmup: None,
         })
     }
 
@@ -340,6 +343,11 @@ impl WorkloadConfig {
             spec.resources = Some(resources(c, &at("resources"), r));
         }
         spec.exclude_anomalies = f.exclude_anomalies.unwrap_or(false);
+        let warmup = f.warmup.and_then(|w| {
+            let (when, target) = super::actions::warmup(c, &at("warmup"), registry, w)?;
+            spec.warmup = Some(when);
+            Some(target)
+        });
         if let Some(m) = f.model.as_deref() {
             match m.parse::<prescale_forecast::ModelKind>() {
                 Ok(k) => spec.model = k,
@@ -393,6 +401,7 @@ impl WorkloadConfig {
             like,
             drivers,
             shadows,
+            warmup,
         })
     }
 }

@@ -69,6 +69,8 @@ pub struct Slot {
     last_saved: Option<(Timestamp, Option<u32>)>,
     /// Candidate configurations deciding beside the acting one (`[[workload.shadow]]`).
     shadows: Option<prescale_control::Shadows>,
+    /// The target fired ahead of a predicted surge (`[workload.warmup]`), behind the kill switch.
+    warmup: Option<Box<dyn Actuator>>,
 }
 
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
@@ -124,6 +126,16 @@ pub(crate) fn slot_of(
         controls,
     )?;
     slot.drivers = w.drivers.clone();
+    if let Some(target) = &w.warmup {
+        let built =
+            registry
+                .build(&w.spec.workload, target)
+                .map_err(|source| DaemonError::Actuator {
+                    workload: w.spec.workload.to_string(),
+                    source,
+                })?;
+        slot.warmup = Some(Box::new(controls.kill_switch().guard(built)));
+    }
     if !w.shadows.is_empty() {
         slot.shadows = Some(prescale_control::Shadows::new(
             &mut slot.controller,
@@ -172,6 +184,7 @@ pub(crate) fn make_slot(
         observed: false,
         last_saved: None,
         shadows: None,
+        warmup: None,
     })
 }
 
@@ -699,6 +712,7 @@ fn tick_one(
             slot.controller.not_applied(record.replicas_before);
         }
     }
+    super::warmup::fire(&mut record, slot.warmup.as_deref_mut());
     if let Some(after) = record.replicas_after {
         let mut samples = vec![naming::desired_replicas_sample(
             &record.workload,

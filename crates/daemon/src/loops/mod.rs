@@ -13,6 +13,7 @@ pub mod retention;
 pub mod runtime_signals;
 pub mod scalers;
 pub mod scrape;
+pub mod warmup;
 
 use tokio::sync::watch;
 
