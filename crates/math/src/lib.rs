@@ -2,6 +2,7 @@
 
 pub mod correlation;
 pub mod distance;
+pub mod isotonic;
 pub mod period;
 pub mod rng;
 pub mod robust;
@@ -10,6 +11,7 @@ pub mod stats;
 
 pub use correlation::pearson;
 pub use distance::{euclidean, squared_euclidean};
+pub use isotonic::increasing_fit;
 pub use period::{detect_periods, DetectedPeriod};
 pub use rng::SplitMix64;
 pub use robust::{mad, MAD_TO_SIGMA};

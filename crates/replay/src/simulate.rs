@@ -62,6 +62,8 @@ pub struct PolicyRun {
 /// Result of simulating one demand trace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimResult {
+    /// When step 0 starts (Unix ms; 0 for a trace without times).
+    pub start: Timestamp,
     /// Capacity per replica used (given or p99/10).
     pub capacity_per_replica: f64,
     /// Steps simulated.
@@ -437,6 +439,7 @@ fn drive(
         })
         .collect();
     Ok(SimResult {
+        start: Timestamp(feed.first),
         capacity_per_replica: c,
         steps: demand.len(),
         demand: demand.to_vec(),
