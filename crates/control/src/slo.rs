@@ -34,6 +34,9 @@ pub struct SloObjective {
     /// The ceiling, in the series' unit.
     pub max: f64,
     pub kind: SloKind,
+    /// The workload's replica count series, read to learn how latency responds to load per
+    /// replica; `None`: the replicas prescale's own decisions set (the decision log).
+    pub replicas_metric: Option<MetricName>,
 }
 
 impl SloObjective {

@@ -59,6 +59,7 @@ fn objective(kind: SloKind, max: f64) -> SloObjective {
         metric: MetricName::new("latency_p99_seconds").unwrap(),
         max,
         kind,
+        replicas_metric: None,
     }
 }
 

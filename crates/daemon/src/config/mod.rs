@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod observe;
 mod program;
 mod serving;
+mod slo;
 pub(crate) mod sizing;
 mod token;
 mod validate;

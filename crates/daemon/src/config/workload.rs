@@ -56,6 +56,8 @@ pub struct WorkloadConfig {
     pub shadow: Option<Vec<ShadowConfig>>,
     /// `[workload.warmup]`: a webhook or exec target fired ahead of a predicted surge.
     pub warmup: Option<super::actions::WarmupConfig>,
+    /// `[workload.slo]`: the objective in the workload's own terms (latency or queue series).
+    pub slo: Option<super::slo::SloConfig>,
 }
 
 /// One `[[workload.shadow]]`: the acting configuration with some settings changed.
@@ -256,6 +258,7 @@ impl WorkloadConfig {
             exclude_anomalies: spec.exclude_anomalies,
             shadow: None,
             warmup: None,
+            slo: None,
         })
     }
 
@@ -343,6 +346,9 @@ impl WorkloadConfig {
             spec.resources = Some(resources(c, &at("resources"), r));
         }
         spec.exclude_anomalies = f.exclude_anomalies.unwrap_or(false);
+        if let Some(o) = f.slo {
+            spec.slo = super::slo::slo(c, &at("slo"), o);
+        }
         let warmup = f.warmup.and_then(|w| {
             let (when, target) = super::actions::warmup(c, &at("warmup"), registry, w)?;
             spec.warmup = Some(when);
