@@ -20,7 +20,7 @@ pub use consumer::{Delivery, PartitionConsumer};
 pub use controls::GlobalControls;
 pub use error::BusError;
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
-pub use ownership::{Ownership, OwnershipView, RoundReport};
+pub use ownership::{Holding, Ownership, OwnershipView, RoundReport};
 pub use publisher::{PublishReport, Publisher};
 pub use subject::{decisions_subject, partition_of, points_subject, Partitions};
 

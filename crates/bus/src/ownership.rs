@@ -41,16 +41,24 @@ pub struct RoundReport {
     pub lost: Vec<u32>,
 }
 
-/// This instance's current view: the live members and the partitions it holds valid leases of,
-/// with their fencing tokens.
+/// This instance's current view: the live members and the partitions it holds valid leases of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnershipView {
     pub members: Vec<String>,
-    pub held: BTreeMap<u32, u64>,
+    pub held: BTreeMap<u32, Holding>,
+}
+
+/// A partition held: its fencing token and since when (wall clock, ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub token: u64,
+    /// Taken after the lease was acquired: whatever the previous holder did, it did before.
+    pub since_ms: i64,
 }
 
 struct Held {
     lease: Lease,
+    since_ms: i64,
     /// Counted from before the write that renewed it, less a tenth: the server's copy expires
     /// no earlier.
     valid_until: Instant,
@@ -169,13 +177,10 @@ impl Ownership {
         for (l, r) in renewed {
             match r {
                 Ok(true) => {
-                    self.lock().held.insert(
-                        l.partition,
-                        Held {
-                            lease: l,
-                            valid_until,
-                        },
-                    );
+                    if let Some(h) = self.lock().held.get_mut(&l.partition) {
+                        h.lease = l;
+                        h.valid_until = valid_until;
+                    }
                 }
                 Ok(false) => {
                     self.lock().held.remove(&l.partition);
@@ -201,10 +206,12 @@ impl Ownership {
             match r {
                 Ok(Some(l)) => {
                     report.acquired.push(l.partition);
+                    let since_ms = now_ms();
                     self.lock().held.insert(
                         l.partition,
                         Held {
                             lease: l,
+                            since_ms,
                             valid_until,
                         },
                     );
@@ -249,17 +256,23 @@ impl Ownership {
                 .held
                 .iter()
                 .filter(|(_, h)| h.valid_until > now)
-                .map(|(p, h)| (*p, h.lease.token))
+                .map(|(p, h)| {
+                    let holding = Holding {
+                        token: h.lease.token,
+                        since_ms: h.since_ms,
+                    };
+                    (*p, holding)
+                })
                 .collect(),
         }
     }
 
     /// The fence of `partition` while this instance holds a valid lease of it.
     pub fn fence(&self, partition: u32) -> Option<Fence> {
-        self.view()
-            .held
-            .get(&partition)
-            .map(|&token| Fence { partition, token })
+        self.view().held.get(&partition).map(|h| Fence {
+            partition,
+            token: h.token,
+        })
     }
 
     /// Whether `fence` is still current in the bucket (a read of its lease key).
@@ -290,6 +303,12 @@ impl Ownership {
     pub fn forget_leases(&self) {
         self.lock().held.clear();
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// An instance id is one key-value token: 1 to 64 of ASCII letters, digits, `-` and `_`.

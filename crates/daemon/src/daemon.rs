@@ -32,6 +32,8 @@ pub struct Daemon {
     agent: Option<loops::agent::AgentThread>,
     writer_task: JoinHandle<()>,
     keda: Option<prescale_keda::ScalerServer>,
+    /// `[cluster]`: the joined cluster and the writer of the consumed partitions' points.
+    cluster: Option<(crate::cluster::Cluster, WriterHandle, JoinHandle<()>)>,
 }
 
 impl Daemon {
@@ -81,6 +83,23 @@ impl Daemon {
                 writer: RemoteWriter::new(write_url, WriterOptions::default())?,
             }),
         };
+        // In a cluster, the sources publish to the bus and the store is written by the consumers
+        // of the partitions this instance owns.
+        let joined = match &cfg.cluster {
+            Some(c) => Some(crate::cluster::Cluster::join(c).await?),
+            None => None,
+        };
+        let (sink, store_writer) = match &joined {
+            None => (sink, None),
+            Some((bus, ownership)) => {
+                let store = writer::spawn(sink, cfg.writer.clone(), metrics.clone());
+                let bus_sink: Box<dyn PointSink> = Box::new(crate::cluster::sink::BusSink {
+                    publisher: prescale_bus::Publisher::new(bus.js.clone(), ownership.partitions()),
+                    handle: tokio::runtime::Handle::current(),
+                });
+                (bus_sink, Some(store))
+            }
+        };
         let (writer, writer_task) = writer::spawn(sink, cfg.writer.clone(), metrics.clone());
         let reader = Arc::new(Mutex::new(reader));
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -121,6 +140,21 @@ impl Daemon {
         if let Some(p) = problem {
             tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
         }
+        let cluster = match (joined, &store_writer) {
+            (Some((bus, ownership)), Some((store, _))) => Some(crate::cluster::Cluster::start(
+                bus,
+                ownership,
+                controls.clone(),
+                cfg.control
+                    .workloads
+                    .iter()
+                    .map(|w| w.spec.workload.clone())
+                    .collect(),
+                store.clone(),
+                shutdown_rx.clone(),
+            )),
+            _ => None,
+        };
         let controlled = crate::controlled::Controlled::new(
             cfg.control
                 .workloads
@@ -179,7 +213,10 @@ impl Daemon {
         let limits = http::serve::ServeLimits::fitted(&cfg.server);
         let server = tokio::spawn(http::serve::serve(
             listener,
-            http::router(state),
+            match &cluster {
+                None => http::router(state),
+                Some(c) => http::router(state).merge(crate::cluster::api::routes(c.link.clone())),
+            },
             limits,
             async move { loops::stopped(&mut srv_shutdown).await },
             SERVER_DRAIN,
@@ -235,7 +272,9 @@ impl Daemon {
         if let (Some(r), StoreKind::Embedded) = (&cfg.retention, &cfg.store) {
             tasks.push(tokio::spawn(loops::retention::run(
                 r.clone(),
-                writer.clone(),
+                store_writer
+                    .as_ref()
+                    .map_or_else(|| writer.clone(), |(w, _)| w.clone()),
                 shutdown_rx.clone(),
             )));
         }
@@ -297,6 +336,7 @@ impl Daemon {
                 insight.clone(),
                 controls.clone(),
                 std::sync::Arc::new(prescale_core::SystemClock),
+                cluster.as_ref().map(|c| c.link.clone()),
                 shutdown_rx.clone(),
             )));
         }
@@ -330,6 +370,10 @@ impl Daemon {
             agent,
             writer_task,
             keda,
+            cluster: match (cluster, store_writer) {
+                (Some(c), Some((w, t))) => Some((c, w, t)),
+                _ => None,
+            },
         })
     }
 
@@ -371,6 +415,11 @@ impl Daemon {
         let served = tokio::time::timeout(Duration::from_secs(10), self.server).await;
         self.writer.close().await;
         let _ = self.writer_task.await;
+        if let Some((cluster, store, task)) = self.cluster {
+            cluster.shutdown().await;
+            store.close().await;
+            let _ = task.await;
+        }
         match served {
             Ok(Ok(Err(source))) => Err(DaemonError::Io {
                 what: "serving HTTP",

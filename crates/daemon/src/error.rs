@@ -32,6 +32,8 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Control(#[from] prescale_control::ControlError),
+    #[error("cluster: {0}")]
+    Cluster(#[from] prescale_bus::BusError),
     #[error("a start-up task failed: {0}")]
     Task(String),
 }

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod alerts;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod control_metrics;
 pub mod controlled;

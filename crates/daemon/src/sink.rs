@@ -13,6 +13,8 @@ pub enum SinkError {
     Store(#[from] prescale_store::StoreError),
     #[error(transparent)]
     Remote(#[from] prescale_remote::RemoteError),
+    #[error(transparent)]
+    Bus(#[from] prescale_bus::BusError),
 }
 
 /// A destination for points; synchronous, called from a blocking thread.

@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub server: Option<FileServer>,
     /// `[observe]`: forecast-only forecasts of the busiest discovered workloads.
     pub observe: Option<FileObserve>,
+    /// `[cluster]`: instances sharing the fleet over NATS JetStream.
+    pub cluster: Option<super::cluster::FileCluster>,
 }
 
 /// `[observe]`: every discovered workload's demand forecast, forecast-only, capped.

@@ -1,6 +1,7 @@
 //! Daemon configuration: the TOML file, validated once into a typed `DaemonConfig`.
 
 mod actions;
+mod cluster;
 mod drivers;
 mod duration;
 mod error;
@@ -10,12 +11,13 @@ pub mod fuzzing;
 mod observe;
 mod program;
 mod serving;
-mod slo;
 pub(crate) mod sizing;
+mod slo;
 mod token;
 mod validate;
 mod workload;
 
+pub use cluster::ClusterConfig;
 pub use drivers::{Drivers, PlannedEvent, PredictorRef};
 pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
@@ -81,6 +83,8 @@ pub struct DaemonConfig {
     /// `[remote_write] allow_unauthenticated = true`: an unauthenticated receiver may listen
     /// beyond loopback (warned about at start-up).
     pub allow_unauthenticated_write: bool,
+    /// `[cluster]`: instances sharing the fleet over NATS JetStream; `None`: this one alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[kubernetes]`: the API server (`None`: in-cluster or `$KUBECONFIG`) and actuator options.

@@ -383,6 +383,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
     });
     let learn = learn(&mut c, file.learn);
     let keda = file.keda.map(|k| keda(&mut c, k));
+    let cluster = file.cluster.map(|k| super::cluster::cluster(&mut c, k));
     let kubernetes = kubernetes(&mut c, file.kubernetes);
     let alerts = file.alerts.map(|a| AlertsConfig {
         webhook: c.url("alerts.webhook", &a.webhook),
@@ -440,6 +441,7 @@ pub fn validate(file: FileConfig, origin: &str) -> Result<DaemonConfig, ConfigEr
         server,
         write_auth,
         allow_unauthenticated_write,
+        cluster,
     })
 }
 

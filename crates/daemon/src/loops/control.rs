@@ -337,10 +337,13 @@ pub(crate) fn pass(
         // In a cluster, a workload another instance owns does not tick here.
         let fence = match &ctx.cluster {
             None => None,
-            Some(link) => match link.fence_of(&slot.controller.spec().workload) {
-                Some(f) => Some((link, f)),
-                None => return,
-            },
+            Some(link) => {
+                let (w, step) = (&slot.controller.spec().workload, slot.controller.step_ms());
+                match link.acting_fence(w, step, now.0) {
+                    Some(f) => Some((link, f)),
+                    None => return,
+                }
+            }
         };
         if !slot.retired {
             promote(slot, insight, io, now);

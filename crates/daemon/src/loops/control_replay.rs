@@ -113,6 +113,7 @@ fn live_decisions(kind: &PolicyKind, demand: &[f64], cfg: &SimConfig) -> Vec<Dec
         desired: Default::default(),
         insight: Insight::default(),
         controls,
+        cluster: None,
     };
     let mut slots = Slots(vec![slot]);
     let (mut scalers, mut observe) = (None, None);

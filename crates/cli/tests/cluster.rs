@@ -1,0 +1,424 @@
+//! Three `prescale run` processes share twelve workloads over a real `nats-server -js` on loopback
+//! (lease period 2 s): every workload is owned by exactly one instance; after kill -9 of one, its
+//! workloads are owned again within two lease periods; a stalled instance (SIGSTOP past its lease)
+//! never acts beside the new owner; the killed instance restarts and gets its share back; a bus
+//! outage leaves every instance holding (no actuation) and ownership returns with the bus. Every
+//! actuation (an exec actuator appending a line) is checked: no step of a workload was acted on by
+//! two instances.
+
+mod common;
+
+use common::{http, now_ms};
+use prescale_bus::testkit::nats_or_skip;
+use prescale_ingest::remote_write::{encode, from_points};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TTL: Duration = Duration::from_secs(2);
+const WORKLOADS: usize = 12;
+
+fn workloads() -> Vec<String> {
+    (0..WORKLOADS).map(|i| format!("svc-{i}")).collect()
+}
+
+struct Instance {
+    id: String,
+    port: u16,
+    db: PathBuf,
+    cfg: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Instance {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_prescale"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(["run", "--config"])
+            .arg(&self.cfg)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("PRESCALE_CLUSTER_INSTANCE", &self.id)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&self.log).unwrap())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = Instant::now();
+        while http()
+            .get(&format!("{}/healthz", self.base()))
+            .call()
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} did not start: {}",
+                self.id,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// `GET /api/v1/cluster`, `None` when it does not answer.
+    fn view(&self) -> Option<serde_json::Value> {
+        let mut r = http()
+            .get(&format!("{}/api/v1/cluster", self.base()))
+            .config()
+            .timeout_global(Some(Duration::from_secs(1)))
+            .build()
+            .call()
+            .ok()?;
+        serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
+        }
+        self.kill9();
+    }
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Each live instance's owned workloads, when all of them list exactly `members` and every
+/// workload is owned by exactly one of them.
+fn settled(live: &[&Instance], members: &[&str]) -> Option<BTreeMap<String, BTreeSet<String>>> {
+    let mut owned = BTreeMap::new();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for i in live {
+        let v = i.view()?;
+        if strings(&v["members"]) != members {
+            return None;
+        }
+        let o: BTreeSet<String> = strings(&v["owned"]).into_iter().collect();
+        for w in &o {
+            *count.entry(w.clone()).or_default() += 1;
+        }
+        owned.insert(i.id.clone(), o);
+    }
+    let all = workloads().iter().all(|w| count.get(w) == Some(&1));
+    all.then_some(owned)
+}
+
+fn wait_settled(
+    live: &[&Instance],
+    members: &[&str],
+    limit: Duration,
+    what: &str,
+) -> (BTreeMap<String, BTreeSet<String>>, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(o) = settled(live, members) {
+            return (o, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let views: Vec<_> = live.iter().map(|i| (i.id.clone(), i.view())).collect();
+            panic!("{what}: not settled within {limit:?}: {views:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The actuations logged: (instance, workload, issued at ms).
+fn actuations(log: &Path) -> Vec<(String, String, i64)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((
+                f.first()?.to_string(),
+                f.get(1)?.to_string(),
+                f.get(2)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// No workload's step (1 s) was acted on by two instances.
+fn assert_single_actor(log: &Path) {
+    let mut by_step: BTreeMap<(String, i64), BTreeSet<String>> = BTreeMap::new();
+    for (inst, w, at) in actuations(log) {
+        by_step
+            .entry((w, at.div_euclid(1000)))
+            .or_default()
+            .insert(inst);
+    }
+    for (k, who) in &by_step {
+        assert_eq!(who.len(), 1, "step {k:?} acted on by {who:?}");
+    }
+}
+
+#[test]
+fn three_instances_share_fail_over_fence_and_hold_through_a_bus_outage() {
+    let Some(mut nats) =
+        nats_or_skip("three_instances_share_fail_over_fence_and_hold_through_a_bus_outage")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let acts = dir.path().join("actuations.log");
+    let mut workload_toml = String::new();
+    for w in workloads() {
+        workload_toml.push_str(&format!(
+            r#"
+[[workload]]
+workload = "{w}"
+metric = "cpu"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "2s"
+stale_after = "1h"
+policy = "hpa"
+max = 50
+mode = "act"
+actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCALE_CLUSTER_INSTANCE $PRESCALE_WORKLOAD $PRESCALE_ISSUED_AT_MS $PRESCALE_REPLICAS\" >> {}"] }}
+"#,
+            acts.display()
+        ));
+    }
+    let mut instances: Vec<Instance> = ["a", "b", "c"]
+        .iter()
+        .map(|id| {
+            let cfg = dir.path().join(format!("{id}.toml"));
+            std::fs::write(
+                &cfg,
+                format!(
+                    "tick = \"250ms\"\nmode = \"act\"\n[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = 16\n{workload_toml}",
+                    nats.url()
+                ),
+            )
+            .unwrap();
+            Instance {
+                id: id.to_string(),
+                port: TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(),
+                db: dir.path().join(format!("{id}.db")),
+                cfg,
+                log: dir.path().join(format!("{id}.log")),
+                child: None,
+            }
+        })
+        .collect();
+    for i in instances.iter_mut() {
+        i.start();
+    }
+
+    // Demand for every workload, pushed every 250 ms to whichever instance answers (it publishes
+    // to the bus; the owner consumes): a 4 s sawtooth, so the replicas change every second.
+    let stop = Arc::new(AtomicBool::new(false));
+    let targets: Arc<Mutex<Vec<String>>> =
+        Arc::new(Mutex::new(instances.iter().map(Instance::base).collect()));
+    let feeder = {
+        let (stop, targets) = (stop.clone(), targets.clone());
+        std::thread::spawn(move || {
+            let mut n = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                let t = now_ms();
+                let level = 10.0 + 40.0 * ((t / 1000) % 4) as f64;
+                let names = workloads();
+                let pts: Vec<_> = names
+                    .iter()
+                    .map(|w| ("cpu", vec![("job", w.as_str())], t, level))
+                    .collect();
+                let body = encode(&from_points(pts));
+                let list = targets.lock().unwrap().clone();
+                for k in 0..list.len() {
+                    let base = &list[(n + k) % list.len()];
+                    let ok = http()
+                        .post(&format!("{base}/api/v1/write"))
+                        .header("Content-Encoding", "snappy")
+                        .header("Content-Type", "application/x-protobuf")
+                        .send(&body[..])
+                        .is_ok_and(|r| r.status() == 204);
+                    if ok {
+                        break;
+                    }
+                }
+                n += 1;
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+
+    // 1. Every workload owned by exactly one of the three.
+    let all: Vec<&Instance> = instances.iter().collect();
+    let (before, _) = wait_settled(&all, &["a", "b", "c"], Duration::from_secs(20), "start");
+    // Decisions flow: some actuation within a few steps.
+    let start = Instant::now();
+    while actuations(&acts).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no actuation at all"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // 2. kill -9 the instance that owns the most; the others own everything within 2 leases.
+    let victim = before
+        .iter()
+        .max_by_key(|(_, o)| o.len())
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let vi = instances.iter().position(|i| i.id == victim).unwrap();
+    instances[vi].kill9();
+    let killed_at = Instant::now();
+    let killed_ms = now_ms();
+    let rest: Vec<&Instance> = instances.iter().filter(|i| i.id != victim).collect();
+    let rest_ids: Vec<&str> = rest.iter().map(|i| i.id.as_str()).collect();
+    wait_settled(&rest, &rest_ids, Duration::from_secs(10), "after kill -9");
+    let took = killed_at.elapsed();
+    assert!(
+        took <= TTL * 2,
+        "owned again after {took:?}, beyond two lease periods"
+    );
+
+    // The new owners act on the victim's workloads (their consumers resume its partitions).
+    let start = Instant::now();
+    while !actuations(&acts)
+        .iter()
+        .any(|(i, w, at)| *i != victim && before[&victim].contains(w) && *at > killed_ms)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nobody acted on {victim}'s workloads"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // 3. Restart it: the same rendezvous share comes back to it.
+    instances[vi].start();
+    let all: Vec<&Instance> = instances.iter().collect();
+    let (after, _) = wait_settled(&all, &["a", "b", "c"], Duration::from_secs(20), "restart");
+    assert_eq!(
+        after, before,
+        "ownership after the restart differs from before"
+    );
+
+    // 4. A deliberately stale owner: SIGSTOP one past its lease, the others take over, then
+    // SIGCONT. It must not act beside the new owners (its leases ran out; a pending actuation
+    // would be refused by the fence).
+    let sleeper = after
+        .iter()
+        .find(|(id, o)| !o.is_empty() && **id != victim)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let si = instances.iter().position(|i| i.id == sleeper).unwrap();
+    instances[si].signal("-STOP");
+    let awake: Vec<&Instance> = instances.iter().filter(|i| i.id != sleeper).collect();
+    let awake_ids: Vec<&str> = awake.iter().map(|i| i.id.as_str()).collect();
+    wait_settled(
+        &awake,
+        &awake_ids,
+        Duration::from_secs(10),
+        "while one is stopped",
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    instances[si].signal("-CONT");
+    let all: Vec<&Instance> = instances.iter().collect();
+    wait_settled(
+        &all,
+        &["a", "b", "c"],
+        Duration::from_secs(20),
+        "after SIGCONT",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_single_actor(&acts);
+
+    // 5. Bus outage: every instance holds (owns nothing, acts on nothing); the bus returns and so
+    // does ownership.
+    nats.stop();
+    let stopped_at = now_ms();
+    let start = Instant::now();
+    loop {
+        let views: Vec<_> = instances.iter().map(Instance::view).collect();
+        if views
+            .iter()
+            .all(|v| v.as_ref().is_some_and(|v| strings(&v["owned"]).is_empty()))
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < TTL * 3,
+            "still owning with the bus away: {views:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let held_from = now_ms();
+    std::thread::sleep(TTL);
+    let during: Vec<_> = actuations(&acts)
+        .into_iter()
+        .filter(|(_, _, at)| *at > held_from)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "acted with the bus away (since {stopped_at}): {during:?}"
+    );
+    nats.restart().unwrap();
+    let all: Vec<&Instance> = instances.iter().collect();
+    let (back, _) = wait_settled(
+        &all,
+        &["a", "b", "c"],
+        Duration::from_secs(30),
+        "after the outage",
+    );
+    assert_eq!(back, before);
+    let back_at = now_ms();
+    let start = Instant::now();
+    while !actuations(&acts).iter().any(|(_, _, at)| *at > back_at) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no actuation after the bus came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    stop.store(true, Ordering::SeqCst);
+    feeder.join().unwrap();
+    assert_single_actor(&acts);
+    let actors: BTreeSet<String> = actuations(&acts).into_iter().map(|(i, _, _)| i).collect();
+    assert_eq!(
+        actors.len(),
+        3,
+        "every instance acted at some point: {actors:?}"
+    );
+}

@@ -1,0 +1,236 @@
+//! What the control loop and the API see of the cluster: which workloads this instance owns now
+//! (with the fencing token of each one's partition), the fence check before an actuation, and the
+//! queue of decisions to publish.
+
+use prescale_bus::{partition_of, Fence, FenceError, Ownership, Publisher};
+use prescale_control::DecisionRecord;
+use prescale_core::WorkloadId;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Decisions waiting to be published; beyond this they are dropped and counted (the store keeps
+/// them all).
+pub const DECISION_QUEUE: usize = 10_000;
+/// A fence check that takes longer fails (the actuation is refused).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A cheap handle (clones share everything).
+#[derive(Clone)]
+pub struct ClusterLink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ownership: Arc<Ownership>,
+    handle: tokio::runtime::Handle,
+    decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
+    configured: Vec<WorkloadId>,
+    bad_messages: AtomicU64,
+    points_consumed: AtomicU64,
+    decisions_published: AtomicU64,
+    decisions_dropped: AtomicU64,
+    fenced_off: AtomicU64,
+}
+
+/// `GET /api/v1/cluster`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClusterView {
+    #[serde(rename = "self")]
+    pub id: String,
+    pub members: Vec<String>,
+    /// The configured workloads whose partition this instance holds a valid lease of.
+    pub owned: Vec<String>,
+    pub partitions_held: Vec<u32>,
+    pub partitions: u32,
+    pub lease_ttl_ms: u64,
+    pub bad_messages: u64,
+    pub points_consumed: u64,
+    pub decisions_published: u64,
+    pub decisions_dropped: u64,
+    /// Actuations refused because the fencing token was no longer current.
+    pub fenced_off: u64,
+}
+
+impl ClusterLink {
+    /// A link over `ownership` (the daemon builds it in [`super::Cluster::start`]; public for
+    /// embedding and tests). Fence checks block on `handle`.
+    pub fn new(
+        ownership: Arc<Ownership>,
+        handle: tokio::runtime::Handle,
+        decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
+        configured: Vec<WorkloadId>,
+    ) -> ClusterLink {
+        ClusterLink {
+            inner: Arc::new(Inner {
+                ownership,
+                handle,
+                decisions,
+                configured,
+                bad_messages: AtomicU64::new(0),
+                points_consumed: AtomicU64::new(0),
+                decisions_published: AtomicU64::new(0),
+                decisions_dropped: AtomicU64::new(0),
+                fenced_off: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The fence of `workload` and since when (ms) this instance holds it, while it owns it;
+    /// `None` when another instance does (or nobody, while leases change hands or the bus is
+    /// away).
+    pub fn fence_of(&self, workload: &WorkloadId) -> Option<(Fence, i64)> {
+        let o = &self.inner.ownership;
+        let partition = partition_of(workload, o.partitions());
+        o.view().held.get(&partition).map(|h| {
+            (
+                Fence {
+                    partition,
+                    token: h.token,
+                },
+                h.since_ms,
+            )
+        })
+    }
+
+    /// The fence `workload` acts under at `now_ms` with steps of `step_ms`: owned, and no longer
+    /// in the step during which this instance took the lease (the previous owner may have acted
+    /// in that step; a new owner's first step is the next one, so no step has two actors).
+    pub fn acting_fence(&self, workload: &WorkloadId, step_ms: i64, now_ms: i64) -> Option<Fence> {
+        let (fence, since) = self.fence_of(workload)?;
+        let step = step_ms.max(1);
+        (now_ms.div_euclid(step) > since.div_euclid(step)).then_some(fence)
+    }
+
+    /// Whether `fence` is still current in the lease bucket (blocks: call it from a plain thread,
+    /// as the control loop's ticks run).
+    pub fn check(&self, fence: Fence) -> Result<(), FenceError> {
+        let o = self.inner.ownership.clone();
+        let r = self.inner.handle.block_on(async move {
+            match tokio::time::timeout(CHECK_TIMEOUT, o.check(fence)).await {
+                Ok(r) => r,
+                Err(_) => Err(FenceError::Unreachable {
+                    partition: fence.partition,
+                    detail: format!("no answer within {CHECK_TIMEOUT:?}"),
+                }),
+            }
+        });
+        if r.is_err() {
+            self.inner.fenced_off.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Queues `record` for `prescale.decisions.<workload>` (dropped and counted when the queue is
+    /// full).
+    pub fn decided(&self, record: &DecisionRecord, fence: Option<Fence>) {
+        if self
+            .inner
+            .decisions
+            .try_send((record.clone(), fence))
+            .is_err()
+        {
+            self.inner.decisions_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// This instance's id.
+    pub fn id(&self) -> &str {
+        self.inner.ownership.id()
+    }
+
+    pub(super) fn counted(&self, bad: usize, points: usize) {
+        self.inner
+            .bad_messages
+            .fetch_add(bad as u64, Ordering::Relaxed);
+        self.inner
+            .points_consumed
+            .fetch_add(points as u64, Ordering::Relaxed);
+    }
+
+    /// This instance's id, the members it last saw, and what it owns now.
+    pub fn view(&self) -> ClusterView {
+        let i = &self.inner;
+        let v = i.ownership.view();
+        let parts = i.ownership.partitions();
+        let owned = i
+            .configured
+            .iter()
+            .filter(|w| v.held.contains_key(&partition_of(w, parts)))
+            .map(|w| w.to_string())
+            .collect();
+        ClusterView {
+            id: i.ownership.id().to_string(),
+            members: v.members,
+            owned,
+            partitions_held: v.held.keys().copied().collect(),
+            partitions: parts.get(),
+            lease_ttl_ms: u64::try_from(i.ownership.lease_ttl().as_millis()).unwrap_or(u64::MAX),
+            bad_messages: i.bad_messages.load(Ordering::Relaxed),
+            points_consumed: i.points_consumed.load(Ordering::Relaxed),
+            decisions_published: i.decisions_published.load(Ordering::Relaxed),
+            decisions_dropped: i.decisions_dropped.load(Ordering::Relaxed),
+            fenced_off: i.fenced_off.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A published decision: who decided it under which fencing token, and the record.
+#[derive(Serialize)]
+struct Published<'a> {
+    instance: &'a str,
+    partition: Option<u32>,
+    token: Option<u64>,
+    record: &'a DecisionRecord,
+}
+
+/// Publishes queued decisions until shutdown; one that cannot be published is logged and counted
+/// as dropped (the store has it).
+pub(super) async fn publish_decisions(
+    publisher: Publisher,
+    link: ClusterLink,
+    mut rx: mpsc::Receiver<(DecisionRecord, Option<Fence>)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (record, fence) = tokio::select! {
+            _ = crate::loops::stopped(&mut shutdown) => return,
+            next = rx.recv() => match next {
+                Some(n) => n,
+                None => return,
+            },
+        };
+        let id = link.inner.ownership.id();
+        let body = Published {
+            instance: id,
+            partition: fence.map(|f| f.partition),
+            token: fence.map(|f| f.token),
+            record: &record,
+        };
+        let json = match serde_json::to_vec(&body) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(workload = %record.workload, error = %e, "encoding a decision");
+                continue;
+            }
+        };
+        // One message per workload and step: published twice, stored once.
+        let msg_id = format!("{}@{}", record.workload, record.at.0);
+        match publisher
+            .publish_decision(&record.workload, &msg_id, json)
+            .await
+        {
+            Ok(()) => {
+                link.inner
+                    .decisions_published
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                link.inner.decisions_dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(workload = %record.workload, error = %e, "publishing a decision");
+            }
+        }
+    }
+}
