@@ -15,11 +15,11 @@
 
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
-use crate::heap::SignalError;
 use crate::record::{DecisionRecord, ForecastSummary, Inputs};
 use crate::rightsize::{Rightsizer, SizingInput};
+use crate::stages::Stager;
 use crate::warmup::Warmup;
-use crate::{ControlError, Mode, ResourceKind, WorkloadSpec};
+use crate::{ControlError, Mode, ResourceKind, SignalError, WorkloadSpec};
 
 /// The agent's cumulative OOM kill counter per workload (prescale-agent's `OOM_KILLS_TOTAL`).
 pub const OOM_KILLS_TOTAL: &str = "oom_kills_total";
@@ -76,6 +76,10 @@ pub struct Controller {
     earlier_fits: (usize, usize),
     /// Warm-up ahead of predicted surges, when the spec asks for it.
     warmup: Option<Warmup>,
+    /// Large changes in stages behind a health gate, when the spec asks for it, and the gate's
+    /// newest reading (when, value).
+    stager: Option<Stager>,
+    gate: Option<(Timestamp, f64)>,
 }
 
 /// One policy deciding on the controller's shared history and forecast.
@@ -176,8 +180,11 @@ impl Controller {
             .clone()
             .map(|r| Rightsizer::new(&spec.workload, r));
         let warmup = spec.warmup.clone().map(Warmup::new);
+        let stager = spec.stages.clone().map(Stager::new);
         Ok(Controller {
             warmup,
+            stager,
+            gate: None,
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
             lanes: vec![acting],
             bounds,
@@ -620,6 +627,7 @@ impl Controller {
             lane.last_desired = Some(after);
             decisions.push(Some(decision));
         }
+        self.stage(&mut records[0]);
         if let Some(r) = &mut self.rightsizer {
             let record = &mut records[0];
             let after = record.replicas_after.unwrap_or(self.spec.min);
@@ -635,6 +643,49 @@ impl Controller {
             }));
         }
         decisions
+    }
+
+    /// Stages the acting decision when the change is larger than the spec's `max_step`.
+    fn stage(&mut self, record: &mut DecisionRecord) {
+        let Some(stager) = &mut self.stager else {
+            return;
+        };
+        let (Some(before), Some(want)) = (record.replicas_before, record.replicas_after) else {
+            return;
+        };
+        let stale_ms = i64::try_from(self.spec.stale_after.as_millis()).unwrap_or(i64::MAX);
+        let gate = self
+            .gate
+            .filter(|(at, _)| record.at.0.saturating_sub(at.0) <= stale_ms)
+            .map(|(_, v)| v);
+        if let Some(st) = stager.stage(record.at.0, before, want, gate) {
+            record.replicas_after = Some(st.replicas);
+            record.reason = format!("{}; staged: {}", record.reason, st.reason);
+            self.lanes[0].last_desired = Some(st.replicas);
+            record.actions.stage = Some(st);
+        }
+    }
+
+    /// Hands the controller the newest reading of its stages' health gate series (taken at
+    /// `at`); a non-finite reading is refused.
+    pub fn observe_gate(&mut self, at: Timestamp, value: f64) -> Result<(), SignalError> {
+        if !value.is_finite() {
+            return Err(SignalError::Gate {
+                workload: self.spec.workload.to_string(),
+                value,
+            });
+        }
+        self.gate = Some((at, value));
+        Ok(())
+    }
+
+    /// The series of the stages' health gate, when changes are staged.
+    pub fn gate_key(&self) -> Option<SeriesKey> {
+        let s = self.stager.as_ref()?;
+        Some(SeriesKey::new(
+            self.spec.workload.clone(),
+            s.gate_metric().clone(),
+        ))
     }
 
     /// A tick inside a step already decided, with OOM kills waiting: memory is raised at once

@@ -22,11 +22,11 @@
 //! asks for more — within the bounds; the raise enters the scale-down stabilization window (which
 //! then holds it) and skips the change tolerance.
 
+pub use crate::error::SignalError;
 use crate::resources::MIB;
 use prescale_core::Timestamp;
 use prescale_ingest::gc::{GcRuntime, HeapEstimate, LiveHeapBasis};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 /// Default non-heap memory of a Go process (goroutine stacks, runtime structures, binary text).
 pub const GO_NON_HEAP_BYTES: f64 = 32.0 * MIB;
@@ -36,21 +36,6 @@ pub const JVM_NON_HEAP_BYTES: f64 = 256.0 * MIB;
 pub const OOM_LIMIT_FACTOR: f64 = 1.5;
 /// ... and at least this multiple of the peak use per replica.
 pub const OOM_PEAK_FACTOR: f64 = 1.2;
-
-/// A runtime signal the controller was handed that cannot be used.
-#[derive(Debug, Error, PartialEq)]
-pub enum SignalError {
-    /// A heap estimate's field is not a finite non-negative number (or the live heap is zero).
-    #[error("heap estimate of {workload}: {field} = {value}: must be finite and positive")]
-    Heap {
-        workload: String,
-        field: &'static str,
-        value: f64,
-    },
-    /// The OOM kill counter is not a finite non-negative number.
-    #[error("{workload}: oom_kills_total = {value}: must be finite and non-negative")]
-    OomCounter { workload: String, value: f64 },
-}
 
 /// How a runtime's heap turns into a memory request (`[workload.resources.memory_runtime]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub mod rightsize;
 pub mod shadow;
 pub mod slo;
 mod spec;
+pub mod stages;
 mod tally;
 pub mod warmup;
 
@@ -29,7 +30,7 @@ pub use actuate::actuate;
 pub use align::complete_steps;
 pub use controller::{Controller, OOM_KILLS_TOTAL};
 pub use controller::{Current, Decided, Hold, Usage};
-pub use error::ControlError;
+pub use error::{ControlError, SignalError};
 pub use fleet::{Fleet, Outcome};
 pub use record::{
     Actions, Actuation, DecisionRecord, ForecastSummary, Inputs, InstanceChoice, ResourceChoice,

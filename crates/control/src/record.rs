@@ -52,6 +52,9 @@ pub struct DecisionRecord {
 pub struct Actions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<crate::warmup::WarmupFired>,
+    /// A change going in stages: this decision's stage and what the health gate said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<crate::stages::StageRecord>,
 }
 
 impl Actions {

@@ -84,6 +84,8 @@ pub struct WorkloadSpec {
     pub exclude_anomalies: bool,
     /// Fire a warm-up action ahead of a predicted surge (default none; see [`crate::warmup`]).
     pub warmup: Option<crate::warmup::WarmupSpec>,
+    /// Large replica changes in stages behind a health gate (default none; see [`crate::stages`]).
+    pub stages: Option<crate::stages::StageSpec>,
     /// The service-level objective in the workload's own terms (a latency or queue series), used
     /// to report a replay's SLO; `None`: only the demand-based under-provisioned share.
     pub slo: Option<crate::SloObjective>,
@@ -111,6 +113,7 @@ impl WorkloadSpec {
             model: ModelKind::Auto,
             exclude_anomalies: false,
             warmup: None,
+            stages: None,
             slo: None,
         }
     }
@@ -162,6 +165,9 @@ impl WorkloadSpec {
             r.validate(self.workload.as_str())?;
         }
         if let Some((field, value, reason)) = self.warmup.as_ref().and_then(|w| w.problem()) {
+            return Err(self.bad(field, value, reason));
+        }
+        if let Some((field, value, reason)) = self.stages.as_ref().and_then(|s| s.problem()) {
             return Err(self.bad(field, value, reason));
         }
         if let Some((field, value, reason)) = self.slo.as_ref().and_then(|s| s.problem()) {

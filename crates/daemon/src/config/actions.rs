@@ -1,9 +1,11 @@
 //! A workload's orchestration settings beside its sizing: `[workload.warmup]` (a webhook or exec
-//! target fired ahead of a predicted surge), read into the controller's spec and the target the
-//! daemon fires, with problems named by path.
+//! target fired ahead of a predicted surge) and `[workload.stages]` (large changes in stages
+//! behind a health gate), read into the controller's spec (and the target the daemon fires), with
+//! problems named by path.
 
 use super::validate::{Check, MILLI};
 use prescale_actuate::{ActuatorConfig, Registry};
+use prescale_control::stages::{HealthGate, StageSpec};
 use prescale_control::warmup::WarmupSpec;
 use serde::Deserialize;
 
@@ -63,6 +65,63 @@ pub(super) fn warmup(
     (!c.failed_under(path)).then_some((spec, f.action))
 }
 
+/// `[workload.stages]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesConfig {
+    /// Most replicas added or removed per stage.
+    pub max_step: u32,
+    /// Least time between stages, e.g. `"2m"`.
+    pub interval: String,
+    /// The health gate: `{ metric = "latency_p99_seconds", max = 0.3 }` (a series of the
+    /// workload's and its ceiling).
+    pub gate: GateConfig,
+    /// Unhealthy checks in a row that roll the change back (default 2).
+    pub pause_limit: Option<u32>,
+}
+
+/// `[workload.stages.gate]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub metric: String,
+    pub max: f64,
+}
+
+/// The stage spec of `f`, problems reported under `path` (`workload[i].stages`).
+pub(super) fn stages(c: &mut Check, path: &str, f: StagesConfig) -> Option<StageSpec> {
+    let interval = c.duration(
+        &format!("{path}.interval"),
+        Some(&f.interval),
+        std::time::Duration::ZERO,
+        MILLI,
+    );
+    if f.max_step == 0 {
+        c.fail(format!("{path}.max_step"), "0: must be at least 1");
+    }
+    if f.pause_limit == Some(0) {
+        c.fail(format!("{path}.pause_limit"), "0: must be at least 1");
+    }
+    if !f.gate.max.is_finite() {
+        c.fail(
+            format!("{path}.gate.max"),
+            format!("{}: must be finite", f.gate.max),
+        );
+    }
+    let metric = prescale_core::MetricName::new(f.gate.metric.clone())
+        .map_err(|e| c.fail(format!("{path}.gate.metric"), e.to_string()))
+        .ok()?;
+    (!c.failed_under(path)).then_some(StageSpec {
+        max_step: f.max_step,
+        interval,
+        gate: HealthGate {
+            metric,
+            max: f.gate.max,
+        },
+        pause_limit: f.pause_limit.unwrap_or(2),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::workload::{Origin, WorkloadConfig};
@@ -95,6 +154,40 @@ capacity_per_replica = 50.0
             c.warmup,
             Some(prescale_actuate::ActuatorConfig::Webhook(_))
         ));
+    }
+
+    #[test]
+    fn a_stages_table_reaches_the_spec_and_bad_ones_are_named() {
+        let text = format!(
+            "{BASE}[stages]\nmax_step = 4\ninterval = \"2m\"\n\
+             gate = {{ metric = \"latency_p99_seconds\", max = 0.3 }}\n"
+        );
+        let w: WorkloadConfig = toml::from_str(&text).unwrap();
+        let c = w
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let s = c.spec.stages.unwrap();
+        assert_eq!((s.max_step, s.pause_limit), (4, 2));
+        assert_eq!(s.interval, std::time::Duration::from_secs(120));
+        assert_eq!(s.gate.metric.as_str(), "latency_p99_seconds");
+        let bad = text
+            .replace("max_step = 4", "max_step = 0\npause_limit = 0")
+            .replace("\"2m\"", "\"often\"")
+            .replace("max = 0.3", "max = nan");
+        let w: WorkloadConfig = toml::from_str(&bad).unwrap();
+        let all = format!(
+            "{:?}",
+            w.validate(Origin::File(3), Mode::ForecastOnly, &registry())
+                .unwrap_err()
+        );
+        for want in [
+            "workload[3].stages.max_step",
+            "workload[3].stages.pause_limit",
+            "workload[3].stages.interval",
+            "workload[3].stages.gate.max",
+        ] {
+            assert!(all.contains(want), "{want} not in {all}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct WorkloadConfig {
     pub warmup: Option<super::actions::WarmupConfig>,
     /// `[workload.slo]`: the objective in the workload's own terms (latency or queue series).
     pub slo: Option<super::slo::SloConfig>,
+    /// `[workload.stages]`: large replica changes in stages behind a health gate.
+    pub stages: Option<super::actions::StagesConfig>,
 }
 
 /// One `[[workload.shadow]]`: the acting configuration with some settings changed.
@@ -259,6 +261,7 @@ impl WorkloadConfig {
             shadow: None,
             warmup: None,
             slo: None,
+            stages: None,
         })
     }
 
@@ -354,6 +357,9 @@ impl WorkloadConfig {
             spec.warmup = Some(when);
             Some(target)
         });
+        if let Some(s) = f.stages {
+            spec.stages = super::actions::stages(c, &at("stages"), s);
+        }
         if let Some(m) = f.model.as_deref() {
             match m.parse::<prescale_forecast::ModelKind>() {
                 Ok(k) => spec.model = k,

@@ -1,7 +1,9 @@
-//! The runtime signals a memory-sizing workload's controller reads before each tick: the agent's
+//! The signals a workload's controller reads before each tick besides its demand and use: the
+//! newest reading of its stages' health gate series, and for a memory-sizing workload the agent's
 //! OOM kill counter (`oom_kills_total`) and the Go and JVM collector gauges scraped under the
 //! workload's id, read as one heap estimate (prescale_ingest::gc). A read that fails or a value
-//! the controller refuses is logged and skipped: memory then follows its use series.
+//! the controller refuses is logged and skipped: memory then follows its use series, and a stage
+//! without a fresh gate reading pauses.
 
 use prescale_control::Controller;
 use prescale_core::{MetricName, Sample, SeriesKey, Timestamp};
@@ -23,6 +25,13 @@ pub const GC_GAUGES: [&str; 6] = [
 /// series over the recent span, any order; `None` when the read failed). Nothing is read for a
 /// workload that does not size memory.
 pub fn feed(controller: &mut Controller, load: impl Fn(&SeriesKey) -> Option<Vec<Sample>>) {
+    if let Some(gate) = controller.gate_key() {
+        if let Some(s) = load(&gate).as_deref().and_then(newest) {
+            if let Err(e) = controller.observe_gate(s.ts, s.value) {
+                tracing::warn!(workload = %gate.workload, error = %e, "health gate reading skipped");
+            }
+        }
+    }
     let Some(oom) = controller.oom_key() else {
         return;
     };
@@ -142,5 +151,35 @@ mod tests {
         // A NaN counter is skipped, not a kill.
         stored.insert("oom_kills_total", vec![at(now.0, f64::NAN)]);
         feed(&mut c, |k| load(&stored, k));
+    }
+
+    #[test]
+    fn the_gate_series_is_read_when_changes_are_staged() {
+        use prescale_control::stages::{HealthGate, StageSpec};
+        let mut spec = WorkloadSpec::new(
+            WorkloadId::new("api").unwrap(),
+            MetricName::new("rps").unwrap(),
+            100.0,
+        );
+        spec.stages = Some(StageSpec {
+            max_step: 2,
+            interval: Duration::from_secs(60),
+            gate: HealthGate {
+                metric: MetricName::new("latency_p99").unwrap(),
+                max: 0.3,
+            },
+            pause_limit: 2,
+        });
+        let mut c = Controller::new(spec).unwrap();
+        let asked = std::cell::RefCell::new(Vec::new());
+        feed(&mut c, |k| {
+            asked.borrow_mut().push(k.metric.to_string());
+            Some(vec![Sample {
+                ts: Timestamp(5),
+                value: f64::NAN,
+            }])
+        });
+        // No memory sized: only the gate is read; its NaN reading is skipped, not taken.
+        assert_eq!(asked.into_inner(), vec!["latency_p99".to_string()]);
     }
 }
