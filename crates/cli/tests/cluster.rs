@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 const TTL: Duration = Duration::from_secs(2);
 const WORKLOADS: usize = 12;
+const TOKEN: &str = "cluster-test-token-0123456789";
 
 fn workloads() -> Vec<String> {
     (0..WORKLOADS).map(|i| format!("svc-{i}")).collect()
@@ -224,7 +225,7 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
             std::fs::write(
                 &cfg,
                 format!(
-                    "tick = \"250ms\"\nmode = \"act\"\n[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = 16\n{workload_toml}",
+                    "tick = \"250ms\"\nmode = \"act\"\napi_token = \"{TOKEN}\"\n[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = 16\n{workload_toml}",
                     nats.url()
                 ),
             )
@@ -411,6 +412,54 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // 6. One kill switch for the fleet: engaged through one instance, every instance obeys it
+    // (nothing acts), released through another.
+    let kill = |i: &Instance, engaged: bool| {
+        let r = http()
+            .post(&format!("{}/api/v1/kill-switch", i.base()))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .header("Content-Type", "application/json")
+            .send(format!("{{\"engaged\": {engaged}}}").as_bytes())
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    let engaged_everywhere = |want: bool| {
+        let start = Instant::now();
+        loop {
+            let all = instances.iter().all(|i| {
+                http()
+                    .get(&format!("{}/api/v1/kill-switch", i.base()))
+                    .call()
+                    .ok()
+                    .and_then(|mut r| r.body_mut().read_to_string().ok())
+                    .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+                    .is_some_and(|v| v["global"] == want)
+            });
+            if all {
+                return;
+            }
+            assert!(
+                start.elapsed() < TTL * 3,
+                "the kill switch did not reach every instance"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    kill(&instances[0], true);
+    engaged_everywhere(true);
+    let killed_from = now_ms();
+    std::thread::sleep(TTL);
+    let while_killed: Vec<_> = actuations(&acts)
+        .into_iter()
+        .filter(|(_, _, at)| *at > killed_from)
+        .collect();
+    assert!(
+        while_killed.is_empty(),
+        "acted with the global kill switch engaged: {while_killed:?}"
+    );
+    kill(&instances[2], false);
+    engaged_everywhere(false);
 
     stop.store(true, Ordering::SeqCst);
     feeder.join().unwrap();
