@@ -30,6 +30,8 @@ const NEWEST_FIRST: &str = "
 SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts <= ?2";
 /// The end of the newest chunk of series ?1.
 const LAST_END: &str = "SELECT end_ts FROM chunks WHERE series_id = ?1 LIMIT 1";
+/// The newest chunk of series ?1.
+const NEWEST: &str = "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 LIMIT 1";
 
 /// One stored chunk, still encoded.
 pub(crate) struct Stored {
@@ -200,11 +202,40 @@ pub(crate) fn insert_run(
     samples: &[Sample],
     context: &str,
 ) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO chunks (series_id, start_ts, end_ts, n, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .ctx(context)?;
+    write_run(
+        conn,
+        "INSERT INTO chunks (series_id, start_ts, end_ts, n, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        id,
+        samples,
+        context,
+    )
+}
+
+/// [`insert_run`] where the first chunk takes the place of a stored one starting at the same time.
+fn replace_run(
+    conn: &Connection,
+    id: i64,
+    samples: &[Sample],
+    context: &str,
+) -> Result<(), StoreError> {
+    write_run(
+        conn,
+        "INSERT OR REPLACE INTO chunks (series_id, start_ts, end_ts, n, data)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        id,
+        samples,
+        context,
+    )
+}
+
+fn write_run(
+    conn: &Connection,
+    sql: &str,
+    id: i64,
+    samples: &[Sample],
+    context: &str,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(sql).ctx(context)?;
     for piece in samples.chunks(CHUNK_SAMPLES) {
         let (Some(first), Some(last)) = (piece.first(), piece.last()) else {
             continue;
@@ -261,6 +292,9 @@ pub(crate) fn merge(
     let (Some(lo), Some(hi)) = (new.first(), new.last()) else {
         return Ok(merged);
     };
+    if let Some(done) = append_after(conn, id, new, context)? {
+        return Ok(done);
+    }
     let mut touched = overlapping(conn, id, lo.ts.0, hi.ts.0, context)?;
     // A chunk holding enough that ends before the new samples stays as it is (appends in time
     // order).
@@ -311,6 +345,50 @@ pub(crate) fn merge(
     delete_starting(conn, id, first_start, last_start, context)?;
     insert_run(conn, id, &out, context)?;
     Ok(merged)
+}
+
+/// [`merge`] when every new sample comes after the series' newest chunk (appends in time order):
+/// one read of that chunk and one write, the chunk extended in place while it holds fewer than
+/// [`OPEN_SAMPLES`], else the samples start a chunk of their own. `None`: samples overlap stored
+/// ones, or nothing is stored (the general path handles them).
+fn append_after(
+    conn: &Connection,
+    id: i64,
+    new: &[Sample],
+    context: &str,
+) -> Result<Option<Merged>, StoreError> {
+    let Some(lo) = new.first() else {
+        return Ok(None);
+    };
+    let newest = conn
+        .prepare_cached(NEWEST)
+        .ctx(context)?
+        .query_row(params![id], |r| {
+            Ok(Stored {
+                start: r.get(0)?,
+                end: r.get(1)?,
+                n: r.get(2)?,
+                data: r.get(3)?,
+            })
+        })
+        .optional()
+        .ctx(context)?;
+    let Some(newest) = newest.filter(|c| c.end < lo.ts.0) else {
+        return Ok(None);
+    };
+    let mut merged = Merged::default();
+    for s in new {
+        merged.new_at(s.ts.0);
+    }
+    if newest.n >= OPEN_SAMPLES as i64 {
+        insert_run(conn, id, new, context)?;
+    } else {
+        let mut out = Vec::with_capacity(newest.n as usize + new.len());
+        decode(id, &newest, &mut out, context)?;
+        out.extend_from_slice(new);
+        replace_run(conn, id, &out, context)?;
+    }
+    Ok(Some(merged))
 }
 
 #[cfg(test)]

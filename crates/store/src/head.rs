@@ -14,8 +14,8 @@ use crate::open::Store;
 use crate::series_stats::{self, Added};
 use crate::wal_log::{self, Run};
 use prescale_core::Sample;
-use rusqlite::{params, Connection};
-use std::collections::HashMap;
+use rusqlite::Connection;
+use std::collections::{HashMap, HashSet};
 
 /// The log is flushed into chunks by the append that finds it holding this many samples.
 pub(crate) const FLUSH_SAMPLES: usize = 131_072;
@@ -185,17 +185,19 @@ impl Head {
         ids.sort_unstable();
         let mut moved = 0;
         let mut added = Vec::with_capacity(ids.len());
+        // Rows of a series deleted meanwhile are dropped (one scan of the ids, not a query each).
+        let live: HashSet<i64> = conn
+            .prepare_cached("SELECT id FROM series")
+            .ctx(context)?
+            .query_map([], |r| r.get(0))
+            .ctx(context)?
+            .collect::<Result<_, _>>()
+            .ctx(context)?;
         for id in ids {
             let Some(h) = self.series.get(&id) else {
                 continue;
             };
-            // Rows of a series deleted meanwhile are dropped.
-            let exists: bool = conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM series WHERE id = ?1)")
-                .ctx(context)?
-                .query_row(params![id], |r| r.get(0))
-                .ctx(context)?;
-            if !exists {
+            if !live.contains(&id) {
                 continue;
             }
             let m = chunks::merge(conn, id, &h.samples, context)?;

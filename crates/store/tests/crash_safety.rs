@@ -1,14 +1,19 @@
 //! Crash safety: a child process writes batches and acknowledges each commit, the parent kills it with
 //! SIGKILL, reopens the file and finds every acknowledged batch whole (and no partial batch).
-//! Two children: one saving a series with `upsert_series`, one appending live points across many
-//! series with `append_points` while retention rolls the older ones up in small transactions.
+//! Three children: one saving a series with `upsert_series`, one appending live points across many
+//! series with `append_points` while retention rolls the older ones up in small transactions, and one
+//! appending grouped samples (`append_series`, the remote-write path) long enough that the
+//! write-ahead log is flushed into chunks several times, killed at random points, again and again
+//! on the same file.
 
+use prescale_core::point::SeriesPoints;
 use prescale_core::{Labels, MetricName, Point, Sample, Series, SeriesKey, Timestamp, WorkloadId};
 use prescale_store::{Retention, Store};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const CHILD_ENV: &str = "PRESCALE_STORE_CRASH_CHILD";
 const TEST_NAME: &str = "acknowledged_commits_survive_sigkill";
@@ -53,6 +58,12 @@ impl Drop for KillOnDrop {
 /// Runs this test binary's `test_name` as a child with `env` set to `db`, reads its `ACK n` lines and
 /// kills it with SIGKILL once `acks` commits were acknowledged; the last acknowledged `n`.
 fn kill_after_acks(test_name: &str, env: &str, db: &Path, acks: i64) -> i64 {
+    kill_later(test_name, env, db, acks, Duration::ZERO)
+}
+
+/// [`kill_after_acks`], killing `delay` after the `acks`-th acknowledgement (the child goes on
+/// writing meanwhile, so the kill lands wherever it happens to be).
+fn kill_later(test_name: &str, env: &str, db: &Path, acks: i64, delay: Duration) -> i64 {
     let child = Command::new(std::env::current_exe().unwrap())
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env(env, db)
@@ -70,6 +81,7 @@ fn kill_after_acks(test_name: &str, env: &str, db: &Path, acks: i64) -> i64 {
             let n: i64 = n.trim().parse().unwrap();
             last_ack = Some(n);
             if n + 1 >= acks {
+                std::thread::sleep(delay);
                 child.0.kill().unwrap(); // SIGKILL on Unix
                 break;
             }
@@ -236,6 +248,163 @@ fn acknowledged_appends_survive_sigkill_during_retention() {
         batches.unwrap_or(0),
         SERIES
     );
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const GROUPED_CHILD_ENV: &str = "PRESCALE_STORE_CRASH_GROUPED_CHILD";
+const GROUPED_TEST_NAME: &str = "acknowledged_grouped_appends_survive_sigkill_at_random_points";
+const GROUPED_SERIES: usize = 50;
+/// Samples per series per batch: 10,000 a batch, so the log (flushed into chunks once it holds
+/// 131,072) is flushed every 14 batches or so.
+const GROUPED_PER_SERIES: i64 = 200;
+const KILLS: usize = 4;
+
+fn grouped_keys() -> Vec<Arc<SeriesKey>> {
+    (0..GROUPED_SERIES)
+        .map(|i| {
+            Arc::new(SeriesKey::new(
+                WorkloadId::new(format!("g{}", i % 5)).unwrap(),
+                MetricName::new(format!("m{i}")).unwrap(),
+            ))
+        })
+        .collect()
+}
+
+/// Batches stored whole for `key`, checking every sample is there exactly once: sample `i` at
+/// second `i` with value `i / GROUPED_PER_SERIES` (its batch).
+fn grouped_batches(store: &Store, key: &SeriesKey) -> i64 {
+    let samples = store
+        .load_series(key)
+        .unwrap()
+        .map_or_else(Vec::new, |s| s.samples().to_vec());
+    for (i, s) in samples.iter().enumerate() {
+        let i = i as i64;
+        assert_eq!(
+            (s.ts.0, s.value),
+            (i * 1000, (i / GROUPED_PER_SERIES) as f64),
+            "{key}: sample {i} missing, repeated or wrong"
+        );
+    }
+    let n = samples.len() as i64;
+    assert_eq!(
+        n % GROUPED_PER_SERIES,
+        0,
+        "{key}: a partial batch ({n} samples)"
+    );
+    n / GROUPED_PER_SERIES
+}
+
+/// Child mode: resumes after the batches already stored; batch b holds seconds
+/// [b*200, (b+1)*200) of every series, value b, appended grouped by series with shared keys.
+fn run_grouped_child(path: &Path) {
+    let mut store = Store::open(path).expect("child opens the store");
+    let keys = grouped_keys();
+    let labels = Arc::new(Labels::new());
+    let start = grouped_batches(&store, &keys[0]);
+    let mut out = std::io::stdout();
+    for batch in start..start + 2_000 {
+        let series: Vec<SeriesPoints> = keys
+            .iter()
+            .map(|k| SeriesPoints {
+                key: Arc::clone(k),
+                labels: Arc::clone(&labels),
+                samples: (0..GROUPED_PER_SERIES)
+                    .map(|i| Sample {
+                        ts: Timestamp((batch * GROUPED_PER_SERIES + i) * 1000),
+                        value: batch as f64,
+                    })
+                    .collect(),
+            })
+            .collect();
+        store.append_series(&series).expect("child append");
+        writeln!(out, "ACK {batch}").expect("child stdout");
+        out.flush().expect("child stdout");
+    }
+}
+
+/// A small seeded generator (xorshift64*), so that a failing run can be repeated by its seed.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+#[test]
+fn acknowledged_grouped_appends_survive_sigkill_at_random_points() {
+    if let Ok(path) = std::env::var(GROUPED_CHILD_ENV) {
+        run_grouped_child(Path::new(&path));
+        return;
+    }
+    let seed = std::env::var("PRESCALE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    println!("seed {seed} (PRESCALE_CRASH_SEED={seed} repeats this run)");
+    let mut rng = seed;
+    let dir = temp_dir("crash-grouped");
+    let db = dir.join("prescale.db");
+    let mut stored = 0;
+    let mut flushed_at_least_once = false;
+    for round in 0..KILLS {
+        // 10 to 29 acknowledged batches (more than one flush of the log), then 0 to 30 ms more.
+        let acks = 10 + (next(&mut rng) % 20) as i64;
+        let delay = Duration::from_micros(next(&mut rng) % 30_000);
+        let last_ack = kill_later(
+            GROUPED_TEST_NAME,
+            GROUPED_CHILD_ENV,
+            &db,
+            stored + acks,
+            delay,
+        );
+        let store = Store::open(&db).unwrap();
+        let mut batches = None;
+        for key in grouped_keys() {
+            let b = grouped_batches(&store, &key);
+            assert!(
+                b > last_ack,
+                "round {round}: {key}: {b} batches stored, {} acknowledged",
+                last_ack + 1
+            );
+            assert_eq!(
+                *batches.get_or_insert(b),
+                b,
+                "round {round}: {key}: batches differ between series"
+            );
+        }
+        let b = batches.unwrap_or(0);
+        // Read after the reads above replayed the log into this handle's head.
+        let in_log = store.head_samples();
+        // Some of it in chunks (the log was flushed), the rest replayed from the log.
+        let total = b * GROUPED_PER_SERIES * GROUPED_SERIES as i64;
+        flushed_at_least_once |= (in_log as i64) < total;
+        println!(
+            "round {round}: killed {} ms after ACK {last_ack}; {b} batches found, {in_log} of {total} samples in the log",
+            delay.as_millis()
+        );
+        stored = b;
+    }
+    assert!(
+        flushed_at_least_once,
+        "the log was never flushed into chunks"
+    );
+    // Replaying the log once more and flushing it leaves every sample exactly once.
+    let mut store = Store::open(&db).unwrap();
+    store.flush_head().unwrap();
+    assert_eq!(store.head_samples(), 0);
+    for key in grouped_keys() {
+        assert_eq!(
+            grouped_batches(&store, &key),
+            stored,
+            "{key} after the flush"
+        );
+    }
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
