@@ -3,6 +3,12 @@
 # ~13.5 MB snappy, ~26 MB decompressed) sent at once to `prescale run`; prints the daemon's RSS before
 # (baseline), its peak (VmHWM) and its RSS after the requests settle, as MiB and as ratios to the baseline,
 # with each request's HTTP status. Goal (issue 12): peak < 512 MiB, after ≈ baseline.
+# What holds memory: each request's body and decompressed buffer (reserved from the in-flight budget),
+# one decoded chunk of 16,384 samples at a time, admitted into samples grouped by series (key and labels
+# shared with the tracked series, not copied per sample) and committed as one write-ahead log row; the
+# store keeps its log decoded in memory (the head: 16 bytes a sample, at most ~131,072 samples, per
+# store handle) until an append moves it into compressed chunks, so "after" includes up to ~2 MiB of
+# head per handle. The samples are not kept one row each (the store's chunks replaced that layout).
 # Usage: bench/ingest_memory.sh [--release] [--concurrent N] [--samples N] [--settle SECONDS] [-- EXTRA_TOML]
 # PRESCALE_BIN=path/to/prescale measures that binary instead of building this tree's (e.g. an older
 # build, for a before/after comparison).
