@@ -130,3 +130,117 @@ fn without_a_config_the_first_policy_acts_and_mistakes_are_named() {
     )
     .contains("at least one policy that can act"));
 }
+
+/// Adds to the store a latency series that rises past the median load per replica at a fixed 8
+/// replicas, and that replica count; returns (the latency ceiling the history breaks a tenth of
+/// the time, the load per replica where latency starts to rise).
+fn add_latency_history(dir: &std::path::Path, db: &std::path::Path, w: &str) -> (f64, f64) {
+    let demo = dir.join("fleet.csv");
+    let rows: Vec<(String, f64)> = std::fs::read_to_string(&demo)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[1] == w && f[2] == "requests")
+                .then(|| (f[0].to_string(), f[3].parse::<f64>().unwrap() / 8.0))
+        })
+        .collect();
+    let mut loads: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    loads.sort_by(f64::total_cmp);
+    let knee = loads[loads.len() / 2];
+    let latency = |load: f64| 0.05 + 0.01 * (load - knee).max(0.0);
+    let mut csv = String::from("timestamp,app,metric,value\n");
+    for (ts, load) in &rows {
+        csv.push_str(&format!("{ts},{w},latency_p99,{}\n", latency(*load)));
+        csv.push_str(&format!("{ts},{w},replicas,8\n"));
+    }
+    let path = dir.join("latency.csv");
+    std::fs::write(&path, csv).unwrap();
+    ok(db, &["import", path.to_str().unwrap()]);
+    (latency(loads[loads.len() * 9 / 10]), knee)
+}
+
+#[test]
+fn a_configured_slo_is_reported_in_the_workloads_own_terms() {
+    let (dir, db, w, _) = store();
+    let (ceiling, knee) = add_latency_history(dir.path(), &db, &w);
+    assert!(ceiling > 0.05, "the demo's load must vary: {ceiling}");
+    let config = dir.path().join("prescale.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[workload]]
+workload = "{w}"
+metric = "requests"
+capacity_per_replica = {knee}
+step = "5m"
+lead = "5m"
+season = "1d"
+max = 60
+
+[workload.slo]
+metric = "latency_p99"
+max = {ceiling}
+replicas_metric = "replicas"
+"#
+        ),
+    )
+    .unwrap();
+    let js = dir.path().join("slo.json");
+    let out = ok(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--config",
+            config.to_str().unwrap(),
+            "--policies",
+            "oracle",
+            "--json",
+            js.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("SLO (latency objective latency_p99"), "{out}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    let slo = &doc["series"][0]["slo"];
+    assert!(slo["fitted_pairs"].as_u64().unwrap() > 500, "{slo}");
+    let observed = slo["observed"]["violation_pct"].as_f64().unwrap();
+    assert!((5.0..=15.0).contains(&observed), "{slo}");
+    // The oracle sizes every step for the knee's load per replica: its latency stays at the floor.
+    let oracle = slo["policies"]["oracle"]["violation_pct"].as_f64().unwrap();
+    assert!(oracle < 1.0, "{slo}");
+    assert!(
+        slo["policies"]["predictive"]["violation_pct"]
+            .as_f64()
+            .unwrap()
+            < observed
+    );
+
+    // A series the store lacks is said, and the replay is still reported.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("metric = \"latency_p99\"", "metric = \"latency_p50\"");
+    std::fs::write(&bad, text).unwrap();
+    let out = ok(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--config",
+            bad.to_str().unwrap(),
+            "--json",
+            js.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("predictive"), "{out}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert_eq!(
+        doc["series"][0]["slo"]["error"],
+        "latency_p50: no stored samples in the replayed range"
+    );
+}

@@ -208,6 +208,7 @@ impl Daemon {
             write_auth: cfg.write_auth.clone().map(Arc::new),
             controlled: controlled.clone(),
             insight: insight.clone(),
+            whatif_running: Arc::default(),
         };
         let mut srv_shutdown = shutdown_rx.clone();
         let limits = http::serve::ServeLimits::fitted(&cfg.server);

@@ -21,6 +21,7 @@ pub mod ownseries;
 pub mod selfmetrics;
 pub mod shadows;
 pub mod sink;
+pub mod slo_history;
 pub mod window;
 pub mod winners;
 pub mod writer;

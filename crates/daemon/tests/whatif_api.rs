@@ -78,3 +78,62 @@ async fn a_workloads_history_replays_through_its_controller_with_policies_beside
     );
     daemon.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_slo_comes_back_per_policy_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("slo.db");
+    prefill_live(&db, "web", "requests", 1800);
+    prefill_live(&db, "web", "queue_depth", 1800);
+    let text = live_config(&db, "web", "")
+        + "[workload.slo]\nmetric = \"queue_depth\"\nmax = 50.0\nkind = \"queue\"\n";
+    let daemon = Daemon::start(DaemonConfig::from_toml(&text).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", daemon.local_addr());
+    let to = now_ms() / 1000 * 1000;
+    let (s, body) = post(
+        &base,
+        json!({"workload": "web", "from": to - 1_200_000, "to": to, "policies": ["oracle"]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let r: Value = serde_json::from_str(&body).unwrap();
+    let slo = &r["slo"];
+    assert_eq!(
+        (slo["kind"].as_str(), slo["max"].as_f64()),
+        (Some("queue"), Some(50.0)),
+        "{r}"
+    );
+    let names: Vec<&str> = slo["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["predictive", "oracle"]);
+    assert!(
+        slo["policies"][1]["violation_pct"].as_f64().is_some(),
+        "{slo}"
+    );
+    assert!(slo["observed"]["violation_pct"].as_f64().is_some(), "{slo}");
+    daemon.shutdown().await.unwrap();
+
+    // A latency objective without replica history cannot be estimated: said, replay still served.
+    let text = live_config(&db, "web", "")
+        + "[workload.slo]\nmetric = \"queue_depth\"\nmax = 50.0\nkind = \"latency\"\n";
+    let daemon = Daemon::start(DaemonConfig::from_toml(&text).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", daemon.local_addr());
+    let (s, body) = post(
+        &base,
+        json!({"workload": "web", "from": to - 1_200_000, "to": to}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let r: Value = serde_json::from_str(&body).unwrap();
+    let why = r["slo"]["error"].as_str().unwrap_or_default();
+    assert!(why.contains("only 0 steps have both"), "{r}");
+    daemon.shutdown().await.unwrap();
+}

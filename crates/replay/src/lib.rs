@@ -16,4 +16,4 @@ pub use prescale_control::{Metrics, ReplicaSet};
 pub use prescale_policy::PolicyKind;
 pub use purchase::{PurchaseRun, PurchaseSim};
 pub use simulate::{replay_history, simulate, PolicyRun, SimResult, StepTrace};
-pub use slo::{SloError, SloFigures, SloHistory, SloReport};
+pub use slo::{PolicySlo, SloError, SloFigures, SloHistory, SloReport};

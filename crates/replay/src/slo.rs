@@ -51,6 +51,14 @@ pub struct SloFigures {
     pub extrapolated_steps: usize,
 }
 
+/// One policy's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySlo {
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: SloFigures,
+}
+
 /// The SLO of every policy of a replay, and of the history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloReport {
@@ -60,7 +68,7 @@ pub struct SloReport {
     /// The stored values, as they happened (steps with a value only).
     pub observed: SloFigures,
     /// Per policy, in the replay's order.
-    pub policies: Vec<(String, SloFigures)>,
+    pub policies: Vec<PolicySlo>,
     /// Pairs the latency response curve was fitted from (0 for a queue).
     pub fitted_pairs: usize,
 }
@@ -127,7 +135,10 @@ pub fn estimate(
                             v
                         })
                         .collect();
-                    (p.name.clone(), figures(&values, beyond))
+                    PolicySlo {
+                        name: p.name.clone(),
+                        figures: figures(&values, beyond),
+                    }
                 })
                 .collect();
             (runs, pairs.len())
@@ -149,7 +160,10 @@ pub fn estimate(
                             backlog
                         })
                         .collect();
-                    (p.name.clone(), figures(&values, 0))
+                    PolicySlo {
+                        name: p.name.clone(),
+                        figures: figures(&values, 0),
+                    }
                 })
                 .collect();
             (runs, 0)

@@ -79,7 +79,14 @@ fn latency_under_each_policy_follows_the_response_curve_of_the_history() {
         "{:?}",
         report.observed
     );
-    let by = |name: &str| &report.policies.iter().find(|p| p.0 == name).unwrap().1;
+    let by = |name: &str| {
+        &report
+            .policies
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .figures
+    };
     let oracle = by("oracle");
     // The oracle keeps load per replica at or under the capacity of 10: latency ≤ 0.2.
     assert!(oracle.violation_pct < 2.0, "{oracle:?}");
@@ -91,7 +98,8 @@ fn latency_under_each_policy_follows_the_response_curve_of_the_history() {
         "{predictive:?} vs {:?}",
         report.observed
     );
-    for (name, f) in &report.policies {
+    for p in &report.policies {
+        let (name, f) = (&p.name, &p.figures);
         assert!(f.p95 >= 0.1 - 1e-9 && f.worst.is_finite(), "{name}: {f:?}");
     }
 }
@@ -104,10 +112,10 @@ fn a_backlog_grows_by_unserved_demand_and_drains_with_spare_capacity() {
         replicas: vec![],
     };
     let report = estimate(&result, &objective(SloKind::Queue, 100.0), &history).unwrap();
-    let oracle = &report.policies[1].1;
+    let oracle = &report.policies[1].figures;
     // The oracle serves every step once its first replicas are ready (the replay starts at min).
     assert!(oracle.violation_pct <= 2.0, "{oracle:?}");
-    assert!(oracle.violation_pct < report.policies[2].1.violation_pct);
+    assert!(oracle.violation_pct < report.policies[2].figures.violation_pct);
     // Recompute the static policy's backlog by hand from its trace.
     let stat = &result.policies[2];
     let mut b: f64 = 0.0;
@@ -116,7 +124,7 @@ fn a_backlog_grows_by_unserved_demand_and_drains_with_spare_capacity() {
         b = (b + (result.demand[t] - f64::from(stat.trace.ready[t]) * CAPACITY) * 300.0).max(0.0);
         worst = worst.max(b);
     }
-    assert_eq!(report.policies[2].1.worst, worst);
+    assert_eq!(report.policies[2].figures.worst, worst);
     assert!(
         worst > 100.0,
         "a static plan leaves a backlog at the peaks: {worst}"

@@ -8,7 +8,7 @@ use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
 use prescale_core::Series;
 use prescale_policy::{PolicyKind, PricingCatalogue, PurchaseSpec};
-use prescale_replay::{simulate, PurchaseRun, PurchaseSim, SimConfig, SimResult};
+use prescale_replay::{simulate, PurchaseRun, PurchaseSim, SimConfig, SimResult, SloReport};
 use serde_json::json;
 use std::path::Path;
 
@@ -45,13 +45,16 @@ pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
         Some(path) => Some(load_purchase(path, args)?),
         None => None,
     };
+    let mut slo = None;
     let runs: Vec<(String, Vec<f64>, Result<SimResult, String>)> = match &args.inputs.read.workload
     {
         Some(w) if from_store => {
             if args.pricing.is_some() {
                 bail!("--pricing is not supported with --workload (a replay of stored history) yet; replay a CSV export of it instead");
             }
-            vec![super::whatif::replay(db, w, args, &policies)?]
+            let (run, estimate) = super::whatif::replay(db, w, args, &policies)?;
+            slo = estimate;
+            vec![run]
         }
         _ => {
             let series = super::jobs::collect(&args.inputs)?;
@@ -68,7 +71,7 @@ pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
                 .collect()
         }
     };
-    report(args, runs)
+    report(args, runs, slo)
 }
 
 /// Reads and validates `--pricing` and the purchase flags once: the catalogue (spot price
@@ -114,6 +117,7 @@ fn load_purchase(path: &Path, args: &SimulateArgs) -> Result<PurchaseSim> {
 fn report(
     args: &SimulateArgs,
     runs: Vec<(String, Vec<f64>, Result<SimResult, String>)>,
+    slo: Option<Result<SloReport, String>>,
 ) -> Result<()> {
     let mut rows = Vec::new();
     let mut per_series = Vec::new();
@@ -169,10 +173,14 @@ fn report(
             rows.push(row);
             pj.insert(run.name.clone(), j);
         }
-        per_series.push(
-            json!({"series": name, "steps": r.steps, "capacity_per_replica": r.capacity_per_replica,
-                               "fits": r.fits, "policies": pj}),
-        );
+        let mut series_json = json!({"series": name, "steps": r.steps, "capacity_per_replica": r.capacity_per_replica,
+                               "fits": r.fits, "policies": pj});
+        match &slo {
+            Some(Ok(s)) => series_json["slo"] = slo_json(s),
+            Some(Err(e)) => series_json["slo"] = json!({"error": e}),
+            None => {}
+        }
+        per_series.push(series_json);
         if args.report.is_some() {
             kept.push((name.clone(), values, r));
         }
@@ -230,6 +238,11 @@ fn report(
         headers.extend(["dollars", "all on-demand $", "interruptions"]);
     }
     print!("{}", table(&headers, &rows));
+    match &slo {
+        Some(Ok(s)) => print!("{}", slo_table(s)),
+        Some(Err(e)) => eprintln!("SLO not estimated: {e}"),
+        None => {}
+    }
     for s in &skipped {
         eprintln!("skipped {s}");
     }
@@ -300,4 +313,46 @@ fn config(
     };
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
+}
+
+/// The SLO estimate as JSON: the objective, the history's figures and each policy's.
+fn slo_json(s: &SloReport) -> serde_json::Value {
+    let policies: serde_json::Map<String, serde_json::Value> = s
+        .policies
+        .iter()
+        .map(|p| (p.name.clone(), json!(p.figures)))
+        .collect();
+    json!({"metric": s.metric, "max": s.max, "kind": s.kind, "observed": s.observed,
+           "policies": policies, "fitted_pairs": s.fitted_pairs})
+}
+
+/// The SLO estimate as a table: the history as it happened, then each policy.
+fn slo_table(s: &SloReport) -> String {
+    let row = |name: &str, f: &prescale_replay::SloFigures| {
+        vec![
+            name.to_string(),
+            num(Some(f.violation_pct), 2),
+            num(Some(f.p95), 3),
+            num(Some(f.worst), 3),
+            f.extrapolated_steps.to_string(),
+        ]
+    };
+    let mut rows = vec![row("history (as it happened)", &s.observed)];
+    rows.extend(s.policies.iter().map(|p| row(&p.name, &p.figures)));
+    let over = format!("% steps {} > {}", s.metric, s.max);
+    format!(
+        "\nSLO ({} objective {} <= {}{}):\n{}",
+        s.kind,
+        s.metric,
+        s.max,
+        if s.fitted_pairs > 0 {
+            format!(", response curve from {} steps", s.fitted_pairs)
+        } else {
+            String::new()
+        },
+        table(
+            &["plan", over.as_str(), "p95", "worst", "beyond history"],
+            &rows
+        )
+    )
 }

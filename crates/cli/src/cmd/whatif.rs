@@ -5,21 +5,28 @@
 use crate::args::SimulateArgs;
 use crate::timearg;
 use anyhow::{anyhow, bail, Context, Result};
-use prescale_control::WorkloadSpec;
+use prescale_control::{SloObjective, WorkloadSpec};
 use prescale_core::{MetricName, SeriesKey, Timestamp, WorkloadId};
+use prescale_daemon::slo_history::slo_history;
 use prescale_policy::PolicyKind;
-use prescale_replay::{replay_history, SimResult};
+use prescale_replay::{replay_history, SimResult, SloReport};
 use prescale_store::Store;
 use std::path::Path;
 use std::time::Duration;
 
-/// The replay of `workload`'s history: its name, per-step demand and result.
+/// A replay of stored history: (name, per-step demand, result), and the SLO estimate when the
+/// workload's config names an objective.
+pub type WhatIfRun = (
+    (String, Vec<f64>, Result<SimResult, String>),
+    Option<Result<SloReport, String>>,
+);
+
 pub fn replay(
     db: &Path,
     workload: &str,
     args: &SimulateArgs,
     policies: &[PolicyKind],
-) -> Result<(String, Vec<f64>, Result<SimResult, String>)> {
+) -> Result<WhatIfRun> {
     let id = WorkloadId::new(workload).map_err(|e| anyhow!("--workload {workload:?}: {e}"))?;
     if !db.exists() {
         bail!("{}: no such store (give --db FILE)", db.display());
@@ -74,15 +81,38 @@ pub fn replay(
                 .collect();
             (spec, extra)
         }
-        None => flag_spec(args, id, metric, &samples, policies)?,
+        None => flag_spec(args, id.clone(), metric, &samples, policies)?,
     };
+    let objective = spec.slo.clone();
     let result =
         replay_history(&samples, spec, &extra, (from, to), false).map_err(|e| e.to_string());
+    let slo = match (&objective, &result) {
+        (Some(o), Ok(r)) => Some(slo_report(&store, &id, o, r, to)),
+        _ => None,
+    };
     let demand = result
         .as_ref()
         .map(|r| r.demand.clone())
         .unwrap_or_default();
-    Ok((workload.to_string(), demand, result))
+    Ok(((workload.to_string(), demand, result), slo))
+}
+
+/// The replay's SLO in the workload's own terms, or why it could not be estimated.
+fn slo_report(
+    store: &Store,
+    id: &WorkloadId,
+    objective: &SloObjective,
+    r: &SimResult,
+    to: Option<Timestamp>,
+) -> Result<SloReport, String> {
+    let end = Timestamp(
+        r.start
+            .0
+            .saturating_add((r.step_seconds * 1000.0 * r.steps as f64) as i64),
+    );
+    let history = slo_history(store, id, objective, r.start, to.unwrap_or(end).min(end))
+        .map_err(|e| e.to_string())?;
+    prescale_replay::slo::estimate(r, objective, &history).map_err(|e| e.to_string())
 }
 
 /// The spec of `[[workload]]` `id` in a daemon config, validated as `prescale run` does.

@@ -71,6 +71,8 @@ pub struct AppState {
     pub controlled: crate::controlled::Controlled,
     /// Models, accuracy, forecasts, anomalies and annotations from the control loop.
     pub insight: crate::insight::Insight,
+    /// Set while a `POST /api/v1/whatif` replay runs (one at a time per daemon).
+    pub whatif_running: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The router with every route and the remote-write body limit.

@@ -15,6 +15,7 @@ use prescale_core::{SeriesKey, Timestamp, WorkloadId};
 use prescale_policy::PolicyKind;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 const ROUTE: &str = "/api/v1/whatif";
 /// Most steps one replay runs (30 days of 1-minute steps): its time stays within seconds.
@@ -23,7 +24,6 @@ pub const MAX_STEPS: i64 = 43_200;
 const DEFAULT_SPAN_MS: i64 = 7 * 86_400_000;
 
 /// Set while a replay runs.
-static RUNNING: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,14 +63,24 @@ struct Answer {
     capacity_per_replica: f64,
     fits: usize,
     policies: Vec<PolicyFigures>,
+    /// With `[workload.slo]`: the objective under each policy, or why it was not estimated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slo: Option<SloAnswer>,
 }
 
-/// Clears [`RUNNING`] when the replay ends, however it ends.
-struct Running;
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum SloAnswer {
+    Estimated(prescale_replay::SloReport),
+    NotEstimated { error: String },
+}
+
+/// Clears the daemon's what-if flag when the replay ends, however it ends.
+struct Running(Arc<AtomicBool>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        RUNNING.store(false, Ordering::SeqCst);
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 
@@ -120,7 +130,7 @@ pub async fn whatif(
             format!("{steps} steps asked: at most {MAX_STEPS} per replay; narrow from..to"),
         );
     }
-    if RUNNING.swap(true, Ordering::SeqCst) {
+    if st.whatif_running.swap(true, Ordering::SeqCst) {
         return text(
             &st,
             ROUTE,
@@ -128,7 +138,7 @@ pub async fn whatif(
             "a what-if replay is already running; try again when it has finished",
         );
     }
-    let guard = Running;
+    let guard = Running(st.whatif_running.clone());
     let reader = st.reader.clone();
     let extra = q.policies;
     let done = blocking(move || {
@@ -148,6 +158,7 @@ pub async fn whatif(
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .label();
         let metric = spec.metric.to_string();
+        let objective = spec.slo.clone();
         let r = prescale_replay::replay_history(
             &samples,
             spec,
@@ -156,6 +167,21 @@ pub async fn whatif(
             false,
         )
         .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        let slo = objective.map(|o| {
+            let estimate = crate::slo_history::slo_history(
+                &lock(&reader),
+                &key.workload,
+                &o,
+                Timestamp(from),
+                Timestamp(to),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|h| prescale_replay::slo::estimate(&r, &o, &h).map_err(|e| e.to_string()));
+            match estimate {
+                Ok(report) => SloAnswer::Estimated(report),
+                Err(error) => SloAnswer::NotEstimated { error },
+            }
+        });
         Ok(Answer {
             workload: key.workload.to_string(),
             metric,
@@ -180,6 +206,7 @@ pub async fn whatif(
                     max_step: p.metrics.max_step,
                 })
                 .collect(),
+            slo,
         })
     })
     .await;
