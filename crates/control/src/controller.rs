@@ -15,6 +15,7 @@
 
 use crate::align::{complete_steps, fill_to};
 use crate::explain::{self, guard_summary, reason_json};
+use crate::graph::{UpstreamRecord, UpstreamRise};
 use crate::record::{DecisionRecord, ForecastSummary, Inputs};
 use crate::rightsize::{Rightsizer, SizingInput};
 use crate::stages::Stager;
@@ -80,6 +81,11 @@ pub struct Controller {
     /// newest reading (when, value).
     stager: Option<Stager>,
     gate: Option<(Timestamp, f64)>,
+    /// The upstreams' predicted rises handed for the next decision.
+    upstream: Vec<UpstreamRise>,
+    /// The last count an upstream's rise asked for, held until (Unix ms) the downstream's own
+    /// demand can have followed.
+    upstream_hold: Option<(UpstreamRecord, i64)>,
 }
 
 /// One policy deciding on the controller's shared history and forecast.
@@ -185,6 +191,8 @@ impl Controller {
             warmup,
             stager,
             gate: None,
+            upstream: Vec::new(),
+            upstream_hold: None,
             key: SeriesKey::new(spec.workload.clone(), spec.metric.clone()),
             lanes: vec![acting],
             bounds,
@@ -627,6 +635,7 @@ impl Controller {
             lane.last_desired = Some(after);
             decisions.push(Some(decision));
         }
+        self.follow_upstream(&mut records[0]);
         self.stage(&mut records[0]);
         if let Some(r) = &mut self.rightsizer {
             let record = &mut records[0];
@@ -643,6 +652,88 @@ impl Controller {
             }));
         }
         decisions
+    }
+
+    /// Raises the acting decision to what its upstreams' predicted rises ask for (see
+    /// [`crate::graph`]); the rises are used once.
+    fn follow_upstream(&mut self, record: &mut DecisionRecord) {
+        let rises = std::mem::take(&mut self.upstream);
+        let (Some(own), Some(demand)) = (record.replicas_after, self.last_actual) else {
+            return;
+        };
+        let bounds = (self.spec.min, self.spec.max);
+        let fresh =
+            crate::graph::propagated(demand, self.spec.capacity_per_replica, &rises, bounds).map(
+                |(need, top)| UpstreamRecord {
+                    upstream: top.upstream.clone(),
+                    rise: top.rise,
+                    replicas: need,
+                    own,
+                    held: false,
+                },
+            );
+        if self
+            .upstream_hold
+            .as_ref()
+            .is_some_and(|(_, until)| record.at.0 > *until)
+        {
+            self.upstream_hold = None;
+        }
+        let held = self.upstream_hold.as_ref().map(|(h, _)| h.clone());
+        let mut up = match (fresh, held) {
+            (Some(f), Some(h)) if f.replicas < h.replicas => UpstreamRecord { held: true, ..h },
+            (Some(f), _) => {
+                // Held for the decision lead: by then the downstream's own demand can follow.
+                let lead_ms = self.spec.step_ms().saturating_mul(
+                    i64::try_from(self.spec.decision_lead_steps()).unwrap_or(i64::MAX),
+                );
+                self.upstream_hold = Some((f.clone(), record.at.0.saturating_add(lead_ms)));
+                f
+            }
+            (None, Some(h)) => UpstreamRecord { held: true, ..h },
+            (None, None) => return,
+        };
+        let text = if up.held {
+            format!(
+                "upstream {}'s forecast rise ×{:.2} held: {} replicas until its demand can have \
+                 reached this workload (own decision {own})",
+                up.upstream, up.rise, up.replicas
+            )
+        } else {
+            format!(
+                "upstream {} is forecast to rise ×{:.2}: demand {demand:.3} × {:.2} / {} per \
+                 replica asks for {} replicas (own decision {own})",
+                up.upstream, up.rise, up.rise, self.spec.capacity_per_replica, up.replicas
+            )
+        };
+        if up.replicas <= own {
+            return;
+        }
+        up.own = own;
+        record.replicas_after = Some(up.replicas);
+        record.reason = format!("{}; {text}", record.reason);
+        self.lanes[0].last_desired = Some(up.replicas);
+        record.actions.upstream = Some(up);
+    }
+
+    /// Hands the controller its upstreams' predicted rises (each
+    /// [`Controller::predicted_rise`]) for its next decision.
+    pub fn set_upstream_rises(&mut self, rises: Vec<UpstreamRise>) {
+        self.upstream = rises;
+    }
+
+    /// The rise this workload's latest forecast predicts at the decision lead over its last
+    /// step's demand (`None` without a forecast or a positive demand), for its downstreams.
+    pub fn predicted_rise(&self) -> Option<f64> {
+        let (_, f) = self.last_forecast.as_ref()?;
+        let demand = self.last_actual.filter(|d| d.is_finite() && *d > 0.0)?;
+        let i = self
+            .spec
+            .decision_lead_steps()
+            .min(f.horizon())
+            .checked_sub(1)?;
+        let r = f.point[i] / demand;
+        r.is_finite().then_some(r)
     }
 
     /// Stages the acting decision when the change is larger than the spec's `max_step`.

@@ -14,6 +14,7 @@ mod controller;
 mod error;
 pub mod explain;
 pub mod fleet;
+pub mod graph;
 pub mod heap;
 mod record;
 mod replicas;

@@ -55,6 +55,9 @@ pub struct Actions {
     /// A change going in stages: this decision's stage and what the health gate said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<crate::stages::StageRecord>,
+    /// An upstream's predicted rise raised the replicas (see [`crate::graph`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<crate::graph::UpstreamRecord>,
 }
 
 impl Actions {
