@@ -3,6 +3,7 @@
 //! partitions by leases in a JetStream key-value bucket (revision-based fencing tokens, membership
 //! heartbeats, rendezvous hashing over the live members).
 
+pub mod blocking;
 pub mod codec;
 pub mod connect;
 pub mod consumer;
@@ -14,6 +15,7 @@ pub mod ownership;
 pub mod publisher;
 pub mod subject;
 
+pub use blocking::BlockingPublisher;
 pub use codec::{decode, encode, CodecError};
 pub use connect::{Bus, BusOptions};
 pub use consumer::{Delivery, PartitionConsumer};

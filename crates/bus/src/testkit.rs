@@ -27,6 +27,8 @@ pub struct NatsServer {
     child: Option<Child>,
     dir: TempDir,
     pub port: u16,
+    /// The HTTP monitoring port (`/jsz`, `/varz`).
+    pub monitor_port: u16,
 }
 
 /// The binary: `$PRESCALE_NATS_SERVER_BIN`, `/usr/sbin/nats-server`, or on `PATH`.
@@ -65,15 +67,13 @@ impl NatsServer {
         // A released port can be taken before the server binds it: try a few.
         for _ in 0..3 {
             let dir = tempfile::tempdir().map_err(|e| NatsTestError::Start(e.to_string()))?;
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| NatsTestError::Start(e.to_string()))?
-                .port();
+            let (port, monitor_port) = (free_port()?, free_port()?);
             let mut s = NatsServer {
                 bin: bin.clone(),
                 child: None,
                 dir,
                 port,
+                monitor_port,
             };
             match s.restart() {
                 Ok(()) => return Ok(s),
@@ -81,6 +81,11 @@ impl NatsServer {
             }
         }
         Err(NatsTestError::Start(last))
+    }
+
+    /// `http://127.0.0.1:MONITOR_PORT`
+    pub fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor_port)
     }
 
     /// `nats://127.0.0.1:PORT`
@@ -116,6 +121,7 @@ impl NatsServer {
         let child = Command::new(&self.bin)
             .arg("-js")
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-m", &self.monitor_port.to_string()])
             .arg("-sd")
             .arg(self.dir.path().join("store"))
             .stdin(Stdio::null())
@@ -143,6 +149,13 @@ impl NatsServer {
             self.port
         )))
     }
+}
+
+fn free_port() -> Result<u16, NatsTestError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| NatsTestError::Start(e.to_string()))
 }
 
 impl Drop for NatsServer {

@@ -132,3 +132,54 @@ async fn an_unacknowledged_delivery_is_not_lost() {
     let info = consumer.info().await.unwrap();
     assert_eq!(info.num_ack_pending, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_publisher_uses_the_clusters_partition_count() {
+    let Some(nats) = nats_or_skip("the_blocking_publisher_uses_the_clusters_partition_count")
+    else {
+        return;
+    };
+    let url = nats.url();
+    // No instance has joined: nothing says how many partitions there are.
+    let u = url.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        prescale_bus::BlockingPublisher::connect(&u, "agent").err()
+    })
+    .await
+    .unwrap()
+    .expect("a publisher without a cluster was accepted");
+    assert!(
+        refused.to_string().contains("start an instance"),
+        "{refused}"
+    );
+
+    let bus = Bus::connect(&url, BusOptions::new("a", Duration::from_secs(2)))
+        .await
+        .unwrap();
+    let parts = Partitions::new(4).unwrap();
+    prescale_bus::Ownership::join(bus.clone(), "a", parts)
+        .await
+        .unwrap();
+    let pts: Vec<Point> = (0..8)
+        .map(|w| point(&format!("host-{w}"), 5, 1.0))
+        .collect();
+    let sent = pts.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let p = prescale_bus::BlockingPublisher::connect(&url, "agent").unwrap();
+        assert_eq!(p.partitions(), Partitions::new(4).unwrap());
+        p.publish(&sent).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.points, 8);
+    let mut all = Vec::new();
+    for p in parts.all() {
+        let c = PartitionConsumer::open(&bus, p).await.unwrap();
+        let (got, _) = drain(&c).await;
+        assert!(got
+            .iter()
+            .all(|x| partition_of(&x.key.workload, parts) == p));
+        all.extend(got);
+    }
+    assert_eq!(sorted(all), sorted(pts));
+}

@@ -471,3 +471,113 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
         "every instance acted at some point: {actors:?}"
     );
 }
+
+/// `prescale agent --publish`: this machine's samples go to the bus and the owner of their
+/// partitions stores them; without a reachable bus the command fails naming the flag.
+#[test]
+fn the_agent_publishes_to_the_bus_and_the_owner_stores_it() {
+    let Some(nats) = nats_or_skip("the_agent_publishes_to_the_bus_and_the_owner_stores_it") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("solo.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"solo\"\nlease_ttl = \"2s\"\npartitions = 8\n",
+            nats.url()
+        ),
+    )
+    .unwrap();
+    let mut solo = Instance {
+        id: "solo".into(),
+        port: TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+        db: dir.path().join("solo.db"),
+        cfg,
+        log: dir.path().join("solo.log"),
+        child: None,
+    };
+    solo.start();
+    let start = Instant::now();
+    while solo
+        .view()
+        .is_none_or(|v| v["partitions_held"].as_array().map_or(0, Vec::len) != 8)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "solo holds no partitions"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args([
+            "agent",
+            "--count",
+            "2",
+            "--interval",
+            "200ms",
+            "--json",
+            "--publish",
+            &nats.url(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("published ").count(), 2, "{stderr}");
+    // The workloads the agent printed are the ones the owner stores.
+    let printed: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["workload"].as_str().map(String::from))
+        .collect();
+    assert!(!printed.is_empty());
+    let start = Instant::now();
+    loop {
+        let listed: BTreeSet<String> = http()
+            .get(&format!("{}/api/v1/workloads", solo.base()))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| {
+                let list = v["workloads"].as_array().or(v.as_array())?.clone();
+                Some(
+                    list.iter()
+                        .filter_map(|w| w["workload"].as_str().or(w.as_str()).map(String::from))
+                        .collect(),
+                )
+            })
+            .unwrap_or_default();
+        if listed == printed {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "stored {listed:?}, the agent printed {printed:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(solo.view().unwrap()["points_consumed"].as_u64().unwrap() > 0);
+
+    // Nothing listening: a one-line error naming the flag.
+    let dead = format!(
+        "nats://127.0.0.1:{}",
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["agent", "--count", "1", "--publish", &dead])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("--publish {dead}")), "{stderr}");
+}

@@ -1,5 +1,6 @@
 //! `prescale agent`: sample this machine's processes with the built-in agent and print per-workload
-//! values (a table or JSON lines), with the agent's own overhead.
+//! values (a table or JSON lines), with the agent's own overhead; with `--publish nats://...` every
+//! sample's points also go to a prescale cluster's bus, so many hosts can feed one fleet.
 
 use crate::output::table;
 use anyhow::{Context, Result};
@@ -23,6 +24,11 @@ pub struct AgentArgs {
     /// Take the grouping rules from this daemon config's `[agent]` section.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Also publish every sample's points to this prescale cluster's bus (`nats://host:port`;
+    /// an instance with `[cluster]` must have joined it). A failed publish is reported and the
+    /// agent goes on.
+    #[arg(long, value_name = "URL")]
+    pub publish: Option<String>,
 }
 
 pub fn run(a: &AgentArgs) -> Result<()> {
@@ -37,17 +43,43 @@ pub fn run(a: &AgentArgs) -> Result<()> {
     cfg.interval = Duration::from_millis(iv.millis().unsigned_abs());
     let interval = cfg.interval;
     let mut agent = Agent::new(cfg)?;
+    let publisher = match &a.publish {
+        None => None,
+        Some(url) => Some(
+            prescale_bus::BlockingPublisher::connect(url, &format!("prescale-agent@{}", host()))
+                .with_context(|| format!("--publish {url}"))?,
+        ),
+    };
+    let (mut published, mut failed) = (0u64, 0u64);
     let mut next = Instant::now();
     let mut n = 0u64;
     loop {
         let s = agent.sample(super::now())?;
         n += 1;
+        if let Some(p) = &publisher {
+            match p.publish(&s.points) {
+                Ok(r) => {
+                    published += 1;
+                    eprintln!(
+                        "published {} points in {} messages ({} bytes)",
+                        r.points, r.messages, r.bytes
+                    );
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("publishing sample {n}: {e}");
+                }
+            }
+        }
         if a.json {
             print_json_lines(&s)?;
         } else if n > 1 || a.count == 1 {
             print_table(&s);
         }
         if a.count != 0 && n >= a.count {
+            if published == 0 && failed > 0 {
+                anyhow::bail!("none of the {failed} samples could be published");
+            }
             break;
         }
         next += interval;
@@ -59,6 +91,13 @@ pub fn run(a: &AgentArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// This machine's name, for the bus client's name.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn print_json_lines(s: &AgentSample) -> Result<()> {
