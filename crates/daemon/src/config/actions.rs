@@ -1,7 +1,8 @@
 //! A workload's orchestration settings beside its sizing: `[workload.warmup]` (a webhook or exec
-//! target fired ahead of a predicted surge) and `[workload.stages]` (large changes in stages
-//! behind a health gate), read into the controller's spec (and the target the daemon fires), with
-//! problems named by path.
+//! target fired ahead of a predicted surge), `[workload.stages]` (large changes in stages behind a
+//! health gate) and `depends_on` (upstreams whose predicted rise it follows; the graph over all
+//! workloads is checked once by [`graph`]), read into the controller's spec (and the target the
+//! daemon fires), with problems named by path.
 
 use super::validate::{Check, MILLI};
 use prescale_actuate::{ActuatorConfig, Registry};
@@ -63,6 +64,55 @@ pub(super) fn warmup(
         rise: f.rise_percent / 100.0,
     };
     (!c.failed_under(path)).then_some((spec, f.action))
+}
+
+/// `depends_on` as workload ids, each bad one reported at `path[j]`.
+pub(super) fn depends_on(
+    c: &mut Check,
+    path: &str,
+    names: Option<Vec<String>>,
+) -> Vec<prescale_core::WorkloadId> {
+    names
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, n)| {
+            prescale_core::WorkloadId::new(n)
+                .map_err(|e| c.fail(format!("{path}[{j}]"), e.to_string()))
+                .ok()
+        })
+        .collect()
+}
+
+/// The one check of the workload graph: every `depends_on` names a configured workload, none
+/// itself, and there is no cycle; `roots[i]` is where `workloads[i]` was written (`workload[2]`).
+pub(super) fn graph(c: &mut Check, workloads: &[super::ControlledWorkload], roots: &[String]) {
+    let declared: Vec<(String, Vec<String>)> = workloads
+        .iter()
+        .map(|w| {
+            (
+                w.spec.workload.to_string(),
+                w.depends_on.iter().map(|d| d.to_string()).collect(),
+            )
+        })
+        .collect();
+    let root = |i: usize| roots.get(i).cloned().unwrap_or_else(|| "workload".into());
+    let at = |name: &str| declared.iter().position(|(w, _)| w == name);
+    use prescale_control::graph::{GraphError, WorkloadGraph};
+    if let Err(e) = WorkloadGraph::new(&declared) {
+        let (name, suffix) = match &e {
+            GraphError::Unknown {
+                workload, index, ..
+            } => (workload.as_str(), format!(".depends_on[{index}]")),
+            GraphError::SelfLoop { workload } => (workload.as_str(), ".depends_on".into()),
+            GraphError::Cycle { cycle } => (
+                cycle.first().map_or("", String::as_str),
+                ".depends_on".into(),
+            ),
+        };
+        let i = at(name).unwrap_or(0);
+        c.fail(format!("{}{suffix}", root(i)), e.to_string());
+    }
 }
 
 /// `[workload.stages]`.
@@ -188,6 +238,38 @@ capacity_per_replica = 50.0
         ] {
             assert!(all.contains(want), "{want} not in {all}");
         }
+    }
+
+    #[test]
+    fn the_workload_graph_is_checked_once_naming_cycles_and_unknown_names() {
+        let file = |deps: [&str; 3]| {
+            let mut t = String::new();
+            for (w, d) in ["front", "api", "db"].iter().zip(deps) {
+                t.push_str(&format!(
+                    "[[workload]]\nworkload = \"{w}\"\nmetric = \"rps\"\n\
+                     capacity_per_replica = 10.0\ndepends_on = [{d}]\n"
+                ));
+            }
+            t
+        };
+        let ok =
+            crate::config::DaemonConfig::from_toml(&file(["", "\"front\"", "\"api\""])).unwrap();
+        let db = &ok.control.workloads[2];
+        assert_eq!(db.depends_on[0].as_str(), "api");
+        let cycle =
+            crate::config::DaemonConfig::from_toml(&file(["\"db\"", "\"front\"", "\"api\""]))
+                .unwrap_err()
+                .to_string();
+        assert!(cycle.contains("workload[0].depends_on"), "{cycle}");
+        assert!(
+            cycle.contains("dependency cycle: front → api → db → front"),
+            "{cycle}"
+        );
+        let unknown = crate::config::DaemonConfig::from_toml(&file(["", "\"frnot\"", "\"api\""]))
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("workload[1].depends_on[0]"), "{unknown}");
+        assert!(unknown.contains("\"frnot\": no such workload"), "{unknown}");
     }
 
     #[test]

@@ -214,6 +214,9 @@ pub struct ControlledWorkload {
     pub shadows: Vec<prescale_control::ShadowSpec>,
     /// The target fired ahead of a predicted surge (`[workload.warmup]`; when is `spec.warmup`).
     pub warmup: Option<prescale_actuate::ActuatorConfig>,
+    /// The configured workloads whose predicted rise this one follows (`depends_on`), checked
+    /// once over all workloads (known names, no cycle).
+    pub depends_on: Vec<prescale_core::WorkloadId>,
 }
 
 /// One PromQL instant query read on an interval from a Prometheus-compatible API; its results are

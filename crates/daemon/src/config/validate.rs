@@ -690,6 +690,7 @@ fn control(
         }
     }
     super::drivers::resolve_all(c, &mut out.workloads, &paths, scalers);
+    super::actions::graph(c, &out.workloads, &paths);
     out
 }
 

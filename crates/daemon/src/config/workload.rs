@@ -60,6 +60,8 @@ pub struct WorkloadConfig {
     pub slo: Option<super::slo::SloConfig>,
     /// `[workload.stages]`: large replica changes in stages behind a health gate.
     pub stages: Option<super::actions::StagesConfig>,
+    /// Upstream workloads (configured `[[workload]]` ids) whose predicted rise this one follows.
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// One `[[workload.shadow]]`: the acting configuration with some settings changed.
@@ -262,6 +264,7 @@ impl WorkloadConfig {
             warmup: None,
             slo: None,
             stages: None,
+            depends_on: None,
         })
     }
 
@@ -414,6 +417,7 @@ impl WorkloadConfig {
             drivers,
             shadows,
             warmup,
+            depends_on: super::actions::depends_on(c, &at("depends_on"), f.depends_on),
         })
     }
 }

@@ -71,6 +71,8 @@ pub struct Slot {
     shadows: Option<prescale_control::Shadows>,
     /// The target fired ahead of a predicted surge (`[workload.warmup]`), behind the kill switch.
     warmup: Option<Box<dyn Actuator>>,
+    /// The workloads whose predicted rise this one follows (`depends_on`).
+    depends_on: Vec<WorkloadId>,
 }
 
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
@@ -126,6 +128,7 @@ pub(crate) fn slot_of(
         controls,
     )?;
     slot.drivers = w.drivers.clone();
+    slot.depends_on = w.depends_on.clone();
     if let Some(target) = &w.warmup {
         let built =
             registry
@@ -185,6 +188,7 @@ pub(crate) fn make_slot(
         last_saved: None,
         shadows: None,
         warmup: None,
+        depends_on: Vec::new(),
     })
 }
 
@@ -330,6 +334,7 @@ pub(crate) fn pass(
         lock(&ctx.desired).remove(&gone.workload);
         ctx.insight.forget(&gone.workload, gone.metric.as_str());
     }
+    follow_upstreams(&mut slots.0);
     // Workloads tick in parallel (all cores); each one's panic is caught and retires it.
     let started = std::time::Instant::now();
     let (io, desired, insight) = (&ctx.io, &ctx.desired, &ctx.insight);
@@ -762,6 +767,37 @@ fn tick_one(
     Some(record)
 }
 
+/// Hands each workload that depends on others its upstreams' predicted rises as of their latest
+/// decisions (prescale_control::graph): the workloads tick in parallel, so a downstream follows
+/// the rise its upstream predicted at the previous tick.
+fn follow_upstreams(slots: &mut [Slot]) {
+    if slots.iter().all(|s| s.depends_on.is_empty()) {
+        return;
+    }
+    let rises: BTreeMap<WorkloadId, f64> = slots
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.controller.spec().workload.clone(),
+                s.controller.predicted_rise()?,
+            ))
+        })
+        .collect();
+    for s in slots.iter_mut().filter(|s| !s.depends_on.is_empty()) {
+        let mine = s
+            .depends_on
+            .iter()
+            .filter_map(|u| {
+                Some(prescale_control::graph::UpstreamRise {
+                    upstream: u.clone(),
+                    rise: *rises.get(u)?,
+                })
+            })
+            .collect();
+        s.controller.set_upstream_rises(mine);
+    }
+}
+
 /// While the workload's own history is too short to fit: the controller's prior comes from its
 /// nearest cluster's profile (prescale-learn's cold-start rule).
 fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
@@ -917,5 +953,73 @@ pub fn exposition(desired: &Desired) -> String {
         String::new()
     } else {
         naming::exposition(&samples, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prescale_actuate::{DryRun, RetryConfig};
+    use prescale_core::{MetricName, Sample};
+
+    fn slot(name: &str, policy: &str, controls: &Controls) -> Slot {
+        let mut spec = prescale_control::WorkloadSpec::new(
+            WorkloadId::new(name).unwrap(),
+            MetricName::new("rps").unwrap(),
+            10.0,
+        );
+        spec.policy = policy.parse().unwrap();
+        spec.max = 50;
+        spec.season = Some(std::time::Duration::from_secs(24 * 60));
+        make_slot(
+            spec,
+            None,
+            Box::new(DryRun::new(10)),
+            &RetryConfig::default(),
+            None,
+            controls,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_downstream_is_handed_its_upstreams_predicted_rise() {
+        let controls = Controls::new(Mode::ForecastOnly);
+        let mut slots = vec![
+            slot("front", "predictive", &controls),
+            slot("api", "hpa", &controls),
+        ];
+        slots[1].depends_on = vec![WorkloadId::new("front").unwrap()];
+        // The upstream: 20 for 16 steps then 80 for 8, every 24 steps; the tick sees step 14 of
+        // the 21st period done, two steps before the rise.
+        let at = |k: i64, v: f64| Sample {
+            ts: Timestamp(k * 60_000 + 30_000),
+            value: v,
+        };
+        let steps = 20 * 24 + 14;
+        let up: Vec<Sample> = (0..steps)
+            .map(|k| at(k, if k % 24 >= 16 { 80.0 } else { 20.0 }))
+            .collect();
+        let down: Vec<Sample> = (0..steps).map(|k| at(k, 10.0)).collect();
+        let now = Timestamp(steps * 60_000 + 1_000);
+        slots[0].controller.tick(&up, now, None);
+        let rise = slots[0].controller.predicted_rise().expect("a forecast");
+        assert!(rise > 2.0, "{rise}");
+        follow_upstreams(&mut slots);
+        let r = slots[1].controller.tick(&down, now, None);
+        let u = r.actions.upstream.expect("the upstream's rise is followed");
+        assert_eq!(u.upstream.as_str(), "front");
+        assert_eq!(
+            u.replicas,
+            (10.0 * rise / 10.0).ceil() as u32,
+            "{}",
+            r.reason
+        );
+        assert!(u.own < u.replicas);
+        // A workload without upstreams is handed nothing.
+        let r = slots[0]
+            .controller
+            .tick(&up, Timestamp(now.0 + 60_000), None);
+        assert!(r.actions.upstream.is_none());
     }
 }
