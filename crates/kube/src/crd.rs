@@ -273,89 +273,6 @@ impl std::fmt::Display for SpecProblem {
 }
 
 impl PredictiveScalerSpec {
-    /// Every problem in the spec (empty when valid).
-    pub fn validate(&self) -> Vec<SpecProblem> {
-        let mut p = Vec::new();
-        let mut add = |path: &str, message: String| {
-            p.push(SpecProblem {
-                path: format!("spec.{path}"),
-                message,
-            })
-        };
-        if self.target_ref.name.is_empty() {
-            add("targetRef.name", "must not be empty".into());
-        }
-        if self.metrics.is_empty() {
-            add("metrics", "at least one metric is required".into());
-        }
-        for (i, m) in self.metrics.iter().enumerate() {
-            if m.name.is_empty() {
-                add(&format!("metrics[{i}].name"), "must not be empty".into());
-            }
-            if !(m.capacity_per_replica.is_finite() && m.capacity_per_replica > 0.0) {
-                add(
-                    &format!("metrics[{i}].capacityPerReplica"),
-                    format!("must be a positive number, got {}", m.capacity_per_replica),
-                );
-            }
-        }
-        if self.min_replicas > self.max_replicas {
-            add(
-                "minReplicas",
-                format!(
-                    "{} is above maxReplicas {}",
-                    self.min_replicas, self.max_replicas
-                ),
-            );
-        }
-        if prescale_core::time::parse_duration(&self.lead_time).is_none() {
-            add(
-                "leadTime",
-                format!("{:?} is not a duration like 90s or 5m", self.lead_time),
-            );
-        }
-        if !(self.violation_budget > 0.0 && self.violation_budget < 1.0) {
-            add(
-                "violationBudget",
-                format!(
-                    "must lie strictly between 0 and 1, got {}",
-                    self.violation_budget
-                ),
-            );
-        }
-        if let Some(w) = &self.workload {
-            if let Err(e) = prescale_core::WorkloadId::new(w.as_str()) {
-                add("workload", format!("{w:?} is not a workload id: {e}"));
-            }
-        }
-        let step = match &self.step {
-            Some(s) => {
-                let d = prescale_core::time::parse_duration(s);
-                if d.is_none() {
-                    add("step", format!("{s:?} is not a duration like 30s or 1m"));
-                }
-                d
-            }
-            None => prescale_core::time::Interval::from_secs(60),
-        };
-        if let Some(s) = &self.season {
-            match prescale_core::time::parse_duration(s) {
-                None => add("season", format!("{s:?} is not a duration like 1d or 1w")),
-                Some(season) => {
-                    if step.is_some_and(|st| season.millis() < 2 * st.millis()) {
-                        add("season", format!("{s} must span at least two steps"));
-                    }
-                }
-            }
-        }
-        if let Some(policy) = &self.policy {
-            if policy.trim().is_empty() {
-                add("policy", "must not be empty when given".into());
-            }
-        }
-        p
-    }
-
     /// The actuator target this spec names, in `namespace`.
     pub fn target(&self, namespace: &str) -> KubeTarget {
         KubeTarget {
@@ -382,26 +299,10 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_validation() {
+    fn defaults_and_target() {
         let s = spec();
         assert_eq!(s.mode, ScalerMode::ForecastOnly);
         assert_eq!(s.lead_time, "5m");
-        assert!(s.validate().is_empty(), "{:?}", s.validate());
-        let mut bad = s.clone();
-        bad.min_replicas = 30;
-        bad.violation_budget = 2.0;
-        bad.lead_time = "soon".into();
-        bad.metrics[0].capacity_per_replica = 0.0;
-        let paths: Vec<String> = bad.validate().into_iter().map(|p| p.path).collect();
-        assert_eq!(
-            paths,
-            [
-                "spec.metrics[0].capacityPerReplica",
-                "spec.minReplicas",
-                "spec.leadTime",
-                "spec.violationBudget"
-            ]
-        );
         assert_eq!(s.target("shop").to_string(), "Deployment/shop/web");
     }
 

@@ -10,9 +10,9 @@
 //!   tokio current-thread runtime. Wrap it in `prescale_actuate::Retrying` for back-off and a circuit
 //!   breaker; kube-rs' own retry layer is off by default ([`KubeOptions::client_retry`]).
 //! * [`PredictiveScaler`] — the `prescale.io/v1alpha1` custom resource; its CRD is committed in
-//!   `deploy/crd.yaml` (a test fails when the file is stale). [`ScalerSource`] lists scalers (invalid ones
-//!   with their problems), converts a valid spec into [`ScalerSettings`] and patches the status subresource
-//!   from a [`ScalerReport`].
+//!   `deploy/crd.yaml` (a test fails when the file is stale). [`ScalerSource`] lists scalers and patches the
+//!   status subresource from a [`ScalerReport`]; the daemon turns each spec into its one typed workload
+//!   config and validates it there (problems named by the spec's paths, e.g. `spec.leadTime`).
 //!
 //! * [`HpaGuard`] — before acting, [`AsyncKubeActuator::apply`] lists the target namespace's
 //!   HorizontalPodAutoscalers (kept for [`KubeOptions::hpa_cache`]) and refuses with
@@ -58,10 +58,7 @@ pub use kind::KubeKind;
 pub use options::{KubeOptions, LimitsPolicy};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;
-pub use scaler_settings::{
-    format_duration, workload_id, MetricSetting, ResourceBound, ResourceSettings, ScalerSettings,
-    DEFAULT_POLICY, DEFAULT_STEP,
-};
+pub use scaler_settings::{format_duration, workload_id, ResourceBound, ResourceSettings};
 pub use scaler_status::{
     parse_rfc3339, ConditionState, ConditionStatus, DecisionSummary, ForecastSummary, ScalerReport,
 };

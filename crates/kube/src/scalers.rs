@@ -17,7 +17,7 @@ use tokio::runtime::{Builder, Runtime};
 use crate::crd::{PredictiveScaler, PredictiveScalerSpec, ScalerCondition, SpecProblem};
 use crate::error::KubeError;
 use crate::options::KubeOptions;
-use crate::scaler_settings::{workload_id, ScalerSettings};
+use crate::scaler_settings::workload_id;
 use crate::scaler_status::{build_status, ScalerReport};
 use crate::sync_actuator::ensure_not_nested;
 use crate::target::KubeTarget;
@@ -47,7 +47,9 @@ pub struct ScalerEntry {
     pub spec: Option<PredictiveScalerSpec>,
     /// The object to scale; `None` when the spec did not decode.
     pub target: Option<KubeTarget>,
-    /// Every problem of the spec; empty when valid.
+    /// What listing found wrong: a spec that does not decode, or no valid workload id. The values
+    /// themselves are validated where the spec becomes a workload (the daemon's one workload
+    /// validation), which reports its problems back through the status too.
     pub problems: Vec<SpecProblem>,
     /// The conditions currently in the status (to keep `lastTransitionTime` of unchanged ones).
     pub conditions: Vec<ScalerCondition>,
@@ -61,14 +63,6 @@ impl ScalerEntry {
 
     pub fn is_valid(&self) -> bool {
         self.problems.is_empty() && self.spec.is_some()
-    }
-
-    /// The control loop's settings, or every problem of the spec.
-    pub fn settings(&self) -> Result<ScalerSettings, Vec<SpecProblem>> {
-        match &self.spec {
-            Some(spec) => ScalerSettings::from_spec(&self.namespace, spec),
-            None => Err(self.problems.clone()),
-        }
     }
 
     /// Builds an entry from one listed object.
@@ -98,11 +92,10 @@ impl ScalerEntry {
             });
         let (spec, target, workload, problems) = match decoded {
             Ok(spec) => {
-                // One source of truth: the entry is valid exactly when it converts into settings.
-                let problems = ScalerSettings::from_spec(&namespace, &spec)
-                    .err()
-                    .unwrap_or_default();
-                let workload = workload_id(&namespace, &spec).ok();
+                let (workload, problems) = match workload_id(&namespace, &spec) {
+                    Ok(w) => (Some(w), Vec::new()),
+                    Err(p) => (None, vec![p]),
+                };
                 let target = spec.target(&namespace);
                 (Some(spec), Some(target), workload, problems)
             }

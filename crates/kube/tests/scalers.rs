@@ -110,57 +110,28 @@ fn invalid_specs_come_back_with_their_problems() {
         "{:?}",
         broken.problems
     );
-    assert_eq!(broken.settings().unwrap_err(), broken.problems);
 
+    // Listing judges only the shape and the workload id: etl's values (min above max, a step that
+    // is no duration) are the daemon's one workload validation's to name (daemon tests/kubernetes.rs).
     let etl = &entries[1];
-    assert!(!etl.is_valid());
-    let paths: Vec<&str> = etl.problems.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["spec.minReplicas", "spec.step"]);
+    assert!(etl.is_valid(), "{:?}", etl.problems);
     assert_eq!(etl.workload.as_ref().unwrap().as_str(), "batch/etl");
     assert_eq!(
         etl.target.as_ref().unwrap().to_string(),
         "StatefulSet/batch/etl"
     );
-    let problems = etl.settings().unwrap_err();
-    assert_eq!(problems, etl.problems);
 
-    // What only the conversion catches (a metric name with a control character) is on the entry too.
+    // A workload id that cannot be formed is a listing problem.
     let mut odd = spec("odd");
-    odd["metrics"][0]["name"] = json!("rps\nx");
+    odd["workload"] = json!("");
     api.add_scaler("batch", "odd", odd);
     let entries = source(&api, ScalerScope::Namespace("batch".into()))
         .list()
         .unwrap();
     let odd = entries.iter().find(|e| e.key() == "batch/odd").unwrap();
+    assert!(odd.workload.is_none());
     let paths: Vec<&str> = odd.problems.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["spec.metrics[0].name"]);
-}
-
-#[test]
-fn settings_convert_durations_and_fill_defaults() {
-    let api = setup();
-    let entries = source(&api, ScalerScope::Namespace("shop".into()))
-        .list()
-        .unwrap();
-    let web = entries[1].settings().unwrap();
-    assert_eq!(web.workload.as_str(), "shop/web");
-    assert_eq!(web.metric.as_str(), "http_rps");
-    assert_eq!(web.capacity_per_replica, 50.0);
-    assert_eq!((web.min_replicas, web.max_replicas), (2, 40));
-    assert_eq!(web.lead, Duration::from_secs(300));
-    assert_eq!(web.step, Duration::from_secs(60));
-    assert_eq!(web.season, None);
-    assert_eq!(web.budget, 0.01);
-    assert_eq!(web.policy, "predictive");
-    assert_eq!(web.mode, ScalerMode::ForecastOnly);
-
-    let api_s = entries[0].settings().unwrap();
-    assert_eq!(api_s.workload.as_str(), "checkout");
-    assert_eq!(api_s.target.to_string(), "Deployment/shop/api-server:app");
-    assert_eq!(api_s.step, Duration::from_secs(30));
-    assert_eq!(api_s.season, Some(Duration::from_secs(86_400)));
-    assert_eq!(api_s.policy, "hpa@0.6");
-    assert_eq!(api_s.mode, ScalerMode::Act);
+    assert_eq!(paths, ["spec.workload"]);
 }
 
 fn report_at(ms: i64) -> ScalerReport {
@@ -291,11 +262,19 @@ fn invalid_spec_reports_spec_valid_false_with_the_problems() {
     let api = setup();
     let mut src = source(&api, ScalerScope::Namespace("batch".into()));
     let entries = src.list().unwrap();
-    src.report(
-        &entries[0],
-        &ScalerReport::new(Timestamp(1_700_000_000_000)),
-    )
-    .unwrap();
+    // The problems the daemon's workload validation found, reported back.
+    let mut report = ScalerReport::new(Timestamp(1_700_000_000_000));
+    report.problems = vec![
+        prescale_kube::SpecProblem {
+            path: "spec.minReplicas".into(),
+            message: "10 is above maxReplicas 3".into(),
+        },
+        prescale_kube::SpecProblem {
+            path: "spec.step".into(),
+            message: "\"every minute\" is not a duration".into(),
+        },
+    ];
+    src.report(&entries[0], &report).unwrap();
     let status = &api.scaler("batch", "etl").unwrap()["status"];
     assert_eq!(status["observedGeneration"], 1);
     let valid = condition(status, "SpecValid");

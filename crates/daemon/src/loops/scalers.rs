@@ -118,8 +118,7 @@ impl ScalerSync {
             if present {
                 continue;
             }
-            let built = entry.settings().and_then(|_| {
-                let w = self.workload_of(entry)?;
+            let built = self.workload_of(entry).and_then(|w| {
                 // One controller per workload: a configured one or an earlier scaler keeps it.
                 match slots
                     .iter()
