@@ -90,6 +90,62 @@ pub struct ScalerEvent {
     pub until: Option<String>,
 }
 
+/// The workload's service-level objective in its own terms (reported by what-if replays).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerSlo {
+    /// The workload's own series, e.g. `latency_p99_seconds` or `queue_depth`.
+    pub metric: String,
+    /// The objective: the series stays at or under this, in its unit.
+    pub max: f64,
+    /// `latency` (default) or `queue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The replica count series a latency estimate learns from; prescale's decision log when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_metric: Option<String>,
+}
+
+/// A candidate configuration that decides beside the acting one without acting (an A/B test).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerShadow {
+    pub name: String,
+    /// A policy name as in `spec.policy`; the acting one's when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violation_budget: Option<f64>,
+    /// The predictive policy's starting headroom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// Back-off and circuit breaker around the Kubernetes API calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerRetry {
+    /// First wait (default `200ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Longest wait (default `10s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    /// Attempts per request including the first (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Consecutive failures that open the breaker (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    /// How long the breaker stays open (default `60s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for: Option<String>,
+}
+
 /// Whether the scaler only forecasts and records, or also acts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScalerMode {
@@ -145,8 +201,8 @@ fn default_lead_time() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct PredictiveScalerSpec {
     pub target_ref: ScaleTargetRef,
-    /// Demand metrics; the replica count is the maximum over them.
-    #[schemars(length(min = 1))]
+    /// The demand metric (a list for forward compatibility; exactly one is supported today).
+    #[schemars(length(min = 1, max = 1))]
     pub metrics: Vec<ScalerMetric>,
     /// Lower bound on replicas, whatever the forecast says.
     pub min_replicas: u32,
@@ -200,6 +256,15 @@ pub struct PredictiveScalerSpec {
     /// Train on the forecast instead of the actual at anomalous steps; false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_anomalies: Option<bool>,
+    /// The service-level objective in the workload's own terms; none when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<ScalerSlo>,
+    /// Candidate configurations deciding beside the acting one without acting; none when omitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<ScalerShadow>,
+    /// Back-off and circuit breaker around the API calls; the defaults when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<ScalerRetry>,
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.
@@ -259,7 +324,7 @@ pub struct PredictiveScalerStatus {
     pub conditions: Vec<ScalerCondition>,
 }
 
-/// One problem found by [`PredictiveScalerSpec::validate`], with the field path.
+/// One problem with a scaler's spec, with the field path (e.g. `spec.leadTime`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecProblem {
     pub path: String,

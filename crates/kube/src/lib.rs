@@ -50,7 +50,7 @@ pub use async_actuator::{AsyncKubeActuator, Change, ResourcesChange};
 pub use crd::{
     PredictiveScaler, PredictiveScalerSpec, PredictiveScalerStatus, ScaleTargetRef,
     ScalerCondition, ScalerEvent, ScalerMetric, ScalerMode, ScalerPredictor, ScalerResource,
-    ScalerResources, SpecProblem,
+    ScalerResources, ScalerRetry, ScalerShadow, ScalerSlo, SpecProblem,
 };
 pub use error::KubeError;
 pub use hpa::{HpaGuard, HpaRef, KEDA_SCALED_OBJECT_LABEL};

@@ -145,10 +145,19 @@ impl Origin {
                     "lead" => "leadTime".to_string(),
                     "budget" => "violationBudget".to_string(),
                     "actuator" => "targetRef".to_string(),
-                    other => camel(other),
+                    other => match other.strip_prefix("shadow[") {
+                        Some(index) => format!("shadows[{index}"),
+                        None => camel(other),
+                    },
                 };
+                // A shadow's settings are named as the spec names them.
+                let rest = rest.map(|r| match r {
+                    "lead" if head.starts_with("shadows[") => "leadTime".to_string(),
+                    "budget" if head.starts_with("shadows[") => "violationBudget".to_string(),
+                    r => camel(r),
+                });
                 match rest {
-                    Some(r) => format!("spec.{head}.{}", camel(r)),
+                    Some(r) => format!("spec.{head}.{r}"),
                     None => format!("spec.{head}"),
                 }
             }
@@ -181,6 +190,43 @@ fn camel(snake: &str) -> String {
     out
 }
 
+/// A scaler's `spec.shadows[i]` as a `[[workload.shadow]]`.
+fn shadow_config(s: &prescale_kube::ScalerShadow) -> ShadowConfig {
+    ShadowConfig {
+        name: s.name.clone(),
+        policy: s
+            .policy
+            .as_deref()
+            .map(|p| toml::Value::String(p.trim().to_string())),
+        budget: s.violation_budget,
+        headroom: s.headroom,
+        lead: s.lead_time.clone(),
+        model: s.model.clone(),
+    }
+}
+
+/// A scaler's `spec.retry` as the `retry` table a `[[workload]]` writes.
+fn retry_table(r: &prescale_kube::ScalerRetry) -> toml::Value {
+    let mut t = toml::map::Map::new();
+    let mut text = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            t.insert(k.to_string(), toml::Value::String(v.clone()));
+        }
+    };
+    text("base", &r.base);
+    text("max", &r.max);
+    text("open_for", &r.open_for);
+    for (k, v) in [
+        ("max_attempts", r.max_attempts),
+        ("failure_threshold", r.failure_threshold),
+    ] {
+        if let Some(v) = v {
+            t.insert(k.to_string(), toml::Value::Integer(i64::from(v)));
+        }
+    }
+    toml::Value::Table(t)
+}
+
 impl WorkloadConfig {
     /// The settings a `PredictiveScaler` in `namespace` writes, as a `[[workload]]` would: its
     /// first metric, bounds, lead, step, budget, policy, mode, model, cold start, resources and
@@ -191,11 +237,23 @@ impl WorkloadConfig {
         spec: &PredictiveScalerSpec,
     ) -> Result<WorkloadConfig, SpecProblem> {
         let workload = prescale_kube::workload_id(namespace, spec)?;
-        let Some(first) = spec.metrics.first() else {
-            return Err(SpecProblem {
-                path: "spec.metrics".into(),
-                message: "at least one metric is required".into(),
-            });
+        let first = match spec.metrics.as_slice() {
+            [] => {
+                return Err(SpecProblem {
+                    path: "spec.metrics".into(),
+                    message: "at least one metric is required".into(),
+                })
+            }
+            [one] => one,
+            more => {
+                return Err(SpecProblem {
+                    path: "spec.metrics".into(),
+                    message: format!(
+                        "{} metrics given: exactly one demand metric is supported",
+                        more.len()
+                    ),
+                })
+            }
         };
         let values = |items: Vec<Result<toml::Value, toml::ser::Error>>, path: &str| {
             items
@@ -239,7 +297,7 @@ impl WorkloadConfig {
             actuator: Some(ActuatorConfig::Kubernetes(KubernetesTarget::from(
                 &spec.target(namespace),
             ))),
-            retry: None,
+            retry: spec.retry.as_ref().map(retry_table),
             like: spec
                 .like
                 .as_deref()
@@ -260,9 +318,15 @@ impl WorkloadConfig {
             events: (!events.is_empty()).then_some(events),
             model: spec.model.clone(),
             exclude_anomalies: spec.exclude_anomalies,
-            shadow: None,
+            shadow: (!spec.shadows.is_empty())
+                .then(|| spec.shadows.iter().map(shadow_config).collect()),
             warmup: None,
-            slo: None,
+            slo: spec.slo.as_ref().map(|o| super::slo::SloConfig {
+                metric: o.metric.clone(),
+                max: o.max,
+                kind: o.kind.clone(),
+                replicas_metric: o.replicas_metric.clone(),
+            }),
             stages: None,
             depends_on: None,
         })
@@ -605,6 +669,64 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
         ] {
             assert!(paths.contains(&want), "{want} not in {problems:?}");
         }
+    }
+
+    #[test]
+    fn a_scalers_slo_shadows_and_retry_match_the_tables() {
+        let toml_text = format!(
+            "{SAME_AS_TOML}retry = {{ base = \"500ms\", max_attempts = 6, open_for = \"2m\" }}\n\
+             [slo]\nmetric = \"latency_p99\"\nmax = 0.4\n\
+             [[shadow]]\nname = \"lean\"\npolicy = \"predictive@0.05\"\nlead = \"2m\"\n"
+        );
+        let a = toml::from_str::<WorkloadConfig>(&toml_text)
+            .unwrap()
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let b = WorkloadConfig::from_scaler(
+            "shop",
+            &scaler(serde_json::json!({
+                "retry": {"base": "500ms", "maxAttempts": 6, "openFor": "2m"},
+                "slo": {"metric": "latency_p99", "max": 0.4},
+                "shadows": [{"name": "lean", "policy": "predictive@0.05", "leadTime": "2m"}]
+            })),
+        )
+        .unwrap()
+        .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+        .unwrap();
+        assert_eq!(a.spec, b.spec);
+        assert_eq!(a.retry, b.retry);
+        assert_eq!(a.retry.max_attempts, Some(6));
+        assert_eq!(a.shadows, b.shadows);
+        assert_eq!(b.shadows.len(), 1);
+        assert_eq!(b.spec.slo.as_ref().unwrap().max, 0.4);
+
+        // Their problems carry the spec's paths; a second metric is refused, not ignored.
+        let bad = scaler(serde_json::json!({
+            "retry": {"base": "soon"},
+            "slo": {"metric": "latency_p99", "max": -1.0},
+            "shadows": [{"name": "x", "leadTime": "later", "violationBudget": 3.0}]
+        }));
+        let problems = WorkloadConfig::from_scaler("shop", &bad)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        for want in [
+            "spec.retry.base",
+            "spec.slo.max",
+            "spec.shadows[0].leadTime",
+            // A shadow's range problems are checked with its whole spec, named at the shadow.
+            "spec.shadows[0]",
+        ] {
+            assert!(paths.contains(&want), "{want} not in {problems:?}");
+        }
+        let two = scaler(serde_json::json!({"metrics": [
+            {"name": "rps", "capacityPerReplica": 50.0},
+            {"name": "cpu", "capacityPerReplica": 0.8}
+        ]}));
+        let p = WorkloadConfig::from_scaler("shop", &two).unwrap_err();
+        assert_eq!(p.path, "spec.metrics");
+        assert!(p.message.contains("exactly one"), "{p:?}");
     }
 
     #[test]
