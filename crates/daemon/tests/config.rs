@@ -192,6 +192,16 @@ fn the_documented_example_config_validates() {
     ));
     assert_eq!(c.keda.map(|k| k.listen.port()), Some(9465));
     assert!(c.alerts.is_some_and(|a| a.secret.is_none()));
+    assert_eq!(c.control.workloads[2].depends_on[0].as_str(), "api");
+    assert!(c.control.workloads[0].warmup.is_some());
+    assert_eq!(
+        c.control.workloads[0]
+            .spec
+            .stages
+            .as_ref()
+            .map(|s| s.max_step),
+        Some(4)
+    );
     let r = c.control.workloads[0].spec.resources.as_ref().unwrap();
     let cpu = r.cpu.as_ref().unwrap();
     assert_eq!(
