@@ -65,6 +65,9 @@ pub enum Command {
     /// Recommend initial resources (replicas, CPU, memory, instance type) for a workload like an
     /// existing one or like the workloads with some labels, from its cluster's p95 levels.
     Recommend(crate::cmd::recommend::RecommendArgs),
+    /// Suggest workload dependencies (`depends_on`) from stored demand: whose changes follow
+    /// whose, at which lag (lagged cross-correlation).
+    Dependencies(crate::cmd::dependencies::DependenciesArgs),
 }
 
 #[derive(Debug, Args)]

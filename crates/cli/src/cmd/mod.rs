@@ -8,6 +8,7 @@ mod cluster;
 pub mod config;
 mod demo;
 pub mod demo_live;
+pub mod dependencies;
 mod drift;
 mod fingerprint;
 mod forecast;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Agent(a) => agent::run(&a),
         Command::Recommend(a) => recommend::run(&open(&cli.db)?, &a),
+        Command::Dependencies(a) => dependencies::run(&open(&cli.db)?, &a),
     }
 }
 
