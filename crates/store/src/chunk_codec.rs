@@ -150,16 +150,17 @@ fn at_exponent(v: f64, e: u8) -> Option<i64> {
 /// The values as integers at the smallest exponent that makes every decimal value exact (`None`:
 /// not a decimal there, escaped), when at least one is a decimal.
 fn decimals(samples: &[Sample]) -> Option<(u8, Vec<Option<i64>>)> {
-    // The common case first: whole numbers (counts, bytes, replicas).
-    let whole: Option<Vec<Option<i64>>> = samples
-        .iter()
-        .map(|s| {
-            let v = s.value;
-            (v.trunc() == v && v.abs() < EXACT && v.to_bits() != (-0.0f64).to_bits())
-                .then_some(Some(v as i64))
-        })
-        .collect();
-    if let Some(ints) = whole {
+    // The common case first: whole numbers (counts, bytes, replicas), into a buffer sized once.
+    let mut ints = Vec::with_capacity(samples.len());
+    for s in samples {
+        let v = s.value;
+        if v.trunc() == v && v.abs() < EXACT && v.to_bits() != (-0.0f64).to_bits() {
+            ints.push(Some(v as i64));
+        } else {
+            break;
+        }
+    }
+    if ints.len() == samples.len() {
         return (!ints.is_empty()).then_some((0, ints));
     }
     let mut e: Option<u8> = None;
