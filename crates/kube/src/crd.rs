@@ -227,10 +227,14 @@ pub struct PredictiveScalerSpec {
     /// Seasonal period handed to the forecaster (e.g. `1d`); none when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub season: Option<String>,
-    /// Scaling policy: `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`, `threshold`,
-    /// `threshold@1.3/0.7` (scale-up / scale-down thresholds as multiples of current capacity).
+    /// Scaling policy: a name — `predictive` (default), `predictive@0.02`, `hpa`, `hpa@0.6`,
+    /// `threshold`, `threshold@1.3/0.7` (scale-up / scale-down thresholds as multiples of current
+    /// capacity) — or a table tagged by `kind` with the settings a name cannot carry, e.g.
+    /// `{kind: threshold, up: 1.3, down: 0.7, resize: 1.1}` or
+    /// `{kind: hpa, target: 0.6, tolerance: 0.05, stabilization_seconds: 120}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
+    #[schemars(schema_with = "policy_schema")]
+    pub policy: Option<serde_json::Value>,
     /// Cold start: until the workload has history enough to fit, it is forecast from the profile
     /// of this cluster — another workload's id, or `key=value[,key=value]` labels its siblings
     /// carry — scaled to its own level. Its own nearest cluster when omitted.
@@ -265,6 +269,15 @@ pub struct PredictiveScalerSpec {
     /// Back-off and circuit breaker around the API calls; the defaults when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<ScalerRetry>,
+}
+
+/// `spec.policy` is a name or a table: any value is kept for the daemon's one validation to read
+/// (a structural schema cannot say "string or object" otherwise).
+fn policy_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Scaling policy: a name (predictive, predictive@0.02, hpa, hpa@0.6, threshold, threshold@1.3/0.7) or a table tagged by kind ({kind: threshold, up: 1.3, down: 0.7}).",
+        "x-kubernetes-preserve-unknown-fields": true
+    })
 }
 
 /// One condition in the status (`Ready`, `Forecasting`, `Acting`, ...), as in `metav1.Condition`.

@@ -190,6 +190,17 @@ fn camel(snake: &str) -> String {
     out
 }
 
+/// A scaler's `spec.policy` (a name, or a table tagged by `kind`) as the `policy` a table writes.
+fn policy_value(p: &serde_json::Value) -> Result<toml::Value, SpecProblem> {
+    match p {
+        serde_json::Value::String(name) => Ok(toml::Value::String(name.trim().to_string())),
+        other => toml::Value::try_from(other).map_err(|e| SpecProblem {
+            path: "spec.policy".into(),
+            message: format!("not a policy name or table: {e}"),
+        }),
+    }
+}
+
 /// A scaler's `spec.shadows[i]` as a `[[workload.shadow]]`.
 fn shadow_config(s: &prescale_kube::ScalerShadow) -> ShadowConfig {
     ShadowConfig {
@@ -287,10 +298,7 @@ impl WorkloadConfig {
             lead: Some(spec.lead_time.clone()),
             step: spec.step.clone(),
             budget: Some(spec.violation_budget),
-            policy: spec
-                .policy
-                .as_deref()
-                .map(|p| toml::Value::String(p.trim().to_string())),
+            policy: spec.policy.as_ref().map(policy_value).transpose()?,
             stale_after: spec.stale_after.clone(),
             season: spec.season.clone(),
             mode: Some(spec.mode.to_string()),
@@ -727,6 +735,37 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
         let p = WorkloadConfig::from_scaler("shop", &two).unwrap_err();
         assert_eq!(p.path, "spec.metrics");
         assert!(p.message.contains("exactly one"), "{p:?}");
+    }
+
+    #[test]
+    fn a_scalers_policy_table_matches_the_toml_table() {
+        let toml_text = SAME_AS_TOML.replace(
+            "policy = \"threshold@1.3/0.7\"",
+            "policy = { kind = \"threshold\", up = 1.4, down = 0.6, resize = 1.2 }",
+        );
+        let a = toml::from_str::<WorkloadConfig>(&toml_text)
+            .unwrap()
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let table = serde_json::json!({"kind": "threshold", "up": 1.4, "down": 0.6, "resize": 1.2});
+        let b =
+            WorkloadConfig::from_scaler("shop", &scaler(serde_json::json!({ "policy": table })))
+                .unwrap()
+                .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+                .unwrap();
+        assert_eq!(a.spec.policy, b.spec.policy);
+        assert_ne!(
+            b.spec.policy,
+            "threshold@1.3/0.7".parse().unwrap(),
+            "the table's own thresholds"
+        );
+        let bad = scaler(serde_json::json!({"policy": {"kind": "threshold", "upp": 2.0}}));
+        let problems = WorkloadConfig::from_scaler("shop", &bad)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        let p = problems.iter().find(|p| p.path == "spec.policy").unwrap();
+        assert!(p.message.contains("upp"), "{p:?}");
     }
 
     #[test]
