@@ -12,6 +12,12 @@ use futures_util::StreamExt;
 use prescale_core::Point;
 use std::time::Duration;
 
+/// Unacknowledged messages are delivered again after this long: what a holder fetched and never
+/// acknowledged (it died, or lost the lease mid-fetch) reaches the next holder this late at most.
+/// A store commit slower than this only causes a redelivery (the store keeps one value per series
+/// and timestamp).
+pub const ACK_WAIT: Duration = Duration::from_secs(5);
+
 /// One partition's consumer.
 pub struct PartitionConsumer {
     pub partition: u32,
@@ -62,7 +68,7 @@ impl PartitionConsumer {
                     durable_name: Some(name.clone()),
                     filter_subject: points_subject(partition),
                     ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(30),
+                    ack_wait: ACK_WAIT,
                     ..Default::default()
                 },
             )

@@ -267,6 +267,20 @@ impl Ownership {
         }
     }
 
+    /// The holding of `partition` while this instance's lease of it is valid (no copy of the
+    /// whole view: the control loop asks once per workload per pass).
+    pub fn holding(&self, partition: u32) -> Option<Holding> {
+        let now = Instant::now();
+        self.lock()
+            .held
+            .get(&partition)
+            .filter(|h| h.valid_until > now)
+            .map(|h| Holding {
+                token: h.lease.token,
+                since_ms: h.since_ms,
+            })
+    }
+
     /// The fence of `partition` while this instance holds a valid lease of it.
     pub fn fence(&self, partition: u32) -> Option<Fence> {
         self.view().held.get(&partition).map(|h| Fence {

@@ -84,7 +84,7 @@ impl ClusterLink {
     pub fn fence_of(&self, workload: &WorkloadId) -> Option<(Fence, i64)> {
         let o = &self.inner.ownership;
         let partition = partition_of(workload, o.partitions());
-        o.view().held.get(&partition).map(|h| {
+        o.holding(partition).map(|h| {
             (
                 Fence {
                     partition,
