@@ -19,6 +19,8 @@ pub enum LearnError {
     Core(#[from] CoreError),
     #[error(transparent)]
     Policy(#[from] prescale_policy::PolicyError),
+    #[error("environment matching: {0}")]
+    Environment(#[from] crate::environment::EnvironmentError),
     #[error("{context}: {source}")]
     Json {
         context: &'static str,

@@ -8,6 +8,7 @@ pub mod basis;
 pub mod clustering;
 pub mod cold_start;
 pub mod drift;
+pub mod environment;
 pub mod error;
 pub mod fingerprints;
 pub mod group;
@@ -33,6 +34,10 @@ pub use cold_start::profile_forecast;
 pub use drift::{
     drift_report, latest_release, DriftOptions, DriftPoint, DriftReport, FeatureMove,
     FleetMovement, OwnBaseline, Release, DEFAULT_TOP, RELEASE_TAGS,
+};
+pub use environment::{
+    choose_by_cost, measure_environments, CapacitySource, EnvironmentChoice, EnvironmentError,
+    EnvironmentKey, EnvironmentReport, InstanceCost, MeasureOptions, Measurement, Need,
 };
 pub use error::LearnError;
 pub use fingerprints::{

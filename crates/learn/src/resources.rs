@@ -26,6 +26,8 @@ pub struct ResourceMetrics {
     pub memory: Vec<ResourceMetric>,
     /// What replicas serve (requests per second in the demo fleet).
     pub demand: Vec<ResourceMetric>,
+    /// How many replicas serve (one is assumed for a workload without any of these).
+    pub replicas: Vec<ResourceMetric>,
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -53,12 +55,13 @@ impl Default for ResourceMetrics {
             .flatten()
             .collect(),
             demand: [m("requests", 1.0)].into_iter().flatten().collect(),
+            replicas: [m("replicas", 1.0)].into_iter().flatten().collect(),
         }
     }
 }
 
 impl ResourceMetrics {
-    /// `cpu=cpu_cores,memory=rss_bytes,demand=requests` style overrides (`metric*scale` sets a
+    /// `cpu=cpu_cores,memory=rss_bytes,demand=requests,replicas=pods` style overrides (`metric*scale` sets a
     /// scale), each replacing that resource's list.
     pub fn with_overrides(mut self, spec: &str) -> Result<Self, crate::LearnError> {
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -86,11 +89,12 @@ impl ResourceMetrics {
                 "cpu" => self.cpu = entry,
                 "memory" => self.memory = entry,
                 "demand" => self.demand = entry,
+                "replicas" => self.replicas = entry,
                 _ => {
                     return Err(crate::error::invalid(
                         "resource",
                         res,
-                        "expected cpu, memory or demand",
+                        "expected cpu, memory, demand or replicas",
                     ))
                 }
             }
@@ -115,6 +119,9 @@ mod tests {
             ("mem_kib", 1024.0)
         );
         assert_eq!(o.demand[0].metric.as_str(), "rps");
+        assert_eq!(o.replicas[0].metric.as_str(), "replicas");
+        let o = o.with_overrides("replicas=pods").unwrap();
+        assert_eq!(o.replicas[0].metric.as_str(), "pods");
         assert!(ResourceMetrics::default().with_overrides("disk=x").is_err());
         assert!(ResourceMetrics::default()
             .with_overrides("cpu=x*-1")
