@@ -55,7 +55,8 @@ pub use profile::{
 };
 pub use recluster::{ForecastHealth, ReclusterRule};
 pub use recommend::{
-    recommend, InstanceAdvice, RecommendOptions, Recommendation, ReplicaAdvice, ResourceAdvice,
+    recommend, EnvironmentAdvice, InstanceAdvice, RecommendOptions, Recommendation, ReplicaAdvice,
+    ResourceAdvice,
 };
 pub use resources::{ResourceMetric, ResourceMetrics};
 pub use view::{fleet_view, ClusterView, FleetView, WorkloadView};

@@ -6,7 +6,16 @@
 //! `ceil(p95 of p95s of demand × (1 + headroom) / capacity)` (at least `min_replicas`) and the
 //! requests are also split per replica; the instance type is the cheapest that fits one replica
 //! (or the whole workload without replicas).
+//!
+//! With a catalogue, the capacities the workload and its group's members were measured at in
+//! their environments also cost every catalogue type by measured cost per unit of work
+//! ([`crate::environment`]): `environment.choice` is the cheapest type for the p95 of p95s of
+//! demand × (1 + headroom), each figure marked measured, borrowed or catalogue-only.
 
+use crate::environment::{
+    choose_by_cost, measure_environments, EnvironmentChoice, MeasureOptions, Measurement, Need,
+    Skipped,
+};
 use crate::group::{nearest_group, Basis};
 use crate::levels::{LevelStats, MemberLevel};
 use crate::like::Like;
@@ -32,6 +41,8 @@ pub struct RecommendOptions {
     pub resources: ResourceMetrics,
     /// Instance types to choose from; `None`: no instance suggestion.
     pub catalogue: Option<InstanceCatalogue>,
+    /// Share of a replica's vCPU it may use when types are costed by measured capacity (0 < u ≤ 1).
+    pub utilization: f64,
 }
 
 impl Default for RecommendOptions {
@@ -43,6 +54,7 @@ impl Default for RecommendOptions {
             min_replicas: 1,
             resources: ResourceMetrics::default(),
             catalogue: None,
+            utilization: 0.7,
         }
     }
 }
@@ -75,6 +87,17 @@ pub struct InstanceAdvice {
     pub hourly_cost: f64,
 }
 
+/// Capacities learned per environment and the instance type by measured cost per unit of work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentAdvice {
+    /// The workload's (with `--like WORKLOAD`) and its group's measured capacities.
+    pub measurements: Vec<Measurement>,
+    /// Workloads with some but not all of what a measurement needs, and why.
+    pub skipped: Vec<Skipped>,
+    /// `None` when nothing was measured or no member has a demand level (see `notes`).
+    pub choice: Option<EnvironmentChoice>,
+}
+
 /// A recommendation with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
@@ -94,7 +117,10 @@ pub struct Recommendation {
     /// Members' demand levels (whether or not a replica count was asked for).
     pub demand: Option<LevelStats>,
     pub replicas: Option<ReplicaAdvice>,
+    /// The cheapest type one replica fits by catalogue size alone.
     pub instance: Option<InstanceAdvice>,
+    /// Measured capacities and the type by cost per unit (with a catalogue).
+    pub environment: Option<EnvironmentAdvice>,
     /// What could not be recommended and why.
     pub notes: Vec<String>,
 }
@@ -123,6 +149,13 @@ pub fn recommend(
     }
     if let Some(cat) = &opts.catalogue {
         cat.validate()?;
+    }
+    if !(opts.utilization.is_finite() && opts.utilization > 0.0 && opts.utilization <= 1.0) {
+        return Err(crate::error::invalid(
+            "utilization target",
+            opts.utilization,
+            "must lie in (0, 1]",
+        ));
     }
     let group = nearest_group(store, like, &opts.algorithm)?;
     let infos = store.list_series()?;
@@ -209,6 +242,24 @@ pub fn recommend(
         }
         (None, _, _) => None,
     };
+    let environment = match &opts.catalogue {
+        Some(cat) => Some(environment_advice(
+            store,
+            like,
+            &group.members,
+            cat,
+            opts,
+            Need {
+                demand: demand.as_ref().map_or(0.0, |d| d.p95_of_p95s * grow),
+                memory_bytes: memory.as_ref().map(|m| m.request),
+                utilization: opts.utilization,
+                min_replicas: opts.min_replicas.max(1),
+            },
+            demand.is_some(),
+            &mut notes,
+        )?),
+        None => None,
+    };
     Ok(Recommendation {
         like: like.clone(),
         algorithm: group.algorithm,
@@ -222,7 +273,63 @@ pub fn recommend(
         demand,
         replicas,
         instance,
+        environment,
         notes,
+    })
+}
+
+/// Measures the workload (with `--like WORKLOAD`) and the group's members and, with a demand
+/// level, costs the catalogue's types for `need`.
+#[allow(clippy::too_many_arguments)]
+fn environment_advice(
+    store: &Store,
+    like: &Like,
+    members: &[WorkloadId],
+    catalogue: &InstanceCatalogue,
+    opts: &RecommendOptions,
+    need: Need,
+    has_demand: bool,
+    notes: &mut Vec<String>,
+) -> Result<EnvironmentAdvice, LearnError> {
+    let own_id = match like {
+        Like::Workload(w) => Some(w),
+        Like::Labels(_) => None,
+    };
+    let ids: Vec<WorkloadId> = own_id.into_iter().chain(members).cloned().collect();
+    let measure = MeasureOptions {
+        resources: opts.resources.clone(),
+        ..MeasureOptions::default()
+    };
+    let report = measure_environments(store, &ids, &measure)?;
+    let (own, peers): (Vec<Measurement>, Vec<Measurement>) = report
+        .measurements
+        .iter()
+        .cloned()
+        .partition(|m| Some(&m.workload) == own_id);
+    let choice =
+        if report.measurements.is_empty() {
+            notes.push(format!(
+            "no instance type by measured cost per unit: no member has demand and CPU series with \
+             environment labels{}",
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} skipped, see environment.skipped)", report.skipped.len())
+            }
+        ));
+            None
+        } else if !has_demand {
+            notes.push(
+                "no instance type by measured cost per unit: no member has a demand level".into(),
+            );
+            None
+        } else {
+            Some(choose_by_cost(catalogue, &own, &peers, &need)?)
+        };
+    Ok(EnvironmentAdvice {
+        measurements: report.measurements,
+        skipped: report.skipped,
+        choice,
     })
 }
 

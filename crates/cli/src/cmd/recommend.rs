@@ -1,13 +1,15 @@
 //! `prescale recommend`: initial replicas, CPU, memory and instance type for a workload like an
-//! existing one (or like the workloads with some labels), from its cluster's levels.
+//! existing one (or like the workloads with some labels), from its cluster's levels; and the
+//! instance type by measured cost per unit of work, from the capacities the workload and its
+//! cluster were measured at in their environments.
 
 use crate::output::{num, table};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use prescale_core::WorkloadId;
 use prescale_learn::{
-    parse_matchers, recommend, Basis, InstanceCatalogue, LevelStats, Like, RecommendOptions,
-    Recommendation, ResourceMetrics, DBSCAN, KMEANS,
+    parse_matchers, recommend, Basis, EnvironmentAdvice, InstanceCatalogue, LevelStats, Like,
+    RecommendOptions, Recommendation, ResourceMetrics, DBSCAN, KMEANS,
 };
 use prescale_store::Store;
 use std::collections::BTreeMap;
@@ -43,12 +45,15 @@ pub struct RecommendArgs {
     /// small built-in list with illustrative AWS prices.
     #[arg(long, value_name = "FILE.toml")]
     pub instance_types: Option<PathBuf>,
+    /// Share of a replica's vCPU it may use when instance types are costed by measured capacity.
+    #[arg(long, default_value_t = 0.7)]
+    pub target_utilization: f64,
     /// Which clustering to use.
     #[arg(long, value_enum, default_value = "kmeans")]
     pub algorithm: ClusteringArg,
-    /// Metric mapping overrides, e.g. `cpu=cpu_cores,memory=rss_bytes,demand=requests` (`metric*scale`
-    /// converts to cores / bytes). Default: cpu_cores or cpu; cgroup_memory_bytes, rss_bytes or
-    /// memory (MiB); requests.
+    /// Metric mapping overrides, e.g. `cpu=cpu_cores,memory=rss_bytes,demand=requests,replicas=pods`
+    /// (`metric*scale` converts to cores / bytes). Default: cpu_cores or cpu; cgroup_memory_bytes,
+    /// rss_bytes or memory (MiB); requests; replicas (else one replica is assumed).
     #[arg(long, value_name = "RES=METRIC,...")]
     pub metrics: Option<String>,
     /// Print the result as JSON on stdout instead of a table, nothing else there (times in Unix ms,
@@ -92,6 +97,7 @@ pub fn run(store: &Store, args: &RecommendArgs) -> Result<()> {
         min_replicas: args.min_replicas,
         resources,
         catalogue: Some(catalogue),
+        utilization: args.target_utilization,
     };
     let rec = recommend(store, &like, &opts)?;
     usable(store, &rec, &opts.resources)?;
@@ -248,9 +254,19 @@ fn print_text(rec: &Recommendation, builtin_catalogue: bool) {
         "{}",
         table(&["resource", "request", "per replica", "from"], &rows)
     );
+    let by_cost = rec
+        .environment
+        .as_ref()
+        .and_then(|e| e.choice.as_ref())
+        .and_then(|c| c.chosen.as_ref());
     if let Some(i) = &rec.instance {
         println!(
-            "instance type: {} × {} ({} vCPU, {} GiB, {:.4}/h each, {:.4}/h in all){}",
+            "instance type{}: {} × {} ({} vCPU, {} GiB, {:.4}/h each, {:.4}/h in all){}",
+            if by_cost.is_some() {
+                " by catalogue size alone"
+            } else {
+                ""
+            },
             i.count,
             i.instance.name,
             i.instance.vcpu,
@@ -264,7 +280,106 @@ fn print_text(rec: &Recommendation, builtin_catalogue: bool) {
             }
         );
     }
+    if let Some(e) = &rec.environment {
+        print_environment(e);
+    }
     for n in &rec.notes {
         println!("note: {n}");
+    }
+}
+
+/// The learned capacities per environment and the types costed by measured cost per unit.
+fn print_environment(e: &EnvironmentAdvice) {
+    if !e.measurements.is_empty() {
+        let rows: Vec<Vec<String>> = e
+            .measurements
+            .iter()
+            .map(|m| {
+                vec![
+                    m.workload.to_string(),
+                    m.environment.to_string(),
+                    num(Some(m.fit.demand_per_core()), 2),
+                    num(Some(m.fit.base_cores), 3),
+                    m.fit.observations.to_string(),
+                    format!("±{:.1}%", m.fit.relative_error * 100.0),
+                ]
+            })
+            .collect();
+        println!(
+            "capacity learned per environment ({} against {}):",
+            e.measurements[0].cpu_metric, e.measurements[0].demand_metric
+        );
+        print!(
+            "{}",
+            table(
+                &[
+                    "workload",
+                    "environment",
+                    "demand per core",
+                    "idle cores",
+                    "steps",
+                    "error"
+                ],
+                &rows
+            )
+        );
+    }
+    if !e.skipped.is_empty() {
+        println!(
+            "not measured: {} workloads (see --json environment.skipped), e.g. {}: {}",
+            e.skipped.len(),
+            e.skipped[0].workload,
+            e.skipped[0].reason
+        );
+    }
+    let Some(c) = &e.choice else { return };
+    println!(
+        "instance types by measured cost per unit (demand {} with headroom, {:.0}% of each replica's vCPU, one replica per instance):",
+        num(Some(c.need.demand), 1),
+        c.need.utilization * 100.0
+    );
+    let rows: Vec<Vec<String>> = c
+        .candidates
+        .iter()
+        .map(|x| {
+            vec![
+                x.instance.name.clone(),
+                x.source.as_str().to_string(),
+                num(Some(x.capacity_per_replica), 1),
+                x.replicas.to_string(),
+                format!("{:.4}", x.hourly_cost),
+                format!("{:.6}", x.cost_per_unit),
+                x.basis.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "type",
+                "source",
+                "per replica",
+                "replicas",
+                "cost/h",
+                "cost/h per unit",
+                "from"
+            ],
+            &rows
+        )
+    );
+    for u in &c.unfit {
+        println!("unfit: {}: {}", u.instance, u.reason);
+    }
+    if let Some(x) = &c.chosen {
+        println!(
+            "instance type by measured cost per unit: {} × {} ({} capacity, {} per replica, {:.4}/h in all, {:.6}/h per unit)",
+            x.replicas,
+            x.instance.name,
+            x.source.as_str(),
+            num(Some(x.capacity_per_replica), 1),
+            x.hourly_cost,
+            x.cost_per_unit
+        );
     }
 }

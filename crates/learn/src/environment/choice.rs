@@ -275,7 +275,7 @@ fn borrowed(
         if let (Some(a), Some(b)) = (per_core(&on_t), per_core(&there)) {
             let speed = a / b;
             let basis = format!(
-                "{} in {} × {speed:.2}: similar workloads serve {a:.4} per core on {} ({}) and {b:.4} there ({})",
+                "{} in {} × {speed:.2}: similar workloads serve {a:.2} per core on {} ({}) and {b:.2} there ({})",
                 r.workload,
                 r.environment,
                 t.name,
