@@ -840,6 +840,30 @@ impl Controller {
         Ok(())
     }
 
+    /// Takes the measured speeds of instance types for this workload (work per core over the
+    /// cores it runs on now, from `prescale_learn::environment`): the instance choice then sizes
+    /// one replica's CPU by them instead of by catalogue size alone. A speed that is not finite and
+    /// above 0 refuses the whole set (the previous one is kept).
+    pub fn set_instance_speeds(
+        &mut self,
+        speeds: Vec<prescale_policy::instances::TypeSpeed>,
+    ) -> Result<(), SignalError> {
+        if let Some(bad) = speeds
+            .iter()
+            .find(|s| !(s.speed.is_finite() && s.speed > 0.0))
+        {
+            return Err(SignalError::Speed {
+                workload: self.spec.workload.to_string(),
+                instance: bad.instance.clone(),
+                value: bad.speed,
+            });
+        }
+        if let Some(r) = &mut self.rightsizer {
+            r.set_speeds(speeds);
+        }
+        Ok(())
+    }
+
     /// The series the daemon reads for [`Self::observe_oom_total`]: the workload's
     /// `oom_kills_total` when memory is sized.
     pub fn oom_key(&self) -> Option<SeriesKey> {

@@ -32,4 +32,11 @@ pub enum SignalError {
     /// A stages' health gate reading is not finite.
     #[error("{workload}: health gate reading {value}: must be finite")]
     Gate { workload: String, value: f64 },
+    /// A measured speed of an instance type is not a finite positive number.
+    #[error("{workload}: speed {value} on instance type {instance}: must be finite and above 0")]
+    Speed {
+        workload: String,
+        instance: String,
+        value: f64,
+    },
 }

@@ -136,6 +136,14 @@ pub struct InstanceChoice {
     pub hourly_price: Option<f64>,
     /// `hourly_price × replicas`.
     pub hourly_cost: Option<f64>,
+    /// Work per core on the chosen type over the cores the requests were measured on, when
+    /// speeds were learned (`prescale_learn::environment`); 1 for a type without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+    /// Where the chosen type's speed came from: measured, borrowed from similar workloads, or
+    /// the catalogue only (no speed learned for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<prescale_policy::instances::CapacitySource>,
     pub reason: String,
 }
 

@@ -20,6 +20,7 @@ use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel
 use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget, MIB};
 use prescale_actuate::Resources;
 use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
+use prescale_policy::instances::{CapacitySource, TypeSpeed};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub struct Rightsizer {
     /// it was not applied).
     oom: OomWatch,
     oom_answered: Option<(u64, f64)>,
+    /// Learned work per core of instance types over where the workload runs now (checked).
+    speeds: Vec<TypeSpeed>,
 }
 
 /// What one sizing decision is given.
@@ -103,6 +106,7 @@ impl Rightsizer {
             heap: None,
             oom: OomWatch::default(),
             oom_answered: None,
+            speeds: Vec::new(),
         }
     }
 
@@ -113,6 +117,11 @@ impl Rightsizer {
         estimate: prescale_ingest::gc::HeapEstimate,
     ) {
         self.heap = Some(HeapReading { at, estimate });
+    }
+
+    /// Takes checked speeds of instance types (see [`crate::Controller::set_instance_speeds`]).
+    pub(crate) fn set_speeds(&mut self, speeds: Vec<TypeSpeed>) {
+        self.speeds = speeds;
     }
 
     /// Takes a reading of the agent's cumulative OOM kill counter (checked finite, non-negative).
@@ -209,6 +218,8 @@ impl Rightsizer {
             memory_gib: None,
             hourly_price: None,
             hourly_cost: None,
+            speed: None,
+            capacity: None,
             reason: String::new(),
         };
         let (Some(cpu), Some(memory)) = (cpu, memory) else {
@@ -217,16 +228,35 @@ impl Rightsizer {
             return Some(choice);
         };
         let mib = memory / MIB;
-        match cat.cheapest_fit(cpu, memory) {
-            Some(t) => {
+        match cat.cheapest_fit_by_speed(cpu, memory, &self.speeds) {
+            Some((t, speed)) => {
                 let replicas = f64::from(input.replicas.max(1));
                 choice.after = Some(t.name.clone());
                 choice.vcpu = Some(t.vcpu);
                 choice.memory_gib = Some(t.memory_gib);
                 choice.hourly_price = Some(t.hourly_price);
                 choice.hourly_cost = Some(t.hourly_price * replicas);
+                let by = match speed {
+                    Some(s) => {
+                        choice.speed = Some(s.speed);
+                        choice.capacity = Some(s.source);
+                        format!(
+                            "by measured work per core ({} × {:.2}: {}), {:.3} cores there",
+                            s.source.as_str(),
+                            s.speed,
+                            s.basis,
+                            cpu / s.speed
+                        )
+                    }
+                    None if self.speeds.is_empty() => "by catalogue size".to_string(),
+                    None => {
+                        choice.speed = Some(1.0);
+                        choice.capacity = Some(CapacitySource::Catalogue);
+                        "by catalogue size (no speed learned for it)".to_string()
+                    }
+                };
                 choice.reason = format!(
-                    "cheapest of {} types with {cpu:.3} cores and {mib:.0} MiB for one replica: \
+                    "cheapest of {} types with {cpu:.3} cores and {mib:.0} MiB for one replica {by}: \
                      {} ({} vCPU, {} GiB) at {:.4}/h, {:.4}/h for {} replicas",
                     cat.instances.len(),
                     t.name,

@@ -95,9 +95,96 @@ impl InstanceCatalogue {
     }
 }
 
+/// Where a type's capacity figure for a workload came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacitySource {
+    /// The workload itself was measured on the type.
+    Measured,
+    /// Similar workloads were measured on it.
+    Borrowed,
+    /// Nobody was: the catalogue's vCPU alone.
+    Catalogue,
+}
+
+impl CapacitySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CapacitySource::Measured => "measured",
+            CapacitySource::Borrowed => "borrowed",
+            CapacitySource::Catalogue => "catalogue",
+        }
+    }
+}
+
+/// How much work a core of one type does for a workload relative to the cores it runs on now
+/// (1.6: a core there does 1.6× the work), and where the figure came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeSpeed {
+    pub instance: String,
+    pub speed: f64,
+    pub source: CapacitySource,
+    /// How the figure was arrived at, in words.
+    pub basis: String,
+}
+
+impl InstanceCatalogue {
+    /// The cheapest type one replica fits when a type's cores do `speed` times the work of the
+    /// cores `cpu_cores` was measured on (a type without a speed: 1, catalogue size alone), with
+    /// its speed (ties as [`InstanceCatalogue::cheapest_fit`]); `None` when nothing fits. Speeds
+    /// must be finite and above 0 (checked by whoever takes them in).
+    pub fn cheapest_fit_by_speed<'a>(
+        &'a self,
+        cpu_cores: f64,
+        memory_bytes: f64,
+        speeds: &'a [TypeSpeed],
+    ) -> Option<(&'a InstanceType, Option<&'a TypeSpeed>)> {
+        self.instances
+            .iter()
+            .map(|i| {
+                (
+                    i,
+                    speeds
+                        .iter()
+                        .find(|s| s.instance.eq_ignore_ascii_case(&i.name)),
+                )
+            })
+            .filter(|(i, s)| {
+                let speed = s.map_or(1.0, |s| s.speed);
+                i.vcpu >= cpu_cores / speed && i.memory_gib * GIB >= memory_bytes
+            })
+            .min_by(|(a, _), (b, _)| {
+                a.hourly_price
+                    .total_cmp(&b.hourly_price)
+                    .then(a.vcpu.total_cmp(&b.vcpu))
+                    .then(a.memory_gib.total_cmp(&b.memory_gib))
+                    .then(a.name.cmp(&b.name))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_faster_core_lets_a_smaller_type_fit() {
+        let c = InstanceCatalogue::builtin();
+        // 2.5 cores measured where the workload runs: c6i.xlarge by size alone.
+        assert_eq!(c.cheapest_fit(2.5, 6.0 * GIB).unwrap().name, "c6i.xlarge");
+        let speed = |name: &str, speed: f64| TypeSpeed {
+            instance: name.into(),
+            speed,
+            source: CapacitySource::Borrowed,
+            basis: String::new(),
+        };
+        let speeds = [speed("c6i.large", 1.3), speed("m6i.large", 0.5)];
+        let (t, s) = c.cheapest_fit_by_speed(2.5, 3.0 * GIB, &speeds).unwrap();
+        assert_eq!((t.name.as_str(), s.unwrap().speed), ("c6i.large", 1.3));
+        // t3.medium is cheaper, but at speed 1 it does not fit 2.5 cores.
+        let (t, s) = c.cheapest_fit_by_speed(1.5, 3.0 * GIB, &speeds).unwrap();
+        assert_eq!((t.name.as_str(), s), ("t3.medium", None));
+    }
 
     #[test]
     fn cheapest_that_fits() {

@@ -15,29 +15,11 @@
 
 use super::{CapacityFit, EnvironmentError, Measurement};
 use prescale_math::median;
-use prescale_policy::instances::{InstanceCatalogue, InstanceType};
+pub use prescale_policy::instances::CapacitySource;
+use prescale_policy::instances::{InstanceCatalogue, InstanceType, TypeSpeed};
 use serde::{Deserialize, Serialize};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// Where a type's capacity figure came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CapacitySource {
-    Measured,
-    Borrowed,
-    Catalogue,
-}
-
-impl CapacitySource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CapacitySource::Measured => "measured",
-            CapacitySource::Borrowed => "borrowed",
-            CapacitySource::Catalogue => "catalogue",
-        }
-    }
-}
 
 /// What the workload needs served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,6 +227,23 @@ pub fn choose_by_cost(
         candidates,
         unfit,
     })
+}
+
+impl EnvironmentChoice {
+    /// Each costed type's work per core over `own`'s (the workload where it runs now): what the
+    /// control step's instance choice scales a measured CPU request by.
+    pub fn speeds_over(&self, own: &Measurement) -> Vec<TypeSpeed> {
+        let here = own.fit.demand_per_core();
+        self.candidates
+            .iter()
+            .map(|c| TypeSpeed {
+                instance: c.instance.name.clone(),
+                speed: c.demand_per_core / here,
+                source: c.source,
+                basis: c.basis.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The capacity on `t` from similar workloads measured there (`peers_t`): the workload's own

@@ -97,6 +97,13 @@ fn measured_cost_per_unit_beats_catalogue_sizes() {
         catalogue().cheapest_fit(1.0, 0.0).unwrap().name,
         "other.large"
     );
+    // Per core over where the workload runs now, for the control step's choice.
+    let speeds = c.speeds_over(&own[0]);
+    let speed = |n: &str| speeds.iter().find(|s| s.instance == n).unwrap();
+    assert!((speed("fast.large").speed - 1.6).abs() < 1e-9);
+    assert_eq!(speed("fast.large").source, CapacitySource::Borrowed);
+    assert_eq!(speed("slow.large").speed, 1.0);
+    assert_eq!(speed("slow.xlarge").source, CapacitySource::Catalogue);
     // Costs come cheapest first.
     assert!(c
         .candidates
