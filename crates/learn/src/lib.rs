@@ -36,8 +36,9 @@ pub use drift::{
     FleetMovement, OwnBaseline, Release, DEFAULT_TOP, RELEASE_TAGS,
 };
 pub use environment::{
-    choose_by_cost, measure_environments, CapacitySource, EnvironmentChoice, EnvironmentError,
-    EnvironmentKey, EnvironmentReport, InstanceCost, MeasureOptions, Measurement, Need,
+    choose_by_cost, instance_speeds, measure_environments, CapacitySource, EnvironmentChoice,
+    EnvironmentError, EnvironmentKey, EnvironmentReport, InstanceCost, MeasureOptions, Measurement,
+    Need,
 };
 pub use error::LearnError;
 pub use fingerprints::{

@@ -7,12 +7,14 @@ pub mod choice;
 pub mod error;
 pub mod key;
 pub mod measure;
+pub mod speeds;
 
 pub use capacity::{fit_capacity, CapacityFit, Observation, MIN_OBSERVATIONS};
 pub use choice::{choose_by_cost, CapacitySource, EnvironmentChoice, InstanceCost, Need, Unfit};
 pub use error::EnvironmentError;
 pub use key::{workload_environment, EnvironmentKey, INSTANCE_TYPE_LABELS, NODE_CLASS_LABELS};
 pub use measure::{measure_environments, EnvironmentReport, MeasureOptions, Measurement, Skipped};
+pub use speeds::instance_speeds;
 
 #[cfg(test)]
 mod tests;

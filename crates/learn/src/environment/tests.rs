@@ -317,3 +317,48 @@ fn capacities_are_learned_per_environment_from_the_store() {
     )
     .is_err());
 }
+
+#[test]
+fn the_control_steps_speeds_come_from_the_workload_and_its_cluster() {
+    use crate::{cluster_latest, fingerprint_store, Algorithm, ClusterOptions, FingerprintOptions};
+    let mut store = Store::open_in_memory().unwrap();
+    let label = |v: &str| Labels::from([("instance_type".to_string(), v.to_string())]);
+    store_day(&mut store, "api", &label("slow.large"), 0.01, 1);
+    let cat = catalogue();
+    let opts = MeasureOptions::default();
+    let id = WorkloadId::new("api").unwrap();
+    // No clustering yet: its own measurement alone, every other type at catalogue size.
+    let speeds = instance_speeds(&store, &id, &cat, crate::KMEANS, &opts)
+        .unwrap()
+        .unwrap();
+    assert!(speeds.iter().all(|s| s.speed == 1.0), "{speeds:?}");
+    // Similar workloads: one more on slow.large at 0.02, two on fast.large at 0.0125 (1.6×).
+    store_day(&mut store, "p1", &label("slow.large"), 0.02, 2);
+    store_day(&mut store, "p2", &label("fast.large"), 0.0125, 3);
+    store_day(&mut store, "p3", &label("fast.large"), 0.0125, 4);
+    fingerprint_store(&mut store, &FingerprintOptions::default()).unwrap();
+    let k1 = ClusterOptions {
+        algorithm: Algorithm::Kmeans,
+        k: Some(1),
+        ..ClusterOptions::default()
+    };
+    cluster_latest(&mut store, &k1).unwrap();
+    let speeds = instance_speeds(&store, &id, &cat, crate::KMEANS, &opts)
+        .unwrap()
+        .unwrap();
+    let fast = speeds.iter().find(|s| s.instance == "fast.large").unwrap();
+    assert_eq!(fast.source, CapacitySource::Borrowed);
+    assert!((fast.speed - 1.6).abs() < 0.05 * 1.6, "{fast:?}");
+    // A workload that is not measured has no speeds.
+    assert_eq!(
+        instance_speeds(
+            &store,
+            &WorkloadId::new("ghost").unwrap(),
+            &cat,
+            crate::KMEANS,
+            &opts
+        )
+        .unwrap(),
+        None
+    );
+}
