@@ -73,6 +73,8 @@ pub struct Slot {
     warmup: Option<Box<dyn Actuator>>,
     /// The workloads whose predicted rise this one follows (`depends_on`).
     depends_on: Vec<WorkloadId>,
+    /// When its instance-type speeds were last measured ([`super::instance_speeds`]).
+    speeds_at: Option<Timestamp>,
 }
 
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
@@ -189,6 +191,7 @@ pub(crate) fn make_slot(
         shadows: None,
         warmup: None,
         depends_on: Vec::new(),
+        speeds_at: None,
     })
 }
 
@@ -670,6 +673,13 @@ fn tick_one(
         super::runtime_signals::feed(&mut slot.controller, |k| {
             io.windows.load_window(k, from, to).ok()
         });
+        // An instance-type choice goes by the speeds measured from the store.
+        super::instance_speeds::refresh(
+            &mut slot.controller,
+            &mut slot.speeds_at,
+            &io.decisions,
+            now,
+        );
     }
     if slot.controller.wants_prior() && !window.is_empty() {
         cold_start(slot, &lock(io).decisions, now);

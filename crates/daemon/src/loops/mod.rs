@@ -6,6 +6,7 @@ pub mod control;
 #[cfg(test)]
 mod control_replay;
 pub mod export;
+pub mod instance_speeds;
 pub mod learn;
 pub mod observe;
 pub mod promql;
