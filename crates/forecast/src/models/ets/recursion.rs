@@ -5,6 +5,16 @@
 
 use super::spec::{EtsParams, EtsSpec, SeasonType, TrendType};
 
+/// The seasonal index after `pos` in a season of `m` (`pos < m`).
+#[inline]
+fn next_pos(pos: usize, m: usize) -> usize {
+    if pos + 1 >= m {
+        0
+    } else {
+        pos + 1
+    }
+}
+
 /// Level, trend and seasonal states; `season[pos]` is the index for the next observation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EtsState {
@@ -31,10 +41,11 @@ impl EtsState {
             TrendType::Additive => self.level + self.trend,
             TrendType::Damped => self.level + p.phi * self.trend,
         };
+        // `pos` is always < m, so the next index needs no modulo (a division per point).
         let mu = match spec.season {
             SeasonType::None => t,
-            SeasonType::Additive => t + self.season_at(0),
-            SeasonType::Multiplicative => t * self.season_at(0),
+            SeasonType::Additive => t + self.season.get(self.pos).copied().unwrap_or(0.0),
+            SeasonType::Multiplicative => t * self.season.get(self.pos).copied().unwrap_or(0.0),
         };
         (mu, t)
     }
@@ -59,7 +70,7 @@ impl EtsState {
                 self.level = t + p.alpha * e;
                 self.trend = damp * self.trend + p.beta * e;
                 self.season[self.pos] += p.gamma * e;
-                self.pos = (self.pos + 1) % m;
+                self.pos = next_pos(self.pos, m);
             }
             SeasonType::Multiplicative => {
                 let m = self.season.len();
@@ -67,7 +78,7 @@ impl EtsState {
                 self.level = t + p.alpha * e / s;
                 self.trend = damp * self.trend + p.beta * e / s;
                 self.season[self.pos] = s + p.gamma * e / t;
-                self.pos = (self.pos + 1) % m;
+                self.pos = next_pos(self.pos, m);
             }
         }
         if spec.trend == TrendType::None {
