@@ -22,6 +22,10 @@ use crate::stages::Stager;
 use crate::warmup::Warmup;
 use crate::{ControlError, Mode, ResourceKind, SignalError, WorkloadSpec};
 
+// A child module: the snapshot reads and restores the lanes' private state.
+#[path = "snapshot.rs"]
+pub mod snapshot;
+
 /// The agent's cumulative OOM kill counter per workload (prescale-agent's `OOM_KILLS_TOTAL`).
 pub const OOM_KILLS_TOTAL: &str = "oom_kills_total";
 use prescale_actuate::Resources;

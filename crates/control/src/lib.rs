@@ -29,6 +29,7 @@ pub mod warmup;
 
 pub use actuate::actuate;
 pub use align::complete_steps;
+pub use controller::snapshot::{ControllerSnapshot, SnapshotError, SNAPSHOT_VERSION};
 pub use controller::{Controller, OOM_KILLS_TOTAL};
 pub use controller::{Current, Decided, Hold, Usage};
 pub use error::{ControlError, SignalError};

@@ -71,6 +71,26 @@ impl HeadroomConfig {
     }
 }
 
+/// What a predictive policy has learned about its headroom, as carried to another instance
+/// (see `restore` on [`HeadroomController`] and [`crate::HedgeController`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "controller", rename_all = "snake_case")]
+pub enum HeadroomState {
+    /// The ACI controller: the headroom multiplier and the violation record.
+    Aci {
+        headroom: f64,
+        steps: usize,
+        violations: usize,
+    },
+    /// The Hedge controller: the log-weight of each level (largest 0), the price of a violation,
+    /// and the predictive policy's effective headroom at its last forecast decision.
+    Hedge {
+        log_weights: Vec<f64>,
+        lambda: f64,
+        effective: Option<f64>,
+    },
+}
+
 /// Controller state: the current headroom and the violation record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadroomController {
@@ -102,6 +122,52 @@ impl HeadroomController {
         (self.steps > 0).then(|| self.violations as f64 / self.steps as f64)
     }
 
+    /// What it has learned.
+    pub fn state(&self) -> HeadroomState {
+        HeadroomState::Aci {
+            headroom: self.headroom(),
+            steps: self.steps,
+            violations: self.violations,
+        }
+    }
+
+    /// Continues from `state` (learned elsewhere, e.g. by a previous owner); a headroom outside
+    /// `[min, max]` or not finite, or more violations than steps, is refused and nothing changes.
+    pub fn restore(&mut self, state: &HeadroomState) -> Result<(), PolicyError> {
+        let &HeadroomState::Aci {
+            headroom,
+            steps,
+            violations,
+        } = state
+        else {
+            return Err(PolicyError::Invalid {
+                field: "controller",
+                value: "hedge".into(),
+                reason: "a Hedge state cannot continue an ACI controller",
+            });
+        };
+        // Within a rounding of the bounds (the state went through exp and ln).
+        let (lo, hi) = (self.cfg.min * (1.0 - 1e-12), self.cfg.max * (1.0 + 1e-12));
+        if !(headroom.is_finite() && headroom >= lo && headroom <= hi) {
+            return Err(invalid(
+                "headroom",
+                headroom,
+                "a restored headroom must lie within [min, max]",
+            ));
+        }
+        if violations > steps {
+            return Err(invalid(
+                "violations",
+                violations,
+                "a restored state cannot have more violations than steps",
+            ));
+        }
+        self.log_headroom = headroom.ln().clamp(self.cfg.min.ln(), self.cfg.max.ln());
+        self.steps = steps;
+        self.violations = violations;
+        Ok(())
+    }
+
     /// Feeds back whether the last step was under-provisioned.
     pub fn observe(&mut self, violated: bool) {
         self.steps += 1;
@@ -120,6 +186,50 @@ impl HeadroomController {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_round_trips_and_bad_states_are_refused() {
+        let mut a = HeadroomController::new(HeadroomConfig::default()).unwrap();
+        for i in 0..40 {
+            a.observe(i % 3 == 0);
+        }
+        let mut b = HeadroomController::new(HeadroomConfig::default()).unwrap();
+        b.restore(&a.state()).unwrap();
+        assert!((b.headroom() - a.headroom()).abs() < 1e-12);
+        assert_eq!(b.violation_rate(), a.violation_rate());
+        let before = b.state();
+        let HeadroomState::Aci {
+            headroom, steps, ..
+        } = a.state()
+        else {
+            panic!("an ACI controller's state")
+        };
+        for bad in [
+            HeadroomState::Aci {
+                headroom: 5.0,
+                steps,
+                violations: 0,
+            },
+            HeadroomState::Aci {
+                headroom: f64::NAN,
+                steps,
+                violations: 0,
+            },
+            HeadroomState::Aci {
+                headroom,
+                steps,
+                violations: steps + 1,
+            },
+            HeadroomState::Hedge {
+                log_weights: vec![0.0],
+                lambda: 1.0,
+                effective: None,
+            },
+        ] {
+            assert!(b.restore(&bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(b.state(), before);
+    }
 
     #[test]
     fn known_answer_updates() {

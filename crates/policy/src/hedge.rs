@@ -226,6 +226,73 @@ impl HedgeController {
         self.cfg.max
     }
 
+    /// What it has learned (the predictive policy adds its effective headroom).
+    pub fn state(&self, effective: Option<f64>) -> crate::HeadroomState {
+        crate::HeadroomState::Hedge {
+            log_weights: self.log_w.clone(),
+            lambda: self.lambda,
+            effective,
+        }
+    }
+
+    /// Continues from `state` (learned elsewhere): one finite log-weight per level and a price
+    /// within `[lambda_min, lambda_max]`, else refused with nothing changed. Returns the carried
+    /// effective headroom.
+    pub fn restore(&mut self, state: &crate::HeadroomState) -> Result<Option<f64>, PolicyError> {
+        let crate::HeadroomState::Hedge {
+            log_weights,
+            lambda,
+            effective,
+        } = state
+        else {
+            return Err(PolicyError::Invalid {
+                field: "controller",
+                value: "aci".into(),
+                reason: "an ACI state cannot continue a Hedge controller",
+            });
+        };
+        if log_weights.len() != self.levels.len() {
+            return Err(invalid(
+                "log_weights",
+                log_weights.len(),
+                "a restored state needs one weight per level of this grid",
+            ));
+        }
+        if let Some(bad) = log_weights.iter().find(|l| !l.is_finite()) {
+            return Err(invalid(
+                "log_weights",
+                bad,
+                "a restored weight must be finite",
+            ));
+        }
+        let (lo, hi) = (
+            self.cfg.lambda_min * (1.0 - 1e-12),
+            self.cfg.lambda_max * (1.0 + 1e-12),
+        );
+        if !(lambda.is_finite() && *lambda >= lo && *lambda <= hi) {
+            return Err(invalid(
+                "lambda",
+                lambda,
+                "a restored price must lie within [lambda_min, lambda_max]",
+            ));
+        }
+        if let Some(e) = effective.filter(|e| !(e.is_finite() && *e > 0.0)) {
+            return Err(invalid(
+                "effective",
+                e,
+                "a restored effective headroom must be positive",
+            ));
+        }
+        let top = log_weights
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        self.log_w = log_weights.iter().map(|l| l - top).collect();
+        self.lambda = lambda.clamp(self.cfg.lambda_min, self.cfg.lambda_max);
+        self.headroom = self.quantile_level();
+        Ok(*effective)
+    }
+
     /// Scores every level on `outcome`, then moves `λ` on whether the real step was violated.
     pub fn observe(&mut self, outcome: Outcome, violated: bool) {
         let c = outcome.capacity;

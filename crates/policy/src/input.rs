@@ -47,6 +47,20 @@ pub trait Policy: Send {
         None
     }
 
+    /// The learned headroom state to carry to another instance (`None`: nothing to carry).
+    fn headroom_state(&self) -> Option<crate::HeadroomState> {
+        None
+    }
+
+    /// Continues from a headroom state learned elsewhere; `Ok(false)` when this policy learns
+    /// none to continue, an error when the state is out of this policy's bounds.
+    fn restore_headroom(
+        &mut self,
+        _state: &crate::HeadroomState,
+    ) -> Result<bool, crate::PolicyError> {
+        Ok(false)
+    }
+
     /// Whether this policy acts on forecasts (the simulator only produces them when one does).
     fn wants_forecast(&self) -> bool {
         false

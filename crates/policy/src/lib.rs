@@ -28,7 +28,7 @@ pub mod threshold;
 pub use decision::{Decision, Guard, Reason};
 pub use error::PolicyError;
 pub use guards::{Bounds, Cooldown, Guards, RateLimit, Stabilizer};
-pub use headroom::{HeadroomConfig, HeadroomController};
+pub use headroom::{HeadroomConfig, HeadroomController, HeadroomState};
 pub use hedge::{HedgeConfig, HedgeController, LevelScale, Outcome};
 pub use hpa::{Hpa, HpaConfig};
 pub use input::{Policy, PolicyInput};

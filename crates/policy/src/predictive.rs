@@ -241,6 +241,23 @@ impl Policy for Predictive {
         }
     }
 
+    fn headroom_state(&self) -> Option<crate::HeadroomState> {
+        Some(match self.cfg.controller {
+            ControllerKind::Aci => self.controller.state(),
+            ControllerKind::Hedge => self.hedge.state(self.effective),
+        })
+    }
+
+    /// The forecasts pending their outcome are not carried: the new owner's first decisions
+    /// start the queue again.
+    fn restore_headroom(&mut self, state: &crate::HeadroomState) -> Result<bool, PolicyError> {
+        match self.cfg.controller {
+            ControllerKind::Aci => self.controller.restore(state)?,
+            ControllerKind::Hedge => self.effective = self.hedge.restore(state)?,
+        }
+        Ok(true)
+    }
+
     fn wants_forecast(&self) -> bool {
         true
     }
