@@ -9,6 +9,8 @@ use std::time::Duration;
 /// Bucket of the partition leases and membership heartbeats (every entry expires after the lease
 /// period unless written again).
 pub const LEASE_BUCKET: &str = "prescale_leases";
+/// Bucket of the controller snapshots a workload's next owner resumes from (kept until replaced).
+pub const SNAPSHOT_BUCKET: &str = "prescale_snapshots";
 /// Bucket of the cluster-wide settings: the global mode, the kill switch, the partition count.
 pub const CONTROLS_BUCKET: &str = "prescale_controls";
 
@@ -49,6 +51,7 @@ pub struct Bus {
     pub js: jetstream::Context,
     pub leases: kv::Store,
     pub controls: kv::Store,
+    pub snapshots: kv::Store,
     pub options: BusOptions,
 }
 
@@ -123,11 +126,22 @@ impl Bus {
             },
         )
         .await?;
+        let snapshots = bucket(
+            &js,
+            kv::Config {
+                bucket: SNAPSHOT_BUCKET.into(),
+                description: "prescale controller snapshots, one per workload".into(),
+                history: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
         Ok(Bus {
             client,
             js,
             leases,
             controls,
+            snapshots,
             options,
         })
     }

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod lease;
 pub mod ownership;
 pub mod publisher;
+pub mod snapshots;
 pub mod subject;
 
 pub use blocking::BlockingPublisher;
@@ -24,6 +25,7 @@ pub use error::BusError;
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
 pub use ownership::{Holding, Ownership, OwnershipView, RoundReport};
 pub use publisher::{PublishReport, Publisher};
+pub use snapshots::{snapshot_key, Snapshots};
 pub use subject::{decisions_subject, partition_of, points_subject, Partitions};
 
 #[cfg(feature = "testkit")]

@@ -114,6 +114,11 @@ impl Ownership {
         })
     }
 
+    /// The connection it leases through.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }

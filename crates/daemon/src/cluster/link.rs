@@ -2,7 +2,7 @@
 //! (with the fencing token of each one's partition), the fence check before an actuation, and the
 //! queue of decisions to publish.
 
-use prescale_bus::{partition_of, Fence, FenceError, Ownership, Publisher};
+use prescale_bus::{partition_of, Fence, FenceError, Ownership, Publisher, Snapshots};
 use prescale_control::DecisionRecord;
 use prescale_core::WorkloadId;
 use serde::Serialize;
@@ -20,12 +20,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// A cheap handle (clones share everything).
 #[derive(Clone)]
 pub struct ClusterLink {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    ownership: Arc<Ownership>,
-    handle: tokio::runtime::Handle,
+pub(super) struct Inner {
+    pub(super) ownership: Arc<Ownership>,
+    pub(super) handle: tokio::runtime::Handle,
+    pub(super) snapshots: Snapshots,
+    pub(super) snapshot_stats: super::carry::SnapshotStats,
     decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
     configured: Vec<WorkloadId>,
     bad_messages: AtomicU64,
@@ -52,6 +54,12 @@ pub struct ClusterView {
     pub decisions_dropped: u64,
     /// Actuations refused because the fencing token was no longer current.
     pub fenced_off: u64,
+    /// Controller snapshots written, restored from on a take-over, refused (corrupt, newer
+    /// format, another policy's), and failed reads or writes.
+    pub snapshots_written: u64,
+    pub snapshots_restored: u64,
+    pub snapshots_refused: u64,
+    pub snapshots_failed: u64,
 }
 
 impl ClusterLink {
@@ -65,6 +73,8 @@ impl ClusterLink {
     ) -> ClusterLink {
         ClusterLink {
             inner: Arc::new(Inner {
+                snapshots: Snapshots::new(ownership.bus()),
+                snapshot_stats: Default::default(),
                 ownership,
                 handle,
                 decisions,
@@ -173,6 +183,10 @@ impl ClusterLink {
             decisions_published: i.decisions_published.load(Ordering::Relaxed),
             decisions_dropped: i.decisions_dropped.load(Ordering::Relaxed),
             fenced_off: i.fenced_off.load(Ordering::Relaxed),
+            snapshots_written: i.snapshot_stats.written.load(Ordering::Relaxed),
+            snapshots_restored: i.snapshot_stats.restored.load(Ordering::Relaxed),
+            snapshots_refused: i.snapshot_stats.refused.load(Ordering::Relaxed),
+            snapshots_failed: i.snapshot_stats.failed.load(Ordering::Relaxed),
         }
     }
 }

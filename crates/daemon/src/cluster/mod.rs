@@ -5,16 +5,20 @@
 //! prescale-bus), consumes those partitions' points into its own store, runs the control loop only
 //! for the workloads of those partitions, checks its lease's fencing token before every actuation,
 //! publishes every decision to `prescale.decisions.<workload>`, and keeps the global mode and kill
-//! switch in step with the controls bucket. With the bus away, leases run out: nothing is decided
-//! or acted on (the fleet holds) until the bus returns and the leases are taken again.
+//! switch in step with the controls bucket. Each owned workload's learned headroom follows it to
+//! its next owner through the snapshots bucket ([`carry`]). With the bus away, leases run out:
+//! nothing is decided or acted on (the fleet holds) until the bus returns and the leases are
+//! taken again.
 
 pub mod api;
+pub mod carry;
 mod consume;
 mod controls_sync;
 pub mod fenced;
 pub mod link;
 pub mod sink;
 
+pub use carry::{Carried, Resumed};
 pub use link::{ClusterLink, ClusterView};
 
 use crate::config::ClusterConfig;

@@ -75,6 +75,8 @@ pub struct Slot {
     depends_on: Vec<WorkloadId>,
     /// When its instance-type speeds were last measured ([`super::instance_speeds`]).
     speeds_at: Option<Timestamp>,
+    /// `[cluster]`: the fence it decides under and its decisions since the last snapshot.
+    carried: crate::cluster::Carried,
 }
 
 /// An observed workload's unchanged decision is stored at most this often (the other decisions
@@ -192,6 +194,7 @@ pub(crate) fn make_slot(
         warmup: None,
         depends_on: Vec::new(),
         speeds_at: None,
+        carried: Default::default(),
     })
 }
 
@@ -294,8 +297,29 @@ pub async fn run(
             }
         }
     }
-    // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one.
-    let _ = off_runtime(move || drop(slots)).await;
+    // Actuators may own a runtime (Kubernetes), which must not be dropped inside this one. In a
+    // cluster, the owned workloads' snapshots are written first (the leases are still held).
+    let cluster = ctx.cluster.clone();
+    let _ = off_runtime(move || {
+        if let Some(link) = cluster {
+            let owned = slots
+                .0
+                .iter()
+                .filter_map(|s| {
+                    let f = s.carried.fence()?;
+                    let id = link.id().to_string();
+                    Some((
+                        s.controller.spec().workload.clone(),
+                        f,
+                        s.controller.snapshot(&id).encode(),
+                    ))
+                })
+                .collect();
+            link.save_all(owned);
+        }
+        drop(slots)
+    })
+    .await;
 }
 
 /// One pass of the control loop at `now` under the global mode `global`: the scaler and observe
@@ -347,7 +371,10 @@ pub(crate) fn pass(
             None => None,
             Some(link) => {
                 let (w, step) = (&slot.controller.spec().workload, slot.controller.step_ms());
-                match link.acting_fence(w, step, now.0) {
+                let acting = link.acting_fence(w, step, now.0);
+                // Taken over: resume the previous owner's snapshot; lost: leave one.
+                link.follow(&mut slot.carried, &mut slot.controller, acting);
+                match acting {
                     Some(f) => Some((link, f)),
                     None => return,
                 }
@@ -359,6 +386,7 @@ pub(crate) fn pass(
             if let Some(record) = tick_one(slot, io, desired, global, now, fence) {
                 if let Some((link, f)) = fence {
                     link.decided(&record, Some(f));
+                    link.decided_under(&mut slot.carried, &slot.controller, f);
                 }
                 let metric = slot.controller.spec().metric.to_string();
                 insight.control().decided(&metric, &record);
