@@ -24,7 +24,7 @@ mod targets;
 
 pub use config::{WatchConfig, WatchTarget};
 pub use reading::CpuSource;
-pub use run::{spawn, WatchThread};
+pub use run::{spawn, Stop, WatchThread};
 
 use crate::reader::ProcReader;
 use config::Selector;
@@ -90,6 +90,9 @@ pub struct Watcher {
     /// Start times of the processes pid targets first found (a reused pid is not theirs).
     pid_starts: HashMap<u32, u64>,
     settled_at_ns: u64,
+    /// `step` in milliseconds and `rescan` in nanoseconds, converted once.
+    step_ms: i64,
+    rescan_ns: u64,
     last_rescan_ns: Option<u64>,
     last_t_ns: Option<u64>,
     step_index: Option<i64>,
@@ -143,6 +146,10 @@ impl Watcher {
             settled: HashSet::new(),
             pid_starts: HashMap::new(),
             settled_at_ns: 0,
+            step_ms: i64::try_from(cfg.step.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(1),
+            rescan_ns: u64::try_from(cfg.rescan.as_nanos()).unwrap_or(u64::MAX),
             last_rescan_ns: None,
             last_t_ns: None,
             step_index: None,
@@ -169,9 +176,7 @@ impl Watcher {
     /// Take one reading at wall time `now` and monotonic `t_ns`; returns the previous step once
     /// `now` has moved into the next one (stamped at the end of the step it covers).
     pub fn tick(&mut self, now: Timestamp, t_ns: u64) -> Option<WatchStep> {
-        let step_ms = i64::try_from(self.cfg.step.as_millis())
-            .unwrap_or(i64::MAX)
-            .max(1);
+        let step_ms = self.step_ms;
         let index = now.0.div_euclid(step_ms);
         let mut done = None;
         match self.step_index {
@@ -182,7 +187,7 @@ impl Watcher {
             Some(_) => {}
             None => self.step_index = Some(index),
         }
-        let rescan_ns = u64::try_from(self.cfg.rescan.as_nanos()).unwrap_or(u64::MAX);
+        let rescan_ns = self.rescan_ns;
         if self
             .last_rescan_ns
             .is_none_or(|r| t_ns.saturating_sub(r) >= rescan_ns)
