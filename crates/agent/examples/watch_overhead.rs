@@ -295,6 +295,13 @@ fn main() -> Result<()> {
             watched_at(format!("interval = \"1ms\"\nprocesses = [{}]", pids[0]), 1),
         ),
         (
+            format!("watch, {n} pids @ 1 ms, io every 10 ms"),
+            watched_at(
+                format!("interval = \"1ms\"\nio_interval = \"10ms\"\n{by_pid}"),
+                n,
+            ),
+        ),
+        (
             format!("watch, {n} pids @ 1 ms + status (ctx split)"),
             watched_at(format!("interval = \"1ms\"\nstatus = true\n{by_pid}"), n),
         ),

@@ -195,3 +195,53 @@ fn the_agent_config_carries_the_watch_list_and_validates_it() {
     let agent = prescale_agent::Agent::new(cfg).unwrap();
     assert!(agent.watcher().unwrap().is_ok());
 }
+
+#[test]
+fn io_read_every_io_interval_keeps_its_mean_exact_and_its_peak_over_that_interval() {
+    let fake = FakeProc::new();
+    let mut api = Proc::new("api");
+    fake.put(10, &api);
+    let every = "interval = \"1ms\"\nstep = \"100ms\"\nprocesses = [{ pid = 10 }]";
+    let mut all = watcher(&fake, every);
+    let mut tenth = watcher(&fake, &format!("io_interval = \"10ms\"\n{every}"));
+    // 100 readings 1 ms apart in the step [1000, 1100) ms: 1 read call and 0.1 ms of CPU a
+    // millisecond, except at reading 37: 51 calls and a full core.
+    for i in 0..100u64 {
+        if i > 0 {
+            let burst = i == 37;
+            api.io.as_mut().unwrap()[2] += if burst { 51 } else { 1 };
+            api.schedstat.0 += if burst { MS } else { MS / 10 };
+            fake.put(10, &api);
+        }
+        let (now, t) = (Timestamp(1000 + i as i64), 50 * MS + i * MS);
+        assert!(all.tick(now, t).is_none() && tenth.tick(now, t).is_none());
+    }
+    let (now, t) = (Timestamp(1100), 150 * MS);
+    let all = all.tick(now, t).expect("step done");
+    let tenth = tenth.tick(now, t).expect("step done");
+    // Every reading: 149 calls over the 99 ms covered, peak 51 calls in 1 ms.
+    assert!(close(
+        value(&all, "api", "watch_syscr_per_s"),
+        149.0 / 0.099
+    ));
+    assert!(close(value(&all, "api", "watch_syscr_per_s_max"), 51_000.0));
+    // io at readings 0, 10, ..., 90: 140 calls over the 90 ms covered, peak 60 calls in 10 ms.
+    assert!(close(
+        value(&tenth, "api", "watch_syscr_per_s"),
+        140.0 / 0.090
+    ));
+    assert!(close(
+        value(&tenth, "api", "watch_syscr_per_s_max"),
+        6_000.0
+    ));
+    // CPU is read at every reading in both: the same mean and 1 ms peak.
+    for s in [&all, &tenth] {
+        assert!(close(
+            value(s, "api", "watch_cpu_cores"),
+            (98.0 * 0.1 + 1.0) / 99.0
+        ));
+        assert!(close(value(s, "api", "watch_cpu_cores_max"), 1.0));
+        assert!(close(value(s, "api", "watch_gap_max_seconds"), 0.001));
+        assert_eq!(s.stats.readings, 100);
+    }
+}

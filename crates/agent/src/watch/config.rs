@@ -22,6 +22,7 @@ pub const MAX_WATCHED: usize = 64;
 /// [agent.watch]
 /// interval = "1ms"       # 1 ms ..= 1 s
 /// step = "1s"            # one stored point per metric and workload per step (mean and max)
+/// io_interval = "10ms"   # optional: read /proc/<pid>/io less often than every reading
 /// processes = [{ name = "^nginx$" }, { cmdline = "java .*Main", workload = "api" }, { pid = 4242 }]
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +48,17 @@ pub struct WatchConfig {
     /// switches (main thread; about as costly as the other two files together). Off: the
     /// scheduler's timeslice count from `schedstat` stands for context switches.
     pub status: bool,
+    /// Read `/proc/<pid>/io` only this often (`interval` ..= `step`); absent: at every reading.
+    /// Its counters move at every system call, so they are exact at 1 ms too; a longer
+    /// `io_interval` saves the costliest of the per-reading files. The io means stay exact (the
+    /// counter increase over the time covered); their `_max` becomes the peak over one
+    /// `io_interval` instead of one `interval`.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub io_interval: Option<Duration>,
+}
+
+fn de_opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
 }
 
 impl Default for WatchConfig {
@@ -58,6 +70,7 @@ impl Default for WatchConfig {
             processes: Vec::new(),
             max_processes: 16,
             status: false,
+            io_interval: None,
         }
     }
 }
@@ -148,6 +161,28 @@ impl WatchConfig {
                 ),
             ));
         }
+        if let Some(io) = self.io_interval {
+            if io < self.interval {
+                return Err(bad(
+                    "watch.io_interval",
+                    format!(
+                        "{} is shorter than watch.interval {}",
+                        show(io),
+                        show(self.interval)
+                    ),
+                ));
+            }
+            if io > self.step {
+                return Err(bad(
+                    "watch.io_interval",
+                    format!(
+                        "{} is longer than watch.step {} (a step needs at least one io reading)",
+                        show(io),
+                        show(self.step)
+                    ),
+                ));
+            }
+        }
         if !(MIN_STEP..=MAX_STEP).contains(&self.rescan) {
             return Err(bad(
                 "watch.rescan",
@@ -204,11 +239,17 @@ mod tests {
             r#"interval = "1ms"
 step = "1s"
 status = true
+io_interval = "10ms"
 processes = [{ name = "^nginx$" }, { cmdline = "java .*Main", workload = "api" }, { pid = 42 }]"#,
         )
         .unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.interval, Duration::from_millis(1));
+        assert_eq!(cfg.io_interval, Some(Duration::from_millis(10)));
+        assert_eq!(
+            parse("processes = [{ pid = 1 }]").unwrap().io_interval,
+            None
+        );
         assert_eq!(cfg.processes[2].selector(), Ok(Selector::Pid(42)));
         assert!(cfg.status);
     }
@@ -240,6 +281,17 @@ processes = [{ name = "^nginx$" }, { cmdline = "java .*Main", workload = "api" }
         assert!(many.starts_with("watch.max_processes: 1000"), "{many}");
         let slow = invalid("interval = \"2s\"\nprocesses = [{ pid = 1 }]");
         assert!(slow.starts_with("watch.interval: 2s is over 1 s"), "{slow}");
+        let io_short =
+            invalid("interval = \"5ms\"\nio_interval = \"1ms\"\nprocesses = [{ pid = 1 }]");
+        assert_eq!(
+            io_short,
+            "watch.io_interval: 1ms is shorter than watch.interval 5ms"
+        );
+        let io_long = invalid("step = \"1s\"\nio_interval = \"2s\"\nprocesses = [{ pid = 1 }]");
+        assert!(
+            io_long.starts_with("watch.io_interval: 2s is longer than watch.step 1s"),
+            "{io_long}"
+        );
         let name = invalid("processes = [{ pid = 1, workload = \"\" }]");
         assert!(name.starts_with("watch.processes[0].workload"), "{name}");
     }

@@ -8,7 +8,8 @@
 //! - CPU in nanoseconds (every thread) from the process CPU clock, or `schedstat`'s run time
 //!   (main thread) where the clock cannot be used (see [`CpuSource`]);
 //! - run-queue wait and timeslices (switches onto a CPU) from `/proc/<pid>/schedstat`;
-//! - read/write system calls and bytes from `/proc/<pid>/io`;
+//! - read/write system calls and bytes from `/proc/<pid>/io` (every reading, or every
+//!   `io_interval`);
 //! - voluntary/involuntary context switches from `/proc/<pid>/status` when `status = true`.
 //!
 //! Storing a point per millisecond would be a thousand points per series per second; instead
@@ -93,6 +94,10 @@ pub struct Watcher {
     /// `step` in milliseconds and `rescan` in nanoseconds, converted once.
     step_ms: i64,
     rescan_ns: u64,
+    /// `io_interval` less half an `interval` (so jitter does not push io a reading later), and
+    /// when io was last read.
+    io_due_ns: Option<u64>,
+    last_io_ns: Option<u64>,
     last_rescan_ns: Option<u64>,
     last_t_ns: Option<u64>,
     step_index: Option<i64>,
@@ -150,6 +155,10 @@ impl Watcher {
                 .unwrap_or(i64::MAX)
                 .max(1),
             rescan_ns: u64::try_from(cfg.rescan.as_nanos()).unwrap_or(u64::MAX),
+            io_due_ns: cfg.io_interval.map(|io| {
+                u64::try_from(io.saturating_sub(cfg.interval / 2).as_nanos()).unwrap_or(u64::MAX)
+            }),
+            last_io_ns: None,
             last_rescan_ns: None,
             last_t_ns: None,
             step_index: None,
@@ -203,6 +212,19 @@ impl Watcher {
     fn read_all(&mut self, t_ns: u64) {
         let gap = self.last_t_ns.map(|t| t_ns.saturating_sub(t) as f64 * 1e-9);
         self.last_t_ns = Some(t_ns);
+        let read_io = match (self.io_due_ns, self.last_io_ns) {
+            (Some(due), Some(last)) => t_ns.saturating_sub(last) >= due,
+            _ => true,
+        };
+        let io_gap = if read_io {
+            let g = self
+                .last_io_ns
+                .map(|t| t_ns.saturating_sub(t) as f64 * 1e-9);
+            self.last_io_ns = Some(t_ns);
+            g
+        } else {
+            None
+        };
         self.stats.readings += 1;
         for &w in &self.touched {
             if let Some(s) = self.sums.get_mut(w as usize) {
@@ -217,7 +239,7 @@ impl Watcher {
             &mut self.stats,
         );
         self.watched.retain_mut(|w| {
-            let now = match w.read(reader, t_ns) {
+            let now = match w.read(reader, t_ns, read_io) {
                 Ok(r) => r,
                 Err(ReadFailure::Gone) => {
                     stats.vanished += 1;
@@ -241,13 +263,16 @@ impl Watcher {
                 touched.push(w.workload);
             }
             sum.2 += 1;
-            if let Some(r) = w.prev.as_ref().and_then(|p| rates(p, &now)) {
+            if let Some(r) = w.prev.as_ref().and_then(|p| rates(p, &now, w.io_prev)) {
                 sum.1 += 1;
                 for (acc, v) in sum.0.iter_mut().zip(r) {
                     if let Some(v) = v {
                         *acc = Some(acc.unwrap_or(0.0) + v);
                     }
                 }
+            }
+            if read_io {
+                w.io_prev = now.io.map(|io| (now.t_ns, io));
             }
             w.prev = Some(now);
             true
@@ -263,7 +288,9 @@ impl Watcher {
                 continue;
             };
             match gap {
-                Some(seconds) if sum.1 > 0 && seconds > 0.0 => step.add(&sum.0, seconds, sum.2),
+                Some(seconds) if sum.1 > 0 && seconds > 0.0 => {
+                    step.add(&sum.0, seconds, io_gap, sum.2)
+                }
                 _ => step.present(sum.2),
             }
         }

@@ -16,7 +16,7 @@ pub enum CpuSource {
     Schedstat,
 }
 
-/// Counter values read at one instant (`None`: that file was not readable).
+/// Counter values read at one instant (`None`: that file was not readable, or io was not due).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reading {
     pub t_ns: u64,
@@ -39,6 +39,8 @@ pub(crate) struct Watched {
     io: Option<File>,
     status: Option<File>,
     pub prev: Option<Reading>,
+    /// The last io reading and when: io rates run from it (it may be older than `prev`).
+    pub io_prev: Option<(u64, parse::Io)>,
 }
 
 /// Why a reading failed.
@@ -110,17 +112,23 @@ impl Watched {
             io,
             status,
             prev: None,
+            io_prev: None,
         })
     }
 
-    /// Read the counters now. The schedstat file, opened on the process itself, fails once the
-    /// process has exited, even if its pid is reused.
-    pub fn read(&mut self, reader: &mut ProcReader, t_ns: u64) -> Result<Reading, ReadFailure> {
+    /// Read the counters now (io only when `read_io`). The schedstat file, opened on the process
+    /// itself, fails once the process has exited, even if its pid is reused.
+    pub fn read(
+        &mut self,
+        reader: &mut ProcReader,
+        t_ns: u64,
+        read_io: bool,
+    ) -> Result<Reading, ReadFailure> {
         let clock_cpu = self.clock.and_then(clock_ns);
         let sched = parse::parse_schedstat(reader.pread(&self.schedstat)?)
             .map_err(|_| ReadFailure::Malformed)?;
         let cpu_ns = clock_cpu.unwrap_or(sched.run_ns);
-        let io = match &self.io {
+        let io = match self.io.as_ref().filter(|_| read_io) {
             Some(f) => match reader.pread(f) {
                 Ok(b) => parse::parse_io(b).ok(),
                 Err(ReadError::Gone) => return Err(ReadFailure::Gone),
@@ -146,23 +154,31 @@ impl Watched {
     }
 }
 
-/// Per-second rates from `before` to `now`; `None` for a counter missing in either or that went
-/// backwards.
-pub(crate) fn rates(before: &Reading, now: &Reading) -> Option<Rates> {
+/// Per-second rates from `before` to `now`, the io ones from `io_before` (the last io reading
+/// and its time); `None` for a counter missing in either or that went backwards.
+pub(crate) fn rates(
+    before: &Reading,
+    now: &Reading,
+    io_before: Option<(u64, parse::Io)>,
+) -> Option<Rates> {
     let dt_ns = now.t_ns.checked_sub(before.t_ns).filter(|d| *d > 0)?;
     let dt = dt_ns as f64 * 1e-9;
     let per_s = |a: u64, b: u64| b.checked_sub(a).map(|d| d as f64 / dt);
     let ns_per_s = |a: u64, b: u64| b.checked_sub(a).map(|d| d as f64 / dt_ns as f64);
-    let io = before.io.zip(now.io);
+    let io = io_before.zip(now.io).and_then(|((t0, a), b)| {
+        let dt = now.t_ns.checked_sub(t0).filter(|d| *d > 0)? as f64 * 1e-9;
+        Some((a, b, dt))
+    });
+    let io_per_s = |a: u64, b: u64, dt: f64| b.checked_sub(a).map(|d| d as f64 / dt);
     let ctx = before.ctx.zip(now.ctx);
     Some([
         ns_per_s(before.cpu_ns, now.cpu_ns),
         ns_per_s(before.sched.wait_ns, now.sched.wait_ns),
         per_s(before.sched.timeslices, now.sched.timeslices),
-        io.and_then(|(a, b)| per_s(a.syscr, b.syscr)),
-        io.and_then(|(a, b)| per_s(a.syscw, b.syscw)),
-        io.and_then(|(a, b)| per_s(a.rchar, b.rchar)),
-        io.and_then(|(a, b)| per_s(a.wchar, b.wchar)),
+        io.and_then(|(a, b, dt)| io_per_s(a.syscr, b.syscr, dt)),
+        io.and_then(|(a, b, dt)| io_per_s(a.syscw, b.syscw, dt)),
+        io.and_then(|(a, b, dt)| io_per_s(a.rchar, b.rchar, dt)),
+        io.and_then(|(a, b, dt)| io_per_s(a.wchar, b.wchar, dt)),
         ctx.and_then(|(a, b)| per_s(a.0, b.0)),
         ctx.and_then(|(a, b)| per_s(a.1, b.1)),
     ])

@@ -46,6 +46,10 @@ pub const RATES: [&str; 9] = [
     WATCH_CTX_INVOLUNTARY,
 ];
 
+/// Where the `/proc/<pid>/io` rates sit in [`RATES`] (read every `io_interval`, see
+/// [`super::WatchConfig::io_interval`]).
+pub const IO_RATES: std::ops::Range<usize> = 3..7;
+
 /// One rate over a step.
 #[derive(Debug, Clone, Copy, Default)]
 struct Acc {
@@ -66,14 +70,29 @@ pub(crate) struct WorkloadStep {
 }
 
 impl WorkloadStep {
-    /// Add one interval of `seconds` in which the workload's processes summed to `rates`.
-    pub fn add(&mut self, rates: &[Option<f64>; RATES.len()], seconds: f64, processes: u64) {
+    /// Add one interval of `seconds` in which the workload's processes summed to `rates`; the io
+    /// rates, when present, cover the `io_seconds` since the last io reading instead.
+    pub fn add(
+        &mut self,
+        rates: &[Option<f64>; RATES.len()],
+        seconds: f64,
+        io_seconds: Option<f64>,
+        processes: u64,
+    ) {
         self.seen = true;
         self.processes = self.processes.max(processes);
         self.gap_max = self.gap_max.max(seconds);
-        for (acc, r) in self.rates.iter_mut().zip(rates) {
+        for (i, (acc, r)) in self.rates.iter_mut().zip(rates).enumerate() {
             let Some(r) = r.filter(|r| r.is_finite()) else {
                 continue;
+            };
+            let seconds = if IO_RATES.contains(&i) {
+                match io_seconds {
+                    Some(s) if s > 0.0 => s,
+                    _ => continue,
+                }
+            } else {
+                seconds
             };
             acc.total += r * seconds;
             acc.seconds += seconds;
@@ -159,6 +178,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn io_rates_are_the_io_counters() {
+        assert_eq!(
+            &RATES[IO_RATES],
+            &[
+                WATCH_SYSCR,
+                WATCH_SYSCW,
+                WATCH_READ_CHARS,
+                WATCH_WRITE_CHARS
+            ]
+        );
+    }
+
+    #[test]
     fn the_mean_is_the_counter_increase_and_the_peak_survives() {
         let names = Names::new().unwrap();
         let mut s = WorkloadStep::default();
@@ -166,7 +198,7 @@ mod tests {
         // 997 quiet milliseconds at 0.01 cores and a 3 ms burst at one full core.
         for i in 0..1000 {
             r[0] = Some(if (500..503).contains(&i) { 1.0 } else { 0.01 });
-            s.add(&r, 0.001, 2);
+            s.add(&r, 0.001, Some(0.001), 2);
         }
         let w = WorkloadId::new("api").unwrap();
         let mut out = Vec::new();
