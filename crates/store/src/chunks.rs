@@ -8,11 +8,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// Samples per chunk when a run is cut into chunks.
 pub(crate) const CHUNK_SAMPLES: usize = 1024;
-/// New samples after the end of a series' newest chunk are merged into it (decoded and encoded
-/// again) only while it holds fewer than this; past it they start a chunk of their own. Appends in
-/// time order so re-encode at most this many stored samples a flush, and chunks of live series
-/// settle between this and `CHUNK_SAMPLES`.
+/// A chunk holding fewer samples than this is small: appends in time order leave a series' newest
+/// samples in a tail of small chunks, compacted into one chunk when the tail reaches this many
+/// samples (see [`append_after`]), so chunks of live series settle between this and
+/// `CHUNK_SAMPLES`.
 pub(crate) const OPEN_SAMPLES: usize = 256;
+/// The most small chunks a series' tail holds before it is compacted.
+pub(crate) const TAIL_CHUNKS: usize = 4;
 
 // The key of `chunks` is (series_id, start_ts DESC), so its index hands a series' chunks newest
 // first. The hot statements below read that order without `ORDER BY` or aggregates: rusqlite's
@@ -30,8 +32,8 @@ const NEWEST_FIRST: &str = "
 SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts <= ?2";
 /// The end of the newest chunk of series ?1.
 const LAST_END: &str = "SELECT end_ts FROM chunks WHERE series_id = ?1 LIMIT 1";
-/// The newest chunk of series ?1.
-const NEWEST: &str = "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 LIMIT 1";
+/// The chunks of series ?1, newest first.
+const NEWEST_ALL: &str = "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1";
 
 /// One stored chunk, still encoded.
 pub(crate) struct Stored {
@@ -211,23 +213,6 @@ pub(crate) fn insert_run(
     )
 }
 
-/// [`insert_run`] where the first chunk takes the place of a stored one starting at the same time.
-fn replace_run(
-    conn: &Connection,
-    id: i64,
-    samples: &[Sample],
-    context: &str,
-) -> Result<(), StoreError> {
-    write_run(
-        conn,
-        "INSERT OR REPLACE INTO chunks (series_id, start_ts, end_ts, n, data)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        id,
-        samples,
-        context,
-    )
-}
-
 fn write_run(
     conn: &Connection,
     sql: &str,
@@ -347,9 +332,12 @@ pub(crate) fn merge(
     Ok(merged)
 }
 
-/// [`merge`] when every new sample comes after the series' newest chunk (appends in time order):
-/// one read of that chunk and one write, the chunk extended in place while it holds fewer than
-/// [`OPEN_SAMPLES`], else the samples start a chunk of their own. `None`: samples overlap stored
+/// [`merge`] when every new sample comes after the series' newest chunk (appends in time order).
+/// The new samples become a chunk of their own, without reading any stored one, unless they would
+/// end a tail of small chunks (each under [`OPEN_SAMPLES`]) that then holds [`OPEN_SAMPLES`] samples
+/// or [`TAIL_CHUNKS`] chunks: then the tail and the new samples are encoded again as one run. A
+/// series appended `k` samples a flush so encodes each sample about twice (not `OPEN_SAMPLES / k`
+/// times), and keeps fewer than [`TAIL_CHUNKS`] small chunks at rest. `None`: samples overlap stored
 /// ones, or nothing is stored (the general path handles them).
 fn append_after(
     conn: &Connection,
@@ -360,34 +348,56 @@ fn append_after(
     let Some(lo) = new.first() else {
         return Ok(None);
     };
-    let newest = conn
-        .prepare_cached(NEWEST)
-        .ctx(context)?
-        .query_row(params![id], |r| {
-            Ok(Stored {
-                start: r.get(0)?,
-                end: r.get(1)?,
-                n: r.get(2)?,
-                data: r.get(3)?,
-            })
-        })
-        .optional()
-        .ctx(context)?;
-    let Some(newest) = newest.filter(|c| c.end < lo.ts.0) else {
+    // The newest chunks, newest first, while they are small (the first one whatever its size).
+    let mut tail: Vec<Stored> = Vec::new();
+    let mut seen = false;
+    {
+        let mut stmt = conn.prepare_cached(NEWEST_ALL).ctx(context)?;
+        let mut rows = stmt.query(params![id]).ctx(context)?;
+        while let Some(r) = rows.next().ctx(context)? {
+            let c = Stored {
+                start: r.get(0).ctx(context)?,
+                end: r.get(1).ctx(context)?,
+                n: r.get(2).ctx(context)?,
+                data: r.get(3).ctx(context)?,
+            };
+            if tail.last().is_some_and(|p| c.start >= p.start) {
+                return Err(invalid(context, "chunks did not come newest first"));
+            }
+            if !seen && c.end >= lo.ts.0 {
+                return Ok(None);
+            }
+            seen = true;
+            if c.n >= OPEN_SAMPLES as i64 || tail.len() >= TAIL_CHUNKS {
+                break;
+            }
+            tail.push(c);
+        }
+    }
+    if !seen {
         return Ok(None);
-    };
+    }
     let mut merged = Merged::default();
     for s in new {
         merged.new_at(s.ts.0);
     }
-    if newest.n >= OPEN_SAMPLES as i64 {
+    let tail_n: usize = tail.iter().map(|c| c.n as usize).sum();
+    let compact = !tail.is_empty()
+        && new.len() < OPEN_SAMPLES
+        && (tail_n + new.len() >= OPEN_SAMPLES || tail.len() + 1 >= TAIL_CHUNKS);
+    if !compact {
         insert_run(conn, id, new, context)?;
-    } else {
-        let mut out = Vec::with_capacity(newest.n as usize + new.len());
-        decode(id, &newest, &mut out, context)?;
-        out.extend_from_slice(new);
-        replace_run(conn, id, &out, context)?;
+        return Ok(Some(merged));
     }
+    let mut out = Vec::with_capacity(tail_n + new.len());
+    for c in tail.iter().rev() {
+        decode(id, c, &mut out, context)?;
+    }
+    out.extend_from_slice(new);
+    if let (Some(oldest), Some(newest)) = (tail.last(), tail.first()) {
+        delete_starting(conn, id, oldest.start, newest.start, context)?;
+    }
+    insert_run(conn, id, &out, context)?;
     Ok(Some(merged))
 }
 
@@ -445,5 +455,68 @@ mod tests {
             whole.iter().find(|x| x.ts.0 == 20_010).map(|x| x.value),
             Some(-1.0)
         );
+    }
+
+    fn sizes(conn: &Connection, id: i64) -> Vec<i64> {
+        let mut v: Vec<(i64, i64)> = conn
+            .prepare("SELECT start_ts, n FROM chunks WHERE series_id = ?1")
+            .unwrap()
+            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        v.sort_unstable();
+        v.into_iter().map(|(_, n)| n).collect()
+    }
+
+    #[test]
+    fn appends_leave_a_short_tail_compacted_into_full_chunks() {
+        let store = crate::open::Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        conn.execute_batch(
+            "INSERT INTO series (id, workload, metric, labels) VALUES (1, 'w', 'm', '{}')",
+        )
+        .unwrap();
+        // 40 flushes of 33 samples: each batch a chunk of its own until the tail of small chunks
+        // reaches OPEN_SAMPLES samples or TAIL_CHUNKS chunks, then one compacted chunk.
+        let all: Vec<Sample> = (0..40 * 33).map(|i| s(i * 10)).collect();
+        for (k, batch) in all.chunks(33).enumerate() {
+            let m = merge(conn, 1, batch, "t").unwrap();
+            assert_eq!((m.inserted, m.replaced), (33, 0));
+            let n = sizes(conn, 1);
+            let small = n.iter().filter(|&&n| n < OPEN_SAMPLES as i64).count();
+            assert!(small < TAIL_CHUNKS, "after batch {k}: {n:?}");
+            assert_eq!(n.iter().sum::<i64>(), 33 * (k as i64 + 1));
+        }
+        // Batches 1-3 stay small chunks, the 4th compacts them with itself (132 samples, still
+        // small), the 7th compacts 132 + 33 + 33 + 33, the 8th 231 + 33 into a full chunk.
+        assert_eq!(sizes(conn, 1), [264; 5]);
+        assert_eq!(range(conn, 1, i64::MIN, i64::MAX, "t").unwrap(), all);
+        // A late sample into a closed chunk and a replacement in the newest: still merged.
+        let m = merge(
+            conn,
+            1,
+            &[
+                s(15),
+                Sample {
+                    ts: Timestamp(13_150),
+                    value: -1.0,
+                },
+            ],
+            "t",
+        )
+        .unwrap();
+        assert_eq!((m.inserted, m.replaced), (1, 1));
+        let whole = range(conn, 1, i64::MIN, i64::MAX, "t").unwrap();
+        assert_eq!(whole.len(), all.len() + 1);
+        assert!(whole.windows(2).all(|w| w[0].ts < w[1].ts));
+        assert_eq!(
+            whole.iter().find(|x| x.ts.0 == 13_150).map(|x| x.value),
+            Some(-1.0)
+        );
+        // A batch of OPEN_SAMPLES or more is a chunk of its own, leaving the tail as it is.
+        let big: Vec<Sample> = (2000..2300).map(|i| s(i * 10)).collect();
+        merge(conn, 1, &big, "t").unwrap();
+        assert_eq!(sizes(conn, 1).last(), Some(&300));
     }
 }

@@ -254,10 +254,11 @@ fn acknowledged_appends_survive_sigkill_during_retention() {
 
 const GROUPED_CHILD_ENV: &str = "PRESCALE_STORE_CRASH_GROUPED_CHILD";
 const GROUPED_TEST_NAME: &str = "acknowledged_grouped_appends_survive_sigkill_at_random_points";
-const GROUPED_SERIES: usize = 50;
+const GROUPED_SERIES: usize = 2000;
 /// Samples per series per batch: 10,000 a batch, so the log (flushed into chunks once it holds
-/// 131,072) is flushed every 14 batches or so.
-const GROUPED_PER_SERIES: i64 = 200;
+/// 131,072) is flushed every 14 batches or so, about 65 samples per series a flush: each flush
+/// adds a small chunk per series and every fourth compacts a series' tail of small chunks.
+const GROUPED_PER_SERIES: i64 = 5;
 const KILLS: usize = 4;
 
 fn grouped_keys() -> Vec<Arc<SeriesKey>> {
@@ -296,7 +297,7 @@ fn grouped_batches(store: &Store, key: &SeriesKey) -> i64 {
 }
 
 /// Child mode: resumes after the batches already stored; batch b holds seconds
-/// [b*200, (b+1)*200) of every series, value b, appended grouped by series with shared keys.
+/// [b*5, (b+1)*5) of every series, value b, appended grouped by series with shared keys.
 fn run_grouped_child(path: &Path) {
     let mut store = Store::open(path).expect("child opens the store");
     let keys = grouped_keys();
