@@ -2,6 +2,7 @@
 
 use crate::ScaleConfig;
 use prescale_math::{autocorrelation, mad, median, MAD_TO_SIGMA};
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 /// Smallest scale ever returned, so a score is always finite.
@@ -18,6 +19,8 @@ pub struct RobustScale {
     floor_fraction: f64,
     residuals: VecDeque<f64>,
     actuals: VecDeque<f64>,
+    /// [`scale`](Self::scale) since the last change (it is asked several times per step).
+    cached: Cell<Option<Option<f64>>>,
 }
 
 impl RobustScale {
@@ -28,11 +31,13 @@ impl RobustScale {
             floor_fraction: cfg.floor_fraction,
             residuals: VecDeque::new(),
             actuals: VecDeque::new(),
+            cached: Cell::new(None),
         }
     }
 
     /// Adds a residual and its actual (callers pass finite values).
     pub fn push(&mut self, residual: f64, actual: f64) {
+        self.cached.set(None);
         self.residuals.push_back(residual);
         self.actuals.push_back(actual.abs());
         while self.residuals.len() > self.window {
@@ -53,6 +58,15 @@ impl RobustScale {
     /// The σ estimate `max(1.4826 · MAD, floor_fraction · median|actual|, 1e-9)`; `None` until
     /// `min_residuals` residuals are held.
     pub fn scale(&self) -> Option<f64> {
+        if let Some(known) = self.cached.get() {
+            return known;
+        }
+        let scale = self.compute_scale();
+        self.cached.set(Some(scale));
+        scale
+    }
+
+    fn compute_scale(&self) -> Option<f64> {
         if self.residuals.len() < self.min_residuals {
             return None;
         }
@@ -86,6 +100,7 @@ impl RobustScale {
 
     /// Forgets every residual.
     pub fn clear(&mut self) {
+        self.cached.set(None);
         self.residuals.clear();
         self.actuals.clear();
     }
@@ -94,6 +109,26 @@ impl RobustScale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_remembered_scale_follows_every_push_and_clear() {
+        let cfg = ScaleConfig {
+            window: 4,
+            min_residuals: 2,
+            floor_fraction: 0.0,
+        };
+        let mut s = RobustScale::new(&cfg);
+        assert_eq!((s.scale(), s.scale()), (None, None));
+        s.push(1.0, 1.0);
+        s.push(-1.0, 1.0);
+        let first = s.scale().unwrap();
+        assert_eq!(s.scale(), Some(first), "asked again: the same");
+        s.push(9.0, 1.0);
+        s.push(-9.0, 1.0);
+        assert!(s.scale().unwrap() > first, "a push is seen");
+        s.clear();
+        assert_eq!(s.scale(), None, "a clear is seen");
+    }
 
     #[test]
     fn known_answers() {
