@@ -4,7 +4,7 @@
 //! never acts beside the new owner; the killed instance restarts and gets its share back; a bus
 //! outage leaves every instance holding (no actuation) and ownership returns with the bus. Every
 //! actuation (an exec actuator appending a line) is checked: no step of a workload was acted on by
-//! two instances.
+//! two instances. A killed owner's learned headroom follows its workload to the next owner.
 
 mod common;
 
@@ -42,6 +42,11 @@ impl Instance {
     }
 
     fn start(&mut self) {
+        self.start_logging("info");
+    }
+
+    /// Starts it with `RUST_LOG=filter`.
+    fn start_logging(&mut self, filter: &str) {
         let child = Command::new(env!("CARGO_BIN_EXE_prescale"))
             .arg("--db")
             .arg(&self.db)
@@ -49,7 +54,7 @@ impl Instance {
             .arg(&self.cfg)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .env("PRESCALE_CLUSTER_INSTANCE", &self.id)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&self.log).unwrap())
             .spawn()
@@ -580,4 +585,216 @@ fn the_agent_publishes_to_the_bus_and_the_owner_stores_it() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("--publish {dead}")), "{stderr}");
+}
+
+/// The workload of the snapshot test: a predictive policy on a bursty demand.
+const SNAPSHOT_WORKLOAD: &str = "web";
+
+/// An instance alone with [`SNAPSHOT_WORKLOAD`] (forecast-only: nothing is actuated).
+fn snapshot_instance(dir: &Path, nats: &str, id: &str) -> Instance {
+    let cfg = dir.join(format!("{id}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"tick = "250ms"
+mode = "forecast-only"
+[agent]
+enabled = false
+[learn]
+enabled = false
+[cluster]
+nats = "{nats}"
+id = "{id}"
+lease_ttl = "2s"
+partitions = 4
+
+[[workload]]
+workload = "{SNAPSHOT_WORKLOAD}"
+metric = "cpu"
+capacity_per_replica = 10.0
+step = "1s"
+lead = "2s"
+stale_after = "1h"
+policy = "predictive"
+max = 50
+"#
+        ),
+    )
+    .unwrap();
+    Instance {
+        id: id.to_string(),
+        port: TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+        db: dir.join(format!("{id}.db")),
+        cfg,
+        log: dir.join(format!("{id}.log")),
+        child: None,
+    }
+}
+
+/// Waits until `i`'s `/api/v1/cluster` satisfies `ok`.
+fn wait_view(i: &Instance, limit: Duration, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+    let start = Instant::now();
+    while !i.view().is_some_and(|v| ok(&v)) {
+        assert!(
+            start.elapsed() < limit,
+            "{what} within {limit:?}: {:?}\n{}",
+            i.view(),
+            std::fs::read_to_string(&i.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The snapshots bucket, read and written beside the instances.
+fn bucket(
+    nats: &str,
+) -> (
+    tokio::runtime::Runtime,
+    prescale_bus::Snapshots,
+    prescale_core::WorkloadId,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bus = rt
+        .block_on(prescale_bus::Bus::connect(
+            nats,
+            prescale_bus::BusOptions::new("snapshot-test", TTL),
+        ))
+        .unwrap();
+    let w = prescale_core::WorkloadId::new(SNAPSHOT_WORKLOAD).unwrap();
+    (rt, prescale_bus::Snapshots::new(&bus), w)
+}
+
+/// State that follows the owner: instance a learns the workload's headroom and snapshots it;
+/// after kill -9 of a, instance b takes the workload over and starts from a's snapshot (the
+/// state it logs on resuming is the one a's snapshot holds); a corrupt snapshot makes the next
+/// owner (c) refuse it, count it and start fresh; c's clean shutdown writes its own.
+#[test]
+fn a_killed_owners_learned_headroom_follows_the_workload() {
+    let Some(nats) = nats_or_skip("a_killed_owners_learned_headroom_follows_the_workload") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = snapshot_instance(dir.path(), &nats.url(), "a");
+    a.start();
+    // Demand about 40 with a burst to 120 every 5th second, pushed every 250 ms to a.
+    let stop = Arc::new(AtomicBool::new(false));
+    let target = Arc::new(Mutex::new(a.base()));
+    let feeder = {
+        let (stop, target) = (stop.clone(), target.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let t = now_ms();
+                let level = if (t / 1000) % 5 == 4 {
+                    120.0
+                } else {
+                    40.0 + ((t / 1000) % 3) as f64
+                };
+                let body = encode(&from_points(vec![(
+                    "cpu",
+                    vec![("job", SNAPSHOT_WORKLOAD)],
+                    t,
+                    level,
+                )]));
+                let base = target.lock().unwrap().clone();
+                let _ = http()
+                    .post(&format!("{base}/api/v1/write"))
+                    .header("Content-Encoding", "snappy")
+                    .header("Content-Type", "application/x-protobuf")
+                    .send(&body[..]);
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    // a snapshots every 10 decisions; wait until one holds a learned state (the policy learns
+    // once the forecaster has fitted), then kill it.
+    let (rt, snapshots, w) = bucket(&nats.url());
+    let read = || {
+        rt.block_on(snapshots.get(&w))
+            .unwrap()
+            .map(|b| prescale_control::ControllerSnapshot::decode(SNAPSHOT_WORKLOAD, &b).unwrap())
+    };
+    let learned = |s: &prescale_control::ControllerSnapshot| match &s.headroom {
+        Some(prescale_policy::HeadroomState::Hedge { log_weights, .. }) => {
+            log_weights.iter().any(|l| *l != 0.0)
+        }
+        Some(prescale_policy::HeadroomState::Aci { steps, .. }) => *steps > 0,
+        None => false,
+    };
+    let start = Instant::now();
+    while !read().is_some_and(|s| learned(&s)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "a stored no learned state: {:?}\n{}",
+            read(),
+            std::fs::read_to_string(&a.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    a.kill9();
+    // What the bucket holds now is what the next owner reads.
+    let stored = read().expect("a's snapshot");
+    assert_eq!(stored.written_by, "a");
+    assert!(learned(&stored));
+    let mut b = snapshot_instance(dir.path(), &nats.url(), "b");
+    b.start_logging("info,prescale_daemon::cluster::carry=debug");
+    *target.lock().unwrap() = b.base();
+    wait_view(
+        &b,
+        TTL * 2 + Duration::from_secs(5),
+        "b resumes a's snapshot",
+        |v| v["snapshots_restored"].as_u64() == Some(1),
+    );
+    let log = std::fs::read_to_string(&b.log).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("resumed from the previous owner's snapshot"))
+        .unwrap_or_else(|| panic!("b logged no resume: {log}"));
+    assert!(line.contains("from=a"), "{line}");
+    // b's policy state right after resuming is a's, exactly (every weight, the price).
+    let expected = format!("state={:?}", stored.headroom);
+    assert!(
+        line.contains(&expected),
+        "b resumed another state than a's snapshot holds ({expected}): {line}"
+    );
+    assert_eq!(b.view().unwrap()["snapshots_refused"], 0);
+
+    // A corrupt snapshot: the next owner refuses it, counts it, and starts fresh.
+    b.kill9();
+    rt.block_on(snapshots.put(&w, b"\x00not a snapshot".to_vec()))
+        .unwrap();
+    let mut c = snapshot_instance(dir.path(), &nats.url(), "c");
+    c.start();
+    *target.lock().unwrap() = c.base();
+    wait_view(
+        &c,
+        TTL * 2 + Duration::from_secs(5),
+        "c refuses the corrupt snapshot",
+        |v| v["snapshots_refused"].as_u64() == Some(1),
+    );
+    assert_eq!(c.view().unwrap()["snapshots_restored"], 0);
+    let log = std::fs::read_to_string(&c.log).unwrap();
+    assert!(
+        log.contains("snapshot refused; the workload starts fresh")
+            && log.contains("not a controller snapshot"),
+        "{log}"
+    );
+
+    // A clean shutdown leaves the owner's state: the corrupt entry again, then SIGTERM (well
+    // within the 10 decisions between periodic snapshots): c's own snapshot replaces it.
+    stop.store(true, Ordering::SeqCst);
+    feeder.join().unwrap();
+    rt.block_on(snapshots.put(&w, b"\x00not a snapshot".to_vec()))
+        .unwrap();
+    c.signal("-TERM");
+    let status = c.child.take().unwrap().wait().unwrap();
+    assert!(status.success(), "c exited {status:?}");
+    let last = read().expect("c's snapshot at shutdown");
+    assert_eq!(last.written_by, "c");
 }

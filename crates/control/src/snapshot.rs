@@ -1,10 +1,10 @@
 //! A controller's learned state as carried to the workload's next owner (scale-out): the acting
 //! policy's headroom and its violation record, versioned and validated on the way back in.
 //!
-//! Fitted forecast models are not carried: the new owner refits them on its own refit schedule
-//! from the history it reads (one refit is milliseconds per workload, and a model fitted on the
-//! previous owner's history would not match the new owner's store anyway); the feedback ledger
-//! (accuracy, coverage, anomaly state) is rebuilt from the new owner's decisions.
+//! Fitted forecast models are not carried: the new owner fits from the history it reads, as on
+//! any start (a model fitted on the previous owner's history would not match the new owner's
+//! store, and the models have no stable serialised form); the feedback ledger (accuracy, coverage,
+//! anomaly state) is rebuilt from the new owner's decisions.
 
 use super::Controller;
 use prescale_policy::HeadroomState;

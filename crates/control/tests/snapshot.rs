@@ -66,6 +66,9 @@ fn the_learned_headroom_carries_over_to_a_fresh_controller() {
         "the policy learned nothing: headroom {h}"
     );
     let bytes = a.snapshot("instance-a").encode();
+    // What one snapshot costs on the bus (the README's traffic model): the default Hedge grid.
+    eprintln!("snapshot bytes: {}", bytes.len());
+    assert!(bytes.len() < 1024, "{} bytes", bytes.len());
     let snap = ControllerSnapshot::decode("web", &bytes).unwrap();
     assert_eq!(snap.version, SNAPSHOT_VERSION);
     assert_eq!(snap.written_by, "instance-a");

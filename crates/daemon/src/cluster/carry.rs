@@ -126,7 +126,8 @@ impl ClusterLink {
         match controller.restore(&snapshot) {
             Ok(true) => {
                 stats.restored.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(workload = %workload, from = %snapshot.written_by, headroom = ?controller.learned_headroom(0), "resumed from the previous owner's snapshot");
+                // One line per workload taken over: debug (a start-up takes over every workload).
+                tracing::debug!(workload = %workload, from = %snapshot.written_by, state = ?controller.snapshot(self.id()).headroom, "resumed from the previous owner's snapshot");
                 Resumed::Restored(snapshot.written_by)
             }
             Ok(false) => Resumed::Fresh,
@@ -137,18 +138,30 @@ impl ClusterLink {
     /// Writes `controller`'s snapshot in the background, unless `fence` has been taken by
     /// another instance (a stale owner never overwrites the new owner's state; a lease that
     /// merely ran out or was released, as on a hand-over, still lets it write).
+    /// A policy that learns nothing to carry (e.g. `hpa`) writes nothing.
     pub fn save(&self, controller: &Controller, fence: Fence) {
-        let workload = controller.spec().workload.clone();
-        let bytes = controller.snapshot(self.id()).encode();
+        let Some((workload, bytes)) = self.encoded(controller) else {
+            return;
+        };
         let link = self.clone();
         self.inner.handle.spawn(async move {
             link.write(workload, fence, bytes).await;
         });
     }
 
-    /// Writes every `(workload, fence, snapshot)` and waits for them (at most a few seconds):
-    /// the control loop's last act on a clean shutdown. Blocks.
-    pub fn save_all(&self, items: Vec<(WorkloadId, Fence, Vec<u8>)>) {
+    /// `controller`'s workload and encoded snapshot, when its policy learned something to carry.
+    fn encoded(&self, controller: &Controller) -> Option<(WorkloadId, Vec<u8>)> {
+        let snapshot = controller.snapshot(self.id());
+        snapshot.headroom.as_ref()?;
+        Some((controller.spec().workload.clone(), snapshot.encode()))
+    }
+
+    /// Writes the snapshot of every `(controller, fence)` and waits for them (at most a few
+    /// seconds): the control loop's last act on a clean shutdown. Blocks.
+    pub fn save_all<'a>(&self, owned: impl Iterator<Item = (&'a Controller, Fence)>) {
+        let items: Vec<(WorkloadId, Fence, Vec<u8>)> = owned
+            .filter_map(|(c, f)| self.encoded(c).map(|(w, b)| (w, f, b)))
+            .collect();
         if items.is_empty() {
             return;
         }

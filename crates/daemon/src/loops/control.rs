@@ -302,20 +302,12 @@ pub async fn run(
     let cluster = ctx.cluster.clone();
     let _ = off_runtime(move || {
         if let Some(link) = cluster {
-            let owned = slots
-                .0
-                .iter()
-                .filter_map(|s| {
-                    let f = s.carried.fence()?;
-                    let id = link.id().to_string();
-                    Some((
-                        s.controller.spec().workload.clone(),
-                        f,
-                        s.controller.snapshot(&id).encode(),
-                    ))
-                })
-                .collect();
-            link.save_all(owned);
+            link.save_all(
+                slots
+                    .0
+                    .iter()
+                    .filter_map(|s| Some((&s.controller, s.carried.fence()?))),
+            );
         }
         drop(slots)
     })
