@@ -57,8 +57,66 @@ enum Scenario {
     Grouped(Duration),
     /// The watcher with this `[agent.watch]` text, expecting this many processes.
     Watched(String, usize),
-    /// The watcher's loop alone, reading nothing.
-    Floor(Duration),
+    /// The watcher's loop alone, reading nothing, or making one call of a source per process.
+    Floor(Duration, Option<(Source, Vec<u32>)>),
+}
+
+/// One thing the watcher reads per process and reading.
+#[derive(Clone, Copy)]
+enum Source {
+    Schedstat,
+    Io,
+    CpuClock,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Schedstat => "pread /proc/<pid>/schedstat",
+            Source::Io => "pread /proc/<pid>/io",
+            Source::CpuClock => "clock_gettime(process CPU clock)",
+        }
+    }
+}
+
+/// A prepared call of `source` on one process.
+enum Call {
+    File(std::fs::File),
+    Clock(libc::clockid_t),
+}
+
+impl Call {
+    fn open(source: Source, pid: u32) -> Result<Call> {
+        Ok(match source {
+            Source::Schedstat => Call::File(std::fs::File::open(format!("/proc/{pid}/schedstat"))?),
+            Source::Io => Call::File(std::fs::File::open(format!("/proc/{pid}/io"))?),
+            Source::CpuClock => {
+                let mut id: libc::clockid_t = 0;
+                // SAFETY: `id` is a valid out-parameter.
+                if unsafe { libc::clock_getcpuclockid(pid as libc::pid_t, &mut id) } != 0 {
+                    bail!("no CPU clock for pid {pid}");
+                }
+                Call::Clock(id)
+            }
+        })
+    }
+
+    fn call(&self, buf: &mut [u8]) {
+        use std::os::unix::fs::FileExt;
+        match self {
+            Call::File(f) => {
+                let _ = f.read_at(buf, 0);
+            }
+            Call::Clock(id) => {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: `ts` is a valid, writable timespec.
+                unsafe { libc::clock_gettime(*id, &mut ts) };
+            }
+        }
+    }
 }
 
 fn now_ms() -> Timestamp {
@@ -144,9 +202,10 @@ fn watched(name: &str, toml_text: &str, want: usize, secs: f64) -> Result<Row> {
 /// The watcher's own loop reading nothing: a monotonic clock read, the stop flag and an
 /// absolute-deadline `clock_nanosleep` every `interval`, on a thread of its own (the floor any
 /// 1 ms sampler pays).
-fn floor(name: &str, interval: Duration, secs: f64) -> Result<Row> {
+fn floor(name: &str, interval: Duration, calls: Vec<Call>, secs: f64) -> Result<Row> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let h = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
         let stop = AtomicBool::new(false);
         let iv = interval.as_nanos() as u64;
         let cpu0 = thread_cpu_seconds().unwrap_or(0.0);
@@ -161,6 +220,9 @@ fn floor(name: &str, interval: Duration, secs: f64) -> Result<Row> {
             if t > next + iv {
                 late += 1;
                 next = t;
+            }
+            for c in &calls {
+                c.call(&mut buf);
             }
             n += 1;
             next += iv;
@@ -185,7 +247,16 @@ fn run(name: &str, scenario: &Scenario, secs: f64) -> Result<Row> {
     match scenario {
         Scenario::Grouped(interval) => grouped(name, *interval, secs),
         Scenario::Watched(text, want) => watched(name, text, *want, secs),
-        Scenario::Floor(interval) => floor(name, *interval, secs),
+        Scenario::Floor(interval, calls) => {
+            let calls = match calls {
+                Some((source, pids)) => pids
+                    .iter()
+                    .map(|p| Call::open(*source, *p))
+                    .collect::<Result<Vec<_>>>()?,
+                None => Vec::new(),
+            };
+            floor(name, *interval, calls, secs)
+        }
     }
 }
 
@@ -277,7 +348,7 @@ fn main() -> Result<()> {
     );
     let ms = Duration::from_millis;
     let watched_at = |text: String, want: usize| Scenario::Watched(text, want);
-    let scenarios: Vec<(String, Scenario)> = vec![
+    let mut scenarios: Vec<(String, Scenario)> = vec![
         (
             format!("baseline: grouped agent, {n} procs @ 10 ms (current floor)"),
             Scenario::Grouped(ms(10)),
@@ -311,9 +382,18 @@ fn main() -> Result<()> {
         ),
         (
             "floor: the watch loop @ 1 ms reading nothing".into(),
-            Scenario::Floor(ms(1)),
+            Scenario::Floor(ms(1), None),
         ),
     ];
+    let floor_row = scenarios.len() - 1;
+    let pid_list: Vec<u32> = kids.0.iter().map(|c| c.id()).collect();
+    let sources = [Source::Schedstat, Source::Io, Source::CpuClock];
+    for source in sources {
+        scenarios.push((
+            format!("floor + {n} x {}", source.name()),
+            Scenario::Floor(ms(1), Some((source, pid_list.clone()))),
+        ));
+    }
     let mut rows: Vec<Row> = scenarios
         .iter()
         .map(|(name, _)| Row {
@@ -327,9 +407,7 @@ fn main() -> Result<()> {
         }
     }
     let base = rows[0].cpu / rows[0].wall;
-    let floor = rows
-        .last()
-        .map_or(0.0, |r| r.cpu / r.readings.max(1) as f64);
+    let floor = rows[floor_row].cpu / rows[floor_row].readings.max(1) as f64;
     println!();
     println!(
         "{:<58} {:>6} {:>9} {:>11} {:>10} {:>10} {:>9} {:>6}",
@@ -359,16 +437,30 @@ fn main() -> Result<()> {
     }
     println!();
     println!(
-        "{:<58} {:>11}",
-        "source (one process, back to back)", "µs/call"
+        "{:<58} {:>11} {:>15}",
+        "source (one process)", "µs/call", "µs/call @ 1 ms"
     );
-    for (name, us) in per_source(kids.0[0].id())? {
-        println!("{name:<52} {us:>11.2}");
+    let back_to_back = per_source(kids.0[0].id())?;
+    for (i, source) in sources.iter().enumerate() {
+        let r = &rows[floor_row + 1 + i];
+        let per = r.cpu / r.readings.max(1) as f64;
+        let cold = 1e6 * (per - floor) / n as f64;
+        let warm = back_to_back
+            .iter()
+            .find(|(name, _)| name == source.name())
+            .map_or(f64::NAN, |(_, us)| *us);
+        println!("{:<58} {warm:>11.2} {cold:>15.2}", source.name());
     }
+    for (name, us) in &back_to_back {
+        if !sources.iter().any(|s| s.name() == name) {
+            println!("{name:<58} {us:>11.2} {:>15}", "-");
+        }
+    }
+    println!(
+        "(µs/call: back to back; @ 1 ms: one call per process after each 1 ms wake-up, less the floor)"
+    );
     let one_ms = 100.0 * rows[2].cpu / rows[2].wall;
-    let floor_pct = rows
-        .last()
-        .map_or(0.0, |r| 100.0 * r.cpu / r.wall.max(1e-12));
+    let floor_pct = 100.0 * rows[floor_row].cpu / rows[floor_row].wall.max(1e-12);
     println!();
     println!(
         "goal: the 1 ms watcher on {n} processes uses <= 2% of a core: {one_ms:.3}% -> {}",
