@@ -23,6 +23,11 @@ const TTL: Duration = Duration::from_secs(2);
 const WORKLOADS: usize = 12;
 const TOKEN: &str = "cluster-test-token-0123456789";
 
+/// The multi-instance tests run one at a time: each starts several daemons with second-long
+/// leases and timing bounds, and two such clusters sharing a 2-core machine starved each other
+/// (seen as "no actuation after the bus came back" when both ran at once).
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn workloads() -> Vec<String> {
     (0..WORKLOADS).map(|i| format!("svc-{i}")).collect()
 }
@@ -197,6 +202,9 @@ fn assert_single_actor(log: &Path) {
 
 #[test]
 fn three_instances_share_fail_over_fence_and_hold_through_a_bus_outage() {
+    let _alone = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(mut nats) =
         nats_or_skip("three_instances_share_fail_over_fence_and_hold_through_a_bus_outage")
     else {
@@ -413,7 +421,23 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
     while !actuations(&acts).iter().any(|(_, _, at)| *at > back_at) {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "no actuation after the bus came back"
+            "no actuation after the bus came back; warnings and errors of the instances:\n{}",
+            instances
+                .iter()
+                .map(|i| {
+                    let log = std::fs::read_to_string(&i.log).unwrap_or_default();
+                    let bad: Vec<&str> = log
+                        .lines()
+                        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                        .collect();
+                    format!(
+                        "{}: {}",
+                        i.id,
+                        bad[bad.len().saturating_sub(8)..].join("\n")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -677,6 +701,9 @@ fn bucket(
 /// owner (c) refuse it, count it and start fresh; c's clean shutdown writes its own.
 #[test]
 fn a_killed_owners_learned_headroom_follows_the_workload() {
+    let _alone = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(nats) = nats_or_skip("a_killed_owners_learned_headroom_follows_the_workload") else {
         return;
     };
