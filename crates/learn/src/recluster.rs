@@ -30,15 +30,18 @@ pub struct ReclusterRule {
 
 impl Default for ReclusterRule {
     fn default() -> Self {
-        ReclusterRule {
-            at_most: Duration::from_secs(600),
-            min_outcomes: 50,
-            coverage_shortfall: 0.2,
-        }
+        ReclusterRule::DEFAULT
     }
 }
 
 impl ReclusterRule {
+    /// At most every 10 minutes; drift, or coverage 20 points under nominal over 50 outcomes.
+    pub const DEFAULT: ReclusterRule = ReclusterRule {
+        at_most: Duration::from_secs(600),
+        min_outcomes: 50,
+        coverage_shortfall: 0.2,
+    };
+
     /// Why to re-cluster now, if so. `since_last` is the time since the last clustering (`None`:
     /// never clustered, which the regular schedule handles, so no trigger).
     pub fn reason<'a>(

@@ -177,15 +177,7 @@ mod tests {
     use super::super::workload::{Origin, WorkloadConfig};
     use prescale_control::Mode;
 
-    const BASE: &str = r#"
-workload = "shop/api"
-metric = "rps"
-capacity_per_replica = 50.0
-"#;
-
-    fn registry() -> prescale_actuate::Registry {
-        super::super::KubernetesConfig::default().registry()
-    }
+    use super::super::test_support::{registry, BASE};
 
     #[test]
     fn a_warmup_table_reaches_the_spec_and_its_target() {

@@ -441,3 +441,19 @@ pub fn describe(cfg: &DaemonConfig) -> String {
     });
     lines.join("\n")
 }
+
+/// What the per-workload config tests share: the built-in actuator kinds and a minimal table.
+#[cfg(test)]
+mod test_support {
+    /// The registry `prescale run` builds with default Kubernetes options.
+    pub fn registry() -> prescale_actuate::Registry {
+        super::KubernetesConfig::default().registry()
+    }
+
+    /// A `[[workload]]` table with only its required keys.
+    pub const BASE: &str = r#"
+workload = "shop/api"
+metric = "rps"
+capacity_per_replica = 50.0
+"#;
+}

@@ -217,25 +217,18 @@ fn shadow_config(s: &prescale_kube::ScalerShadow) -> ShadowConfig {
 }
 
 /// A scaler's `spec.retry` as the `retry` table a `[[workload]]` writes.
-fn retry_table(r: &prescale_kube::ScalerRetry) -> toml::Value {
-    let mut t = toml::map::Map::new();
-    let mut text = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            t.insert(k.to_string(), toml::Value::String(v.clone()));
-        }
+fn retry_table(r: &prescale_kube::ScalerRetry) -> Result<toml::Value, SpecProblem> {
+    let table = prescale_actuate::RetryConfig {
+        base: r.base.clone(),
+        max: r.max.clone(),
+        max_attempts: r.max_attempts,
+        failure_threshold: r.failure_threshold,
+        open_for: r.open_for.clone(),
     };
-    text("base", &r.base);
-    text("max", &r.max);
-    text("open_for", &r.open_for);
-    for (k, v) in [
-        ("max_attempts", r.max_attempts),
-        ("failure_threshold", r.failure_threshold),
-    ] {
-        if let Some(v) = v {
-            t.insert(k.to_string(), toml::Value::Integer(i64::from(v)));
-        }
-    }
-    toml::Value::Table(t)
+    toml::Value::try_from(&table).map_err(|e| SpecProblem {
+        path: "spec.retry".into(),
+        message: e.to_string(),
+    })
 }
 
 impl WorkloadConfig {
@@ -305,7 +298,7 @@ impl WorkloadConfig {
             actuator: Some(ActuatorConfig::Kubernetes(KubernetesTarget::from(
                 &spec.target(namespace),
             ))),
-            retry: spec.retry.as_ref().map(retry_table),
+            retry: spec.retry.as_ref().map(retry_table).transpose()?,
             like: spec
                 .like
                 .as_deref()
@@ -627,9 +620,7 @@ predictors = [{ workload = "shop/front" }]
 events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
 "#;
 
-    fn registry() -> Registry {
-        super::super::KubernetesConfig::default().registry()
-    }
+    use super::super::test_support::registry;
 
     #[test]
     fn a_scaler_and_a_workload_table_become_the_same_workload() {

@@ -385,11 +385,7 @@ fn save_and_log(
 }
 
 /// When forecast error triggers a re-clustering (the rule lives in `prescale_learn`).
-const RECLUSTER: ReclusterRule = ReclusterRule {
-    at_most: std::time::Duration::from_secs(600),
-    min_outcomes: 50,
-    coverage_shortfall: 0.2,
-};
+const RECLUSTER: ReclusterRule = ReclusterRule::DEFAULT;
 
 /// Each workload's forecast health over all models and horizons, as the control loop's feedback
 /// reports it.
