@@ -6,9 +6,6 @@ use prescale_core::{Sample, SeriesKey, Timestamp, WorkloadId};
 use prescale_replay::SloHistory;
 use prescale_store::{Store, StoreError};
 
-/// Decisions read back from the log for the replicas then in force, at most.
-const DECISIONS_READ: usize = 100_000;
-
 /// The objective's samples of `workload` in `[from, to]`, and its replicas from a step before.
 pub fn slo_history(
     store: &Store,
@@ -41,18 +38,16 @@ fn decided_replicas(
     to: Timestamp,
 ) -> Result<Vec<Sample>, StoreError> {
     let mut out: Vec<Sample> = Vec::new();
-    let mut rows = store.decisions(DECISIONS_READ, Some(workload))?;
-    rows.reverse();
-    for (_, d) in rows.into_iter().filter(|(_, d)| d.at <= to) {
-        if let Some(b) = d.before {
+    for (at, mode, before, after) in store.decided_replicas(workload, to)? {
+        if let Some(b) = before {
             out.push(Sample {
-                ts: d.at,
+                ts: at,
                 value: f64::from(b),
             });
         }
-        if let (Some(a), "act") = (d.after, d.mode.as_str()) {
+        if let (Some(a), "act") = (after, mode.as_str()) {
             out.push(Sample {
-                ts: Timestamp(d.at.0.saturating_add(1)),
+                ts: Timestamp(at.0.saturating_add(1)),
                 value: f64::from(a),
             });
         }

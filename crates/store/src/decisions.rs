@@ -19,6 +19,9 @@ pub struct DecisionRow {
     pub record_json: String,
 }
 
+/// One decision's replica counts: `(at, mode, before, after)`.
+pub type DecidedReplicas = (Timestamp, String, Option<u32>, Option<u32>);
+
 impl Store {
     /// Deletes the decisions made before `before`, `batch` rows per transaction (so the write lock
     /// is held briefly however many there are); returns how many went.
@@ -136,6 +139,29 @@ impl Store {
             })
             .collect()
     }
+
+    /// The replica counts one workload's decisions recorded up to `to`, oldest first: `(at,
+    /// mode, before, after)` without the records' JSON (a what-if reads months of these).
+    pub fn decided_replicas(
+        &self,
+        workload: &WorkloadId,
+        to: Timestamp,
+    ) -> Result<Vec<DecidedReplicas>, StoreError> {
+        let context = format!("loading the replica counts decided for {workload}");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT at, mode, before, after FROM decisions
+                 WHERE workload = ?1 AND at <= ?2 ORDER BY at, id",
+            )
+            .ctx(&context)?;
+        let rows = st
+            .query_map(params![workload.as_str(), to.0], |r| {
+                Ok((Timestamp(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .ctx(&context)?;
+        rows.collect::<Result<_, _>>().ctx(&context)
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +222,24 @@ mod tests {
             .collect();
         assert_eq!(left, vec![24, 23, 22, 21, 20]);
         assert_eq!(s.prune_decisions(Timestamp(20), 3).unwrap(), 0);
+    }
+
+    #[test]
+    fn decided_replica_counts_come_oldest_first_up_to_a_time() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut acted = row("a", 20, 5);
+        acted.mode = "act".into();
+        acted.before = Some(3);
+        for d in [row("a", 30, 6), acted, row("b", 25, 9), row("a", 40, 7)] {
+            s.save_decision(&d).unwrap();
+        }
+        let a = WorkloadId::new("a").unwrap();
+        assert_eq!(
+            s.decided_replicas(&a, Timestamp(30)).unwrap(),
+            vec![
+                (Timestamp(20), "act".to_string(), Some(3), Some(5)),
+                (Timestamp(30), "forecast-only".to_string(), None, Some(6)),
+            ]
+        );
     }
 }

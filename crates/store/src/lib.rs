@@ -42,7 +42,7 @@ pub use annotations::AnnotationRow;
 pub use append::AppendStats;
 pub use chunk_codec::chunk_sizes;
 pub use convert::convert_some;
-pub use decisions::DecisionRow;
+pub use decisions::{DecidedReplicas, DecisionRow};
 pub use error::StoreError;
 pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};
 pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
