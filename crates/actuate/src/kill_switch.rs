@@ -118,6 +118,10 @@ impl<A: Actuator> Actuator for Switched<A> {
     fn current(&mut self, workload: &WorkloadId) -> Result<Option<DesiredState>, ActuateError> {
         self.inner.current(workload)
     }
+
+    fn oom_kills(&mut self, workload: &WorkloadId) -> Result<Vec<crate::OomKill>, ActuateError> {
+        self.inner.oom_kills(workload)
+    }
 }
 
 #[cfg(test)]

@@ -37,5 +37,5 @@ pub use process_pool::{PoolCommand, ProcessPool, ReconcileReport};
 pub use registry::{ActuatorKind, Registry};
 pub use retry::{Backoff, Retrying};
 pub use signature::{sign, verify_signature, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-pub use types::{ActuationRequest, Applied, DesiredState, Resources};
+pub use types::{ActuationRequest, Applied, DesiredState, OomKill, Resources};
 pub use webhook::{Webhook, WebhookOptions};

@@ -141,6 +141,10 @@ impl<A: Actuator, C: Clock> Actuator for Retrying<A, C> {
     fn current(&mut self, workload: &WorkloadId) -> Result<Option<DesiredState>, ActuateError> {
         self.inner.current(workload)
     }
+
+    fn oom_kills(&mut self, workload: &WorkloadId) -> Result<Vec<crate::OomKill>, ActuateError> {
+        self.inner.oom_kills(workload)
+    }
 }
 
 #[cfg(test)]

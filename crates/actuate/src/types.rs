@@ -26,6 +26,19 @@ pub struct Applied {
     pub detail: String,
 }
 
+/// One OOM kill of a workload's container that an actuator saw (Kubernetes: a pod container whose
+/// `lastState.terminated.reason` is `OOMKilled`, its `restartCount` new).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OomKill {
+    /// Where: `namespace/pod`.
+    pub pod: String,
+    pub container: String,
+    /// The container's restart count when the kill was seen.
+    pub restart_count: u32,
+    /// When the killed container finished (`lastState.terminated.finishedAt`), when reported.
+    pub finished_at: Option<Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

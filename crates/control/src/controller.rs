@@ -844,6 +844,20 @@ impl Controller {
         Ok(())
     }
 
+    /// Hands the controller OOM kills seen in pod status (the actuator's
+    /// [`prescale_actuate::Actuator::oom_kills`]): a new one raises memory at the next tick, even
+    /// inside a decided step, as a rise of the agent's counter does; a kill that finished before
+    /// the newest OOM raise was decided is taken as answered by it. Returns how many were new.
+    pub fn observe_pod_oom_kills(&mut self, kills: &[prescale_actuate::OomKill]) -> usize {
+        let Some(r) = &mut self.rightsizer else {
+            return 0;
+        };
+        kills
+            .iter()
+            .filter(|k| r.observe_pod_oom_kill(k.finished_at))
+            .count()
+    }
+
     /// Takes the measured speeds of instance types for this workload (work per core over the
     /// cores it runs on now, from `prescale_learn::environment`): the instance choice then sizes
     /// one replica's CPU by them instead of by catalogue size alone. A speed that is not finite and

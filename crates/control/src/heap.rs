@@ -244,15 +244,29 @@ pub(crate) struct HeapReading {
     pub estimate: HeapEstimate,
 }
 
-/// OOM kills seen through the agent's counter.
+/// OOM kills waiting for a memory raise: from the agent's counter (`kills`, the counter `total`
+/// at the newest) and from pod status (`pod_kills`, `lastState` `OOMKilled`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct OomPending {
+    pub kills: u64,
+    pub total: f64,
+    pub pod_kills: u64,
+}
+
+/// OOM kills seen through the agent's counter and in pod status.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OomWatch {
     /// The counter's last reading.
     last: Option<f64>,
-    /// Kills not yet answered by a memory raise.
+    /// Counter kills not yet answered by a memory raise.
     pending: u64,
     /// The counter at the newest kill.
     total: f64,
+    /// Pod-status kills not yet answered.
+    pod_pending: u64,
+    /// When the newest raise was decided: a pod kill that finished before it was answered by it
+    /// (the agent's counter may have reported the same kill first).
+    raised_at: Option<Timestamp>,
 }
 
 impl OomWatch {
@@ -268,20 +282,40 @@ impl OomWatch {
         self.last = Some(total);
     }
 
-    /// Kills since the last raise, with the counter then.
-    pub fn pending(&self) -> Option<(u64, f64)> {
-        (self.pending > 0).then_some((self.pending, self.total))
+    /// Takes a kill seen in pod status, finished at `finished_at` when known; one that finished
+    /// before the newest raise was decided is already answered (returns `false`).
+    pub fn observe_pod_kill(&mut self, finished_at: Option<Timestamp>) -> bool {
+        if let (Some(f), Some(r)) = (finished_at, self.raised_at) {
+            if f <= r {
+                return false;
+            }
+        }
+        self.pod_pending += 1;
+        true
     }
 
-    /// The raise was made.
-    pub fn answered(&mut self) {
+    /// Kills since the last raise.
+    pub fn pending(&self) -> Option<OomPending> {
+        (self.pending + self.pod_pending > 0).then_some(OomPending {
+            kills: self.pending,
+            total: self.total,
+            pod_kills: self.pod_pending,
+        })
+    }
+
+    /// The raise was decided at `at`; returns when the one before was (for [`Self::unanswered`]).
+    pub fn answered(&mut self, at: Timestamp) -> Option<Timestamp> {
         self.pending = 0;
+        self.pod_pending = 0;
+        self.raised_at.replace(at)
     }
 
-    /// The raise was not applied: its kills wait again.
-    pub fn unanswered(&mut self, kills: u64, total: f64) {
-        self.pending += kills;
-        self.total = self.total.max(total);
+    /// The raise was not applied: its kills wait again, and the raise before stands.
+    pub fn unanswered(&mut self, kills: OomPending, raised_before: Option<Timestamp>) {
+        self.pending += kills.kills;
+        self.pod_pending += kills.pod_kills;
+        self.total = self.total.max(kills.total);
+        self.raised_at = raised_before;
     }
 }
 
@@ -291,8 +325,15 @@ pub struct OomBump {
     /// Kills since the previous decision, and the counter.
     pub kills: u64,
     pub kills_total: f64,
+    /// Kills seen in pod status (`lastState.terminated.reason` `OOMKilled`) since then.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pod_kills: u64,
     /// `max(last request × 1.5, peak use per replica × 1.2)` (`None` when neither is known).
     pub floor_bytes: Option<f64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The floor an OOM kill sets: `max(last request × 1.5, peak per replica × 1.2)`.
@@ -402,14 +443,35 @@ mod tests {
         w.observe(3.0);
         assert_eq!(w.pending(), None, "the first reading is the base");
         w.observe(5.0);
-        assert_eq!(w.pending(), Some((2, 5.0)));
-        w.answered();
+        let p = w.pending().unwrap();
+        assert_eq!((p.kills, p.total, p.pod_kills), (2, 5.0, 0));
+        w.answered(Timestamp(10_000));
         w.observe(0.0);
         assert_eq!(w.pending(), None, "a reset is not a kill");
         w.observe(1.0);
-        assert_eq!(w.pending(), Some((1, 1.0)));
+        assert_eq!(w.pending().map(|p| (p.kills, p.total)), Some((1, 1.0)));
         assert_eq!(oom_floor(Some(100.0), Some(90.0)), Some(150.0));
         assert_eq!(oom_floor(None, Some(200.0)), Some(240.0));
         assert_eq!(oom_floor(None, None), None);
+    }
+
+    #[test]
+    fn a_pod_kill_before_the_newest_raise_was_answered_by_it() {
+        let mut w = OomWatch::default();
+        assert!(w.observe_pod_kill(Some(Timestamp(5_000))));
+        let p = w.pending().unwrap();
+        assert_eq!((p.kills, p.pod_kills), (0, 1));
+        assert_eq!(w.answered(Timestamp(10_000)), None);
+        // The same kill reported again (or by the other source) finished before the raise.
+        assert!(!w.observe_pod_kill(Some(Timestamp(9_000))));
+        assert_eq!(w.pending(), None);
+        assert!(w.observe_pod_kill(Some(Timestamp(11_000))));
+        assert!(w.observe_pod_kill(None), "no finish time: counted");
+        // Not applied: the kills wait again and the earlier raise time stands.
+        let p = w.pending().unwrap();
+        let before = w.answered(Timestamp(20_000));
+        w.unanswered(p, before);
+        assert_eq!(w.pending().map(|p| p.pod_kills), Some(2));
+        assert!(w.observe_pod_kill(Some(Timestamp(15_000))));
     }
 }

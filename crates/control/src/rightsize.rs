@@ -15,7 +15,7 @@
 //! at once (see [`crate::heap`]).
 
 use crate::align::complete_steps;
-use crate::heap::{self, HeapReading, OomBump, OomWatch};
+use crate::heap::{self, HeapReading, OomBump, OomPending, OomWatch};
 use crate::record::{InstanceChoice, ResourceChoice, ResourceDecision, UsageModel};
 use crate::resources::{ResourceKind, ResourceSpec, ResourceTarget, MIB};
 use prescale_actuate::Resources;
@@ -55,10 +55,10 @@ pub struct Rightsizer {
     instance_before: Option<String>,
     /// The newest heap estimate of the workload's runtime.
     heap: Option<HeapReading>,
-    /// OOM kills from the agent's counter; the kills the last decision answered (restored when
-    /// it was not applied).
+    /// OOM kills from the agent's counter and pod status; the kills the last decision answered
+    /// and when the raise before it was decided (restored when it was not applied).
     oom: OomWatch,
-    oom_answered: Option<(u64, f64)>,
+    oom_answered: Option<(OomPending, Option<Timestamp>)>,
     /// Learned work per core of instance types over where the workload runs now (checked).
     speeds: Vec<TypeSpeed>,
 }
@@ -129,6 +129,12 @@ impl Rightsizer {
         self.oom.observe(total);
     }
 
+    /// Takes an OOM kill seen in pod status (see [`OomWatch::observe_pod_kill`]); whether it is
+    /// new.
+    pub(crate) fn observe_pod_oom_kill(&mut self, finished_at: Option<Timestamp>) -> bool {
+        self.oom.observe_pod_kill(finished_at)
+    }
+
     /// Whether OOM kills wait for a memory raise.
     pub(crate) fn oom_pending(&self) -> bool {
         self.oom.pending().is_some() && self.tracks.iter().any(|t| t.kind == ResourceKind::Memory)
@@ -178,21 +184,19 @@ impl Rightsizer {
             }),
             oom: self.oom.pending(),
         };
-        self.oom_answered = None;
+        let mut answered = None;
         for t in &mut self.tracks {
             let mem = (t.kind == ResourceKind::Memory).then_some(&memory);
             let choice = size(t, &self.spec, &self.demand, input, mem);
             if choice.oom.is_some() {
-                self.oom_answered = memory.oom;
+                answered = memory.oom;
             }
             match t.kind {
                 ResourceKind::Cpu => out.cpu = Some(choice),
                 ResourceKind::Memory => out.memory = Some(choice),
             }
         }
-        if self.oom_answered.is_some() {
-            self.oom.answered();
-        }
+        self.oom_answered = answered.map(|p| (p, self.oom.answered(input.now)));
         out.instance = self.choose_instance(&out, input);
         out
     }
@@ -285,8 +289,8 @@ impl Rightsizer {
             t.last_set = t.before_last;
         }
         self.instance = self.instance_before.clone();
-        if let Some((kills, total)) = self.oom_answered.take() {
-            self.oom.unanswered(kills, total);
+        if let Some((kills, raised_before)) = self.oom_answered.take() {
+            self.oom.unanswered(kills, raised_before);
         }
     }
 }
@@ -339,7 +343,7 @@ fn current_of(kind: ResourceKind, r: Option<&Resources>) -> Option<f64> {
 struct Memory<'a> {
     heap: Option<&'a HeapReading>,
     /// Kills since the last raise, and the counter.
-    oom: Option<(u64, f64)>,
+    oom: Option<OomPending>,
 }
 
 /// One resource's decision (`mem` for memory only).
@@ -429,7 +433,11 @@ fn size(
     }
     // An OOM kill: at once to max(last request × 1.5, peak per replica × 1.2), within the bounds.
     let bumped = match oom {
-        Some((kills, total)) => {
+        Some(OomPending {
+            kills,
+            total,
+            pod_kills,
+        }) => {
             let replicas_before = f64::from(input.replicas_before.unwrap_or(input.replicas).max(1));
             let peak = t
                 .usage
@@ -440,11 +448,19 @@ fn size(
             choice.oom = Some(OomBump {
                 kills,
                 kills_total: total,
+                pod_kills,
                 floor_bytes: floor,
             });
             let mib = |b: f64| b / MIB;
+            let seen = match (kills, pod_kills) {
+                (k, 0) => format!("{k} new, {total:.0} in all"),
+                (0, p) => format!("{p} new in pod status, lastState OOMKilled"),
+                (k, p) => format!(
+                    "{k} new, {total:.0} in all; {p} new in pod status, lastState OOMKilled"
+                ),
+            };
             let mut note = format!(
-                "; OOM kill ({kills} new, {total:.0} in all): memory raised at once to \
+                "; OOM kill ({seen}): memory raised at once to \
                  max(last request {} × {}, peak per replica {} × {})",
                 before.map_or("unknown".into(), |b| format!("{:.0} MiB", mib(b))),
                 heap::OOM_LIMIT_FACTOR,

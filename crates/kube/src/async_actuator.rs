@@ -215,6 +215,15 @@ impl AsyncKubeActuator {
         Ok(ResourcesChange { template, resize })
     }
 
+    /// The restart state of the target's sized container in each of its pods (see
+    /// [`crate::OomTracker`] for turning listings into new OOM kills).
+    pub async fn container_restarts(
+        &self,
+        target: &KubeTarget,
+    ) -> Result<Vec<crate::ContainerRestart>, KubeError> {
+        crate::pod_oom::list_restarts(&self.client, target).await
+    }
+
     fn lookup(&self, workload: &WorkloadId) -> Result<&KubeTarget, KubeError> {
         self.targets
             .get(workload)

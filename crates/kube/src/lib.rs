@@ -14,6 +14,10 @@
 //!   status subresource from a [`ScalerReport`]; the daemon turns each spec into its one typed workload
 //!   config and validates it there (problems named by the spec's paths, e.g. `spec.leadTime`).
 //!
+//! * OOM kills from pod status: [`KubeActuator`]'s `oom_kills` lists the target's pods and reports
+//!   each sized container whose `lastState.terminated.reason` is `OOMKilled` with a new
+//!   `restartCount` ([`OomTracker`]); the daemon hands them to the controller, which raises memory
+//!   at once as it does for the agent's cgroup `oom_kill` counter.
 //! * [`HpaGuard`] — before acting, [`AsyncKubeActuator::apply`] lists the target namespace's
 //!   HorizontalPodAutoscalers (kept for [`KubeOptions::hpa_cache`]) and refuses with
 //!   [`KubeError::HpaConflict`] when one (KEDA's included) scales the same object.
@@ -36,6 +40,7 @@ mod error;
 mod hpa;
 mod kind;
 mod options;
+mod pod_oom;
 pub mod quantity;
 mod resize;
 mod scale;
@@ -56,6 +61,7 @@ pub use error::KubeError;
 pub use hpa::{HpaGuard, HpaRef, KEDA_SCALED_OBJECT_LABEL};
 pub use kind::KubeKind;
 pub use options::{KubeOptions, LimitsPolicy};
+pub use pod_oom::{container_restarts, ContainerRestart, OomTracker, OOM_KILLED};
 pub use resize::ResizeReport;
 pub use scale::ScaleView;
 pub use scaler_settings::{format_duration, workload_id, ResourceBound, ResourceSettings};

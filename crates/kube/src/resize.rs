@@ -20,7 +20,7 @@ pub struct ResizeReport {
     pub already: usize,
 }
 
-fn selector(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn selector(labels: &BTreeMap<String, String>) -> String {
     labels
         .iter()
         .map(|(k, v)| format!("{k}={v}"))

@@ -1,12 +1,15 @@
 //! The synchronous `Actuator`: the async actuator driven by a runtime it owns (tokio current-thread).
 
-use prescale_actuate::{ActuateError, ActuationRequest, Actuator, Applied, DesiredState};
+use std::collections::HashMap;
+
+use prescale_actuate::{ActuateError, ActuationRequest, Actuator, Applied, DesiredState, OomKill};
 use prescale_core::WorkloadId;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::async_actuator::AsyncKubeActuator;
 use crate::error::KubeError;
 use crate::options::KubeOptions;
+use crate::pod_oom::OomTracker;
 use crate::target::KubeTarget;
 
 /// The Kubernetes actuator behind prescale's synchronous [`Actuator`] trait.
@@ -17,6 +20,8 @@ use crate::target::KubeTarget;
 pub struct KubeActuator {
     runtime: Runtime,
     inner: AsyncKubeActuator,
+    /// Per workload, the pods' restart counts as last listed for [`Actuator::oom_kills`].
+    oom: HashMap<WorkloadId, OomTracker>,
 }
 
 impl KubeActuator {
@@ -29,7 +34,11 @@ impl KubeActuator {
             .map_err(|e| KubeError::Runtime(e.to_string()))?;
         // The client spawns its buffer task, so it must be built inside the runtime.
         let inner = runtime.block_on(async { AsyncKubeActuator::connect(config, options) })?;
-        Ok(KubeActuator { runtime, inner })
+        Ok(KubeActuator {
+            runtime,
+            inner,
+            oom: HashMap::new(),
+        })
     }
 
     /// Connects with the inferred configuration (in-cluster service account, or `$KUBECONFIG`).
@@ -46,7 +55,11 @@ impl KubeActuator {
             })?;
             AsyncKubeActuator::connect(config, options)
         })?;
-        Ok(KubeActuator { runtime, inner })
+        Ok(KubeActuator {
+            runtime,
+            inner,
+            oom: HashMap::new(),
+        })
     }
 
     /// Maps a prescale workload to the Kubernetes object it scales; returns the previous target.
@@ -78,6 +91,20 @@ impl KubeActuator {
         self.block_on(async |a| a.current(workload).await)
     }
 
+    /// OOM kills of the workload's sized container new since the previous call (the first call
+    /// takes the pods' state as the base); none when no target is registered.
+    pub fn oom_kills_kube(&mut self, workload: &WorkloadId) -> Result<Vec<OomKill>, KubeError> {
+        let Some(target) = self.inner.target(workload).cloned() else {
+            return Ok(Vec::new());
+        };
+        let listing = self.block_on(async |a| a.container_restarts(&target).await)?;
+        Ok(self
+            .oom
+            .entry(workload.clone())
+            .or_default()
+            .update(&listing))
+    }
+
     fn target_name(&self, workload: &WorkloadId) -> String {
         self.inner
             .target(workload)
@@ -105,6 +132,11 @@ impl Actuator for KubeActuator {
 
     fn current(&mut self, workload: &WorkloadId) -> Result<Option<DesiredState>, ActuateError> {
         self.current_kube(workload)
+            .map_err(|e| to_actuate_error(self.target_name(workload), e))
+    }
+
+    fn oom_kills(&mut self, workload: &WorkloadId) -> Result<Vec<OomKill>, ActuateError> {
+        self.oom_kills_kube(workload)
             .map_err(|e| to_actuate_error(self.target_name(workload), e))
     }
 }

@@ -54,4 +54,11 @@ impl Actuator for Fenced<'_> {
     fn current(&mut self, workload: &WorkloadId) -> Result<Option<DesiredState>, ActuateError> {
         self.inner.current(workload)
     }
+
+    fn oom_kills(
+        &mut self,
+        workload: &WorkloadId,
+    ) -> Result<Vec<prescale_actuate::OomKill>, ActuateError> {
+        self.inner.oom_kills(workload)
+    }
 }

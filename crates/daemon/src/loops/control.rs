@@ -686,6 +686,19 @@ fn tick_one(
     } else {
         Current::default()
     };
+    // OOM kills the actuator sees (Kubernetes: pod lastState OOMKilled) raise memory at once.
+    if mode == Mode::Act && slot.controller.oom_key().is_some() {
+        match slot.actuator.oom_kills(&key.workload) {
+            Ok(kills) if !kills.is_empty() => {
+                let new = slot.controller.observe_pod_oom_kills(&kills);
+                tracing::warn!(workload = %key.workload, seen = kills.len(), new, pods = ?kills.iter().map(|k| &k.pod).collect::<Vec<_>>(), "OOMKilled in pod status");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(workload = %key.workload, error = %e, "reading pod OOM kills");
+            }
+        }
+    }
     // Memory sizing reads the agent's OOM counter and the scraped GC gauges.
     {
         let (from, to) = super::runtime_signals::span(&slot.controller, now);

@@ -180,6 +180,33 @@ impl FakeApi {
             .insert(("pods".into(), ns.into(), name.into()), obj);
     }
 
+    /// Sets `status.containerStatuses` of pod `ns/name` to one entry for `container`: its
+    /// `restartCount` and, with `reason`, a `lastState.terminated` with that reason, finished at
+    /// `finished_at` (RFC 3339).
+    pub fn set_container_status(
+        &self,
+        ns: &str,
+        name: &str,
+        container: &str,
+        restart_count: i64,
+        reason: Option<(&str, &str)>,
+    ) {
+        let mut g = self.inner.lock().unwrap();
+        let rv = g.next_rv();
+        let pod = g
+            .objects
+            .get_mut(&("pods".to_string(), ns.to_string(), name.to_string()))
+            .expect("no such pod");
+        let last = reason.map_or(json!({}), |(reason, finished_at)| {
+            json!({ "terminated": { "exitCode": 137, "reason": reason, "finishedAt": finished_at } })
+        });
+        pod["metadata"]["resourceVersion"] = json!(rv);
+        pod["status"]["containerStatuses"] = json!([{
+            "name": container, "ready": true, "restartCount": restart_count, "image": "app:1",
+            "imageID": "", "lastState": last, "state": { "running": {} }
+        }]);
+    }
+
     pub fn object(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
         let g = self.inner.lock().unwrap();
         g.objects
