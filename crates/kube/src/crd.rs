@@ -146,6 +146,66 @@ pub struct ScalerRetry {
     pub open_for: Option<String>,
 }
 
+/// What a warm-up fires: a webhook only (an `exec` program is not accepted from a resource that
+/// anyone allowed to write scalers could change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ScalerWarmupType {
+    #[serde(rename = "webhook")]
+    Webhook,
+}
+
+/// The webhook a warm-up fires, sent the decision as the webhook actuator is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerWarmupAction {
+    #[serde(rename = "type")]
+    pub type_: ScalerWarmupType,
+    pub url: String,
+    /// The environment variable of the daemon holding the signing secret (required: a secret
+    /// written in the spec would be readable by anyone who can read scalers).
+    pub secret_env: String,
+    /// Request timeout (e.g. `5s`); `10s` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// A warm-up action fired ahead of a predicted surge, once per surge (act mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerWarmup {
+    /// How long before the predicted surge starts it fires (e.g. `5m`).
+    pub before: String,
+    /// The predicted rise over the current level that makes a surge, in percent (e.g. 50).
+    pub rise_percent: f64,
+    pub action: ScalerWarmupAction,
+}
+
+/// The health gate between stages: a series of the workload's and its ceiling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerGate {
+    /// E.g. `latency_p99_seconds`.
+    pub metric: String,
+    /// Healthy while the series is at or under this.
+    pub max: f64,
+}
+
+/// Large replica changes in stages behind a health gate (go on, pause, roll back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerStages {
+    /// Most replicas added or removed per stage (at least 1).
+    pub max_step: u32,
+    /// Least time between stages (e.g. `2m`).
+    pub interval: String,
+    pub gate: ScalerGate,
+    /// Unhealthy checks in a row that roll the change back; 2 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_limit: Option<u32>,
+}
+
 /// Whether the scaler only forecasts and records, or also acts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScalerMode {
@@ -269,6 +329,15 @@ pub struct PredictiveScalerSpec {
     /// Back-off and circuit breaker around the API calls; the defaults when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<ScalerRetry>,
+    /// A webhook fired ahead of a predicted surge; none when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<ScalerWarmup>,
+    /// Large replica changes in stages behind a health gate; one step when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<ScalerStages>,
+    /// Upstream workloads (prescale ids) whose predicted rise this one follows; none when omitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 /// `spec.policy` is a name or a table: any value is kept for the daemon's one validation to read

@@ -5,6 +5,7 @@
 //! daemon fires), with problems named by path.
 
 use super::validate::{Check, MILLI};
+use super::workload::Origin;
 use prescale_actuate::{ActuatorConfig, Registry};
 use prescale_control::stages::{HealthGate, StageSpec};
 use prescale_control::warmup::WarmupSpec;
@@ -23,36 +24,38 @@ pub struct WarmupConfig {
     pub action: ActuatorConfig,
 }
 
-/// The warm-up spec and target of `f`, problems reported under `path` (`workload[i].warmup`);
+/// The warm-up spec and target of `f`, problems reported at `origin`'s paths
+/// (`workload[i].warmup.before`, `spec.warmup.risePercent`);
 /// `None` when it cannot be used.
 pub(super) fn warmup(
     c: &mut Check,
-    path: &str,
+    origin: Origin,
     registry: &Registry,
     f: WarmupConfig,
 ) -> Option<(WarmupSpec, ActuatorConfig)> {
+    let path = &origin.at("warmup");
     let before = c.duration(
-        &format!("{path}.before"),
+        &origin.at("warmup.before"),
         Some(&f.before),
         std::time::Duration::ZERO,
         MILLI,
     );
     if !(f.rise_percent.is_finite() && f.rise_percent > 0.0) {
         c.fail(
-            format!("{path}.rise_percent"),
+            origin.at("warmup.rise_percent"),
             format!("{}: must be a positive, finite percentage", f.rise_percent),
         );
     }
     match &f.action {
         ActuatorConfig::Webhook(_) | ActuatorConfig::Exec(_) => {
-            if let Err(problems) = registry.check(&f.action, &format!("{path}.action")) {
+            if let Err(problems) = registry.check(&f.action, &origin.at("warmup.action")) {
                 for p in problems {
                     c.fail(p.path, p.message);
                 }
             }
         }
         other => c.fail(
-            format!("{path}.action.type"),
+            origin.at("warmup.action.type"),
             format!(
                 "{:?}: a warm-up fires a \"webhook\" or an \"exec\" target",
                 other.type_name()
@@ -138,28 +141,30 @@ pub struct GateConfig {
     pub max: f64,
 }
 
-/// The stage spec of `f`, problems reported under `path` (`workload[i].stages`).
-pub(super) fn stages(c: &mut Check, path: &str, f: StagesConfig) -> Option<StageSpec> {
+/// The stage spec of `f`, problems reported at `origin`'s paths (`workload[i].stages.max_step`,
+/// `spec.stages.maxStep`).
+pub(super) fn stages(c: &mut Check, origin: Origin, f: StagesConfig) -> Option<StageSpec> {
+    let path = &origin.at("stages");
     let interval = c.duration(
-        &format!("{path}.interval"),
+        &origin.at("stages.interval"),
         Some(&f.interval),
         std::time::Duration::ZERO,
         MILLI,
     );
     if f.max_step == 0 {
-        c.fail(format!("{path}.max_step"), "0: must be at least 1");
+        c.fail(origin.at("stages.max_step"), "0: must be at least 1");
     }
     if f.pause_limit == Some(0) {
-        c.fail(format!("{path}.pause_limit"), "0: must be at least 1");
+        c.fail(origin.at("stages.pause_limit"), "0: must be at least 1");
     }
     if !f.gate.max.is_finite() {
         c.fail(
-            format!("{path}.gate.max"),
+            origin.at("stages.gate.max"),
             format!("{}: must be finite", f.gate.max),
         );
     }
     let metric = prescale_core::MetricName::new(f.gate.metric.clone())
-        .map_err(|e| c.fail(format!("{path}.gate.metric"), e.to_string()))
+        .map_err(|e| c.fail(origin.at("stages.gate.metric"), e.to_string()))
         .ok()?;
     (!c.failed_under(path)).then_some(StageSpec {
         max_step: f.max_step,

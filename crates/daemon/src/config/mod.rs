@@ -444,7 +444,7 @@ pub fn describe(cfg: &DaemonConfig) -> String {
 
 /// What the per-workload config tests share: the built-in actuator kinds and a minimal table.
 #[cfg(test)]
-mod test_support {
+pub(crate) mod test_support {
     /// The registry `prescale run` builds with default Kubernetes options.
     pub fn registry() -> prescale_actuate::Registry {
         super::KubernetesConfig::default().registry()

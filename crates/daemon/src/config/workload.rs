@@ -231,11 +231,42 @@ fn retry_table(r: &prescale_kube::ScalerRetry) -> Result<toml::Value, SpecProble
     })
 }
 
+/// A scaler's `spec.warmup` as a `[workload.warmup]` (its action a webhook, the secret by
+/// environment variable).
+fn warmup_config(w: &prescale_kube::ScalerWarmup) -> super::actions::WarmupConfig {
+    let prescale_kube::ScalerWarmupType::Webhook = w.action.type_;
+    super::actions::WarmupConfig {
+        before: w.before.clone(),
+        rise_percent: w.rise_percent,
+        action: ActuatorConfig::Webhook(prescale_actuate::WebhookConfig {
+            url: w.action.url.clone(),
+            secret: None,
+            secret_env: Some(w.action.secret_env.clone()),
+            timeout: w.action.timeout.clone(),
+            headers: w.action.headers.clone(),
+        }),
+    }
+}
+
+/// A scaler's `spec.stages` as a `[workload.stages]`.
+fn stages_config(s: &prescale_kube::ScalerStages) -> super::actions::StagesConfig {
+    super::actions::StagesConfig {
+        max_step: s.max_step,
+        interval: s.interval.clone(),
+        gate: super::actions::GateConfig {
+            metric: s.gate.metric.clone(),
+            max: s.gate.max,
+        },
+        pause_limit: s.pause_limit,
+    }
+}
+
 impl WorkloadConfig {
     /// The settings a `PredictiveScaler` in `namespace` writes, as a `[[workload]]` would: its
-    /// first metric, bounds, lead, step, budget, policy, mode, model, cold start, resources and
-    /// exogenous inputs, and a `kubernetes` actuator on its target. Only the workload id can fail
-    /// here; every value is checked by [`WorkloadConfig::validate`].
+    /// first metric, bounds, lead, step, budget, policy, mode, model, cold start, resources,
+    /// exogenous inputs, warm-up, stages and `depends_on`, and a `kubernetes` actuator on its
+    /// target. Only the workload id, the metric list and values TOML cannot hold can fail here;
+    /// every value is checked by [`WorkloadConfig::validate`].
     pub fn from_scaler(
         namespace: &str,
         spec: &PredictiveScalerSpec,
@@ -321,15 +352,15 @@ impl WorkloadConfig {
             exclude_anomalies: spec.exclude_anomalies,
             shadow: (!spec.shadows.is_empty())
                 .then(|| spec.shadows.iter().map(shadow_config).collect()),
-            warmup: None,
+            warmup: spec.warmup.as_ref().map(warmup_config),
             slo: spec.slo.as_ref().map(|o| super::slo::SloConfig {
                 metric: o.metric.clone(),
                 max: o.max,
                 kind: o.kind.clone(),
                 replicas_metric: o.replicas_metric.clone(),
             }),
-            stages: None,
-            depends_on: None,
+            stages: spec.stages.as_ref().map(stages_config),
+            depends_on: (!spec.depends_on.is_empty()).then(|| spec.depends_on.clone()),
         })
     }
 
@@ -421,12 +452,12 @@ impl WorkloadConfig {
             spec.slo = super::slo::slo(c, &at("slo"), o);
         }
         let warmup = f.warmup.and_then(|w| {
-            let (when, target) = super::actions::warmup(c, &at("warmup"), registry, w)?;
+            let (when, target) = super::actions::warmup(c, origin, registry, w)?;
             spec.warmup = Some(when);
             Some(target)
         });
         if let Some(s) = f.stages {
-            spec.stages = super::actions::stages(c, &at("stages"), s);
+            spec.stages = super::actions::stages(c, origin, s);
         }
         if let Some(m) = f.model.as_deref() {
             match m.parse::<prescale_forecast::ModelKind>() {
@@ -726,6 +757,75 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
         let p = WorkloadConfig::from_scaler("shop", &two).unwrap_err();
         assert_eq!(p.path, "spec.metrics");
         assert!(p.message.contains("exactly one"), "{p:?}");
+    }
+
+    #[test]
+    fn a_scalers_warmup_stages_and_depends_on_match_the_tables() {
+        let toml_text = format!(
+            "{SAME_AS_TOML}depends_on = [\"shop/front\"]\n\
+             [warmup]\nbefore = \"5m\"\nrise_percent = 40\n\
+             action = {{ type = \"webhook\", url = \"http://127.0.0.1:9/warm\", secret_env = \"WARM_SECRET\", timeout = \"3s\" }}\n\
+             [stages]\nmax_step = 4\ninterval = \"2m\"\npause_limit = 3\n\
+             gate = {{ metric = \"latency_p99_seconds\", max = 0.3 }}\n"
+        );
+        let a = toml::from_str::<WorkloadConfig>(&toml_text)
+            .unwrap()
+            .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+            .unwrap();
+        let fields = serde_json::json!({
+            "dependsOn": ["shop/front"],
+            "warmup": {"before": "5m", "risePercent": 40.0, "action": {
+                "type": "webhook", "url": "http://127.0.0.1:9/warm", "secretEnv": "WARM_SECRET",
+                "timeout": "3s"}},
+            "stages": {"maxStep": 4, "interval": "2m", "pauseLimit": 3,
+                "gate": {"metric": "latency_p99_seconds", "max": 0.3}}
+        });
+        let b = WorkloadConfig::from_scaler("shop", &scaler(fields.clone()))
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap();
+        assert_eq!(a.spec, b.spec);
+        assert!(b.spec.warmup.is_some() && b.spec.stages.is_some());
+        assert_eq!(b.spec.stages.as_ref().unwrap().pause_limit, 3);
+        assert_eq!(a.warmup, b.warmup);
+        assert!(matches!(b.warmup, Some(ActuatorConfig::Webhook(_))));
+        assert_eq!(a.depends_on, b.depends_on);
+        assert_eq!(b.depends_on[0].as_str(), "shop/front");
+
+        // Bad values are refused, each named by the spec's own path.
+        let mut bad = fields;
+        bad["dependsOn"] = serde_json::json!(["shop/front", ""]);
+        bad["warmup"]["before"] = serde_json::json!("soon");
+        bad["warmup"]["risePercent"] = serde_json::json!(-5.0);
+        bad["warmup"]["action"]["url"] = serde_json::json!("ftp://x");
+        bad["stages"]["maxStep"] = serde_json::json!(0);
+        bad["stages"]["interval"] = serde_json::json!("often");
+        bad["stages"]["pauseLimit"] = serde_json::json!(0);
+        bad["stages"]["gate"]["metric"] = serde_json::json!("");
+        let problems = WorkloadConfig::from_scaler("shop", &scaler(bad))
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        for want in [
+            "spec.dependsOn[1]",
+            "spec.warmup.before",
+            "spec.warmup.risePercent",
+            "spec.warmup.action.url",
+            "spec.stages.maxStep",
+            "spec.stages.interval",
+            "spec.stages.pauseLimit",
+            "spec.stages.gate.metric",
+        ] {
+            assert!(paths.contains(&want), "{want} not in {problems:?}");
+        }
+        // An exec warm-up cannot be written in a scaler: the schema's type admits a webhook only.
+        let exec = serde_json::json!({"before": "5m", "risePercent": 40.0,
+            "action": {"type": "exec", "url": "x", "secretEnv": "S"}});
+        let mut base = serde_json::to_value(scaler(serde_json::json!({}))).unwrap();
+        base["warmup"] = exec;
+        let e = serde_json::from_value::<PredictiveScalerSpec>(base).unwrap_err();
+        assert!(e.to_string().contains("exec"), "{e}");
     }
 
     #[test]

@@ -83,6 +83,13 @@ pub struct Slot {
 /// of its steps still reach the API's model, forecast and `/metrics`).
 const OBSERVED_SAVE_EVERY_MS: i64 = 300_000;
 
+impl Slot {
+    /// The workloads whose predicted rise this one follows (`depends_on`).
+    pub(crate) fn depends_on(&self) -> &[WorkloadId] {
+        &self.depends_on
+    }
+}
+
 /// Builds a controller and actuator per configured workload; each actuator is wrapped as
 /// `controls.kill_switch().guard(Retrying(actuator))`.
 /// Call it outside tokio ([`off_runtime`]): a Kubernetes actuator owns its own runtime.

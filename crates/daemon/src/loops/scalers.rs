@@ -125,7 +125,10 @@ impl ScalerSync {
                     .find(|x| x.controller.spec().workload == w.spec.workload)
                 {
                     Some(owner) => Err(vec![already_controlled(&w, owner)]),
-                    None => self.slot_for(&w, controls).map_err(|e| vec![e]),
+                    None => match dependency_problem(slots, &w) {
+                        Some(p) => Err(vec![p]),
+                        None => self.slot_for(&w, controls).map_err(|e| vec![e]),
+                    },
                 }
             });
             match built {
@@ -266,6 +269,36 @@ fn already_controlled(w: &ControlledWorkload, owner: &Slot) -> SpecProblem {
     }
 }
 
+/// The problem of a scaler whose `dependsOn` would close a cycle with the workloads controlled
+/// now (or names its own workload). An upstream not controlled yet is allowed: its scaler may
+/// come later, and until then there is no rise to follow.
+fn dependency_problem(slots: &[Slot], w: &ControlledWorkload) -> Option<SpecProblem> {
+    let mut declared: Vec<(String, Vec<String>)> = slots
+        .iter()
+        .map(|s| {
+            (
+                s.controller.spec().workload.to_string(),
+                s.depends_on().iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    declared.push((
+        w.spec.workload.to_string(),
+        w.depends_on.iter().map(ToString::to_string).collect(),
+    ));
+    let known: std::collections::BTreeSet<String> =
+        declared.iter().map(|(n, _)| n.clone()).collect();
+    for (_, deps) in &mut declared {
+        deps.retain(|d| known.contains(d));
+    }
+    prescale_control::graph::WorkloadGraph::new(&declared)
+        .err()
+        .map(|e| SpecProblem {
+            path: "spec.dependsOn".to_string(),
+            message: e.to_string(),
+        })
+}
+
 impl Drop for ScalerSync {
     /// The source owns a runtime, which cannot be dropped inside tokio: then it goes on a thread.
     fn drop(&mut self) {
@@ -276,5 +309,38 @@ impl Drop for ScalerSync {
                     .spawn(move || drop(source));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_support::registry;
+
+    fn workload(id: &str, depends_on: &[&str]) -> ControlledWorkload {
+        let text = format!(
+            "workload = {id:?}\nmetric = \"rps\"\ncapacity_per_replica = 10.0\ndepends_on = {depends_on:?}\n"
+        );
+        toml::from_str::<WorkloadConfig>(&text)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_scaler_closing_a_dependency_cycle_is_refused() {
+        let controls = Controls::new(Mode::ForecastOnly);
+        let slots: Vec<Slot> = [workload("a", &["b"]), workload("c", &[])]
+            .iter()
+            .map(|w| slot_of(w, &registry(), &controls, None).unwrap())
+            .collect();
+        // An upstream not controlled yet, or one without a cycle: accepted.
+        assert!(dependency_problem(&slots, &workload("b", &["later"])).is_none());
+        assert!(dependency_problem(&slots, &workload("b", &["c"])).is_none());
+        let p = dependency_problem(&slots, &workload("b", &["a"])).unwrap();
+        assert_eq!(p.path, "spec.dependsOn");
+        assert!(p.message.contains("cycle"), "{p}");
+        let p = dependency_problem(&slots, &workload("b", &["b"])).unwrap();
+        assert!(p.message.contains("itself"), "{p}");
     }
 }
