@@ -270,6 +270,13 @@ impl Rightsizer {
                     t.hourly_price * replicas,
                     input.replicas
                 );
+                if let (true, Some(share)) = (t.burstable, t.baseline_cpu_share) {
+                    choice.reason.push_str(&format!(
+                        " (burstable: {:.0}% of each vCPU sustained, {:.2} vCPU)",
+                        share * 100.0,
+                        t.sustained_vcpu()
+                    ));
+                }
             }
             None => {
                 choice.reason = format!(
@@ -773,18 +780,19 @@ mod tests {
             })
             .collect();
         r.observe_usage(ResourceKind::Memory, &mem, Timestamp(now), STEP);
-        // 3.2 cores and 6 GiB in all over 2 replicas: 1.6 cores and 3 GiB each fit a t3.medium.
+        // 3.2 cores and 6 GiB in all over 2 replicas: 1.6 cores and 3 GiB each. A t3.medium
+        // (2 vCPU, 4 GiB) is cheaper but burstable: it sustains 0.4 vCPU, so a c6i.large.
         let d = r.decide(&input(now, 300.0, 2));
         let i = d.instance.clone().unwrap();
-        assert_eq!(i.after.as_deref(), Some("t3.medium"), "{i:?}");
-        assert!((i.hourly_cost.unwrap() - 2.0 * 0.0416).abs() < 1e-12);
+        assert_eq!(i.after.as_deref(), Some("c6i.large"), "{i:?}");
+        assert!((i.hourly_cost.unwrap() - 2.0 * 0.085).abs() < 1e-12);
         assert!(d.changes());
         // Twice the demand at the lead: 3.1 cores each need a 4-vCPU type.
         let d = r.decide(&input(now + STEP, 600.0, 2));
         let i = d.instance.unwrap();
         assert_eq!(
             (i.before.as_deref(), i.after.as_deref()),
-            (Some("t3.medium"), Some("c6i.xlarge")),
+            (Some("c6i.large"), Some("c6i.xlarge")),
             "{}",
             i.reason
         );

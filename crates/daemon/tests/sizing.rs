@@ -38,7 +38,8 @@ memory = {{ metric = "rss_bytes" }}
     .await;
     // 80 rps: the threshold rule wants 9 replicas (80 × 1.1 / 10). In all the workload uses 3.2
     // cores and 6 GiB: per replica with the default 15 % headroom 0.409 cores (409m) and
-    // 6144 MiB / 9 × 1.15 = 785.1 MiB (786 MiB); the cheapest built-in type with that is t3.small.
+    // 6144 MiB / 9 × 1.15 = 785.1 MiB (786 MiB); the cheapest built-in type sustaining that is
+    // c6i.large (t3.small and t3.medium are cheaper, but burstable: 0.4 vCPU sustained).
     let gib = 1024.0 * 1024.0 * 1024.0;
     let points = |ts: i64| {
         vec![
@@ -53,7 +54,7 @@ memory = {{ metric = "rss_bytes" }}
         post_write(&d.base, encode(&from_points(history))).await.0,
         204
     );
-    let want = format!("9 409 {} t3.small", 786 * 1024 * 1024);
+    let want = format!("9 409 {} c6i.large", 786 * 1024 * 1024);
     let begin = Instant::now();
     loop {
         assert_eq!(
@@ -78,11 +79,11 @@ memory = {{ metric = "rss_bytes" }}
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["resources"]["instance"]["after"] == "t3.small" && r["replicas_after"] == 9)
-        .unwrap_or_else(|| panic!("no decision chose t3.small: {text}"));
+        .find(|r| r["resources"]["instance"]["after"] == "c6i.large" && r["replicas_after"] == 9)
+        .unwrap_or_else(|| panic!("no decision chose c6i.large: {text}"));
     let inst = &sized["resources"]["instance"];
     assert!(
-        (inst["hourly_cost"].as_f64().unwrap() - 9.0 * 0.0208).abs() < 1e-9,
+        (inst["hourly_cost"].as_f64().unwrap() - 9.0 * 0.085).abs() < 1e-9,
         "{inst}"
     );
     assert!(inst["reason"]

@@ -1,5 +1,10 @@
 //! Instance types (name, vCPU, memory, hourly price) and the cheapest one that fits a request: the
 //! cost side of sizing, shared by `prescale recommend` (cold start) and the live loop.
+//!
+//! A burstable type (AWS t-family: `burstable = true`, `baseline_cpu_share = 0.2`) sustains only
+//! its CPU-credit baseline of each vCPU; the rest is a burst paid for with credits. Instance choice
+//! counts only the baseline as capacity ([`InstanceType::sustained_vcpu`]), so a t3.small (2 vCPU
+//! at a 20 % baseline: 0.4 sustained) no longer wins a sustained 1.5-core load by catalogue size.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +18,35 @@ pub struct InstanceType {
     pub vcpu: f64,
     pub memory_gib: f64,
     pub hourly_price: f64,
+    /// A burstable type: sustains only `baseline_cpu_share` of each vCPU (false when omitted).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub burstable: bool,
+    /// A burstable type's baseline share of each vCPU, in (0, 1] (AWS: t3.small 0.2); required
+    /// with `burstable = true`, refused without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_cpu_share: Option<f64>,
+}
+
+impl InstanceType {
+    /// The vCPUs it sustains: all of them, or a burstable type's baseline share of them.
+    pub fn sustained_vcpu(&self) -> f64 {
+        match (self.burstable, self.baseline_cpu_share) {
+            (true, Some(share)) => self.vcpu * share,
+            _ => self.vcpu,
+        }
+    }
+
+    /// Why its burstable settings are refused, if they are.
+    pub fn burstable_problem(&self) -> Option<&'static str> {
+        match (self.burstable, self.baseline_cpu_share) {
+            (true, None) => Some("burstable = true needs baseline_cpu_share (e.g. 0.2)"),
+            (false, Some(_)) => Some("baseline_cpu_share is given without burstable = true"),
+            (true, Some(s)) if !(s.is_finite() && s > 0.0 && s <= 1.0) => {
+                Some("baseline_cpu_share is a share of each vCPU, must be within (0, 1]")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A catalogue, as read from TOML: `[[instance]]` tables.
@@ -32,11 +66,20 @@ impl InstanceCatalogue {
             vcpu,
             memory_gib,
             hourly_price,
+            burstable: false,
+            baseline_cpu_share: None,
+        };
+        // AWS's t3 baseline per vCPU (EC2 user guide, "Key concepts and definitions for
+        // burstable performance instances"): t3.small and t3.medium 20 %.
+        let burst = |mut i: InstanceType, share: f64| {
+            i.burstable = true;
+            i.baseline_cpu_share = Some(share);
+            i
         };
         InstanceCatalogue {
             instances: vec![
-                t("t3.small", 2.0, 2.0, 0.0208),
-                t("t3.medium", 2.0, 4.0, 0.0416),
+                burst(t("t3.small", 2.0, 2.0, 0.0208), 0.2),
+                burst(t("t3.medium", 2.0, 4.0, 0.0416), 0.2),
                 t("c6i.large", 2.0, 4.0, 0.085),
                 t("m6i.large", 2.0, 8.0, 0.096),
                 t("r6i.large", 2.0, 16.0, 0.126),
@@ -51,7 +94,8 @@ impl InstanceCatalogue {
         }
     }
 
-    /// Every entry needs a name and finite, positive vCPU and memory and a non-negative price.
+    /// Every entry needs a name and finite, positive vCPU and memory and a non-negative price; a
+    /// burstable one its baseline share.
     pub fn validate(&self) -> Result<(), crate::PolicyError> {
         if self.instances.is_empty() {
             return Err(crate::error::invalid(
@@ -75,16 +119,27 @@ impl InstanceCatalogue {
                     "needs a name, vcpu > 0, memory_gib > 0 and hourly_price >= 0",
                 ));
             }
+            if let Some(why) = i.burstable_problem() {
+                let share = i
+                    .baseline_cpu_share
+                    .map_or("none".to_string(), |s| s.to_string());
+                return Err(crate::error::invalid(
+                    "instance type",
+                    format!("{} (baseline_cpu_share {share})", i.name),
+                    why,
+                ));
+            }
         }
         Ok(())
     }
 
-    /// The cheapest type with at least `cpu_cores` vCPU and `memory_bytes` of memory (ties: fewer
-    /// vCPU, less memory, then name); `None` when nothing fits.
+    /// The cheapest type sustaining at least `cpu_cores` vCPU ([`InstanceType::sustained_vcpu`])
+    /// with `memory_bytes` of memory (ties: fewer vCPU, less memory, then name); `None` when
+    /// nothing fits.
     pub fn cheapest_fit(&self, cpu_cores: f64, memory_bytes: f64) -> Option<&InstanceType> {
         self.instances
             .iter()
-            .filter(|i| i.vcpu >= cpu_cores && i.memory_gib * GIB >= memory_bytes)
+            .filter(|i| i.sustained_vcpu() >= cpu_cores && i.memory_gib * GIB >= memory_bytes)
             .min_by(|a, b| {
                 a.hourly_price
                     .total_cmp(&b.hourly_price)
@@ -151,7 +206,7 @@ impl InstanceCatalogue {
             })
             .filter(|(i, s)| {
                 let speed = s.map_or(1.0, |s| s.speed);
-                i.vcpu >= cpu_cores / speed && i.memory_gib * GIB >= memory_bytes
+                i.sustained_vcpu() >= cpu_cores / speed && i.memory_gib * GIB >= memory_bytes
             })
             .min_by(|(a, _), (b, _)| {
                 a.hourly_price
@@ -181,17 +236,22 @@ mod tests {
         let speeds = [speed("c6i.large", 1.3), speed("m6i.large", 0.5)];
         let (t, s) = c.cheapest_fit_by_speed(2.5, 3.0 * GIB, &speeds).unwrap();
         assert_eq!((t.name.as_str(), s.unwrap().speed), ("c6i.large", 1.3));
-        // t3.medium is cheaper, but at speed 1 it does not fit 2.5 cores.
-        let (t, s) = c.cheapest_fit_by_speed(1.5, 3.0 * GIB, &speeds).unwrap();
+        // t3.medium is cheaper, but sustains 0.4 of its 2 vCPU: it fits 0.3 cores, not 1.5.
+        let (t, s) = c.cheapest_fit_by_speed(0.3, 3.0 * GIB, &speeds).unwrap();
         assert_eq!((t.name.as_str(), s), ("t3.medium", None));
+        let (t, _) = c.cheapest_fit_by_speed(1.5, 3.0 * GIB, &speeds).unwrap();
+        assert_eq!(t.name, "c6i.large");
     }
 
     #[test]
     fn cheapest_that_fits() {
         let c = InstanceCatalogue::builtin();
         c.validate().unwrap();
-        assert_eq!(c.cheapest_fit(0.5, 1.0 * GIB).unwrap().name, "t3.small");
-        assert_eq!(c.cheapest_fit(2.0, 3.0 * GIB).unwrap().name, "t3.medium");
+        // A burstable type counts its baseline only: t3.small sustains 0.4 vCPU.
+        assert_eq!(c.cheapest_fit(0.4, 1.0 * GIB).unwrap().name, "t3.small");
+        assert_eq!(c.cheapest_fit(0.5, 1.0 * GIB).unwrap().name, "c6i.large");
+        assert_eq!(c.cheapest_fit(0.3, 3.0 * GIB).unwrap().name, "t3.medium");
+        assert_eq!(c.cheapest_fit(2.0, 3.0 * GIB).unwrap().name, "c6i.large");
         assert_eq!(c.cheapest_fit(2.5, 6.0 * GIB).unwrap().name, "c6i.xlarge");
         assert_eq!(c.cheapest_fit(3.0, 20.0 * GIB).unwrap().name, "r6i.xlarge");
         assert_eq!(c.cheapest_fit(2.0, 12.0 * GIB).unwrap().name, "r6i.large");
@@ -205,6 +265,8 @@ mod tests {
             vcpu: v,
             memory_gib: 8.0,
             hourly_price: 1.0,
+            burstable: false,
+            baseline_cpu_share: None,
         };
         let c = InstanceCatalogue {
             instances: vec![t("b", 4.0), t("z", 2.0), t("a", 2.0)],
@@ -214,5 +276,29 @@ mod tests {
             instances: vec![t("x", 0.0)],
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn burstable_settings_are_read_and_bad_ones_refused() {
+        let c: InstanceCatalogue = toml::from_str(
+            "[[instance]]\nname = \"t3.large\"\nvcpu = 2\nmemory_gib = 8\nhourly_price = 0.0832\n\
+             burstable = true\nbaseline_cpu_share = 0.3\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert!((c.instances[0].sustained_vcpu() - 0.6).abs() < 1e-12);
+        for (extra, want) in [
+            ("burstable = true\n", "needs baseline_cpu_share"),
+            ("baseline_cpu_share = 0.2\n", "without burstable"),
+            ("burstable = true\nbaseline_cpu_share = 1.5\n", "(0, 1]"),
+            ("burstable = true\nbaseline_cpu_share = 0\n", "(0, 1]"),
+        ] {
+            let c: InstanceCatalogue = toml::from_str(&format!(
+                "[[instance]]\nname = \"t3.x\"\nvcpu = 2\nmemory_gib = 8\nhourly_price = 0.1\n{extra}"
+            ))
+            .unwrap();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("t3.x"), "{extra}: {e}");
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! on_demand = 0.096                                       # per hour
 //! reserved = 0.062                                        # effective per hour of a commitment
 //! spot = { price = 0.037, interruption_rate = 0.10 }      # or price_history = "m5.large.csv"
+//! # burstable = true, baseline_cpu_share = 0.2            # a t-family type: its CPU-credit baseline
 //! ```
 //!
 //! `interruption_rate` is the share of spot instances reclaimed per month (AWS Spot Advisor's
@@ -105,6 +106,9 @@ pub struct PricedInstance {
     pub reserved: Option<f64>,
     /// `None` when the type is not bought on the spot market.
     pub spot: Option<Spot>,
+    /// A burstable type's baseline share of each vCPU (`burstable = true`,
+    /// `baseline_cpu_share`), in (0, 1]; `None` for a type whose vCPUs are all sustained.
+    pub burstable_baseline: Option<f64>,
     /// 1-based line of its `[[instance]]` table.
     pub line: usize,
 }
@@ -270,6 +274,9 @@ struct RawInstance {
     on_demand: f64,
     reserved: Option<f64>,
     spot: Option<RawSpot>,
+    #[serde(default)]
+    burstable: bool,
+    baseline_cpu_share: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -355,6 +362,31 @@ impl PricingCatalogue {
                     "a price must be finite and >= 0",
                 ));
             }
+            let burstable_baseline = match (r.burstable, r.baseline_cpu_share) {
+                (false, None) => None,
+                (true, Some(share)) if share.is_finite() && share > 0.0 && share <= 1.0 => {
+                    Some(share)
+                }
+                (true, Some(share)) => {
+                    return Err(field(
+                        "baseline_cpu_share",
+                        share.to_string(),
+                        "a share of each vCPU, must be within (0, 1]",
+                    ))
+                }
+                (true, None) => return Err(field(
+                    "burstable",
+                    "true".into(),
+                    "a burstable type needs baseline_cpu_share (its CPU-credit baseline, e.g. 0.2)",
+                )),
+                (false, Some(share)) => {
+                    return Err(field(
+                        "baseline_cpu_share",
+                        share.to_string(),
+                        "is given without burstable = true",
+                    ))
+                }
+            };
             let spot = match &r.spot {
                 None => None,
                 Some(s) => {
@@ -410,6 +442,7 @@ impl PricingCatalogue {
                 on_demand: r.on_demand,
                 reserved: r.reserved,
                 spot,
+                burstable_baseline,
                 line,
             });
         }
@@ -444,6 +477,8 @@ impl PricingCatalogue {
                     vcpu: i.vcpu,
                     memory_gib: i.memory_gib,
                     hourly_price: i.on_demand,
+                    burstable: i.burstable_baseline.is_some(),
+                    baseline_cpu_share: i.burstable_baseline,
                 })
                 .collect(),
         }
@@ -566,6 +601,52 @@ spot = { price_history = "c5.csv", interruption_rate = 0.05 }
             err("region = \"x\"\n"),
             "the pricing catalogue lists no [[instance]]"
         );
+    }
+
+    #[test]
+    fn a_burstable_type_counts_its_baseline_only_in_instance_choice() {
+        let text = format!(
+            "{GOOD}\n[[instance]]\nname = \"t3.small\"\nvcpu = 2\nmemory_gib = 2\non_demand = 0.0208\n\
+             burstable = true\nbaseline_cpu_share = 0.2\n"
+        );
+        let c = PricingCatalogue::parse(&text, history).unwrap();
+        assert_eq!(
+            c.instance("t3.small").unwrap().burstable_baseline,
+            Some(0.2)
+        );
+        assert_eq!(c.instance("m5.large").unwrap().burstable_baseline, None);
+        let bad = |t: &str| PricingCatalogue::parse(t, history).unwrap_err().to_string();
+        let sizing = c.on_demand_catalogue();
+        sizing.validate().unwrap();
+        const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+        // One sustained core: t3.small is cheapest by size (2 vCPU) but sustains 0.4.
+        assert_eq!(sizing.cheapest_fit(1.0, GIB).unwrap().name, "c5.large");
+        assert_eq!(sizing.cheapest_fit(0.4, GIB).unwrap().name, "t3.small");
+        let e = bad(&text.replace("baseline_cpu_share = 0.2", "baseline_cpu_share = 2"));
+        assert_eq!(
+            e,
+            "line 20: instance \"t3.small\": baseline_cpu_share = 2: a share of each vCPU, must be within (0, 1]"
+        );
+        let e = bad(&text.replace("baseline_cpu_share = 0.2\n", ""));
+        assert!(
+            e.contains("burstable = true: a burstable type needs baseline_cpu_share"),
+            "{e}"
+        );
+        let e = bad(&text.replace("burstable = true\n", ""));
+        assert!(e.contains("without burstable = true"), "{e}");
+        // The example catalogue marks its t-family burstable: none wins a sustained core.
+        let example =
+            PricingCatalogue::parse(include_str!("../../../docs/pricing.example.toml"), no_files)
+                .unwrap();
+        let t: Vec<&PricedInstance> = example
+            .instances
+            .iter()
+            .filter(|i| i.name.starts_with("t3."))
+            .collect();
+        assert!(!t.is_empty() && t.iter().all(|i| i.burstable_baseline.is_some()));
+        let sizing = example.on_demand_catalogue();
+        assert_eq!(sizing.cheapest_fit(1.0, GIB).unwrap().name, "c5.large");
+        assert_eq!(sizing.cheapest_fit(0.3, GIB).unwrap().name, "t3.small");
     }
 
     #[test]

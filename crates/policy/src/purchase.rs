@@ -292,6 +292,7 @@ mod tests {
                 price: SpotPrice::Fixed(price),
                 interruption_rate: rate,
             }),
+            burstable_baseline: None,
             line: 1,
         }
     }

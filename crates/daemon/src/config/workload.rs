@@ -94,8 +94,9 @@ pub struct ResourcesConfig {
     /// Steps the use model is fitted on (default 360).
     pub fit_steps: Option<usize>,
     /// `"builtin"` or the path of a TOML file of `[[instance]]` tables (name, vcpu, memory_gib,
-    /// hourly_price): each decision also names the cheapest type one replica fits (needs both cpu
-    /// and memory sized).
+    /// hourly_price; a burstable type also `burstable = true` and `baseline_cpu_share`, and only
+    /// that share of its vCPU counts): each decision also names the cheapest type one replica fits
+    /// (needs both cpu and memory sized).
     pub instance_types: Option<String>,
     /// How a Go or JVM heap estimate (scraped GC gauges) sizes memory instead of its use series.
     pub memory_runtime: Option<super::sizing::MemoryRuntimeConfig>,

@@ -13,6 +13,8 @@ fn catalogue() -> InstanceCatalogue {
         vcpu,
         memory_gib,
         hourly_price,
+        burstable: false,
+        baseline_cpu_share: None,
     };
     InstanceCatalogue {
         instances: vec![
