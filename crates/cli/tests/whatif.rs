@@ -244,3 +244,82 @@ replicas_metric = "replicas"
         "latency_p50: no stored samples in the replayed range"
     );
 }
+
+#[test]
+fn a_workloads_history_is_priced_with_the_purchase_mix() {
+    let (dir, db, w, _) = store();
+    let pricing =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/pricing.example.toml");
+    let pricing = pricing.to_str().unwrap();
+    let run = |name: &str, extra: &[&str]| -> Value {
+        let js = dir.path().join(format!("{name}.json"));
+        let mut args = vec![
+            "simulate",
+            "--workload",
+            &w,
+            "--metric",
+            "requests",
+            "--step",
+            "5m",
+            "--policies",
+            "predictive,hpa",
+            "--json",
+            js.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&db, &args);
+        serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap()
+    };
+    let plain = run("plain", &[]);
+    assert!(plain["policies"]["predictive"].get("dollars").is_none());
+    let priced = run("priced", &["--pricing", pricing]);
+    for policy in ["predictive", "hpa"] {
+        let p = &priced["policies"][policy];
+        let (d, od) = (
+            p["dollars"].as_f64().unwrap(),
+            p["dollars_on_demand"].as_f64().unwrap(),
+        );
+        // All on demand: the policy's replica-hours at m5.large's $0.096/h (the first entry).
+        let hours = p["cost"].as_f64().unwrap();
+        assert!((od - hours * 0.096).abs() < 1e-6, "{policy}: {p}");
+        assert!(
+            d > 0.0 && d < od,
+            "a committed base is cheaper: {policy}: {p}"
+        );
+        // Not interruptible: no spot, the same service as without prices.
+        assert_eq!(p["spot_hours"], 0.0);
+        assert_eq!(p["under_pct"], plain["policies"][policy]["under_pct"]);
+    }
+    let spot = run(
+        "spot",
+        &[
+            "--pricing",
+            pricing,
+            "--instance-type",
+            "c5.large",
+            "--interruptible",
+        ],
+    );
+    let s = &spot["policies"]["predictive"];
+    assert!(s["spot_hours"].as_f64().unwrap() > 0.0, "{s}");
+    assert!(s["dollars_vs_on_demand"].as_f64().unwrap() < 0.7, "{s}");
+    // A bad purchase flag is refused naming it.
+    let e = fails(
+        &db,
+        &[
+            "simulate",
+            "--workload",
+            &w,
+            "--metric",
+            "requests",
+            "--pricing",
+            pricing,
+            "--instance-type",
+            "m9.huge",
+        ],
+    );
+    assert!(
+        e.contains("--instance-type") && e.contains("m9.huge"),
+        "{e}"
+    );
+}

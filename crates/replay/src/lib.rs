@@ -15,5 +15,7 @@ pub use error::ReplayError;
 pub use prescale_control::{Metrics, ReplicaSet};
 pub use prescale_policy::PolicyKind;
 pub use purchase::{PurchaseRun, PurchaseSim};
-pub use simulate::{replay_history, simulate, PolicyRun, SimResult, StepTrace};
+pub use simulate::{
+    replay_history, replay_history_priced, simulate, PolicyRun, SimResult, StepTrace,
+};
 pub use slo::{PolicySlo, SloError, SloFigures, SloHistory, SloReport};

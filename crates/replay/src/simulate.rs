@@ -174,8 +174,27 @@ pub fn replay_history(
     range: (Option<Timestamp>, Option<Timestamp>),
     keep_records: bool,
 ) -> Result<SimResult, ReplayError> {
+    replay_history_priced(samples, spec, extra, range, keep_records, None)
+}
+
+/// [`replay_history`], each lane's replicas bought with `purchase` when given (a committed base
+/// from the controller's forecast low band, spot where the settings allow it, on-demand for the
+/// rest; spot interruptions drawn and counted as under-provisioned): each [`PolicyRun`] then
+/// carries `dollars` and `dollars_on_demand`.
+pub fn replay_history_priced(
+    samples: &[Sample],
+    spec: WorkloadSpec,
+    extra: &[PolicyKind],
+    range: (Option<Timestamp>, Option<Timestamp>),
+    keep_records: bool,
+    purchase: Option<crate::PurchaseSim>,
+) -> Result<SimResult, ReplayError> {
     spec.validate()?;
-    let cfg = SimConfig::for_spec(&spec, keep_records);
+    let mut cfg = SimConfig::for_spec(&spec, keep_records);
+    if let Some(p) = &purchase {
+        p.validate()?;
+    }
+    cfg.purchase = purchase;
     let step_ms = cfg.step_ms();
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         return Err(ReplayError::EmptyDemand);

@@ -1,6 +1,7 @@
 //! `prescale simulate`: replay demand traces — CSV files, or a workload's own stored history
 //! through its configured controller (`--workload`) — through the scaling policies and compare
-//! cost and shortfall; with `--pricing`, in dollars of a purchase mix against all on-demand.
+//! cost and shortfall; with `--pricing` (either way), in dollars of a purchase mix against all
+//! on-demand.
 
 use crate::args::SimulateArgs;
 use crate::output::{num, table};
@@ -49,10 +50,7 @@ pub fn run(db: &Path, args: &SimulateArgs) -> Result<()> {
     let runs: Vec<(String, Vec<f64>, Result<SimResult, String>)> = match &args.inputs.read.workload
     {
         Some(w) if from_store => {
-            if args.pricing.is_some() {
-                bail!("--pricing is not supported with --workload (a replay of stored history) yet; replay a CSV export of it instead");
-            }
-            let (run, estimate) = super::whatif::replay(db, w, args, &policies)?;
+            let (run, estimate) = super::whatif::replay(db, w, args, &policies, purchase)?;
             slo = estimate;
             vec![run]
         }

@@ -9,7 +9,7 @@ use prescale_control::{SloObjective, WorkloadSpec};
 use prescale_core::{MetricName, SeriesKey, Timestamp, WorkloadId};
 use prescale_daemon::slo_history::slo_history;
 use prescale_policy::PolicyKind;
-use prescale_replay::{replay_history, SimResult, SloReport};
+use prescale_replay::{replay_history_priced, PurchaseSim, SimResult, SloReport};
 use prescale_store::Store;
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +26,7 @@ pub fn replay(
     workload: &str,
     args: &SimulateArgs,
     policies: &[PolicyKind],
+    purchase: Option<PurchaseSim>,
 ) -> Result<WhatIfRun> {
     let id = WorkloadId::new(workload).map_err(|e| anyhow!("--workload {workload:?}: {e}"))?;
     if !db.exists() {
@@ -84,8 +85,15 @@ pub fn replay(
         None => flag_spec(args, id.clone(), metric, &samples, policies)?,
     };
     let objective = spec.slo.clone();
-    let result =
-        replay_history(&samples, spec, &extra, (from, to), false).map_err(|e| e.to_string());
+    let result = replay_history_priced(
+        &samples,
+        spec,
+        &extra,
+        (from, to),
+        false,
+        purchase.map(|p| p.for_series(workload)),
+    )
+    .map_err(|e| e.to_string());
     let slo = match (&objective, &result) {
         (Some(o), Ok(r)) => Some(slo_report(&store, &id, o, r, to)),
         _ => None,
