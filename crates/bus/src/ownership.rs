@@ -232,22 +232,37 @@ impl Ownership {
         }
     }
 
-    /// The live members' ids, sorted.
+    /// The live members' ids, sorted, each once: the member keys the lease bucket's stream holds
+    /// (one stream-info request with a subject filter, no consumer), less those whose last entry
+    /// is a deletion (a member that left).
     pub async fn members(&self) -> Result<Vec<String>, BusError> {
-        let keys: Vec<String> = self
-            .bus
-            .leases
-            .keys()
+        let kv = &self.bus.leases;
+        let subjects: Vec<(String, usize)> = kv
+            .stream
+            .info_with_subjects(format!("{}{MEMBER_PREFIX}*", kv.prefix))
             .await
             .map_err(|e| BusError::nats("listing the members", e))?
             .try_collect()
             .await
             .map_err(|e| BusError::nats("listing the members", e))?;
-        let mut ids: Vec<String> = keys
-            .into_iter()
-            .filter_map(|k| k.strip_prefix(MEMBER_PREFIX).map(str::to_string))
-            .collect();
-        ids.sort();
+        let candidates = member_ids(
+            subjects
+                .iter()
+                .filter_map(|(s, _)| s.strip_prefix(kv.prefix.as_str())),
+        );
+        let live = futures_util::future::join_all(candidates.iter().map(|id| async move {
+            kv.get(format!("{MEMBER_PREFIX}{id}"))
+                .await
+                .map(|v| v.is_some())
+                .map_err(|e| BusError::nats(format!("reading member {id}'s heartbeat"), e))
+        }))
+        .await;
+        let mut ids = Vec::with_capacity(candidates.len());
+        for (id, alive) in candidates.into_iter().zip(live) {
+            if alive? {
+                ids.push(id);
+            }
+        }
         Ok(ids)
     }
 
@@ -324,6 +339,17 @@ impl Ownership {
     }
 }
 
+/// The member ids among lease-bucket `keys` (`member.<id>`), sorted and each once whatever the
+/// listing repeated.
+pub fn member_ids<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    keys.into_iter()
+        .filter_map(|k| k.strip_prefix(MEMBER_PREFIX))
+        .map(str::to_string)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -375,6 +401,17 @@ mod tests {
             "{counts:?}"
         );
         assert_eq!(rendezvous(0, &[]), None);
+    }
+
+    #[test]
+    fn member_ids_are_sorted_and_each_listed_once() {
+        // A listing that saw heartbeats rewritten while it ran (as a key listing after a
+        // reconnect did: a, b, b, b, c, c).
+        let keys = [
+            "member.b", "lease.3", "member.a", "member.b", "member.c", "member.b", "member.c",
+        ];
+        assert_eq!(member_ids(keys), ["a", "b", "c"]);
+        assert!(member_ids(["lease.1", "partitions"]).is_empty());
     }
 
     #[test]

@@ -200,6 +200,69 @@ fn assert_single_actor(log: &Path) {
     }
 }
 
+/// The instance's three newest stored decisions: workload, step, replicas before and after,
+/// actuation and reason.
+fn last_decisions(i: &Instance) -> String {
+    let Some(v) = http()
+        .get(&format!("{}/api/v1/decisions?limit=3", i.base()))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+    else {
+        return "(no answer)".to_string();
+    };
+    v["decisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{} at {} {}->{} {} {}",
+                d["workload"],
+                d["at"],
+                d["replicas_before"],
+                d["replicas_after"],
+                d["actuation"],
+                d["reason"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each durable consumer of the points stream as the server reports it (`/jsz`): its name,
+/// delivered and acknowledged stream sequences, pending and waiting counts.
+fn consumers(monitor: &str) -> String {
+    let Some(jsz) = http()
+        .get(&format!("{monitor}/jsz?consumers=true"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+    else {
+        return "(no /jsz answer)".to_string();
+    };
+    let mut out = Vec::new();
+    for acc in jsz["account_details"].as_array().into_iter().flatten() {
+        for st in acc["stream_detail"].as_array().into_iter().flatten() {
+            out.push(format!("stream {} state {}", st["name"], st["state"]));
+            for c in st["consumer_detail"].as_array().into_iter().flatten() {
+                out.push(format!(
+                    "  {} delivered {} ack_floor {} pending {} ack_pending {} waiting {}",
+                    c["name"],
+                    c["delivered"]["stream_seq"],
+                    c["ack_floor"]["stream_seq"],
+                    c["num_pending"],
+                    c["num_ack_pending"],
+                    c["num_waiting"]
+                ));
+            }
+        }
+    }
+    out.join("\n")
+}
+
 #[test]
 fn three_instances_share_fail_over_fence_and_hold_through_a_bus_outage() {
     let _alone = ONE_CLUSTER_AT_A_TIME
@@ -223,7 +286,7 @@ capacity_per_replica = 10.0
 step = "1s"
 lead = "2s"
 stale_after = "1h"
-policy = "hpa"
+policy = {{ kind = "hpa", stabilization_seconds = 0 }}
 max = 50
 mode = "act"
 actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCALE_CLUSTER_INSTANCE $PRESCALE_WORKLOAD $PRESCALE_ISSUED_AT_MS $PRESCALE_REPLICAS\" >> {}"] }}
@@ -258,7 +321,11 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
     }
 
     // Demand for every workload, pushed every 250 ms to whichever instance answers (it publishes
-    // to the bus; the owner consumes): a 4 s sawtooth, so the replicas change every second.
+    // to the bus; the owner consumes): a 4 s sawtooth, so the replicas change every second. The
+    // hpa policy runs without scale-in stabilization: with the default 300 s window an owner that
+    // had held a workload long enough to reach the sawtooth's peak kept it there for 5 minutes,
+    // and an owner that got the workload back after the bus outage had nothing to change (the
+    // "no actuation after the bus came back" failure under load).
     let stop = Arc::new(AtomicBool::new(false));
     let targets: Arc<Mutex<Vec<String>>> =
         Arc::new(Mutex::new(instances.iter().map(Instance::base).collect()));
@@ -421,7 +488,13 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
     while !actuations(&acts).iter().any(|(_, _, at)| *at > back_at) {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "no actuation after the bus came back; the last log lines of the instances:\n{}",
+            "no actuation after the bus came back; the instances' views:\n{}\nthe server's consumers:\n{}\nthe last log lines of the instances:\n{}",
+            instances
+                .iter()
+                .map(|i| format!("{}: {:?}\nlast decisions: {}", i.id, i.view(), last_decisions(i)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            consumers(&nats.monitor_url()),
             instances
                 .iter()
                 .map(|i| {
