@@ -16,6 +16,7 @@ pub mod explain;
 pub mod fleet;
 pub mod graph;
 pub mod heap;
+pub mod purchase_mix;
 mod record;
 mod replicas;
 mod resources;

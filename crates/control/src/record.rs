@@ -58,6 +58,10 @@ pub struct Actions {
     /// An upstream's predicted rise raised the replicas (see [`crate::graph`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<crate::graph::UpstreamRecord>,
+    /// How the replicas asked for would be bought (`[workload.purchase]`; see
+    /// [`crate::purchase_mix`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase: Option<crate::purchase_mix::PurchaseRecord>,
 }
 
 impl Actions {
