@@ -19,6 +19,8 @@ struct Latest {
     current: Option<u32>,
     /// Demand of the last complete step the decision saw.
     demand: Option<f64>,
+    /// How its replicas would be bought (`[workload.purchase]`).
+    purchase: Option<prescale_control::purchase_mix::PurchaseRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,7 @@ impl ControlMetrics {
                 forecast,
                 current: record.replicas_before,
                 demand: record.inputs.demand,
+                purchase: record.actions.purchase.clone(),
             },
         );
     }
@@ -142,6 +145,32 @@ impl ControlMetrics {
                     l.at,
                     f64::from(n),
                 ));
+            }
+            if let Some(p) = &l.purchase {
+                let it = (naming::INSTANCE_TYPE_LABEL, p.instance_type.as_str());
+                for (kind, n) in [
+                    ("committed", p.committed),
+                    ("spot", p.spot),
+                    ("on_demand", p.on_demand),
+                ] {
+                    out.push(sample(
+                        naming::PURCHASE_REPLICAS,
+                        &[workload, it, (naming::PURCHASE_LABEL, kind)],
+                        l.at,
+                        f64::from(n),
+                    ));
+                }
+                for (basis, v) in [
+                    ("mix", p.hourly_cost),
+                    ("on_demand", p.hourly_cost_on_demand),
+                ] {
+                    out.push(sample(
+                        naming::PURCHASE_HOURLY_DOLLARS,
+                        &[workload, it, (naming::BASIS_LABEL, basis)],
+                        l.at,
+                        v,
+                    ));
+                }
             }
         }
         for ((w, o), n) in &s.decisions {

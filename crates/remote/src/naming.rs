@@ -34,6 +34,11 @@ pub const SHADOW_UNDER_RATIO: &str = "prescale_shadow_under_provisioned_ratio";
 pub const SHADOW_COST: &str = "prescale_shadow_cost_replica_hours";
 pub const SHADOW_ACTIONS: &str = "prescale_shadow_actions";
 pub const SHADOW_STEPS: &str = "prescale_shadow_steps";
+/// The replicas of a workload's latest decision by how they would be bought (`purchase` =
+/// `committed`, `spot`, `on_demand`), with `[workload.purchase]`.
+pub const PURCHASE_REPLICAS: &str = "prescale_purchase_replicas";
+/// What those replicas cost per hour (`basis` = `mix`, or `on_demand` for all bought on demand).
+pub const PURCHASE_HOURLY_DOLLARS: &str = "prescale_purchase_hourly_dollars";
 
 pub const WORKLOAD_LABEL: &str = "workload";
 pub const METRIC_LABEL: &str = "metric";
@@ -44,6 +49,9 @@ pub const POLICY_LABEL: &str = "policy";
 pub const OUTCOME_LABEL: &str = "outcome";
 pub const SHADOW_LABEL: &str = "shadow";
 pub const ROLE_LABEL: &str = "role";
+pub const PURCHASE_LABEL: &str = "purchase";
+pub const INSTANCE_TYPE_LABEL: &str = "instance_type";
+pub const BASIS_LABEL: &str = "basis";
 
 /// `# HELP` text of each exported family.
 pub fn help(name: &str) -> Option<&'static str> {
@@ -79,6 +87,12 @@ pub fn help(name: &str) -> Option<&'static str> {
         SHADOW_COST => Some("Replica-hours a configuration's decisions would have cost over its decided steps."),
         SHADOW_ACTIONS => Some("Steps at which a configuration would have changed the replica count."),
         SHADOW_STEPS => Some("Decided steps a configuration has been charged for since it started."),
+        PURCHASE_REPLICAS => Some(
+            "Replicas of a workload's latest decision by how they would be bought (purchase: committed, spot, on_demand; committed ones may exceed the request).",
+        ),
+        PURCHASE_HOURLY_DOLLARS => Some(
+            "Dollars per hour of a workload's latest decision bought as the purchase mix (basis: mix) or all on demand (basis: on_demand).",
+        ),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ mod file;
 pub mod fuzzing;
 mod observe;
 mod program;
+mod purchase;
 mod serving;
 pub(crate) mod sizing;
 mod slo;
@@ -23,6 +24,7 @@ pub use duration::show as show_duration;
 pub use error::{ConfigError, Problem};
 pub use file::FileConfig;
 pub use observe::ObserveConfig;
+pub use purchase::PurchaseConfig;
 pub use serving::{write_exposure, BasicAuth, ServerConfig, WriteAuth};
 pub use token::{ApiToken, MIN_TOKEN_CHARS, TOKEN_ENV};
 pub use workload::{Origin, ResourceConfig, ResourcesConfig, ShadowConfig, WorkloadConfig};
@@ -217,6 +219,8 @@ pub struct ControlledWorkload {
     /// The configured workloads whose predicted rise this one follows (`depends_on`), checked
     /// once over all workloads (known names, no cycle).
     pub depends_on: Vec<prescale_core::WorkloadId>,
+    /// The purchase mix each decision is priced with (`[workload.purchase]`).
+    pub purchase: Option<prescale_control::purchase_mix::PurchaseMixSpec>,
 }
 
 /// One PromQL instant query read on an interval from a Prometheus-compatible API; its results are

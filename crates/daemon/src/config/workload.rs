@@ -62,6 +62,9 @@ pub struct WorkloadConfig {
     pub stages: Option<super::actions::StagesConfig>,
     /// Upstream workloads (configured `[[workload]]` ids) whose predicted rise this one follows.
     pub depends_on: Option<Vec<String>>,
+    /// `[workload.purchase]`: the pricing catalogue and settings each decision's purchase mix is
+    /// priced with.
+    pub purchase: Option<super::PurchaseConfig>,
 }
 
 /// One `[[workload.shadow]]`: the acting configuration with some settings changed.
@@ -362,6 +365,7 @@ impl WorkloadConfig {
             }),
             stages: spec.stages.as_ref().map(stages_config),
             depends_on: (!spec.depends_on.is_empty()).then(|| spec.depends_on.clone()),
+            purchase: None,
         })
     }
 
@@ -515,6 +519,9 @@ impl WorkloadConfig {
             shadows,
             warmup,
             depends_on: super::actions::depends_on(c, &at("depends_on"), f.depends_on),
+            purchase: f
+                .purchase
+                .and_then(|p| super::purchase::purchase(c, origin, p)),
         })
     }
 }

@@ -73,6 +73,8 @@ pub struct Slot {
     warmup: Option<Box<dyn Actuator>>,
     /// The workloads whose predicted rise this one follows (`depends_on`).
     depends_on: Vec<WorkloadId>,
+    /// The purchase mix each decision is priced with (`[workload.purchase]`).
+    purchase: Option<prescale_control::purchase_mix::LivePurchase>,
     /// When its instance-type speeds were last measured ([`super::instance_speeds`]).
     speeds_at: Option<Timestamp>,
     /// `[cluster]`: the fence it decides under and its decisions since the last snapshot.
@@ -140,6 +142,13 @@ pub(crate) fn slot_of(
     )?;
     slot.drivers = w.drivers.clone();
     slot.depends_on = w.depends_on.clone();
+    if let Some(mix) = &w.purchase {
+        slot.purchase = Some(
+            prescale_control::purchase_mix::LivePurchase::new(mix, &w.spec).map_err(|e| {
+                DaemonError::Task(format!("workload {}: purchase: {e}", w.spec.workload))
+            })?,
+        );
+    }
     if let Some(target) = &w.warmup {
         let built =
             registry
@@ -200,6 +209,7 @@ pub(crate) fn make_slot(
         shadows: None,
         warmup: None,
         depends_on: Vec::new(),
+        purchase: None,
         speeds_at: None,
         carried: Default::default(),
     })
@@ -771,6 +781,9 @@ fn tick_one(
         }
     }
     super::warmup::fire(&mut record, slot.warmup.as_deref_mut());
+    if let Some(p) = slot.purchase.as_mut() {
+        record.actions.purchase = p.record(&record);
+    }
     if let Some(after) = record.replicas_after {
         let mut samples = vec![naming::desired_replicas_sample(
             &record.workload,
