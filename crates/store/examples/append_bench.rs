@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p prescale-store --example append_bench` runs both;
 //! `... -- throughput` or `... -- memory 10000` runs one (memory: series count, default 10,000).
+//! `... -- grouped [full|normal]` replays `bench/ingest.sh`'s remote-write shape straight into the
+//! store (no HTTP): 4 clients x 1000 series x 10 samples a request, two requests a commit, through
+//! `append_series`, and says how much of the time the flushes into chunks took.
 
 use prescale_core::{Labels, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId};
 use prescale_store::{Retention, Store, StoreOptions, Synchronous};
@@ -233,6 +236,81 @@ fn memory(series: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// `bench/ingest.sh`'s payloads without HTTP: client `c`'s request `r` holds 10 samples of each of
+/// its 1000 series (`s + k + r`, one a second); two requests make one commit, as the daemon's writer
+/// gathers them under load.
+fn grouped(sync: Synchronous) -> Result<(), Error> {
+    use prescale_core::point::SeriesPoints;
+    use std::sync::Arc;
+    const CLIENTS: usize = 4;
+    const SERIES: usize = 1000;
+    const SAMPLES: usize = 10;
+    const REQUESTS: usize = 200;
+    const PER_COMMIT: usize = 2;
+    let request = |c: usize, r: usize| -> Result<Vec<SeriesPoints>, Error> {
+        (0..SERIES)
+            .map(|s| {
+                let mut labels = Labels::new();
+                labels.insert("job".into(), format!("bench{c}"));
+                labels.insert("series".into(), format!("s{s}"));
+                let key = SeriesKey::new(
+                    WorkloadId::new(format!("bench{c}"))?,
+                    MetricName::new(format!("bench_value{{series=\"s{s}\"}}"))?,
+                );
+                let samples = (0..SAMPLES)
+                    .map(|k| Sample {
+                        ts: Timestamp(1_700_000_000_000 + ((r * SAMPLES + k) as i64) * 1000),
+                        value: (s + k + r) as f64,
+                    })
+                    .collect();
+                Ok(SeriesPoints {
+                    key: Arc::new(key),
+                    labels: Arc::new(labels),
+                    samples,
+                })
+            })
+            .collect()
+    };
+    let mut commits = Vec::new();
+    let mut pending = Vec::new();
+    for r in 0..REQUESTS / CLIENTS {
+        for c in 0..CLIENTS {
+            pending.extend(request(c, r)?);
+            if pending.len() == PER_COMMIT * SERIES {
+                commits.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    let total = REQUESTS * SERIES * SAMPLES;
+    let (dir, db) = temp_db("grouped")?;
+    let mut store = Store::open_with(&db, &StoreOptions { synchronous: sync })?;
+    let (mut flushing, mut flushes) = (Duration::ZERO, 0);
+    let start = Instant::now();
+    for batch in &commits {
+        let t = Instant::now();
+        let stats = store.append_series(batch)?;
+        if stats.flushed > 0 {
+            flushing += t.elapsed();
+            flushes += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    store.flush_head()?;
+    store.checkpoint()?;
+    drop(store);
+    let bytes = file_len(&db);
+    println!(
+        "grouped appends, synchronous={sync:?}: {total} samples in {} commits, {secs:.2} s = {:.0} \
+         samples/s; the {flushes} commits that flushed took {:.2} s; file {:.2} bytes/sample",
+        commits.len(),
+        total as f64 / secs,
+        flushing.as_secs_f64(),
+        bytes as f64 / total as f64
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -241,10 +319,18 @@ fn main() -> Result<(), Error> {
             Some(n) => n.parse()?,
             None => 10_000,
         }),
+        Some("grouped") => grouped(match args.get(1).map(String::as_str) {
+            None | Some("full") => Synchronous::Full,
+            Some("normal") => Synchronous::Normal,
+            Some(other) => return Err(format!("unknown synchronous mode {other:?}").into()),
+        }),
         None => {
             throughput()?;
             memory(10_000)
         }
-        Some(other) => Err(format!("unknown mode {other:?}: throughput | memory [series]").into()),
+        Some(other) => Err(format!(
+            "unknown mode {other:?}: throughput | memory [series] | grouped [full|normal]"
+        )
+        .into()),
     }
 }

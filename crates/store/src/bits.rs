@@ -62,6 +62,25 @@ impl BitWriter {
         }
     }
 
+    /// A writer that continues a stream of which `stream` holds the first `bits` bits (its last
+    /// byte's unused bits are dropped).
+    pub(crate) fn resume(stream: &[u8], bits: u64) -> Self {
+        let whole = (bits / 8) as usize;
+        let filled = (bits % 8) as u32;
+        let mut buf = Vec::with_capacity(stream.len() + 64);
+        buf.extend_from_slice(&stream[..whole.min(stream.len())]);
+        let acc = match stream.get(whole) {
+            Some(&b) if filled > 0 => (u64::from(b) >> (8 - filled)) << (64 - filled),
+            _ => 0,
+        };
+        BitWriter { buf, acc, filled }
+    }
+
+    /// Bits written so far (a prefix counts as its bytes).
+    pub(crate) fn bits(&self) -> u64 {
+        self.buf.len() as u64 * 8 + u64::from(self.filled)
+    }
+
     /// Writes the low `n` bits of `v` (`n <= 64`).
     #[inline]
     pub(crate) fn write(&mut self, v: u64, n: u32) {

@@ -200,26 +200,7 @@ fn decimal_cost(ints: &[Option<i64>], dod: bool) -> u64 {
 
 /// Encodes samples (ordered by time; repeats are kept as given) with the mode writing fewest bits.
 pub(crate) fn encode(samples: &[Sample]) -> Vec<u8> {
-    let Some((e, ints)) = decimals(samples) else {
-        return encode_as(samples, Values::Xor, 0, None);
-    };
-    let (delta, dod) = (decimal_cost(&ints, false), decimal_cost(&ints, true));
-    let values = if dod < delta {
-        Values::DecimalDod
-    } else {
-        Values::DecimalDelta
-    };
-    let decimal = encode_as(samples, values, e, Some(&ints));
-    if ints.iter().all(Option::is_some) {
-        return decimal;
-    }
-    // Some values escape: XOR may be smaller.
-    let xor = encode_as(samples, Values::Xor, 0, None);
-    if xor.len() < decimal.len() {
-        xor
-    } else {
-        decimal
-    }
+    encode_resumable(samples).0
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -258,7 +239,37 @@ pub(crate) fn encode_as(
     e: u8,
     ints: Option<&[Option<i64>]>,
 ) -> Vec<u8> {
-    let mut head = Vec::with_capacity(samples.len() * 2 + 16);
+    encode_resumable_as(samples, values, e, ints).0
+}
+
+/// Where an encoder stands at the end of a chunk it wrote: what appending more samples to that
+/// chunk needs without decoding it (see [`append`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resume {
+    values: Values,
+    e: u8,
+    unit: u64,
+    /// Samples in the chunk.
+    n: usize,
+    /// Bits of the stream (after the header) in use.
+    bits: u64,
+    prev_ts: i64,
+    prev_delta: i64,
+    /// XOR: the previous value's bits and window (leading zeros, meaningful length).
+    prev_bits: u64,
+    window: Option<(u32, u32)>,
+    /// Decimal: the previous integer and its delta.
+    prev_m: i64,
+    prev_md: i64,
+}
+
+/// [`encode_as`], and where the encoder stands at the end (`None` for no samples).
+fn encode_resumable_as(
+    samples: &[Sample],
+    values: Values,
+    e: u8,
+    ints: Option<&[Option<i64>]>,
+) -> (Vec<u8>, Option<Resume>) {
     let ints = match (values, ints) {
         (Values::Xor, _) | (_, None) => None,
         (_, Some(i)) => Some(i),
@@ -268,46 +279,83 @@ pub(crate) fn encode_as(
     } else {
         (Values::Xor, 0)
     };
-    head.push((values as u8) | (e << 2));
-    put_varint(&mut head, samples.len() as u64);
-    let Some(first) = samples.first() else {
-        return head;
+    let mut st = Resume {
+        values,
+        e,
+        unit: 1,
+        n: 0,
+        bits: 0,
+        prev_ts: 0,
+        prev_delta: 0,
+        prev_bits: 0,
+        window: None,
+        prev_m: 0,
+        prev_md: 0,
     };
-    let unit = time_unit(samples);
-    put_varint(&mut head, unit);
-    let mut w = BitWriter::with_prefix(head);
-    w.write(first.ts.0 as u64, 64);
-    if ints.is_none() {
-        w.write(first.value.to_bits(), 64);
+    if samples.is_empty() {
+        return (header_bytes(&st), None);
     }
-    let (mut prev_ts, mut prev_delta) = (first.ts.0, 0i64);
-    // XOR state: previous bits and window (leading zeros, meaningful length).
-    let mut prev_bits = first.value.to_bits();
-    let mut window: Option<(u32, u32)> = None;
-    let (mut prev_m, mut prev_md) = (0i64, 0i64);
+    st.unit = time_unit(samples);
+    let mut w = BitWriter::with_prefix(Vec::with_capacity(samples.len() * 2 + 16));
+    write_samples(&mut w, &mut st, samples, ints);
+    st.bits = w.bits();
+    let mut out = header_bytes(&st);
+    out.extend_from_slice(&w.finish());
+    (out, Some(st))
+}
+
+/// The mode byte, the sample count and (for a chunk with samples) the time unit.
+fn header_bytes(st: &Resume) -> Vec<u8> {
+    let mut head = Vec::with_capacity(16);
+    head.push((st.values as u8) | (st.e << 2));
+    put_varint(&mut head, st.n as u64);
+    if st.n > 0 {
+        put_varint(&mut head, st.unit);
+    }
+    head
+}
+
+/// Writes `samples` after the ones `st` has seen (`ints`: their decimal integers, required by the
+/// decimal modes) and moves `st` past them (all but `st.bits`).
+fn write_samples(
+    w: &mut BitWriter,
+    st: &mut Resume,
+    samples: &[Sample],
+    ints: Option<&[Option<i64>]>,
+) {
+    let unit = st.unit;
     for (i, s) in samples.iter().enumerate() {
-        if i > 0 {
-            let delta = s.ts.0.wrapping_sub(prev_ts);
-            let dod = delta.wrapping_sub(prev_delta);
+        if st.n == 0 {
+            w.write(s.ts.0 as u64, 64);
+            st.prev_ts = s.ts.0;
+            if ints.is_none() {
+                w.write(s.value.to_bits(), 64);
+                st.prev_bits = s.value.to_bits();
+            }
+        } else {
+            let delta = s.ts.0.wrapping_sub(st.prev_ts);
+            let dod = delta.wrapping_sub(st.prev_delta);
             // Exact: with a unit above 1 no difference overflowed and each is a multiple of it.
             let dod = if unit > 1 { dod / unit as i64 } else { dod };
-            put_varbits(&mut w, zigzag(dod));
-            prev_ts = s.ts.0;
-            prev_delta = delta;
+            put_varbits(w, zigzag(dod));
+            st.prev_ts = s.ts.0;
+            st.prev_delta = delta;
         }
+        let first = st.n == 0;
+        st.n += 1;
         match ints {
-            None if i == 0 => {}
+            None if first => {}
             None => {
                 let bits = s.value.to_bits();
-                let x = bits ^ prev_bits;
-                prev_bits = bits;
+                let x = bits ^ st.prev_bits;
+                st.prev_bits = bits;
                 if x == 0 {
                     w.write(0, 1);
                     continue;
                 }
                 let lead = x.leading_zeros().min(31);
                 let trail = x.trailing_zeros();
-                match window {
+                match st.window {
                     Some((wl, wlen)) if lead >= wl && trail >= 64 - wl - wlen => {
                         w.write(0b10, 2);
                         w.write(x >> (64 - wl - wlen), wlen);
@@ -318,7 +366,7 @@ pub(crate) fn encode_as(
                         w.write(u64::from(lead), 5);
                         w.write(u64::from(len - 1), 6);
                         w.write(x >> trail, len);
-                        window = Some((lead, len));
+                        st.window = Some((lead, len));
                     }
                 }
             }
@@ -328,19 +376,83 @@ pub(crate) fn encode_as(
                     w.write(s.value.to_bits(), 64);
                 }
                 Some(m) => {
-                    let d = m.wrapping_sub(prev_m);
-                    let z = match values {
-                        Values::DecimalDod => zigzag(d.wrapping_sub(prev_md)),
+                    let d = m.wrapping_sub(st.prev_m);
+                    let z = match st.values {
+                        Values::DecimalDod => zigzag(d.wrapping_sub(st.prev_md)),
                         _ => zigzag(d),
                     };
-                    put_varbits(&mut w, z);
-                    prev_m = m;
-                    prev_md = d;
+                    put_varbits(w, z);
+                    st.prev_m = m;
+                    st.prev_md = d;
                 }
             },
         }
     }
-    w.finish()
+}
+
+/// Encodes samples as [`encode`] does, and where the encoder stands at the end (`None` for no
+/// samples), so that later samples can be [`append`]ed to the chunk.
+pub(crate) fn encode_resumable(samples: &[Sample]) -> (Vec<u8>, Option<Resume>) {
+    let Some((e, ints)) = decimals(samples) else {
+        return encode_resumable_as(samples, Values::Xor, 0, None);
+    };
+    let (delta, dod) = (decimal_cost(&ints, false), decimal_cost(&ints, true));
+    let values = if dod < delta {
+        Values::DecimalDod
+    } else {
+        Values::DecimalDelta
+    };
+    let decimal = encode_resumable_as(samples, values, e, Some(&ints));
+    if ints.iter().all(Option::is_some) {
+        return decimal;
+    }
+    // Some values escape: XOR may be smaller.
+    let xor = encode_resumable_as(samples, Values::Xor, 0, None);
+    if xor.0.len() < decimal.0.len() {
+        xor
+    } else {
+        decimal
+    }
+}
+
+/// `chunk` (written by [`encode_resumable`] or an earlier `append`, standing at `st`) with `new`
+/// after its samples, without decoding it: only the new samples are encoded, in the chunk's mode,
+/// time unit and exponent. `None` when they do not fit that way (a time not after the last one or
+/// not a multiple of the unit, a value not exact at the decimal exponent) or when `chunk` is not
+/// where `st` says it stands; then encode the whole run again.
+pub(crate) fn append(chunk: &[u8], st: &Resume, new: &[Sample]) -> Option<(Vec<u8>, Resume)> {
+    let h = header(chunk).ok()?;
+    if h.n != st.n || h.values != st.values || h.e != st.e || h.unit != st.unit || h.n == 0 {
+        return None;
+    }
+    let stream = &chunk[h.at..];
+    if stream.len() as u64 != st.bits.div_ceil(8) {
+        return None;
+    }
+    let (mut prev_ts, mut prev_delta) = (st.prev_ts, st.prev_delta);
+    for s in new {
+        let delta = s.ts.0.checked_sub(prev_ts).filter(|&d| d > 0)?;
+        if st.unit > 1 && (delta.checked_sub(prev_delta).is_none() || delta % st.unit as i64 != 0) {
+            return None;
+        }
+        prev_ts = s.ts.0;
+        prev_delta = delta;
+    }
+    let ints: Option<Vec<Option<i64>>> = match st.values {
+        Values::Xor => None,
+        _ => Some(
+            new.iter()
+                .map(|s| at_exponent(s.value, st.e).map(Some))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    };
+    let mut next = st.clone();
+    let mut w = BitWriter::resume(stream, st.bits);
+    write_samples(&mut w, &mut next, new, ints.as_deref());
+    next.bits = w.bits();
+    let mut out = header_bytes(&next);
+    out.extend_from_slice(&w.finish());
+    Some((out, next))
 }
 
 /// A chunk's header.
@@ -570,6 +682,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn appended_chunks_decode_as_one_run() {
+        // Whole numbers, decimals, XOR values and a time unit above 1, appended in pieces.
+        let series: [Vec<Sample>; 3] = [
+            (0..300)
+                .map(|i| s(1_000 + i * 1000, (i % 7) as f64))
+                .collect(),
+            (0..300).map(|i| s(i * 15_000, i as f64 * 0.25)).collect(),
+            (0..300)
+                .map(|i| s(i * 10 + i % 3, (i as f64).sin()))
+                .collect(),
+        ];
+        for all in &series {
+            let (mut chunk, st) = encode_resumable(&all[..33]);
+            let mut st = st.unwrap();
+            for piece in all[33..].chunks(33) {
+                (chunk, st) = append(&chunk, &st, piece).expect("fits");
+                assert_eq!(decode(&chunk).unwrap().len(), st.n);
+            }
+            assert!(same(&decode(&chunk).unwrap(), all));
+        }
+        let (chunk, st) = encode_resumable(&[s(0, 1.0), s(10, 2.0)]);
+        let st = st.unwrap();
+        // Not after the last time, off the unit, not a decimal at the exponent, not this chunk.
+        assert!(append(&chunk, &st, &[s(10, 3.0)]).is_none());
+        assert!(append(&chunk, &st, &[s(15, 3.0)]).is_none());
+        assert!(append(&chunk, &st, &[s(20, 3.5)]).is_none());
+        assert!(append(&chunk[..chunk.len() - 1], &st, &[s(20, 3.0)]).is_none());
+        assert!(append(&encode(&[s(0, 1.0)]), &st, &[s(20, 3.0)]).is_none());
+    }
+
     proptest! {
         #[test]
         fn any_samples_round_trip(raw in proptest::collection::vec((any::<i64>(), any::<f64>()), 0..200),
@@ -582,6 +725,18 @@ mod tests {
                 .collect();
             let got = decode(&encode(&regular)).unwrap();
             prop_assert!(same(&got, &regular));
+            // In two pieces: the second appended when it fits, the whole run the same.
+            let cut = regular.len() / 3;
+            if let (chunk, Some(st)) = encode_resumable(&regular[..cut]) {
+                let fits = append(&chunk, &st, &regular[cut..]);
+                if step > 0 && st.values == Values::Xor {
+                    prop_assert!(fits.is_some());
+                }
+                if let Some((chunk, st)) = fits {
+                    prop_assert_eq!(st.n, regular.len());
+                    prop_assert!(same(&decode(&chunk).unwrap(), &regular));
+                }
+            }
             for values in [Values::Xor, Values::DecimalDelta, Values::DecimalDod] {
                 let d = decimals(&regular);
                 let bytes = encode_as(&regular, values, d.as_ref().map_or(0, |x| x.0), d.as_ref().map(|x| x.1.as_slice()));

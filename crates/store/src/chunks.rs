@@ -1,20 +1,40 @@
 //! Samples at rest: per series, disjoint time-ordered chunks of at most [`CHUNK_SAMPLES`] samples,
 //! each one compressed row of `chunks` (see `chunk_codec.rs`), keyed by (series, first time).
+//! Samples appended in time order grow the series' newest chunk in place until it is full, encoding
+//! only the new samples (the encoder's state at the chunk's end is kept in memory, [`OpenChunks`]).
 
-use crate::chunk_codec;
+use crate::chunk_codec::{self, Resume};
 use crate::error::{invalid, Context, StoreError};
 use prescale_core::Sample;
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::Hasher;
 
-/// Samples per chunk when a run is cut into chunks.
+/// Samples per chunk when a run is cut into chunks, and the most an appended chunk grows to.
 pub(crate) const CHUNK_SAMPLES: usize = 1024;
-/// A chunk holding fewer samples than this is small: appends in time order leave a series' newest
-/// samples in a tail of small chunks, compacted into one chunk when the tail reaches this many
-/// samples (see [`append_after`]), so chunks of live series settle between this and
-/// `CHUNK_SAMPLES`.
+/// A chunk holding at least this many samples that ends before merged samples is left as it is.
 pub(crate) const OPEN_SAMPLES: usize = 256;
-/// The most small chunks a series' tail holds before it is compacted.
-pub(crate) const TAIL_CHUNKS: usize = 4;
+
+/// Where a series' newest chunk stands: the chunk (its start, size and a hash of its bytes, so a
+/// chunk rewritten by any other path is never appended to from a stale state) and its encoder's
+/// state at the end.
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    start: i64,
+    n: i64,
+    hash: u64,
+    resume: Resume,
+}
+
+/// Newest-chunk states by series id, kept by a handle between flushes.
+pub(crate) type OpenChunks = HashMap<i64, Open>;
+
+fn data_hash(data: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(data);
+    h.finish()
+}
 
 // The key of `chunks` is (series_id, start_ts DESC), so its index hands a series' chunks newest
 // first. The hot statements below read that order without `ORDER BY` or aggregates: rusqlite's
@@ -30,10 +50,10 @@ SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts B
 /// The chunks of series ?1 starting at or before ?2, newest first.
 const NEWEST_FIRST: &str = "
 SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 AND start_ts <= ?2";
+/// The newest chunk of series ?1.
+const NEWEST: &str = "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1 LIMIT 1";
 /// The end of the newest chunk of series ?1.
 const LAST_END: &str = "SELECT end_ts FROM chunks WHERE series_id = ?1 LIMIT 1";
-/// The chunks of series ?1, newest first.
-const NEWEST_ALL: &str = "SELECT start_ts, end_ts, n, data FROM chunks WHERE series_id = ?1";
 
 /// One stored chunk, still encoded.
 pub(crate) struct Stored {
@@ -197,13 +217,14 @@ pub(crate) fn span(
     })
 }
 
-/// Writes time-ordered unique samples as chunks of at most [`CHUNK_SAMPLES`].
+/// Writes time-ordered unique samples as chunks of at most [`CHUNK_SAMPLES`]; where the last one
+/// stands.
 pub(crate) fn insert_run(
     conn: &Connection,
     id: i64,
     samples: &[Sample],
     context: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<Open>, StoreError> {
     write_run(
         conn,
         "INSERT INTO chunks (series_id, start_ts, end_ts, n, data) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -219,17 +240,24 @@ fn write_run(
     id: i64,
     samples: &[Sample],
     context: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<Open>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).ctx(context)?;
+    let mut open = None;
     for piece in samples.chunks(CHUNK_SAMPLES) {
         let (Some(first), Some(last)) = (piece.first(), piece.last()) else {
             continue;
         };
-        let data = chunk_codec::encode(piece);
+        let (data, resume) = chunk_codec::encode_resumable(piece);
         stmt.execute(params![id, first.ts.0, last.ts.0, piece.len() as i64, data])
             .ctx(context)?;
+        open = resume.map(|resume| Open {
+            start: first.ts.0,
+            n: piece.len() as i64,
+            hash: data_hash(&data),
+            resume,
+        });
     }
-    Ok(())
+    Ok(open)
 }
 
 /// Deletes the chunks of series `id` starting in `from..=to`.
@@ -266,20 +294,24 @@ impl Merged {
 
 /// Writes time-ordered unique samples into the chunks of series `id`: a time already stored takes
 /// the new value. Only the chunks their span touches are rewritten (for appends in time order, the
-/// last one); chunks stay disjoint and ordered.
+/// newest one grows, see [`append_after`]); chunks stay disjoint and ordered. `open`: the states of
+/// newest chunks this handle wrote (kept up to date here).
 pub(crate) fn merge(
     conn: &Connection,
     id: i64,
     new: &[Sample],
+    open: &mut OpenChunks,
     context: &str,
 ) -> Result<Merged, StoreError> {
     let mut merged = Merged::default();
     let (Some(lo), Some(hi)) = (new.first(), new.last()) else {
         return Ok(merged);
     };
-    if let Some(done) = append_after(conn, id, new, context)? {
+    if let Some(done) = append_after(conn, id, new, open, context)? {
         return Ok(done);
     }
+    // The newest chunk may be rewritten below: its next append starts from its bytes.
+    open.remove(&id);
     let mut touched = overlapping(conn, id, lo.ts.0, hi.ts.0, context)?;
     // A chunk holding enough that ends before the new samples stays as it is (appends in time
     // order).
@@ -332,72 +364,85 @@ pub(crate) fn merge(
     Ok(merged)
 }
 
-/// [`merge`] when every new sample comes after the series' newest chunk (appends in time order).
-/// The new samples become a chunk of their own, without reading any stored one, unless they would
-/// end a tail of small chunks (each under [`OPEN_SAMPLES`]) that then holds [`OPEN_SAMPLES`] samples
-/// or [`TAIL_CHUNKS`] chunks: then the tail and the new samples are encoded again as one run. A
-/// series appended `k` samples a flush so encodes each sample about twice (not `OPEN_SAMPLES / k`
-/// times), and keeps fewer than [`TAIL_CHUNKS`] small chunks at rest. `None`: samples overlap stored
-/// ones, or nothing is stored (the general path handles them).
+/// [`merge`] when every new sample comes after the series' newest chunk (appends in time order), or
+/// nothing is stored. While the newest chunk has room for them, the new samples are appended to it:
+/// only they are encoded when `open` holds that chunk's state (its bytes as written here), else the
+/// chunk is decoded and encoded again with them (after a restart, or when they do not fit its mode);
+/// a full chunk is followed by a new one. `None`: samples overlap stored ones.
 fn append_after(
     conn: &Connection,
     id: i64,
     new: &[Sample],
+    open: &mut OpenChunks,
     context: &str,
 ) -> Result<Option<Merged>, StoreError> {
-    let Some(lo) = new.first() else {
+    let (Some(lo), Some(hi)) = (new.first(), new.last()) else {
         return Ok(None);
     };
-    // The newest chunks, newest first, while they are small (the first one whatever its size).
-    let mut tail: Vec<Stored> = Vec::new();
-    let mut seen = false;
-    {
-        let mut stmt = conn.prepare_cached(NEWEST_ALL).ctx(context)?;
-        let mut rows = stmt.query(params![id]).ctx(context)?;
-        while let Some(r) = rows.next().ctx(context)? {
-            let c = Stored {
-                start: r.get(0).ctx(context)?,
-                end: r.get(1).ctx(context)?,
-                n: r.get(2).ctx(context)?,
-                data: r.get(3).ctx(context)?,
-            };
-            if tail.last().is_some_and(|p| c.start >= p.start) {
-                return Err(invalid(context, "chunks did not come newest first"));
-            }
-            if !seen && c.end >= lo.ts.0 {
-                return Ok(None);
-            }
-            seen = true;
-            if c.n >= OPEN_SAMPLES as i64 || tail.len() >= TAIL_CHUNKS {
-                break;
-            }
-            tail.push(c);
-        }
-    }
-    if !seen {
+    let newest = conn
+        .prepare_cached(NEWEST)
+        .ctx(context)?
+        .query_row(params![id], |r| {
+            Ok(Stored {
+                start: r.get(0)?,
+                end: r.get(1)?,
+                n: r.get(2)?,
+                data: r.get(3)?,
+            })
+        })
+        .optional()
+        .ctx(context)?;
+    if newest.as_ref().is_some_and(|c| c.end >= lo.ts.0) {
         return Ok(None);
     }
     let mut merged = Merged::default();
     for s in new {
         merged.new_at(s.ts.0);
     }
-    let tail_n: usize = tail.iter().map(|c| c.n as usize).sum();
-    let compact = !tail.is_empty()
-        && new.len() < OPEN_SAMPLES
-        && (tail_n + new.len() >= OPEN_SAMPLES || tail.len() + 1 >= TAIL_CHUNKS);
-    if !compact {
-        insert_run(conn, id, new, context)?;
-        return Ok(Some(merged));
-    }
-    let mut out = Vec::with_capacity(tail_n + new.len());
-    for c in tail.iter().rev() {
-        decode(id, c, &mut out, context)?;
-    }
-    out.extend_from_slice(new);
-    if let (Some(oldest), Some(newest)) = (tail.last(), tail.first()) {
-        delete_starting(conn, id, oldest.start, newest.start, context)?;
-    }
-    insert_run(conn, id, &out, context)?;
+    let c = match newest {
+        Some(c) if usize::try_from(c.n).is_ok_and(|n| n + new.len() <= CHUNK_SAMPLES) => c,
+        _ => {
+            match insert_run(conn, id, new, context)? {
+                Some(o) => open.insert(id, o),
+                None => open.remove(&id),
+            };
+            return Ok(Some(merged));
+        }
+    };
+    let appended = match open.get(&id) {
+        Some(o) if o.start == c.start && o.n == c.n && o.hash == data_hash(&c.data) => {
+            chunk_codec::append(&c.data, &o.resume, new)
+        }
+        _ => None,
+    };
+    let (data, resume) = match appended {
+        Some(done) => done,
+        None => {
+            let mut all = Vec::with_capacity(c.n as usize + new.len());
+            decode(id, &c, &mut all, context)?;
+            all.extend_from_slice(new);
+            match chunk_codec::encode_resumable(&all) {
+                (data, Some(resume)) => (data, resume),
+                (_, None) => return Err(invalid(context, "an appended chunk encoded empty")),
+            }
+        }
+    };
+    let n = c.n + new.len() as i64;
+    conn.prepare_cached(
+        "UPDATE chunks SET end_ts = ?3, n = ?4, data = ?5 WHERE series_id = ?1 AND start_ts = ?2",
+    )
+    .ctx(context)?
+    .execute(params![id, c.start, hi.ts.0, n, data])
+    .ctx(context)?;
+    open.insert(
+        id,
+        Open {
+            start: c.start,
+            n,
+            hash: data_hash(&data),
+            resume,
+        },
+    );
     Ok(Some(merged))
 }
 
@@ -444,6 +489,7 @@ mod tests {
                     value: -1.0,
                 },
             ],
+            &mut OpenChunks::new(),
             "t",
         )
         .unwrap();
@@ -470,28 +516,40 @@ mod tests {
     }
 
     #[test]
-    fn appends_leave_a_short_tail_compacted_into_full_chunks() {
+    fn appends_grow_the_newest_chunk_until_it_is_full() {
         let store = crate::open::Store::open_in_memory().unwrap();
         let conn = &store.conn;
         conn.execute_batch(
             "INSERT INTO series (id, workload, metric, labels) VALUES (1, 'w', 'm', '{}')",
         )
         .unwrap();
-        // 40 flushes of 33 samples: each batch a chunk of its own until the tail of small chunks
-        // reaches OPEN_SAMPLES samples or TAIL_CHUNKS chunks, then one compacted chunk.
+        // 40 flushes of 33 samples: the first a chunk, each later one appended to it (only the
+        // new samples encoded) until 31 x 33 = 1023 samples; the 32nd does not fit and starts the
+        // next chunk.
+        let mut open = OpenChunks::new();
         let all: Vec<Sample> = (0..40 * 33).map(|i| s(i * 10)).collect();
         for (k, batch) in all.chunks(33).enumerate() {
-            let m = merge(conn, 1, batch, "t").unwrap();
+            let m = merge(conn, 1, batch, &mut open, "t").unwrap();
             assert_eq!((m.inserted, m.replaced), (33, 0));
-            let n = sizes(conn, 1);
-            let small = n.iter().filter(|&&n| n < OPEN_SAMPLES as i64).count();
-            assert!(small < TAIL_CHUNKS, "after batch {k}: {n:?}");
-            assert_eq!(n.iter().sum::<i64>(), 33 * (k as i64 + 1));
+            assert_eq!(open.get(&1).map(|o| o.n), sizes(conn, 1).last().copied());
+            assert_eq!(sizes(conn, 1).iter().sum::<i64>(), 33 * (k as i64 + 1));
         }
-        // Batches 1-3 stay small chunks, the 4th compacts them with itself (132 samples, still
-        // small), the 7th compacts 132 + 33 + 33 + 33, the 8th 231 + 33 into a full chunk.
-        assert_eq!(sizes(conn, 1), [264; 5]);
+        assert_eq!(sizes(conn, 1), [1023, 297]);
         assert_eq!(range(conn, 1, i64::MIN, i64::MAX, "t").unwrap(), all);
+
+        // Without the state (another handle, a restart) the chunk is decoded and encoded again.
+        let more: Vec<Sample> = (1320..1353).map(|i| s(i * 10)).collect();
+        merge(conn, 1, &more, &mut OpenChunks::new(), "t").unwrap();
+        assert_eq!(sizes(conn, 1), [1023, 330]);
+        // A stale state (the chunk was rewritten since) is refused: the bytes decide.
+        let later: Vec<Sample> = (1353..1386).map(|i| s(i * 10)).collect();
+        merge(conn, 1, &later, &mut open, "t").unwrap();
+        let mut whole = all.clone();
+        whole.extend_from_slice(&more);
+        whole.extend_from_slice(&later);
+        assert_eq!(range(conn, 1, i64::MIN, i64::MAX, "t").unwrap(), whole);
+        assert_eq!(open.get(&1).map(|o| o.n), Some(363));
+
         // A late sample into a closed chunk and a replacement in the newest: still merged.
         let m = merge(
             conn,
@@ -499,24 +557,38 @@ mod tests {
             &[
                 s(15),
                 Sample {
-                    ts: Timestamp(13_150),
+                    ts: Timestamp(13_850),
                     value: -1.0,
                 },
             ],
+            &mut open,
             "t",
         )
         .unwrap();
         assert_eq!((m.inserted, m.replaced), (1, 1));
-        let whole = range(conn, 1, i64::MIN, i64::MAX, "t").unwrap();
-        assert_eq!(whole.len(), all.len() + 1);
-        assert!(whole.windows(2).all(|w| w[0].ts < w[1].ts));
+        assert!(open.is_empty());
+        let got = range(conn, 1, i64::MIN, i64::MAX, "t").unwrap();
+        assert_eq!(got.len(), whole.len() + 1);
+        assert!(got.windows(2).all(|w| w[0].ts < w[1].ts));
         assert_eq!(
-            whole.iter().find(|x| x.ts.0 == 13_150).map(|x| x.value),
+            got.iter().find(|x| x.ts.0 == 13_850).map(|x| x.value),
             Some(-1.0)
         );
-        // A batch of OPEN_SAMPLES or more is a chunk of its own, leaving the tail as it is.
-        let big: Vec<Sample> = (2000..2300).map(|i| s(i * 10)).collect();
-        merge(conn, 1, &big, "t").unwrap();
-        assert_eq!(sizes(conn, 1).last(), Some(&300));
+        // A value off the chunk's decimal exponent: the chunk is encoded again with it, and the
+        // next appends continue from there.
+        let odd = [Sample {
+            ts: Timestamp(13_860),
+            value: 0.125,
+        }];
+        merge(conn, 1, &odd, &mut open, "t").unwrap();
+        let next: Vec<Sample> = (1387..1400).map(|i| s(i * 10)).collect();
+        merge(conn, 1, &next, &mut open, "t").unwrap();
+        let tail = range(conn, 1, 13_860, i64::MAX, "t").unwrap();
+        assert_eq!(tail[0].value, 0.125);
+        assert_eq!(&tail[1..], &next[..]);
+        // A batch larger than a chunk: chunks of its own.
+        let big: Vec<Sample> = (2000..4100).map(|i| s(i * 10)).collect();
+        merge(conn, 1, &big, &mut open, "t").unwrap();
+        assert_eq!(sizes(conn, 1).last(), Some(&52));
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn step(conn: &mut Connection, rows: usize, context: &str) -> Result<
                 value,
             })
             .collect();
-        chunks::merge(&tx, run[0].0, &samples, context)?;
+        chunks::merge(&tx, run[0].0, &samples, &mut Default::default(), context)?;
     }
     tx.execute(
         "DELETE FROM samples WHERE series_id < ?1 OR (series_id = ?1 AND ts <= ?2)",

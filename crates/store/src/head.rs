@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 
 /// The log is flushed into chunks by the append that finds it holding this many samples.
-pub(crate) const FLUSH_SAMPLES: usize = 131_072;
+pub(crate) const FLUSH_SAMPLES: usize = 262_144;
 
 /// One series' samples in the log: time-ordered, unique, the latest write of each time.
 #[derive(Debug, Default)]
@@ -42,6 +42,8 @@ pub(crate) struct Head {
     series: HashMap<i64, SeriesHead>,
     /// Samples applied since the last flush (repeats included: an upper bound of the memory held).
     samples: usize,
+    /// Where each series' newest chunk stands, so the next flush appends to it without decoding.
+    open: chunks::OpenChunks,
 }
 
 /// Merges time-ordered unique `run` into time-ordered unique `into`; `run` wins on equal times.
@@ -93,6 +95,7 @@ impl Head {
         self.synced = None;
         self.series.clear();
         self.samples = 0;
+        self.open.clear();
     }
 
     /// Brings this copy up to date with the file.
@@ -200,7 +203,7 @@ impl Head {
             if !live.contains(&id) {
                 continue;
             }
-            let m = chunks::merge(conn, id, &h.samples, context)?;
+            let m = chunks::merge(conn, id, &h.samples, &mut self.open, context)?;
             moved += h.samples.len();
             if let (Some(first), Some(last)) = (m.first_new, m.last_new) {
                 let mut a = Added::default();
@@ -208,6 +211,7 @@ impl Head {
                 added.push((id, a));
             }
         }
+        self.open.retain(|id, _| live.contains(id));
         series_stats::write_all(conn, &added, context)?;
         wal_log::truncate(conn, synced.last_seq, context)?;
         self.series.clear();

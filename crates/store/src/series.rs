@@ -42,7 +42,9 @@ impl Store {
         let written = head
             .sync(&tx, &context)
             .and_then(|()| head.flush(&tx, &context))
-            .and_then(|_| chunks::merge(&tx, id, series.samples(), &context));
+            .and_then(|_| {
+                chunks::merge(&tx, id, series.samples(), &mut Default::default(), &context)
+            });
         let merged = match written {
             Ok(m) => m,
             Err(e) => {

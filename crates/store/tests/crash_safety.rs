@@ -256,8 +256,9 @@ const GROUPED_CHILD_ENV: &str = "PRESCALE_STORE_CRASH_GROUPED_CHILD";
 const GROUPED_TEST_NAME: &str = "acknowledged_grouped_appends_survive_sigkill_at_random_points";
 const GROUPED_SERIES: usize = 2000;
 /// Samples per series per batch: 10,000 a batch, so the log (flushed into chunks once it holds
-/// 131,072) is flushed every 14 batches or so, about 65 samples per series a flush: each flush
-/// adds a small chunk per series and every fourth compacts a series' tail of small chunks.
+/// 262,144) is flushed every 27 batches or so, about 130 samples per series a flush: each flush
+/// appends them to the series' newest chunk (the first flush after a restart decodes and encodes
+/// it again, later ones encode only the new samples), or starts a new chunk when it is full.
 const GROUPED_PER_SERIES: i64 = 5;
 const KILLS: usize = 4;
 
@@ -354,8 +355,8 @@ fn acknowledged_grouped_appends_survive_sigkill_at_random_points() {
     let mut stored = 0;
     let mut flushed_at_least_once = false;
     for round in 0..KILLS {
-        // 10 to 29 acknowledged batches (more than one flush of the log), then 0 to 30 ms more.
-        let acks = 10 + (next(&mut rng) % 20) as i64;
+        // 30 to 89 acknowledged batches (one to three flushes of the log), then 0 to 30 ms more.
+        let acks = 30 + (next(&mut rng) % 60) as i64;
         let delay = Duration::from_micros(next(&mut rng) % 30_000);
         let last_ack = kill_later(
             GROUPED_TEST_NAME,
@@ -407,5 +408,11 @@ fn acknowledged_grouped_appends_survive_sigkill_at_random_points() {
         );
     }
     drop(store);
+    // Chunks grew in place across flushes: the largest holds more than one flush's samples.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let largest: i64 = conn
+        .query_row("SELECT MAX(n) FROM chunks", [], |r| r.get(0))
+        .unwrap();
+    assert!(largest > 200, "largest chunk {largest} samples");
     std::fs::remove_dir_all(&dir).unwrap();
 }
