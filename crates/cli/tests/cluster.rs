@@ -612,6 +612,33 @@ fn the_agent_publishes_to_the_bus_and_the_owner_stores_it() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The answer is what docs/openapi.json documents: exactly the Cluster schema's fields.
+    let doc: serde_json::Value = serde_json::from_str(prescale_daemon::http::OPENAPI).unwrap();
+    let schema = &doc["components"]["schemas"]["Cluster"];
+    let documented: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let required: BTreeSet<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let view = solo.view().unwrap();
+    let answered: BTreeSet<&str> = view
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        answered, documented,
+        "GET /api/v1/cluster vs the OpenAPI Cluster schema"
+    );
+    assert_eq!(required, documented);
     let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
         .args([
             "agent",

@@ -215,7 +215,7 @@ impl Daemon {
         let server = tokio::spawn(http::serve::serve(
             listener,
             match &cluster {
-                None => http::router(state),
+                None => http::router(state).merge(crate::cluster::api::standalone()),
                 Some(c) => http::router(state).merge(crate::cluster::api::routes(c.link.clone())),
             },
             limits,

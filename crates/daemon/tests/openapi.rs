@@ -32,6 +32,7 @@ async fn openapi_document_matches_the_router() {
         ("/api/v1/workloads/{id}/shadows", vec!["get"]),
         ("/api/v1/workloads/{id}/promote", vec!["post"]),
         ("/api/v1/clusters", vec!["get"]),
+        ("/api/v1/cluster", vec!["get"]),
         ("/api/v1/whatif", vec!["post"]),
         ("/api/v1/annotations", vec!["get", "post"]),
         ("/", vec!["get"]),
@@ -46,6 +47,8 @@ async fn openapi_document_matches_the_router() {
         "/api/v1/workloads/{id}/drift",
         "/api/v1/workloads/{id}/shadows",
         "/api/v1/clusters",
+        // Without [cluster]: 404 with the reason (tests/cluster*.rs read it in a cluster).
+        "/api/v1/cluster",
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in &expected {
