@@ -73,9 +73,13 @@ async fn members_split_partitions_and_fence_a_stale_owner() {
     b.round().await.unwrap();
     a.round().await.unwrap();
     assert!(!held(&a).is_empty() && held(&a).len() < 16);
+    assert_eq!(a.members().await.unwrap(), ["a", "b"]);
     b.leave().await.unwrap();
+    // A member that left (its heartbeat deleted, the deletion still in the stream) is not listed.
+    assert_eq!(a.members().await.unwrap(), ["a"]);
     a.round().await.unwrap();
     assert_eq!(held(&a).len(), 16);
+    assert_eq!(a.view().members, ["a"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
