@@ -121,6 +121,12 @@ impl Calibrated {
             mode: IntervalMode::default(),
         })
     }
+
+    /// The same fit with its bands derived by `mode` from the same residuals.
+    pub fn with_interval_mode(mut self, mode: IntervalMode) -> Self {
+        self.mode = mode;
+        self
+    }
 }
 
 /// Residuals `y[o + j] − path[j]` for every origin `o` and step `j < h`, grouped by step.

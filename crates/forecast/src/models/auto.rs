@@ -4,12 +4,16 @@
 //! `robust.rs`: last 12/48/288 points, same phase over the last 3/7 cycles) is fitted once on the data before the
 //! selection tail; its recursion then forecasts `max_horizon` steps from every selection origin (one
 //! step apart) without refitting. The option with the lowest mean absolute error over all origins and
-//! steps wins: a single candidate or the equal-weight mean of the best two or three. The winner's
-//! residuals at the last `calibration_windows` origins calibrate its intervals.
+//! steps (the scored MASE up to the series' scale) wins: the best single candidate, or the mean or
+//! the median of the best `k` (`k ≤ MAX_MEMBERS`, see `combine.rs`). The winner's signed residuals at
+//! the last `calibration_windows` origins calibrate its intervals per horizon step, each tail at its
+//! own quantile (skewed errors, e.g. of bursty CPU, get skewed bands).
 
 use super::build;
+use super::combine::{choose, merge_paths};
 use super::robust::{SeasonalMedian, WindowMedian};
 use crate::calibrated::{Calibrated, Plan};
+use crate::conformal::IntervalMode;
 use crate::fleet::FleetInput;
 use crate::path::PathModel;
 use crate::{ForecastError, ModelConfig, ModelInfo, ModelKind};
@@ -18,6 +22,10 @@ use crate::{ForecastError, ModelConfig, ModelInfo, ModelKind};
 const MEDIAN_WINDOWS: [usize; 3] = [12, 48, 288];
 /// Cycles of the seasonal-median candidates.
 const SEASONAL_MEDIAN_CYCLES: [usize; 2] = [3, 7];
+/// Most of the best-ranked candidates a combination merges. On the shared series (fleet models
+/// on, 11 of the 12 backtest windows) 8 measured mean MASE 0.969 against 0.984 for at most 3
+/// (mean only) and 0.974 for at most 12; which `k` a series uses is still chosen by its own CV.
+const MAX_MEMBERS: usize = 8;
 
 /// One candidate's forecasts at the selection origins and at the end.
 struct Candidate {
@@ -42,28 +50,6 @@ fn mean_abs_error(y: &[f64], origins: &[usize], paths: &[Vec<f64>]) -> f64 {
     } else {
         sum / count as f64
     }
-}
-
-/// Element-wise mean of the candidates' paths.
-fn mean_paths(members: &[&Candidate]) -> Vec<Vec<f64>> {
-    let k = members.len().max(1) as f64;
-    let Some(first) = members.first() else {
-        return Vec::new();
-    };
-    let mut out = first.paths.clone();
-    for c in &members[1..] {
-        for (acc, p) in out.iter_mut().zip(&c.paths) {
-            for (a, v) in acc.iter_mut().zip(p) {
-                *a += v;
-            }
-        }
-    }
-    for p in out.iter_mut() {
-        for a in p.iter_mut() {
-            *a /= k;
-        }
-    }
-    out
 }
 
 /// Fits every candidate, picks the best option by cross-validated MAE, calibrates it.
@@ -132,34 +118,29 @@ pub(crate) fn fit_auto(
             reason: "no candidate model could be fitted",
         });
     }
-    // options: the best single model, or the mean of the best two / three
-    let mut best: (f64, usize) = (candidates[0].mae, 1);
-    for k in 2..=3.min(candidates.len()) {
-        let refs: Vec<&Candidate> = candidates[..k].iter().collect();
-        let mae = mean_abs_error(y, sel, &mean_paths(&refs));
-        if mae < best.0 {
-            best = (mae, k);
-        }
-    }
-    let members: Vec<&Candidate> = candidates[..best.1].iter().collect();
-    let mut paths = if best.1 == 1 {
+    // options: the best single model, or the mean or median of the best k
+    let ranked: Vec<&[Vec<f64>]> = candidates.iter().map(|c| c.paths.as_slice()).collect();
+    let choice = choose(&ranked, MAX_MEMBERS, |p| mean_abs_error(y, sel, p))
+        .unwrap_or_else(|| unreachable!("candidates is not empty"));
+    let members: Vec<&Candidate> = candidates[..choice.members].iter().collect();
+    let mut paths = if choice.members == 1 {
         members[0].paths.clone()
     } else {
-        mean_paths(&members)
+        merge_paths(&ranked[..choice.members], choice.how)
     };
     let point = paths.pop().unwrap_or_default();
     let skip = sel.len() - plan.calibration.len();
     let names: Vec<String> = members.iter().map(|c| c.label.clone()).collect();
-    let spec = if best.1 == 1 {
+    let spec = if choice.members == 1 {
         format!("auto→{}:{}", names[0], members[0].model.spec())
     } else {
-        format!("auto→mean({})", names.join(","))
+        format!("auto→{}({})", choice.how.name(), names.join(","))
     };
     let mut params: Vec<(String, f64)> = candidates
         .iter()
         .map(|c| (format!("cv_mae.{}", c.label), c.mae))
         .collect();
-    if best.1 == 1 {
+    if choice.members == 1 {
         params.extend(members[0].model.params());
     }
     let info = ModelInfo {
@@ -169,5 +150,8 @@ pub(crate) fn fit_auto(
         in_sample_mae: members[0].model.in_sample_mae(),
         calibration_points: 0,
     };
-    Calibrated::from_paths(info, y, &plan.calibration, &paths[skip..], point, cfg)
+    Ok(
+        Calibrated::from_paths(info, y, &plan.calibration, &paths[skip..], point, cfg)?
+            .with_interval_mode(IntervalMode::Asymmetric),
+    )
 }

@@ -2,6 +2,7 @@
 
 pub mod arima;
 pub mod auto;
+pub(crate) mod combine;
 pub mod ets;
 pub(crate) mod gbm;
 pub mod mstl;
