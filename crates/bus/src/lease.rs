@@ -75,12 +75,62 @@ pub async fn acquire(
     owner: &str,
     partition: u32,
 ) -> Result<Option<Lease>, BusError> {
-    let key = lease_key(partition);
+    Ok(acquire_key(kv, owner, &lease_key(partition))
+        .await?
+        .map(|(token, revision)| Lease {
+            partition,
+            token,
+            revision,
+        }))
+}
+
+/// Renews `lease` (same value, expecting its last revision); `false` when it is no longer ours.
+pub async fn renew(kv: &kv::Store, owner: &str, lease: &mut Lease) -> Result<bool, BusError> {
+    let key = lease_key(lease.partition);
+    renew_key(kv, owner, &key, lease.token, &mut lease.revision).await
+}
+
+/// Gives `lease` up (only if it is still ours: deleting expects its last revision).
+pub async fn release(kv: &kv::Store, lease: &Lease) -> Result<(), BusError> {
+    release_key(kv, &lease_key(lease.partition), lease.revision).await;
+    Ok(())
+}
+
+/// Whether `fence` is still current for `owner`: the key holds the same owner and token.
+pub async fn check(kv: &kv::Store, owner: &str, fence: Fence) -> Result<(), FenceError> {
+    let key = lease_key(fence.partition);
+    let unreachable = |detail: String| FenceError::Unreachable {
+        partition: fence.partition,
+        detail,
+    };
+    match holder(kv, &key).await.map_err(unreachable)? {
+        None => Err(FenceError::Expired {
+            partition: fence.partition,
+            token: fence.token,
+        }),
+        Some(value) if value.owner == owner && value.token == Some(fence.token) => Ok(()),
+        Some(value) => Err(FenceError::Stale {
+            partition: fence.partition,
+            token: fence.token,
+            owner: value.owner,
+            current: value.token,
+        }),
+    }
+}
+
+/// Takes the lease `key` for `owner` when nobody holds it: its fencing token and revision, `None`
+/// when someone holds it. (The one home of the create-then-write-the-token protocol, for the
+/// partition leases and the leader lease.)
+pub(crate) async fn acquire_key(
+    kv: &kv::Store,
+    owner: &str,
+    key: &str,
+) -> Result<Option<(u64, u64)>, BusError> {
     let pending = LeaseValue {
         owner: owner.to_string(),
         token: None,
     };
-    let token = match kv.create(&key, value_bytes(&pending)).await {
+    let token = match kv.create(key, value_bytes(&pending)).await {
         Ok(rev) => rev,
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(None),
         Err(e) => return Err(BusError::nats(format!("creating {key}"), e)),
@@ -90,26 +140,28 @@ pub async fn acquire(
         token: Some(token),
     };
     let revision = kv
-        .update(&key, value_bytes(&held), token)
+        .update(key, value_bytes(&held), token)
         .await
         .map_err(|e| BusError::nats(format!("writing the token of {key}"), e))?;
-    Ok(Some(Lease {
-        partition,
-        token,
-        revision,
-    }))
+    Ok(Some((token, revision)))
 }
 
-/// Renews `lease` (same value, expecting its last revision); `false` when it is no longer ours.
-pub async fn renew(kv: &kv::Store, owner: &str, lease: &mut Lease) -> Result<bool, BusError> {
-    let key = lease_key(lease.partition);
+/// Renews the lease `key` held with `token` (same value, expecting `revision`, which becomes the
+/// new one); `false` when it is no longer ours.
+pub(crate) async fn renew_key(
+    kv: &kv::Store,
+    owner: &str,
+    key: &str,
+    token: u64,
+    revision: &mut u64,
+) -> Result<bool, BusError> {
     let held = LeaseValue {
         owner: owner.to_string(),
-        token: Some(lease.token),
+        token: Some(token),
     };
-    match kv.update(&key, value_bytes(&held), lease.revision).await {
+    match kv.update(key, value_bytes(&held), *revision).await {
         Ok(rev) => {
-            lease.revision = rev;
+            *revision = rev;
             Ok(true)
         }
         Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
@@ -117,49 +169,24 @@ pub async fn renew(kv: &kv::Store, owner: &str, lease: &mut Lease) -> Result<boo
     }
 }
 
-/// Gives `lease` up (only if it is still ours: deleting expects its last revision).
-pub async fn release(kv: &kv::Store, lease: &Lease) -> Result<(), BusError> {
-    let key = lease_key(lease.partition);
-    match kv.delete_expect_revision(&key, Some(lease.revision)).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // Expired or taken meanwhile: nothing of ours to give up.
-            tracing::debug!(key, error = %e, "releasing a lease that is no longer ours");
-            Ok(())
-        }
+/// Gives the lease `key` up if it is still at `revision` (expired or taken meanwhile: nothing of
+/// ours to give up).
+pub(crate) async fn release_key(kv: &kv::Store, key: &str, revision: u64) {
+    if let Err(e) = kv.delete_expect_revision(key, Some(revision)).await {
+        tracing::debug!(key, error = %e, "releasing a lease that is no longer ours");
     }
 }
 
-/// Whether `fence` is still current for `owner`: the key holds the same owner and token.
-pub async fn check(kv: &kv::Store, owner: &str, fence: Fence) -> Result<(), FenceError> {
-    let key = lease_key(fence.partition);
-    let entry = kv.entry(&key).await.map_err(|e| FenceError::Unreachable {
-        partition: fence.partition,
-        detail: e.to_string(),
-    })?;
-    let expired = FenceError::Expired {
-        partition: fence.partition,
-        token: fence.token,
-    };
-    let Some(entry) = entry else {
-        return Err(expired);
-    };
-    if entry.operation != kv::Operation::Put {
-        return Err(expired);
-    }
-    let value: LeaseValue =
-        serde_json::from_slice(&entry.value).map_err(|e| FenceError::Unreachable {
-            partition: fence.partition,
-            detail: format!("{key} holds no lease value: {e}"),
-        })?;
-    if value.owner == owner && value.token == Some(fence.token) {
-        Ok(())
-    } else {
-        Err(FenceError::Stale {
-            partition: fence.partition,
-            token: fence.token,
-            owner: value.owner,
-            current: value.token,
-        })
+/// Who holds the lease `key` now (`None`: nobody; expired, released or never taken), or why it
+/// could not be read.
+pub(crate) async fn holder(kv: &kv::Store, key: &str) -> Result<Option<LeaseValue>, String> {
+    let entry = kv.entry(key).await.map_err(|e| e.to_string())?;
+    match entry {
+        Some(entry) if entry.operation == kv::Operation::Put => {
+            serde_json::from_slice(&entry.value)
+                .map(Some)
+                .map_err(|e| format!("{key} holds no lease value: {e}"))
+        }
+        _ => Ok(None),
     }
 }

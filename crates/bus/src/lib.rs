@@ -1,7 +1,7 @@
 //! prescale on NATS JetStream: telemetry points published to subjects partitioned by workload,
 //! a compact point-batch codec, durable pull consumers per partition, and the ownership of
 //! partitions by leases in a JetStream key-value bucket (revision-based fencing tokens, membership
-//! heartbeats, rendezvous hashing over the live members).
+//! heartbeats, rendezvous hashing over the live members), and one elected leader per fleet-wide role.
 
 pub mod blocking;
 pub mod codec;
@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod controls;
 pub mod error;
 pub mod hash;
+pub mod leader;
 pub mod lease;
 pub mod ownership;
 pub mod publisher;
@@ -22,6 +23,7 @@ pub use connect::{Bus, BusOptions};
 pub use consumer::{Delivery, PartitionConsumer};
 pub use controls::GlobalControls;
 pub use error::BusError;
+pub use leader::{Leader, LeaderError, LeaderInfo};
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
 pub use ownership::{Holding, Ownership, OwnershipView, RoundReport};
 pub use publisher::{PublishReport, Publisher};
