@@ -6,18 +6,22 @@
 # the journal; VictoriaMetrics: its data directory after a forced flush). The last line is the
 # ratio of prescale (synchronous=full, acknowledged after a durable commit) to VictoriaMetrics.
 # The store appends remote-write batches grouped by series (one write-ahead log row and one commit per
-# writer batch) and flushes the log into compressed chunks every 131,072 samples.
+# writer batch) and flushes the log into compressed chunks every 262,144 samples.
 # Usage: bench/ingest.sh [--baseline BIN] [--requests N]   (needs /usr/bin/victoria-metrics: apt-get
 # install victoria-metrics). --baseline runs another build's ingest_bench example (e.g. one built from
-# an older commit) in the same run, as one more row.
+# an older commit) in the same run, as one more row. PRESCALE_INGEST_BENCH_BIN=path runs that build of
+# the example instead of building this checkout's (on a shared machine, to measure a fixed build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 baseline=""
 if [ "${1:-}" = --baseline ]; then baseline=$2; shift 2; fi
 vm_bin="${PRESCALE_VICTORIA_METRICS_BIN:-$(command -v victoria-metrics || true)}"
 [ -n "$vm_bin" ] || { echo "bench/ingest.sh: victoria-metrics not installed" >&2; exit 1; }
-cargo build --release -q -p prescale-daemon --example ingest_bench
-bin="${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench"
+bin="${PRESCALE_INGEST_BENCH_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release -q -p prescale-daemon --example ingest_bench
+  bin="${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench"
+fi
 tmp=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$vm_bin" -httpListenAddr "127.0.0.1:$port" -storageDataPath "$tmp/vm" -retentionPeriod 100y >"$tmp/vm.log" 2>&1 &
