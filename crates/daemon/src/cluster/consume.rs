@@ -39,7 +39,7 @@ pub(super) async fn partition(bus: Bus, p: u32, store: WriterHandle, link: Clust
                     tracing::debug!(partition = p, error = %e, failed, "fetching points");
                 }
                 tokio::time::sleep(PAUSE).await;
-                if failed % REOPEN_AFTER == 0 {
+                if failed.is_multiple_of(REOPEN_AFTER) {
                     consumer = open(&bus, p).await;
                 }
                 continue;
