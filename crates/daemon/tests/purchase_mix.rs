@@ -15,8 +15,8 @@ async fn each_decision_records_its_purchase_mix_and_metrics_export_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     prefill_live(&db, LIVE, "requests", 600);
-    let pricing = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/pricing.example.toml");
+    let pricing =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/pricing.example.toml");
     // c5.large: on demand 0.085/h, spot 0.037/h; at most half the replicas on spot.
     let text = format!(
         "{}[workload.purchase]\npricing = {:?}\ninstance_type = \"c5.large\"\n\
@@ -33,7 +33,11 @@ async fn each_decision_records_its_purchase_mix_and_metrics_export_it() {
 
     let begin = Instant::now();
     let (record, metrics) = loop {
-        let (_, text) = get(&base, &format!("/api/v1/decisions?workload={LIVE}&limit=20")).await;
+        let (_, text) = get(
+            &base,
+            &format!("/api/v1/decisions?workload={LIVE}&limit=20"),
+        )
+        .await;
         let v: Value = serde_json::from_str(&text).unwrap();
         let found = v["decisions"].as_array().and_then(|all| {
             all.iter()
