@@ -82,16 +82,26 @@ pub fn fingerprint_config(
     Ok(cfg)
 }
 
-/// Fingerprints every workload with 8+ samples (at least two needed) in the stored basis (or a new
-/// one, see [`BasisPolicy`]) and saves the run.
-pub fn fingerprint_store(
-    store: &mut Store,
+/// The raw window features of every workload of the store with 8+ samples, as of `opts.at` (or the
+/// newest sample), with the fleet's sampling interval: what [`fingerprint_features`] fingerprints,
+/// and what an instance of a scaled-out fleet publishes for the elected one to merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreFeatures {
+    pub features: FleetFeatures,
+    pub interval: Interval,
+    pub as_of: Timestamp,
+}
+
+/// The features of the stored fleet (at least `need` workloads with enough history).
+pub fn store_features(
+    store: &Store,
     opts: &FingerprintOptions,
-) -> Result<FingerprintReport, LearnError> {
+    need: usize,
+) -> Result<StoreFeatures, LearnError> {
     let inputs = load_inputs_for_windows(store, opts.at, &opts.windows)?;
-    if inputs.workloads.len() < 2 {
+    if inputs.workloads.len() < need {
         return Err(LearnError::TooFewWorkloads {
-            need: 2,
+            need,
             found: inputs.workloads.len(),
             when: if opts.at.is_some() {
                 " before --at"
@@ -101,19 +111,57 @@ pub fn fingerprint_store(
         });
     }
     let interval = inputs.interval.ok_or(LearnError::NoInterval)?;
-    let cfg = FingerprintConfig {
+    let cfg = options_config(opts, interval)?;
+    Ok(StoreFeatures {
+        features: FleetFeatures::of(&inputs.workloads, &cfg)?,
+        interval,
+        as_of: inputs.as_of,
+    })
+}
+
+fn options_config(
+    opts: &FingerprintOptions,
+    interval: Interval,
+) -> Result<FingerprintConfig, LearnError> {
+    Ok(FingerprintConfig {
         reducer: opts.reducer,
         ..fingerprint_config(&opts.windows, interval, opts.variance, opts.components)?
-    };
-    let features = FleetFeatures::of(&inputs.workloads, &cfg)?;
-    let as_of = inputs.as_of;
+    })
+}
+
+/// Fingerprints every workload with 8+ samples (at least two needed) in the stored basis (or a new
+/// one, see [`BasisPolicy`]) and saves the run.
+pub fn fingerprint_store(
+    store: &mut Store,
+    opts: &FingerprintOptions,
+) -> Result<FingerprintReport, LearnError> {
+    let fleet = store_features(store, opts, 2)?;
+    fingerprint_features(store, &fleet, opts)
+}
+
+/// Fingerprints `fleet` (computed here or merged from several stores' [`store_features`]) in the
+/// stored basis (or a new one, see [`BasisPolicy`]) and saves the run in `store`.
+pub fn fingerprint_features(
+    store: &mut Store,
+    fleet: &StoreFeatures,
+    opts: &FingerprintOptions,
+) -> Result<FingerprintReport, LearnError> {
+    if fleet.features.raw.len() < 2 {
+        return Err(LearnError::TooFewWorkloads {
+            need: 2,
+            found: fleet.features.raw.len(),
+            when: "",
+        });
+    }
+    let cfg = options_config(opts, fleet.interval)?;
+    let (features, as_of) = (&fleet.features, fleet.as_of);
     let (model, model_json, refit) = match choose(store, &opts.basis, &cfg, &features.names, as_of)?
     {
         Chosen::Reuse { model, model_json } => (*model, model_json, None),
         Chosen::Refit(reason) => {
             let model = FleetModel {
                 fitted_at: Some(as_of),
-                ..FleetModel::fit(&features, &cfg)?
+                ..FleetModel::fit(features, &cfg)?
             };
             let json = serde_json::to_string(&model).map_err(|source| LearnError::Json {
                 context: "serializing the fingerprint model",
@@ -122,7 +170,7 @@ pub fn fingerprint_store(
             (model, json, Some(reason))
         }
     };
-    let fleet = model.apply(&features)?;
+    let fleet = model.apply(features)?;
     let basis = BasisInfo {
         id: basis_id(&model_json),
         fitted_at: model.fitted_at,

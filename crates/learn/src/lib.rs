@@ -42,7 +42,8 @@ pub use environment::{
 };
 pub use error::LearnError;
 pub use fingerprints::{
-    fingerprint_config, fingerprint_store, FingerprintOptions, FingerprintReport,
+    fingerprint_config, fingerprint_features, fingerprint_store, store_features,
+    FingerprintOptions, FingerprintReport, StoreFeatures,
 };
 pub use group::{nearest_group, Basis, Group};
 pub use history::{fingerprint_history, resolve_basis, FingerprintHistory, HistoryPoint};
