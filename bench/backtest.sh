@@ -49,7 +49,7 @@ if f:
         print(f"  {r['model']} training {r['train_seconds']*1000/max(r['series'],1):.0f} ms per series")
 for age, models in cold.items():
     for k, v in models.items():
-        if v.get("series"):
+        if v.get("series") and "ratio" in v:
             print(f"  cold start {age:3} {k:5} MASE {v['mase']:.3f} = {v['ratio']:.2f}x its full-history MASE"
                   f" (goal <= 1.3x at 1h), coverage {v['coverage']:.3f}")
 PY
