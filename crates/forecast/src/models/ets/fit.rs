@@ -2,7 +2,7 @@
 
 use super::recursion::EtsState;
 use super::spec::{ErrorType, EtsParams, EtsSpec, SeasonType, TrendType};
-use crate::optimize::{nelder_mead, NelderMeadOptions};
+use crate::optimize::{NelderMead, NelderMeadOptions};
 use prescale_math::{least_squares_slope, mean};
 
 /// Parameter bounds (Hyndman et al.: usual region, with beta and gamma scaled by alpha).
@@ -89,40 +89,216 @@ fn normalize_season(s: &mut [f64], kind: SeasonType) {
 
 /// `−2 log L` up to a constant shared by all forms, and the mean absolute one-step error.
 pub fn neg2_loglik(spec: &EtsSpec, p: &EtsParams, init: &EtsState, y: &[f64]) -> (f64, f64) {
-    let mut s = init.clone();
-    let (mut sse, mut rel2, mut log_mu, mut abs) = (0.0, 0.0, 0.0, 0.0);
-    // Σ ln μ as the ln of running products: one ln per ~a hundred points instead of one per
-    // point (the logarithm was a third of a replay's time). A product leaves [1e-200, 1e200]
-    // rarely; a μ outside [1e-100, 1e100] is logged on its own so no product can overflow.
-    let mut prod = 1.0f64;
+    let mut run = LikRun::new(spec, *p, init);
+    neg2_logliks(std::slice::from_mut(&mut run), y);
+    run.result(y.len())
+}
+
+/// The likelihood of several forms or parameter sets in one pass over `y` each: a run's
+/// recursion is a chain of dependent operations (latency-bound), so independent runs side by
+/// side keep the core's units busy. Non-seasonal runs go through [`flat_pass`] up to eight at
+/// a time; seasonal ones point by point together. Every run's arithmetic is exactly that of
+/// running it alone.
+fn neg2_logliks(runs: &mut [LikRun<'_>], y: &[f64]) {
+    let (mut flat, mut seasonal) = (Vec::new(), Vec::new());
+    for run in runs.iter_mut() {
+        match run.spec.season {
+            SeasonType::None => flat.push(run),
+            _ => seasonal.push(run),
+        }
+    }
+    for chunk in flat.chunks_mut(8) {
+        let mult = chunk
+            .iter()
+            .any(|r| r.spec.error == ErrorType::Multiplicative);
+        match (chunk.len(), mult) {
+            (1, false) => flat_pass::<1, false>(chunk, y),
+            (1, true) => flat_pass::<1, true>(chunk, y),
+            (2, false) => flat_pass::<2, false>(chunk, y),
+            (2, true) => flat_pass::<2, true>(chunk, y),
+            (3 | 4, false) => flat_pass::<4, false>(chunk, y),
+            (3 | 4, true) => flat_pass::<4, true>(chunk, y),
+            (_, false) => flat_pass::<8, false>(chunk, y),
+            (_, true) => flat_pass::<8, true>(chunk, y),
+        }
+    }
+    if seasonal.is_empty() {
+        return;
+    }
     for &v in y {
-        let mu = s.update(spec, p, v);
-        let e = v - mu;
-        sse += e * e;
-        abs += e.abs();
-        if spec.error == ErrorType::Multiplicative {
-            if mu <= 0.0 {
-                return (f64::INFINITY, f64::INFINITY);
-            }
-            rel2 += (e / mu) * (e / mu);
-            if (1e-100..=1e100).contains(&mu) {
-                prod *= mu;
-                if !(1e-200..=1e200).contains(&prod) {
-                    log_mu += prod.ln();
-                    prod = 1.0;
-                }
-            } else {
-                log_mu += mu.ln();
+        for run in seasonal.iter_mut() {
+            if !run.failed {
+                run.push(v);
             }
         }
     }
-    log_mu += prod.ln();
-    let n = y.len() as f64;
-    let lik = match spec.error {
-        ErrorType::Additive => n * (sse / n).max(f64::MIN_POSITIVE).ln(),
-        ErrorType::Multiplicative => n * (rel2 / n).max(f64::MIN_POSITIVE).ln() + 2.0 * log_mu,
-    };
-    (lik, abs / n)
+}
+
+/// Pushes `y` through up to `W` non-seasonal runs with their states and sums in registers.
+/// Every trend is written `t = l + φ b`, `b ← d b + β e` (φ = d = 0 and β = 0 without a trend,
+/// φ = d = 1 for an additive one), the same values as [`EtsState::update`]: the products by 0
+/// and 1 are exact (a trend of 0 stays 0 while the errors are finite; a non-finite error makes
+/// the likelihood non-finite either way). With `MULT` (some run's error is multiplicative)
+/// the multiplicative-error sums are kept for every lane and used for those runs only.
+fn flat_pass<const W: usize, const MULT: bool>(runs: &mut [&mut LikRun<'_>], y: &[f64]) {
+    let Some(first) = runs.first() else { return };
+    // lanes past the runs repeat the first; their results are dropped
+    let (mut phi, mut damp) = ([0.0; W], [0.0; W]);
+    let (mut alpha, mut beta) = ([0.0; W], [0.0; W]);
+    let (mut level, mut trend) = ([0.0; W], [0.0; W]);
+    let mut mult = [false; W];
+    for k in 0..W {
+        let r = runs.get(k).unwrap_or(first);
+        (phi[k], damp[k], beta[k]) = match r.spec.trend {
+            TrendType::None => (0.0, 0.0, 0.0),
+            TrendType::Additive => (1.0, 1.0, r.p.beta),
+            TrendType::Damped => (r.p.phi, r.p.phi, r.p.beta),
+        };
+        (alpha[k], level[k], trend[k]) = (r.p.alpha, r.s.level, r.s.trend);
+        mult[k] = r.spec.error == ErrorType::Multiplicative;
+    }
+    let (mut sse, mut abs, mut rel2) = ([0.0; W], [0.0; W], [0.0; W]);
+    let (mut log_mu, mut prod) = ([0.0; W], [1.0; W]);
+    let mut failed = [false; W];
+    for &v in y {
+        let (mut old, mut mu, mut all_ok) = ([0.0; W], [0.0; W], true);
+        for k in 0..W {
+            let t = level[k] + phi[k] * trend[k];
+            let e = v - t;
+            sse[k] += e * e;
+            abs[k] += e.abs();
+            level[k] = t + alpha[k] * e;
+            trend[k] = damp[k] * trend[k] + beta[k] * e;
+            if MULT {
+                let r = e / t;
+                rel2[k] += r * r;
+                failed[k] |= mult[k] & (t <= 0.0);
+                // Σ ln μ as LikRun::push keeps it: the product goes on while μ and it stay in
+                // range; the rare other steps are mended below
+                let p = prod[k] * t;
+                let ok = (1e-100..=1e100).contains(&t) & (1e-200..=1e200).contains(&p);
+                all_ok &= ok | !mult[k] | failed[k];
+                (old[k], mu[k], prod[k]) = (prod[k], t, p);
+            }
+        }
+        if MULT && !all_ok {
+            log_out(&mult, &failed, &old, &mu, &mut prod, &mut log_mu);
+        }
+    }
+    for (k, r) in runs.iter_mut().enumerate() {
+        r.s.level = level[k];
+        r.s.trend = if r.spec.trend == TrendType::None {
+            0.0
+        } else {
+            trend[k]
+        };
+        (r.sse, r.abs, r.rel2, r.log_mu, r.prod) = (sse[k], abs[k], rel2[k], log_mu[k], prod[k]);
+        r.failed = failed[k];
+    }
+}
+
+/// The rare step of [`flat_pass`]'s Σ ln μ, for each live multiplicative lane whose `μ` or
+/// product left its range: logs the product with `μ` when `μ` fits the product's range (and
+/// restarts it), else `μ` alone (the product before it stays). Out of line and cold so that
+/// the compiler does not compute logarithms on every point to save the branch (it did: a
+/// sixth of a replay went to `ln`).
+#[cold]
+#[inline(never)]
+fn log_out<const W: usize>(
+    mult: &[bool; W],
+    failed: &[bool; W],
+    old: &[f64; W],
+    mu: &[f64; W],
+    prod: &mut [f64; W],
+    log_mu: &mut [f64; W],
+) {
+    for k in 0..W {
+        let (t, p) = (mu[k], prod[k]);
+        if !mult[k] || failed[k] || ((1e-100..=1e100).contains(&t) && (1e-200..=1e200).contains(&p))
+        {
+            continue;
+        }
+        if (1e-100..=1e100).contains(&t) {
+            log_mu[k] += p.ln();
+            prod[k] = 1.0;
+        } else {
+            log_mu[k] += t.ln();
+            prod[k] = old[k];
+        }
+    }
+}
+
+/// One likelihood evaluation in progress: the recursion's state and the running sums.
+struct LikRun<'a> {
+    spec: &'a EtsSpec,
+    p: EtsParams,
+    s: EtsState,
+    sse: f64,
+    rel2: f64,
+    log_mu: f64,
+    abs: f64,
+    /// Σ ln μ as the ln of running products: one ln per ~a hundred points instead of one per
+    /// point (the logarithm was a third of a replay's time). A product leaves [1e-200, 1e200]
+    /// rarely; a μ outside [1e-100, 1e100] is logged on its own so no product can overflow.
+    prod: f64,
+    /// A multiplicative-error form met a forecast `μ <= 0`: no likelihood.
+    failed: bool,
+}
+
+impl<'a> LikRun<'a> {
+    fn new(spec: &'a EtsSpec, p: EtsParams, init: &EtsState) -> Self {
+        LikRun {
+            spec,
+            p,
+            s: init.clone(),
+            sse: 0.0,
+            rel2: 0.0,
+            log_mu: 0.0,
+            abs: 0.0,
+            prod: 1.0,
+            failed: false,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: f64) {
+        let mu = self.s.update(self.spec, &self.p, v);
+        let e = v - mu;
+        self.sse += e * e;
+        self.abs += e.abs();
+        if self.spec.error == ErrorType::Multiplicative {
+            if mu <= 0.0 {
+                self.failed = true;
+                return;
+            }
+            self.rel2 += (e / mu) * (e / mu);
+            if (1e-100..=1e100).contains(&mu) {
+                self.prod *= mu;
+                if !(1e-200..=1e200).contains(&self.prod) {
+                    self.log_mu += self.prod.ln();
+                    self.prod = 1.0;
+                }
+            } else {
+                self.log_mu += mu.ln();
+            }
+        }
+    }
+
+    /// `(−2 log L, mean absolute error)` after `n` points; infinite when it failed.
+    fn result(&self, n: usize) -> (f64, f64) {
+        if self.failed {
+            return (f64::INFINITY, f64::INFINITY);
+        }
+        let log_mu = self.log_mu + self.prod.ln();
+        let n = n as f64;
+        let lik = match self.spec.error {
+            ErrorType::Additive => n * (self.sse / n).max(f64::MIN_POSITIVE).ln(),
+            ErrorType::Multiplicative => {
+                n * (self.rel2 / n).max(f64::MIN_POSITIVE).ln() + 2.0 * log_mu
+            }
+        };
+        (lik, self.abs / n)
+    }
 }
 
 /// Maps the free parameter vector (alpha, beta*, gamma*, phi as applicable) to smoothing parameters.
@@ -149,7 +325,76 @@ fn params_from(spec: &EtsSpec, x: &[f64]) -> EtsParams {
 
 /// Fits one ETS form to `y` by minimizing `−2 log L` with Nelder–Mead; `None` when it cannot be fitted.
 pub fn fit_spec(spec: EtsSpec, y: &[f64], max_evals: usize) -> Option<EtsFit> {
-    let init = initial_state(&spec, y)?;
+    fit_specs(&[spec], y, max_evals).pop()
+}
+
+/// Fits each form of `specs` to `y` as [`fit_spec`] would, the forms' minimizations run in
+/// lockstep so that each round evaluates all their likelihoods in one pass over `y`. Returns the
+/// forms that could be fitted, in the order given.
+pub fn fit_specs(specs: &[EtsSpec], y: &[f64], max_evals: usize) -> Vec<EtsFit> {
+    let opts = NelderMeadOptions {
+        max_evals,
+        f_tol: 1e-6,
+        step: 0.15,
+    };
+    let mut forms: Vec<(&EtsSpec, EtsState, NelderMead)> = specs
+        .iter()
+        .filter_map(|spec| {
+            let init = initial_state(spec, y)?;
+            let (x0, lo, hi) = search_box(spec);
+            Some((spec, init, NelderMead::new(&x0, &lo, &hi, opts)))
+        })
+        .collect();
+    loop {
+        let (mut who, mut runs) = (Vec::new(), Vec::new());
+        for (i, (spec, init, nm)) in forms.iter().enumerate() {
+            if let Some(x) = nm.ask() {
+                who.push(i);
+                runs.push(LikRun::new(spec, params_from(spec, x), init));
+            }
+        }
+        if runs.is_empty() {
+            break;
+        }
+        neg2_logliks(&mut runs, y);
+        for (i, run) in who.into_iter().zip(&runs) {
+            forms[i].2.tell(run.result(y.len()).0);
+        }
+    }
+    let (mut heads, mut runs) = (Vec::new(), Vec::new());
+    for (spec, init, nm) in forms {
+        runs.push(LikRun::new(spec, params_from(spec, &nm.minimum().x), &init));
+        heads.push((spec, init));
+    }
+    neg2_logliks(&mut runs, y);
+    heads
+        .into_iter()
+        .zip(runs)
+        .filter_map(|((spec, init), run)| {
+            let (lik, mae) = run.result(y.len());
+            if !lik.is_finite() {
+                return None;
+            }
+            let n = y.len() as f64;
+            let k = (spec.n_smoothing() + spec.n_states() + 1) as f64;
+            let aicc = if n - k - 1.0 > 0.0 {
+                lik + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+            } else {
+                f64::INFINITY
+            };
+            Some(EtsFit {
+                spec: *spec,
+                params: run.p,
+                init,
+                aicc,
+                mae,
+            })
+        })
+        .collect()
+}
+
+/// Starting point and box of the free parameters (alpha, beta*, gamma*, phi as applicable).
+fn search_box(spec: &EtsSpec) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mut x0, mut lo, mut hi) = (vec![0.2], vec![LO], vec![HI]);
     if spec.trend != TrendType::None {
         x0.push(0.1);
@@ -166,37 +411,7 @@ pub fn fit_spec(spec: EtsSpec, y: &[f64], max_evals: usize) -> Option<EtsFit> {
         lo.push(PHI_LO);
         hi.push(PHI_HI);
     }
-    let opts = NelderMeadOptions {
-        max_evals,
-        f_tol: 1e-6,
-        step: 0.15,
-    };
-    let best = nelder_mead(
-        |x| neg2_loglik(&spec, &params_from(&spec, x), &init, y).0,
-        &x0,
-        &lo,
-        &hi,
-        opts,
-    );
-    let params = params_from(&spec, &best.x);
-    let (lik, mae) = neg2_loglik(&spec, &params, &init, y);
-    if !lik.is_finite() {
-        return None;
-    }
-    let n = y.len() as f64;
-    let k = (spec.n_smoothing() + spec.n_states() + 1) as f64;
-    let aicc = if n - k - 1.0 > 0.0 {
-        lik + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0)
-    } else {
-        f64::INFINITY
-    };
-    Some(EtsFit {
-        spec,
-        params,
-        init,
-        aicc,
-        mae,
-    })
+    (x0, lo, hi)
 }
 
 #[cfg(test)]
@@ -272,5 +487,92 @@ mod tests {
         let s = initial_state(&spec, &y).unwrap();
         assert_eq!(s.season, vec![1.0, -1.0, 2.0, -2.0]);
         assert!((s.level - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn runs_side_by_side_equal_each_run_point_by_point() {
+        // Every non-seasonal form, parameter sets from the search box's corners and inside,
+        // data positive (multiplicative forms) and crossing zero (they fail): the kernel's
+        // likelihood and error, bit for bit, against LikRun::push alone, whatever the company.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let positive: Vec<f64> = (0..700)
+            .map(|t| 50.0 + 10.0 * (t as f64 / 40.0).sin() + 5.0 * next())
+            .collect();
+        let crossing: Vec<f64> = (0..700)
+            .map(|t| 3.0 * (t as f64 / 30.0).sin() + next() - 0.5)
+            .collect();
+        let tiny: Vec<f64> = positive.iter().map(|v| v * 1e-150).collect();
+        for y in [&positive, &crossing, &tiny] {
+            let mut specs = Vec::new();
+            for error in [ErrorType::Additive, ErrorType::Multiplicative] {
+                for trend in [TrendType::None, TrendType::Additive, TrendType::Damped] {
+                    specs.push(EtsSpec::non_seasonal(error, trend));
+                }
+            }
+            let mut cases = Vec::new();
+            for spec in &specs {
+                for x in [
+                    [LO, LO, PHI_LO],
+                    [HI, HI, PHI_HI],
+                    [next(), next(), 0.9],
+                    [0.2, 0.1, 0.95],
+                ] {
+                    let mut free = vec![x[0]];
+                    if spec.trend != TrendType::None {
+                        free.push(x[1]);
+                    }
+                    if spec.trend == TrendType::Damped {
+                        free.push(x[2]);
+                    }
+                    cases.push((spec, params_from(spec, &free)));
+                }
+            }
+            let want: Vec<(f64, f64)> = cases
+                .iter()
+                .map(|(spec, p)| {
+                    let init = initial_state(spec, y).unwrap();
+                    let mut run = LikRun::new(spec, *p, &init);
+                    for &v in y.iter() {
+                        if !run.failed {
+                            run.push(v);
+                        }
+                    }
+                    run.result(y.len())
+                })
+                .collect();
+            for company in [1, 3, 5, cases.len()] {
+                for (group, want) in cases.chunks(company).zip(want.chunks(company)) {
+                    let inits: Vec<EtsState> = group
+                        .iter()
+                        .map(|(s, _)| initial_state(s, y).unwrap())
+                        .collect();
+                    let mut runs: Vec<LikRun<'_>> = group
+                        .iter()
+                        .zip(&inits)
+                        .map(|((s, p), i)| LikRun::new(s, *p, i))
+                        .collect();
+                    neg2_logliks(&mut runs, y);
+                    for ((run, w), (spec, p)) in runs.iter().zip(want).zip(group) {
+                        let got = run.result(y.len());
+                        assert_eq!(
+                            got.0.to_bits(),
+                            w.0.to_bits(),
+                            "{spec:?} {p:?}: {got:?} vs {w:?}"
+                        );
+                        assert_eq!(
+                            got.1.to_bits(),
+                            w.1.to_bits(),
+                            "{spec:?} {p:?}: {got:?} vs {w:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

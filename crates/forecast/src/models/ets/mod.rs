@@ -10,7 +10,7 @@ pub mod recursion;
 pub mod spec;
 
 use crate::path::PathModel;
-use fit::{fit_spec, EtsFit};
+use fit::{fit_specs, EtsFit};
 use spec::{ErrorType, EtsSpec, SeasonType, TrendType};
 
 /// Points before the calibration tail used to estimate parameters.
@@ -85,10 +85,8 @@ impl EtsModel {
     pub fn auto(y: &[f64], fit_end: usize, search: &EtsSearch) -> Option<EtsModel> {
         let start = fit_end.saturating_sub(FIT_WINDOW);
         let window = y.get(start..fit_end)?;
-        search
-            .candidates(window)
+        fit_specs(&search.candidates(window), window, MAX_EVALS)
             .into_iter()
-            .filter_map(|spec| fit_spec(spec, window, MAX_EVALS))
             .min_by(|a, b| a.aicc.total_cmp(&b.aicc))
             .map(|fit| EtsModel { fit, start })
     }
