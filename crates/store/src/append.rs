@@ -160,8 +160,8 @@ impl Store {
             Err(e) => Err(e),
         };
         match result {
-            Ok((stats, seq, runs, slots)) => {
-                head.applied_own(seq, &runs);
+            Ok((stats, (seq, bytes), runs, slots)) => {
+                head.applied_own(seq, &runs, bytes);
                 for (key, entry) in slots {
                     match cache.ids.get_mut(key) {
                         Some(e) => *e = entry,
@@ -182,10 +182,11 @@ impl Store {
     }
 }
 
-/// What a committed append leaves to record: its stats, log row, runs and series entries.
+/// What a committed append leaves to record: its stats, log row (sequence number and length), runs
+/// and series entries.
 type Appended<'a> = (
     AppendStats,
-    i64,
+    (i64, usize),
     Vec<Run>,
     Vec<(&'a SeriesKey, CachedSeries)>,
 );
@@ -331,9 +332,10 @@ fn append_in<'a>(
         });
     }
     let seq = head.next_seq();
-    wal_log::insert(tx, seq, &wal_log::encode(&runs), context)?;
+    let body = wal_log::encode(&runs);
+    wal_log::insert(tx, seq, &body, context)?;
     let entries = slots.into_iter().map(|s| (s.key, s.entry)).collect();
-    Ok((stats, seq, runs, entries))
+    Ok((stats, (seq, body.len()), runs, entries))
 }
 
 /// Finds or creates the series row for `key`, makes its labels `labels` and marks it live (subject to

@@ -17,8 +17,13 @@ use prescale_core::Sample;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 
-/// The log is flushed into chunks by the append that finds it holding this many samples.
+/// The log is flushed into chunks by the append that finds it holding this many samples (the most
+/// the head holds in memory)...
 pub(crate) const FLUSH_SAMPLES: usize = 262_144;
+/// ... or this many bytes of log rows: the pages a flushed log leaves free in the file stay at most
+/// about this size whatever the batches' shape (one sample per series a batch, as scrapes write, costs
+/// ~20 log bytes a sample; remote-write's 10 a series ~2).
+pub(crate) const FLUSH_LOG_BYTES: usize = 2 << 20;
 
 /// One series' samples in the log: time-ordered, unique, the latest write of each time.
 #[derive(Debug, Default)]
@@ -42,6 +47,8 @@ pub(crate) struct Head {
     series: HashMap<i64, SeriesHead>,
     /// Samples applied since the last flush (repeats included: an upper bound of the memory held).
     samples: usize,
+    /// Bytes of the log rows applied since the last flush.
+    log_bytes: usize,
     /// Where each series' newest chunk stands, so the next flush appends to it without decoding.
     open: chunks::OpenChunks,
 }
@@ -95,6 +102,7 @@ impl Head {
         self.synced = None;
         self.series.clear();
         self.samples = 0;
+        self.log_bytes = 0;
         self.open.clear();
     }
 
@@ -117,6 +125,7 @@ impl Head {
             for run in wal_log::decode(seq, &body, context)? {
                 self.apply(&run);
             }
+            self.log_bytes += body.len();
             last = seq;
         }
         self.synced = Some(Synced {
@@ -141,18 +150,19 @@ impl Head {
         self.synced.map_or(1, |s| s.last_seq.max(s.flushed) + 1)
     }
 
-    /// Records this handle's own committed log row.
-    pub(crate) fn applied_own(&mut self, seq: i64, runs: &[Run]) {
+    /// Records this handle's own committed log row (`bytes` long).
+    pub(crate) fn applied_own(&mut self, seq: i64, runs: &[Run], bytes: usize) {
         for run in runs {
             self.apply(run);
         }
+        self.log_bytes += bytes;
         if let Some(s) = &mut self.synced {
             s.last_seq = seq;
         }
     }
 
     pub(crate) fn needs_flush(&self) -> bool {
-        self.samples >= FLUSH_SAMPLES
+        self.samples >= FLUSH_SAMPLES || self.log_bytes >= FLUSH_LOG_BYTES
     }
 
     /// Samples held.
@@ -216,6 +226,7 @@ impl Head {
         wal_log::truncate(conn, synced.last_seq, context)?;
         self.series.clear();
         self.samples = 0;
+        self.log_bytes = 0;
         self.synced = Some(Synced {
             flushed: synced.last_seq,
             ..synced
@@ -322,6 +333,45 @@ mod tests {
             ts: Timestamp(ts),
             value,
         }
+    }
+
+    #[test]
+    fn a_log_of_single_sample_runs_is_flushed_by_its_bytes() {
+        use prescale_core::{Labels, MetricName, Point, SeriesKey, WorkloadId};
+        let mut store = Store::open_in_memory().unwrap();
+        let keys: Vec<SeriesKey> = (0..5000)
+            .map(|i| {
+                SeriesKey::new(
+                    WorkloadId::new(format!("w{}", i % 50)).unwrap(),
+                    MetricName::new(format!("m{i}")).unwrap(),
+                )
+            })
+            .collect();
+        // Scrape-shaped batches: one sample of each series, each its own run in the log row.
+        let (mut samples, mut flushed_at) = (0, None);
+        for t in 0..40 {
+            let points: Vec<Point> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Point {
+                    key: k.clone(),
+                    labels: Labels::new(),
+                    sample: s(t * 15_000, (i as f64 * 0.37 + t as f64).sin()),
+                })
+                .collect();
+            if store.append_points(&points).unwrap().flushed > 0 {
+                flushed_at = Some(samples);
+                break;
+            }
+            samples += points.len();
+        }
+        let at = flushed_at.expect("the log was never flushed");
+        assert!(at < FLUSH_SAMPLES / 2, "flushed at {at} samples");
+        let held = store.head.lock().unwrap().log_bytes;
+        assert!(
+            held < FLUSH_LOG_BYTES,
+            "{held} log bytes held after the flush"
+        );
     }
 
     #[test]
