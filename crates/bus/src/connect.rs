@@ -13,6 +13,9 @@ pub const LEASE_BUCKET: &str = "prescale_leases";
 pub const SNAPSHOT_BUCKET: &str = "prescale_snapshots";
 /// Bucket of the cluster-wide settings: the global mode, the kill switch, the partition count.
 pub const CONTROLS_BUCKET: &str = "prescale_controls";
+/// Bucket of fleet learning: each workload's raw feature row and the elected learner's result
+/// (kept a day: a workload nobody publishes any more drops out of the fleet).
+pub const LEARNING_BUCKET: &str = "prescale_learning";
 
 /// How the bus is reached and how long things are kept.
 #[derive(Debug, Clone)]
@@ -52,6 +55,7 @@ pub struct Bus {
     pub leases: kv::Store,
     pub controls: kv::Store,
     pub snapshots: kv::Store,
+    pub learning: kv::Store,
     pub options: BusOptions,
 }
 
@@ -136,12 +140,25 @@ impl Bus {
             },
         )
         .await?;
+        let learning = bucket(
+            &js,
+            kv::Config {
+                bucket: LEARNING_BUCKET.into(),
+                description: "prescale fleet learning: feature rows and the learner's result"
+                    .into(),
+                history: 1,
+                max_age: Duration::from_secs(86_400),
+                ..Default::default()
+            },
+        )
+        .await?;
         Ok(Bus {
             client,
             js,
             leases,
             controls,
             snapshots,
+            learning,
             options,
         })
     }

@@ -1,7 +1,8 @@
 //! prescale on NATS JetStream: telemetry points published to subjects partitioned by workload,
 //! a compact point-batch codec, durable pull consumers per partition, and the ownership of
 //! partitions by leases in a JetStream key-value bucket (revision-based fencing tokens, membership
-//! heartbeats, rendezvous hashing over the live members), and one elected leader per fleet-wide role.
+//! heartbeats, rendezvous hashing over the live members), one elected leader per fleet-wide role,
+//! and the bucket through which the elected learner sees every instance's workloads.
 
 pub mod blocking;
 pub mod codec;
@@ -11,6 +12,7 @@ pub mod controls;
 pub mod error;
 pub mod hash;
 pub mod leader;
+pub mod learning;
 pub mod lease;
 pub mod ownership;
 pub mod publisher;
@@ -24,6 +26,7 @@ pub use consumer::{Delivery, PartitionConsumer};
 pub use controls::GlobalControls;
 pub use error::BusError;
 pub use leader::{Leader, LeaderError, LeaderInfo};
+pub use learning::{row_key, FleetLearning, Stored};
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
 pub use ownership::{Holding, Ownership, OwnershipView, RoundReport};
 pub use publisher::{PublishReport, Publisher};

@@ -12,7 +12,13 @@ use prescale_core::WorkloadId;
 /// other byte becomes `=XX` (key-value keys allow no `%` or `:`), so distinct ids give distinct
 /// keys.
 pub fn snapshot_key(workload: &WorkloadId) -> String {
-    let mut out = String::from("snap.");
+    format!("snap.{}", escaped(workload))
+}
+
+/// `workload` as one key-value token sequence: ASCII letters, digits, `-` and `_` stay, every
+/// other byte becomes `=XX`.
+pub(crate) fn escaped(workload: &WorkloadId) -> String {
+    let mut out = String::new();
     for b in workload.as_str().bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') {
             out.push(char::from(b));

@@ -341,7 +341,14 @@ impl Daemon {
                 shutdown_rx.clone(),
             )));
         }
-        if let Some(t) = loops::learn::spawn(&cfg, insight.clone(), shutdown_rx.clone()).await? {
+        if let Some(t) = loops::learn::spawn(
+            &cfg,
+            insight.clone(),
+            cluster.as_ref().map(|c| &c.link),
+            shutdown_rx.clone(),
+        )
+        .await?
+        {
             tasks.push(t);
         }
         if !cfg.backfill.is_empty() {

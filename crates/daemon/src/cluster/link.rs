@@ -28,6 +28,7 @@ pub(super) struct Inner {
     pub(super) handle: tokio::runtime::Handle,
     pub(super) snapshots: Snapshots,
     pub(super) snapshot_stats: super::carry::SnapshotStats,
+    pub(super) learn_stats: Arc<super::learning::LearnStats>,
     decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
     configured: Vec<WorkloadId>,
     bad_messages: AtomicU64,
@@ -60,6 +61,15 @@ pub struct ClusterView {
     pub snapshots_restored: u64,
     pub snapshots_refused: u64,
     pub snapshots_failed: u64,
+    /// Fleet learning: the instance that learns for the fleet as last seen (`leader.learn`),
+    /// feature rows this instance published, rows it skipped as malformed while learning,
+    /// results it published as the learner, stored from the learner, and skipped as malformed.
+    pub learner: Option<String>,
+    pub feature_rows_published: u64,
+    pub feature_rows_bad: u64,
+    pub fleet_results_published: u64,
+    pub fleet_results_applied: u64,
+    pub fleet_results_bad: u64,
 }
 
 impl ClusterLink {
@@ -75,6 +85,7 @@ impl ClusterLink {
             inner: Arc::new(Inner {
                 snapshots: Snapshots::new(ownership.bus()),
                 snapshot_stats: Default::default(),
+                learn_stats: Default::default(),
                 ownership,
                 handle,
                 decisions,
@@ -187,6 +198,17 @@ impl ClusterLink {
             snapshots_restored: i.snapshot_stats.restored.load(Ordering::Relaxed),
             snapshots_refused: i.snapshot_stats.refused.load(Ordering::Relaxed),
             snapshots_failed: i.snapshot_stats.failed.load(Ordering::Relaxed),
+            learner: i
+                .learn_stats
+                .learner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            feature_rows_published: i.learn_stats.rows_published.load(Ordering::Relaxed),
+            feature_rows_bad: i.learn_stats.rows_bad.load(Ordering::Relaxed),
+            fleet_results_published: i.learn_stats.results_published.load(Ordering::Relaxed),
+            fleet_results_applied: i.learn_stats.results_applied.load(Ordering::Relaxed),
+            fleet_results_bad: i.learn_stats.results_bad.load(Ordering::Relaxed),
         }
     }
 }

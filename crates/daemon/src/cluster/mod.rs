@@ -6,7 +6,8 @@
 //! for the workloads of those partitions, checks its lease's fencing token before every actuation,
 //! publishes every decision to `prescale.decisions.<workload>`, and keeps the global mode and kill
 //! switch in step with the controls bucket. Each owned workload's learned headroom follows it to
-//! its next owner through the snapshots bucket ([`carry`]). With the bus away, leases run out:
+//! its next owner through the snapshots bucket ([`carry`]). Fingerprints and clusters are learned
+//! over the whole fleet by one elected instance from every instance's feature rows ([`learning`]). With the bus away, leases run out:
 //! nothing is decided or acted on (the fleet holds) until the bus returns and the leases are
 //! taken again.
 
@@ -15,6 +16,7 @@ pub mod carry;
 mod consume;
 mod controls_sync;
 pub mod fenced;
+pub mod learning;
 pub mod link;
 pub mod sink;
 

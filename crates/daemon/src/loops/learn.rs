@@ -27,9 +27,15 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 /// Opens the loop's store connection and starts it, when `[learn]` is enabled and the store is the
 /// embedded one (the fleet's series must be in the file); `None` otherwise.
+///
+/// In a cluster (`link`), fingerprints and clusters are learned over the whole fleet by the
+/// elected learner from every instance's feature rows (`crate::cluster::learning`): each
+/// fingerprint period publishes this instance's rows, then learns (the learner) or stores the
+/// learner's result (the others); the cluster period has nothing more to do.
 pub async fn spawn(
     cfg: &DaemonConfig,
     insight: Insight,
+    link: Option<&crate::cluster::ClusterLink>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Option<JoinHandle<()>>, DaemonError> {
     let Some(learn) = cfg.learn.clone() else {
@@ -48,12 +54,26 @@ pub async fn spawn(
     let store = tokio::task::spawn_blocking(move || Store::open_with(&db, &opts))
         .await
         .map_err(|e| DaemonError::Task(e.to_string()))??;
+    let fleet = match link {
+        None => None,
+        Some(l) => {
+            let (f, rounds) = crate::cluster::learning::FleetLearn::start(l, shutdown.clone())?;
+            Some((f, rounds))
+        }
+    };
     tracing::info!(
         fingerprint_every = %crate::config::show_duration(learn.fingerprint_every),
         cluster_every = %crate::config::show_duration(learn.cluster_every),
+        fleet_wide = fleet.is_some(),
         "learn loop"
     );
-    Ok(Some(tokio::spawn(run(learn, store, insight, shutdown))))
+    Ok(Some(tokio::spawn(async move {
+        let (fleet, rounds) = fleet.unzip();
+        run(learn, store, insight, fleet, shutdown).await;
+        if let Some(r) = rounds {
+            let _ = r.await;
+        }
+    })))
 }
 
 /// What one wake-up does.
@@ -98,6 +118,7 @@ pub async fn run(
     cfg: LearnConfig,
     store: Store,
     insight: Insight,
+    mut fleet: Option<crate::cluster::learning::FleetLearn>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let store = Arc::new(Mutex::new(store));
@@ -147,6 +168,13 @@ pub async fn run(
                 continue;
             }
             _ = fingerprint_tick.tick() => {
+                if let Some(f) = fleet.as_mut() {
+                    let opts = fingerprint_options(&windows, reducer, basis);
+                    if !fleet_round(f, &store, &hub, &cfg, &opts, &mut shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
                 let health = forecast_health(&insight);
                 let recluster = match RECLUSTER.reason(last_cluster.map(|t| t.elapsed()), &health) {
                     Some(why) => {
@@ -157,7 +185,7 @@ pub async fn run(
                 };
                 Job::Fingerprint { then_cluster: !clustered || recluster }
             }
-            _ = cluster_tick.tick() => Job::Cluster,
+            _ = cluster_tick.tick(), if fleet.is_none() => Job::Cluster,
         };
         let (job_store, windows) = (store.clone(), windows.clone());
         let work = tokio::task::spawn_blocking(move || {
@@ -194,6 +222,34 @@ pub async fn run(
             Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
         }
     }
+}
+
+/// A cluster's learning round (see [`spawn`]), then the cluster models retrained when the stored
+/// clustering moved a workload. False when shutdown came first.
+async fn fleet_round(
+    fleet: &mut crate::cluster::learning::FleetLearn,
+    store: &Arc<Mutex<Store>>,
+    hub: &crate::fleet::FleetHub,
+    cfg: &LearnConfig,
+    opts: &FingerprintOptions,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let reclustered = tokio::select! {
+        r = fleet.round(store, opts) => r,
+        _ = stopped(shutdown) => return false,
+    };
+    if !reclustered || cfg.fleet_every.is_none() {
+        return true;
+    }
+    let (st, h) = (store.clone(), hub.clone());
+    let changed = tokio::task::spawn_blocking(move || h.clusters_changed(&membership(&lock(&st))))
+        .await
+        .unwrap_or(false);
+    if changed {
+        tracing::info!("clusters changed: retraining the fleet and cluster models");
+        return train_fleet(store, hub, &cfg.cluster_models, shutdown).await;
+    }
+    true
 }
 
 /// When the first fleet training starts after the loop does.
@@ -445,23 +501,10 @@ fn fingerprint(
         Ok(false) => {}
         Err(e) => return Step::Failed(e),
     }
-    let opts = FingerprintOptions {
-        windows: windows.to_vec(),
-        created: clock::now(),
-        reducer,
-        basis,
-        ..FingerprintOptions::default()
-    };
+    let opts = fingerprint_options(windows, reducer, basis);
     match fingerprint_store(store, &opts) {
         Ok(r) => {
-            // Older runs go, except those a clustering refers to (and a day's worth kept).
-            let pruned = match store.prune_fingerprint_runs(KEEP_RUNS) {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning old fingerprint runs");
-                    0
-                }
-            };
+            let pruned = prune_runs(store);
             // The basis is reused run after run (comparable vectors) until the settings or the
             // fleet's features change, or it is `[learn] refit_basis` older than the data
             // (prescale_learn::basis).
@@ -477,6 +520,43 @@ fn fingerprint(
             ))
         }
         Err(e) => Step::Failed(e),
+    }
+}
+
+/// How the loop fingerprints (alone or as a cluster's learner), created now.
+fn fingerprint_options(
+    windows: &[Interval],
+    reducer: Reducer,
+    basis: BasisPolicy,
+) -> FingerprintOptions {
+    FingerprintOptions {
+        windows: windows.to_vec(),
+        created: clock::now(),
+        reducer,
+        basis,
+        ..FingerprintOptions::default()
+    }
+}
+
+/// Clusters the latest fingerprint run as the loop does, logging the outcome (for a cluster's
+/// learner).
+pub(crate) fn cluster_logged(store: &mut Store) {
+    match cluster(store) {
+        Step::Done(what) => tracing::info!(clusterings = %what, "fleet clustered"),
+        Step::Unchanged => {}
+        Step::Failed(e) => tracing::info!(error = %e, "fleet not clustered; next period"),
+    }
+}
+
+/// Drops older fingerprint runs, except those a clustering refers to (and a day's worth kept);
+/// how many went.
+pub(crate) fn prune_runs(store: &mut Store) -> usize {
+    match store.prune_fingerprint_runs(KEEP_RUNS) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "pruning old fingerprint runs");
+            0
+        }
     }
 }
 

@@ -1,0 +1,107 @@
+//! Fleet learning across instances in the `prescale_learning` bucket: every instance writes the
+//! raw feature row of each workload its store holds (`feat.<workload>`, escaped as snapshot keys),
+//! the elected learner reads them all, fits one basis over the merged fleet, and writes the result
+//! (`fleet.result`) that every instance stores as its own latest fingerprint run and clustering.
+//! The bytes are the daemon's (it validates them); this module only keeps and lists them.
+
+use crate::snapshots::escaped;
+use crate::{Bus, BusError};
+use async_nats::jetstream::kv;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use prescale_core::WorkloadId;
+
+/// Key prefix of the feature rows.
+pub const ROW_PREFIX: &str = "feat.";
+/// Key of the elected learner's result.
+pub const RESULT_KEY: &str = "fleet.result";
+
+/// The bucket's key of `workload`'s feature row.
+pub fn row_key(workload: &WorkloadId) -> String {
+    format!("{ROW_PREFIX}{}", escaped(workload))
+}
+
+/// One stored value and the revision it was written at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub key: String,
+    pub revision: u64,
+    pub value: Vec<u8>,
+}
+
+/// The learning bucket.
+#[derive(Clone)]
+pub struct FleetLearning {
+    kv: kv::Store,
+}
+
+impl FleetLearning {
+    pub fn new(bus: &Bus) -> FleetLearning {
+        FleetLearning {
+            kv: bus.learning.clone(),
+        }
+    }
+
+    /// Stores `bytes` as `workload`'s feature row (replacing the previous one); the revision.
+    pub async fn put_row(&self, workload: &WorkloadId, bytes: Vec<u8>) -> Result<u64, BusError> {
+        self.put(&row_key(workload), bytes).await
+    }
+
+    /// Stores a raw value under `key` (a `feat.` key whose bytes may be anything: for tests of
+    /// what a reader does with a malformed row).
+    #[doc(hidden)]
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<u64, BusError> {
+        self.kv
+            .put(key, Bytes::from(bytes))
+            .await
+            .map_err(|e| BusError::nats(format!("writing {key}"), e))
+    }
+
+    /// Every feature row now stored (one subject-filtered stream-info request and a read per
+    /// row), in key order.
+    pub async fn rows(&self) -> Result<Vec<Stored>, BusError> {
+        let kv = &self.kv;
+        let mut subjects: Vec<(String, usize)> = kv
+            .stream
+            .info_with_subjects(format!("{}{ROW_PREFIX}>", kv.prefix))
+            .await
+            .map_err(|e| BusError::nats("listing the feature rows", e))?
+            .try_collect()
+            .await
+            .map_err(|e| BusError::nats("listing the feature rows", e))?;
+        subjects.sort();
+        subjects.dedup();
+        let mut out = Vec::with_capacity(subjects.len());
+        for (subject, _) in subjects {
+            let Some(key) = subject.strip_prefix(kv.prefix.as_str()) else {
+                continue;
+            };
+            if let Some(s) = self.get(key).await? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores the learner's result; the revision.
+    pub async fn put_result(&self, bytes: Vec<u8>) -> Result<u64, BusError> {
+        self.put(RESULT_KEY, bytes).await
+    }
+
+    /// The latest result; `None` when no learner wrote one.
+    pub async fn result(&self) -> Result<Option<Stored>, BusError> {
+        self.get(RESULT_KEY).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Stored>, BusError> {
+        match self.kv.entry(key).await {
+            Ok(Some(e)) if e.operation == kv::Operation::Put => Ok(Some(Stored {
+                key: key.to_string(),
+                revision: e.revision,
+                value: e.value.to_vec(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) => Err(BusError::nats(format!("reading {key}"), e)),
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Fleet learning across instances over a real `nats-server -js` on loopback: two `prescale run`
+//! instances each own part of a fleet of two behaviours (a fast hourly wave and a flat level);
+//! each stores only its own workloads' history, yet both serve the same fleet-wide clustering
+//! (`/api/v1/clusters`) covering every workload, with each behaviour's workloads of both owners in
+//! one cluster. A malformed feature row on the bus is counted and skipped. After kill -9 of the
+//! learner, the other instance takes the learner lease and learns the whole fleet itself.
+
+mod common;
+
+use common::{http, now_ms};
+use prescale_bus::testkit::nats_or_skip;
+use prescale_bus::{partition_of, Partitions};
+use prescale_core::WorkloadId;
+use prescale_ingest::remote_write::{encode, from_points};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PARTITIONS: u32 = 16;
+/// History pushed per workload: 6 h at one sample a minute.
+const SAMPLES: i64 = 360;
+const STEP_MS: i64 = 60_000;
+
+struct Instance {
+    id: String,
+    port: u16,
+    db: PathBuf,
+    cfg: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Instance {
+    fn new(dir: &Path, nats: &str, id: &str) -> Instance {
+        let cfg = dir.join(format!("{id}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "tick = \"1s\"\n[agent]\nenabled = false\n[learn]\nfingerprint_every = \"1s\"\ncluster_every = \"1h\"\nwindows = [\"1h\", \"6h\"]\nfleet = false\n[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = {PARTITIONS}\n"
+            ),
+        )
+        .unwrap();
+        Instance {
+            id: id.to_string(),
+            port: TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+            db: dir.join(format!("{id}.db")),
+            cfg,
+            log: dir.join(format!("{id}.log")),
+            child: None,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_prescale"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(["run", "--config"])
+            .arg(&self.cfg)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&self.log).unwrap())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = Instant::now();
+        while http()
+            .get(&format!("{}/healthz", self.base()))
+            .call()
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} did not start: {}",
+                self.id,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The JSON of a 200 answer to `GET path`; `None` otherwise.
+    fn get(&self, path: &str) -> Option<serde_json::Value> {
+        let mut r = http()
+            .get(&format!("{}{path}", self.base()))
+            .config()
+            .timeout_global(Some(Duration::from_secs(2)))
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .ok()?;
+        if r.status() != 200 {
+            return None;
+        }
+        serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
+    }
+
+    /// `GET /api/v1/cluster`.
+    fn view(&self) -> Option<serde_json::Value> {
+        self.get("/api/v1/cluster")
+    }
+
+    /// The k-means clustering it serves: each cluster's members, as sets.
+    fn clusters(&self) -> Option<BTreeSet<BTreeSet<String>>> {
+        let v = self.get("/api/v1/clusters?algorithm=kmeans")?;
+        Some(
+            v["clusters"]
+                .as_array()?
+                .iter()
+                .map(|c| strings(&c["members"]).into_iter().collect())
+                .collect(),
+        )
+    }
+
+    fn count(&self, field: &str) -> u64 {
+        self.view().and_then(|v| v[field].as_u64()).unwrap_or(0)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait_for<T>(
+    limit: Duration,
+    what: &str,
+    logs: &[&Instance],
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(t) = f() {
+            return t;
+        }
+        if start.elapsed() > limit {
+            let mut all = String::new();
+            for i in logs {
+                let l = i.logs();
+                let tail: Vec<&str> = l.lines().rev().take(40).collect();
+                all.push_str(&format!(
+                    "\n--- {} view {:?}\n{}",
+                    i.id,
+                    i.view(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                ));
+            }
+            panic!("timed out after {limit:?} waiting for {what}{all}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The demand of `workload` of `shape` at sample `k`: a wave of period one hour around 100, or a
+/// flat level around 1000, each with a small per-workload wiggle.
+fn demand(shape: &str, seed: usize, k: i64) -> f64 {
+    let wiggle = ((k * 7919 + seed as i64 * 104_729) % 97) as f64 / 97.0;
+    match shape {
+        "wave" => 100.0 + 80.0 * (2.0 * std::f64::consts::PI * k as f64 / 60.0).sin() + wiggle,
+        _ => 1000.0 + 2.0 * wiggle,
+    }
+}
+
+/// Sends `workload`'s history (6 h to now) to `to`.
+fn push_history(to: &Instance, workload: &str, shape: &str, seed: usize) {
+    let end = now_ms() / STEP_MS * STEP_MS;
+    let pts: Vec<_> = (0..SAMPLES)
+        .map(|k| {
+            (
+                "cpu",
+                vec![("job", workload)],
+                end - (SAMPLES - 1 - k) * STEP_MS,
+                demand(shape, seed, k),
+            )
+        })
+        .collect();
+    let body = encode(&from_points(pts));
+    let r = http()
+        .post(&format!("{}/api/v1/write", to.base()))
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(r.status(), 204, "writing {workload}'s history");
+}
+
+#[test]
+fn two_instances_learn_one_fleet_wide_clustering_and_the_learner_fails_over() {
+    let Some(nats) =
+        nats_or_skip("two_instances_learn_one_fleet_wide_clustering_and_the_learner_fails_over")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Instance::new(dir.path(), &nats.url(), "a");
+    let mut b = Instance::new(dir.path(), &nats.url(), "b");
+    a.start();
+    b.start();
+
+    // Both members, each holding its share of the partitions.
+    let held = wait_for(
+        Duration::from_secs(20),
+        "two members splitting the partitions",
+        &[&a, &b],
+        || {
+            let (va, vb) = (a.view()?, b.view()?);
+            let ha: Vec<u64> = va["partitions_held"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.as_u64())
+                .collect();
+            let hb: Vec<u64> = vb["partitions_held"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.as_u64())
+                .collect();
+            (strings(&va["members"]).len() == 2
+                && strings(&vb["members"]).len() == 2
+                && ha.len() + hb.len() == PARTITIONS as usize
+                && !ha.is_empty()
+                && !hb.is_empty())
+            .then(|| {
+                let mut m = BTreeMap::new();
+                for p in ha {
+                    m.insert(p as u32, "a");
+                }
+                for p in hb {
+                    m.insert(p as u32, "b");
+                }
+                m
+            })
+        },
+    );
+
+    // Two workloads of each shape owned by each instance.
+    let parts = Partitions::new(PARTITIONS).unwrap();
+    let owner = |w: &str| held[&partition_of(&WorkloadId::new(w).unwrap(), parts)];
+    let mut fleet: Vec<(String, &str, &str)> = Vec::new(); // (workload, shape, owner)
+    for shape in ["wave", "flat"] {
+        for want in ["a", "b"] {
+            let picked: Vec<String> = (0..200)
+                .map(|i| format!("{shape}-{i}"))
+                .filter(|w| owner(w) == want)
+                .take(2)
+                .collect();
+            assert_eq!(picked.len(), 2, "two {shape} workloads owned by {want}");
+            for w in picked {
+                fleet.push((w, shape, want));
+            }
+        }
+    }
+    for (seed, (w, shape, _)) in fleet.iter().enumerate() {
+        push_history(&a, w, shape, seed);
+    }
+    let every: BTreeSet<String> = fleet.iter().map(|(w, _, _)| w.clone()).collect();
+
+    // Both serve one clustering of all eight workloads, the same one.
+    let clusters = wait_for(
+        Duration::from_secs(60),
+        "the same fleet-wide clustering on both instances",
+        &[&a, &b],
+        || {
+            let (ca, cb) = (a.clusters()?, b.clusters()?);
+            let covered: BTreeSet<String> = ca.iter().flatten().cloned().collect();
+            (ca == cb && covered == every).then_some(ca)
+        },
+    );
+    // Each instance's store holds only its own workloads' history: the learning was fleet-wide.
+    for i in [&a, &b] {
+        let series = i
+            .get("/api/v1/workloads")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        for (w, _, o) in &fleet {
+            if *o == i.id.as_str() {
+                assert!(
+                    series.contains(&format!("\"{w}\"")),
+                    "{} lacks its {w}: {series}",
+                    i.id
+                );
+            } else {
+                assert!(
+                    !series.contains(&format!("\"{w}\"")),
+                    "{} stores {w}, owned by {o}: {series}",
+                    i.id
+                );
+            }
+        }
+    }
+    // Each shape's workloads, from both owners, share a cluster; the shapes do not.
+    let cluster_of = |w: &str| clusters.iter().find(|c| c.contains(w)).unwrap().clone();
+    for shape in ["wave", "flat"] {
+        let of_shape: Vec<&(String, &str, &str)> = fleet.iter().filter(|f| f.1 == shape).collect();
+        let c = cluster_of(&of_shape[0].0);
+        for (w, _, _) in &of_shape {
+            assert!(c.contains(w), "{shape} workloads apart: {clusters:?}");
+        }
+    }
+    assert_ne!(
+        cluster_of(&fleet[0].0),
+        cluster_of(&fleet[4].0),
+        "{clusters:?}"
+    );
+    let learner = a.view().unwrap()["learner"].as_str().unwrap().to_string();
+    assert_eq!(
+        b.view().unwrap()["learner"].as_str(),
+        Some(learner.as_str())
+    );
+    let (lead, other) = if learner == "a" {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert!(lead.count("fleet_results_published") >= 1);
+    assert!(other.count("fleet_results_applied") >= 1);
+    assert!(
+        lead.count("feature_rows_published") >= 4 && other.count("feature_rows_published") >= 4
+    );
+
+    // A malformed row on the bus: counted by the learner and skipped; learning goes on.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bus = rt
+        .block_on(prescale_bus::Bus::connect(
+            &nats.url(),
+            prescale_bus::BusOptions::new("learning-test", Duration::from_secs(2)),
+        ))
+        .unwrap();
+    let learning = prescale_bus::FleetLearning::new(&bus);
+    rt.block_on(learning.put("feat.garbage", b"{not a row".to_vec()))
+        .unwrap();
+    // A ninth workload (a wave) arrives beside the bad row: learned into the waves' cluster.
+    let extra = "wave-extra";
+    push_history(lead, extra, "wave", 99);
+    let mut every = every;
+    every.insert(extra.to_string());
+    let clusters = wait_for(
+        Duration::from_secs(30),
+        "the bad row counted and the new workload learned by both",
+        &[lead, other],
+        || {
+            let (cl, co) = (lead.clusters()?, other.clusters()?);
+            let covered: BTreeSet<String> = cl.iter().flatten().cloned().collect();
+            (lead.count("feature_rows_bad") >= 1 && cl == co && covered == every).then_some(cl)
+        },
+    );
+    let with_extra = clusters.iter().find(|c| c.contains(extra)).unwrap();
+    assert!(with_extra.contains(&fleet[0].0), "{clusters:?}");
+
+    // kill -9 of the learner: the other takes the learner lease and learns the whole fleet from
+    // the rows on the bus.
+    lead.kill9();
+    wait_for(
+        Duration::from_secs(30),
+        "the survivor learning for the fleet",
+        &[other],
+        || {
+            let v = other.view()?;
+            (v["learner"].as_str() == Some(other.id.as_str())
+                && v["fleet_results_published"].as_u64()? >= 1)
+                .then_some(())
+        },
+    );
+    let after = other.clusters().unwrap();
+    let covered: BTreeSet<String> = after.iter().flatten().cloned().collect();
+    assert_eq!(covered, every, "{after:?}");
+    assert!(other.count("feature_rows_bad") >= 1);
+}
