@@ -399,4 +399,14 @@ fn two_instances_learn_one_fleet_wide_clustering_and_the_learner_fails_over() {
     let covered: BTreeSet<String> = after.iter().flatten().cloned().collect();
     assert_eq!(covered, every, "{after:?}");
     assert!(other.count("feature_rows_bad") >= 1);
+    // Sizes on the bus (the README's figures): a feature row, and the result per workload.
+    let rows = rt.block_on(learning.rows()).unwrap();
+    let row = rows.iter().find(|r| r.key == "feat.wave-extra").unwrap();
+    let result = rt.block_on(learning.result()).unwrap().unwrap();
+    eprintln!(
+        "feature row: {} bytes; fleet result: {} bytes for {} workloads",
+        row.value.len(),
+        result.value.len(),
+        every.len()
+    );
 }
