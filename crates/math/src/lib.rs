@@ -16,6 +16,6 @@ pub use period::{detect_periods, DetectedPeriod};
 pub use rng::SplitMix64;
 pub use robust::{mad, MAD_TO_SIGMA};
 pub use stats::{
-    autocorrelation, least_squares_slope, mean, mean_abs_diff, median, nonneg_line_fit, quantile,
-    quantile_sorted, std_dev, variance,
+    autocorrelation, least_squares_slope, mean, mean_abs_diff, median, median_in_place,
+    nonneg_line_fit, quantile, quantile_in_place, quantile_sorted, std_dev, variance,
 };

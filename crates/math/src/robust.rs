@@ -1,6 +1,6 @@
 //! Robust scale: the median absolute deviation and its normal-consistency constant.
 
-use crate::stats::median;
+use crate::stats::{median, median_in_place};
 
 /// Multiply a MAD by this to estimate the standard deviation of normally distributed data
 /// (1 / Φ⁻¹(3/4)).
@@ -10,8 +10,8 @@ pub const MAD_TO_SIGMA: f64 = 1.482_602_218_505_602;
 /// (multiply by [`MAD_TO_SIGMA`] for a σ estimate); `None` for empty input.
 pub fn mad(xs: &[f64]) -> Option<f64> {
     let m = median(xs)?;
-    let dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
-    median(&dev)
+    let mut dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+    median_in_place(&mut dev)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! seasonal-strength measures (MA-detrended profile for the forecasters, linear-detrended phase means for
 //! the fingerprint).
 
-use crate::stats::{mean, median, variance};
+use crate::stats::{mean, median_in_place, variance};
 
 /// Centred moving average of length `p` (a 2×p average when `p` is even); `out[t]` is `None` where the
 /// window does not fit.
@@ -48,7 +48,7 @@ fn phase_medians(
             buckets[(offset + t) % p].push(f(*v, *tr)?);
         }
     }
-    Some(buckets.iter().map(|b| median(b)).collect())
+    Some(buckets.iter_mut().map(|b| median_in_place(b)).collect())
 }
 
 /// Additive seasonal profile of period `p` for `x` (whose first element is at absolute index
