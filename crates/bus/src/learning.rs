@@ -2,6 +2,8 @@
 //! raw feature row of each workload its store holds (`feat.<workload>`, escaped as snapshot keys),
 //! the elected learner reads them all, fits one basis over the merged fleet, and writes the result
 //! (`fleet.result`) that every instance stores as its own latest fingerprint run and clustering.
+//! Each owner also writes its workloads' cold-start profile partials (`prof.<workload>`), which
+//! every instance reads to build a cluster's profile from members it does not store.
 //! The bytes are the daemon's (it validates them); this module only keeps and lists them.
 
 use crate::snapshots::escaped;
@@ -13,12 +15,19 @@ use prescale_core::WorkloadId;
 
 /// Key prefix of the feature rows.
 pub const ROW_PREFIX: &str = "feat.";
+/// Key prefix of the cold-start profile partials (one per workload, written by its owner).
+pub const PROFILE_PREFIX: &str = "prof.";
 /// Key of the elected learner's result.
 pub const RESULT_KEY: &str = "fleet.result";
 
 /// The bucket's key of `workload`'s feature row.
 pub fn row_key(workload: &WorkloadId) -> String {
     format!("{ROW_PREFIX}{}", escaped(workload))
+}
+
+/// The bucket's key of `workload`'s profile partial.
+pub fn profile_key(workload: &WorkloadId) -> String {
+    format!("{PROFILE_PREFIX}{}", escaped(workload))
 }
 
 /// One stored value and the revision it was written at.
@@ -60,15 +69,34 @@ impl FleetLearning {
     /// Every feature row now stored (one subject-filtered stream-info request and a read per
     /// row), in key order.
     pub async fn rows(&self) -> Result<Vec<Stored>, BusError> {
+        self.list(ROW_PREFIX, "listing the feature rows").await
+    }
+
+    /// Stores `bytes` as `workload`'s profile partial (replacing the previous one); the revision.
+    pub async fn put_profile(
+        &self,
+        workload: &WorkloadId,
+        bytes: Vec<u8>,
+    ) -> Result<u64, BusError> {
+        self.put(&profile_key(workload), bytes).await
+    }
+
+    /// Every profile partial now stored, in key order.
+    pub async fn profiles(&self) -> Result<Vec<Stored>, BusError> {
+        self.list(PROFILE_PREFIX, "listing the profile partials")
+            .await
+    }
+
+    async fn list(&self, prefix: &str, what: &str) -> Result<Vec<Stored>, BusError> {
         let kv = &self.kv;
         let mut subjects: Vec<(String, usize)> = kv
             .stream
-            .info_with_subjects(format!("{}{ROW_PREFIX}>", kv.prefix))
+            .info_with_subjects(format!("{}{prefix}>", kv.prefix))
             .await
-            .map_err(|e| BusError::nats("listing the feature rows", e))?
+            .map_err(|e| BusError::nats(what, e))?
             .try_collect()
             .await
-            .map_err(|e| BusError::nats("listing the feature rows", e))?;
+            .map_err(|e| BusError::nats(what, e))?;
         subjects.sort();
         subjects.dedup();
         let mut out = Vec::with_capacity(subjects.len());

@@ -34,11 +34,16 @@ struct Instance {
 
 impl Instance {
     fn new(dir: &Path, nats: &str, id: &str) -> Instance {
+        Instance::with(dir, nats, id, "")
+    }
+
+    /// An instance whose config ends with `workloads` (`[[workload]]` tables).
+    fn with(dir: &Path, nats: &str, id: &str, workloads: &str) -> Instance {
         let cfg = dir.join(format!("{id}.toml"));
         std::fs::write(
             &cfg,
             format!(
-                "tick = \"1s\"\n[agent]\nenabled = false\n[learn]\nfingerprint_every = \"1s\"\ncluster_every = \"1h\"\nwindows = [\"1h\", \"6h\"]\nfleet = false\n[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = {PARTITIONS}\n"
+                "tick = \"1s\"\n[agent]\nenabled = false\n[learn]\nfingerprint_every = \"1s\"\ncluster_every = \"1h\"\nwindows = [\"1h\", \"6h\"]\nfleet = false\n[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = {PARTITIONS}\n{workloads}"
             ),
         )
         .unwrap();
@@ -193,8 +198,8 @@ fn demand(shape: &str, seed: usize, k: i64) -> f64 {
     }
 }
 
-/// Sends `workload`'s history (6 h to now) to `to`.
-fn push_history(to: &Instance, workload: &str, shape: &str, seed: usize) {
+/// Sends `workload`'s history (6 h to now) to `to`; the time of its last sample.
+fn push_history(to: &Instance, workload: &str, shape: &str, seed: usize) -> i64 {
     let end = now_ms() / STEP_MS * STEP_MS;
     let pts: Vec<_> = (0..SAMPLES)
         .map(|k| {
@@ -214,6 +219,7 @@ fn push_history(to: &Instance, workload: &str, shape: &str, seed: usize) {
         .send(&body[..])
         .unwrap();
     assert_eq!(r.status(), 204, "writing {workload}'s history");
+    end
 }
 
 #[test]
@@ -409,4 +415,181 @@ fn two_instances_learn_one_fleet_wide_clustering_and_the_learner_fails_over() {
         result.value.len(),
         every.len()
     );
+}
+
+/// Cold start across instances: a new workload owned by `a`, declared like a wave whose cluster's
+/// members are all owned (and stored) by `b`, is forecast on `a` from that cluster's profile, built
+/// from the profile partials `b` published: the forecast follows the members' hourly wave.
+#[test]
+fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
+    let Some(nats) =
+        nats_or_skip("a_new_workload_cold_starts_from_a_cluster_another_instance_stores")
+    else {
+        return;
+    };
+    let parts = Partitions::new(PARTITIONS).unwrap();
+    let ids = vec!["a".to_string(), "b".to_string()];
+    let owner = |w: &str| {
+        prescale_bus::rendezvous(partition_of(&WorkloadId::new(w).unwrap(), parts), &ids)
+            .unwrap()
+            .to_string()
+    };
+    let pick = |prefix: &str, want: &str, n: usize| -> Vec<String> {
+        let p: Vec<String> = (0..400)
+            .map(|i| format!("{prefix}-{i}"))
+            .filter(|w| owner(w) == want)
+            .take(n)
+            .collect();
+        assert_eq!(p.len(), n, "{n} {prefix} workloads owned by {want}");
+        p
+    };
+    let (waves, flats) = (pick("wave", "b", 4), pick("flat", "b", 4));
+    let newbie = pick("newbie", "a", 1).remove(0);
+    let workload = format!(
+        "[[workload]]\nworkload = \"{newbie}\"\nmetric = \"cpu\"\ncapacity_per_replica = 10.0\nstep = \"1m\"\nlead = \"30m\"\nstale_after = \"1h\"\nlike = \"{}\"\n",
+        waves[0]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Instance::with(dir.path(), &nats.url(), "a", &workload);
+    let mut b = Instance::with(dir.path(), &nats.url(), "b", &workload);
+    a.start();
+    b.start();
+    wait_for(
+        Duration::from_secs(20),
+        "a owning the new workload beside b",
+        &[&a, &b],
+        || {
+            let (va, vb) = (a.view()?, b.view()?);
+            (strings(&va["members"]).len() == 2
+                && strings(&vb["members"]).len() == 2
+                && strings(&va["owned"]).contains(&newbie))
+            .then_some(())
+        },
+    );
+    let mut end = 0;
+    for (seed, w) in waves.iter().enumerate() {
+        end = push_history(&a, w, "wave", seed);
+    }
+    for (seed, w) in flats.iter().enumerate() {
+        push_history(&a, w, "flat", seed + 10);
+    }
+    let every: BTreeSet<String> = waves.iter().chain(&flats).cloned().collect();
+    wait_for(
+        Duration::from_secs(60),
+        "the fleet-wide clustering on a",
+        &[&a, &b],
+        || {
+            let ca = a.clusters()?;
+            let covered: BTreeSet<String> = ca.iter().flatten().cloned().collect();
+            (covered == every && b.count("profile_rows_published") >= 8).then_some(())
+        },
+    );
+    // a stores none of the cluster's members.
+    let stored = a.get("/api/v1/workloads").unwrap().to_string();
+    assert!(!stored.contains(&format!("\"{}\"", waves[0])), "{stored}");
+    // A malformed partial on the bus: counted and skipped.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bus = rt
+        .block_on(prescale_bus::Bus::connect(
+            &nats.url(),
+            prescale_bus::BusOptions::new("learning-test", Duration::from_secs(2)),
+        ))
+        .unwrap();
+    let learning = prescale_bus::FleetLearning::new(&bus);
+    rt.block_on(learning.put("prof.garbage", b"{not a partial".to_vec()))
+        .unwrap();
+    // The newcomer's own three minutes, at the waves' mean level.
+    let now = now_ms() / STEP_MS * STEP_MS;
+    let pts: Vec<_> = (1..=3)
+        .map(|k| {
+            (
+                "cpu",
+                vec![("job", newbie.as_str())],
+                now - k * STEP_MS + 1,
+                100.0,
+            )
+        })
+        .collect();
+    let r = http()
+        .post(&format!("{}/api/v1/write", a.base()))
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .send(&encode(&from_points(pts))[..])
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (model, f) = wait_for(
+        Duration::from_secs(60),
+        "a cold-start forecast of the new workload on a",
+        &[&a, &b],
+        || {
+            let d = a.get(&format!("/api/v1/decisions?workload={newbie}&limit=10"))?;
+            // the decision names the profile (the forecast view's model is the fitted one's)
+            let model = d["decisions"].as_array()?.iter().find_map(|r| {
+                r["model"]
+                    .as_str()
+                    .filter(|m| m.starts_with("profile of cluster"))
+                    .map(str::to_string)
+            })?;
+            let v = a.get(&format!("/api/v1/workloads/{newbie}/forecast"))?;
+            Some((model, v["forecasts"][0].clone()))
+        },
+    );
+    assert!(a.count("profile_rows_bad") >= 1, "{:?}", a.view());
+    let ts: Vec<i64> = f["ts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_i64().unwrap())
+        .collect();
+    let point: Vec<f64> = f["point"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+    assert!(point.len() >= 20, "{f}");
+    // The members' wave at each forecast time (sample k of their history at end - (SAMPLES-1-k)).
+    let wave: Vec<f64> = ts
+        .iter()
+        .map(|t| {
+            let k = (t - end) / STEP_MS + SAMPLES - 1;
+            (2.0 * std::f64::consts::PI * k as f64 / 60.0).sin()
+        })
+        .collect();
+    let corr = correlation(&point, &wave);
+    let (lo, hi) = point
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(*p), h.max(*p))
+        });
+    eprintln!(
+        "cold start on a from b's partials: {model}; correlation with the wave {corr:.3}, range {lo:.1}..{hi:.1}"
+    );
+    assert!(model.contains("(4 members)"), "{model}");
+    assert!(corr > 0.9, "not the members' wave (r = {corr}): {f}");
+    assert!(hi > 2.0 * lo, "flat, not the wave: {f}");
+    let rows = rt.block_on(learning.profiles()).unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.key == format!("prof.{}", waves[0]))
+        .unwrap();
+    eprintln!(
+        "profile partial: {} bytes for {SAMPLES} samples",
+        row.value.len()
+    );
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len()) as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
 }

@@ -18,6 +18,7 @@ pub mod levels;
 pub mod like;
 pub mod prior;
 pub mod profile;
+pub mod profile_partial;
 pub mod recluster;
 pub mod recommend;
 pub mod resources;
@@ -53,8 +54,10 @@ pub use like::{parse_matchers, LabelMatcher, Like};
 pub use prescale_policy::instances::{InstanceCatalogue, InstanceType};
 pub use prior::{ClusterPrior, Prior, PriorTarget};
 pub use profile::{
-    build_profile, cluster_profile, ClusterProfile, MetricProfile, PeriodSource, ProfileOptions,
+    build_profile, choose_grid, cluster_profile, cluster_profile_with, profile_of, ClusterProfile,
+    MetricProfile, PeriodSource, ProfileOptions,
 };
+pub use profile_partial::{merge_partials, MemberPartial, MetricPartial, SeriesCycle};
 pub use recluster::{ForecastHealth, ReclusterRule};
 pub use recommend::{
     recommend, EnvironmentAdvice, InstanceAdvice, RecommendOptions, Recommendation, ReplicaAdvice,

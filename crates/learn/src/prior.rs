@@ -3,10 +3,12 @@
 //! fingerprinted), scaled to the level of the steps it has — looked up at most once a minute,
 //! forecast once per step.
 
-use crate::{cluster_profile, nearest_group, profile_forecast, ClusterProfile, Like};
+use crate::MemberPartial;
+use crate::{cluster_profile_with, nearest_group, profile_forecast, ClusterProfile, Like};
 use crate::{ProfileOptions, KMEANS};
 use prescale_core::{Forecast, Interval, MetricName, Timestamp, WorkloadId};
 use prescale_store::Store;
+use std::collections::BTreeMap;
 
 /// How long to wait before looking for a cluster profile again after not finding one.
 pub const PROFILE_RETRY_MS: i64 = 60_000;
@@ -59,10 +61,13 @@ impl ClusterPrior {
 
     /// The prior for the step ending at `end` (the controller's latest; the step holding `now`
     /// when it has none), given the workload's `recent` values: `None` when no profile is found
-    /// yet, the profile lacks the metric, or this step already had one.
+    /// yet, the profile lacks the metric, or this step already had one. Members whose history
+    /// `store` lacks are taken from `published` (their owners' partials, by workload; empty for
+    /// a lone instance).
     pub fn next(
         &mut self,
         store: &Store,
+        published: &BTreeMap<WorkloadId, MemberPartial>,
         t: &PriorTarget<'_>,
         recent: &[f64],
         end: Option<i64>,
@@ -73,7 +78,7 @@ impl ClusterPrior {
             .is_none_or(|c| now.0.saturating_sub(c.0) >= PROFILE_RETRY_MS);
         if self.profile.is_none() && due {
             self.checked = Some(now);
-            self.profile = self.find(store, t);
+            self.profile = self.find(store, published, t);
         }
         let (profile, label) = self.profile.as_ref()?;
         let step = Interval::from_millis(t.step_ms)?;
@@ -105,7 +110,12 @@ impl ClusterPrior {
         }
     }
 
-    fn find(&self, store: &Store, t: &PriorTarget<'_>) -> Option<(ClusterProfile, String)> {
+    fn find(
+        &self,
+        store: &Store,
+        published: &BTreeMap<WorkloadId, MemberPartial>,
+        t: &PriorTarget<'_>,
+    ) -> Option<(ClusterProfile, String)> {
         let like = self
             .like
             .clone()
@@ -115,7 +125,7 @@ impl ClusterPrior {
             ..ProfileOptions::default()
         };
         let found = nearest_group(store, &like, KMEANS)
-            .and_then(|g| cluster_profile(store, g.cluster, &g.members, &opts));
+            .and_then(|g| cluster_profile_with(store, g.cluster, &g.members, published, &opts));
         match found {
             Ok(p) if p.metrics.contains_key(t.metric) => {
                 let label = match p.cluster {

@@ -13,7 +13,8 @@
 //! The band ratios are per-phase quantiles of every normalized sample of every member (so they carry
 //! both cycle-to-cycle noise and member-to-member differences in shape).
 
-use crate::levels::{LevelStats, MemberLevel};
+use crate::levels::LevelStats;
+use crate::profile_partial::{merge_partials, MemberPartial, MetricPartial, SeriesCycle};
 use crate::LearnError;
 use prescale_core::{ClusterId, Interval, Level, MetricName, Series, Timestamp, WorkloadId};
 use prescale_math::{detect_periods, mean, median, quantile};
@@ -24,7 +25,7 @@ use std::collections::BTreeMap;
 /// Significance level of the period test.
 const PERIOD_ALPHA: f64 = 0.01;
 /// Fewest samples a series needs to take part in a profile.
-const MIN_SAMPLES: usize = 8;
+pub(crate) const MIN_SAMPLES: usize = 8;
 
 /// How profiles are built.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,8 +111,21 @@ pub fn cluster_profile(
     members: &[WorkloadId],
     opts: &ProfileOptions,
 ) -> Result<ClusterProfile, LearnError> {
+    cluster_profile_with(store, cluster, members, &BTreeMap::new(), opts)
+}
+
+/// [`cluster_profile`], with the members whose history this store lacks taken from the partials
+/// their owners published (`published`, by workload) when there is one.
+pub fn cluster_profile_with(
+    store: &Store,
+    cluster: Option<ClusterId>,
+    members: &[WorkloadId],
+    published: &BTreeMap<WorkloadId, MemberPartial>,
+    opts: &ProfileOptions,
+) -> Result<ClusterProfile, LearnError> {
     let infos = store.list_series()?;
     let mut data = Vec::with_capacity(members.len());
+    let mut remote = Vec::new();
     for m in members {
         let mut series = Vec::new();
         for info in infos.iter().filter(|i| &i.key.workload == m) {
@@ -119,49 +133,79 @@ pub fn cluster_profile(
                 series.push(s);
             }
         }
-        data.push((m.clone(), series));
+        let here = series.iter().any(|s| s.len() >= MIN_SAMPLES);
+        match published.get(m) {
+            Some(p) if !here => remote.push(p),
+            _ => data.push((m.clone(), series)),
+        }
     }
-    build_profile(cluster, &data, opts)
+    profile_of(cluster, &data, &remote, opts)
 }
 
-/// Builds a profile from the members' series (a member may lack some metrics).
+/// Builds a profile from the members' series (a member may lack some metrics): the grid from
+/// every usable series, then each member's partial on it, merged ([`crate::profile_partial`]).
 pub fn build_profile(
     cluster: Option<ClusterId>,
     members: &[(WorkloadId, Vec<Series>)],
     opts: &ProfileOptions,
 ) -> Result<ClusterProfile, LearnError> {
+    profile_of(cluster, members, &[], opts)
+}
+
+/// The profile of the members whose series are here (`local`) and of those known only by the
+/// partials their owners published (`remote`): the grid is chosen from every series' cycle
+/// (local and remote alike), the local members' partials are computed on it, and a remote
+/// partial is merged when it was computed on that same grid (else skipped and logged).
+pub fn profile_of(
+    cluster: Option<ClusterId>,
+    local: &[(WorkloadId, Vec<Series>)],
+    remote: &[&MemberPartial],
+    opts: &ProfileOptions,
+) -> Result<ClusterProfile, LearnError> {
     let level = Level::new(opts.level)?;
     let label = || cluster.map_or_else(|| "fleet".to_string(), |c| c.to_string());
-    let usable: Vec<&Series> = members
-        .iter()
-        .flat_map(|(_, s)| s.iter())
-        .filter(|s| s.len() >= MIN_SAMPLES)
-        .collect();
-    let mut intervals: Vec<i64> = usable
-        .iter()
-        .filter_map(|s| s.median_interval().map(Interval::millis))
-        .collect();
-    intervals.sort_unstable();
-    let step = intervals
-        .get(intervals.len() / 2)
-        .and_then(|m| Interval::from_millis(*m))
-        .ok_or_else(|| LearnError::EmptyProfile { cluster: label() })?;
-    let (period, period_source) = match opts.period {
-        Some(p) => (step.steps_in(p), PeriodSource::Configured),
-        None => detect_cycle(&usable, step, opts.max_period),
+    let usable = |s: &[Series]| -> Vec<Series> {
+        s.iter()
+            .filter(|s| s.len() >= MIN_SAMPLES)
+            .cloned()
+            .collect()
     };
-    let mut by_metric: BTreeMap<MetricName, Vec<&Series>> = BTreeMap::new();
-    for s in &usable {
-        by_metric.entry(s.key.metric.clone()).or_default().push(s);
+    let local: Vec<(WorkloadId, Vec<Series>, Vec<SeriesCycle>)> = local
+        .iter()
+        .map(|(w, s)| {
+            let s = usable(s);
+            let c = s
+                .iter()
+                .filter_map(|s| SeriesCycle::of(s, opts.max_period))
+                .collect();
+            (w.clone(), s, c)
+        })
+        .collect();
+    let mut cycles: Vec<SeriesCycle> = local
+        .iter()
+        .flat_map(|(_, _, c)| c.iter().cloned())
+        .collect();
+    cycles.extend(remote.iter().flat_map(|p| p.cycles.iter().cloned()));
+    let (step, period, period_source) =
+        choose_grid(&cycles, opts).ok_or_else(|| LearnError::EmptyProfile { cluster: label() })?;
+    let mut partials: Vec<MemberPartial> = local
+        .iter()
+        .map(|(w, s, c)| MemberPartial::on_grid(w.clone(), s, step, period, c.clone()))
+        .collect();
+    let mut members: Vec<WorkloadId> = local.iter().map(|(w, _, _)| w.clone()).collect();
+    for p in remote {
+        if p.step == step && p.period == period {
+            partials.push((*p).clone());
+            members.push(p.workload.clone());
+        } else {
+            tracing::info!(workload = %p.workload, step_ms = p.step.millis(), period = p.period, cluster_step_ms = step.millis(), cluster_period = period, "a member's published profile partial is on another grid: not merged");
+        }
     }
     let alpha = level.alpha();
-    let metrics = by_metric
-        .into_iter()
-        .filter_map(|(m, series)| metric_profile(&series, step, period, alpha).map(|p| (m, p)))
-        .collect();
+    let metrics = merge_partials(&partials, period, alpha);
     Ok(ClusterProfile {
         cluster,
-        members: members.iter().map(|(w, _)| w.clone()).collect(),
+        members,
         step,
         period,
         period_source,
@@ -170,37 +214,56 @@ pub fn build_profile(
     })
 }
 
-/// The most common dominant period (as a duration) over the series, in grid steps.
-fn detect_cycle(series: &[&Series], step: Interval, max_period: Interval) -> (usize, PeriodSource) {
+/// The grid of a profile from its series' cycles: the step is their median sampling interval; the
+/// period the configured one, else the most common dominant period (as a duration) in grid steps
+/// (ties to the larger summed power share), flat without one. `None` without a series.
+pub fn choose_grid(
+    cycles: &[SeriesCycle],
+    opts: &ProfileOptions,
+) -> Option<(Interval, usize, PeriodSource)> {
+    let mut intervals: Vec<i64> = cycles.iter().map(|c| c.interval.millis()).collect();
+    intervals.sort_unstable();
+    let step = intervals
+        .get(intervals.len() / 2)
+        .and_then(|m| Interval::from_millis(*m))?;
+    if let Some(p) = opts.period {
+        return Some((step, step.steps_in(p), PeriodSource::Configured));
+    }
     // period duration in grid steps → (votes, summed power share)
     let mut votes: BTreeMap<usize, (usize, f64)> = BTreeMap::new();
-    for s in series {
-        let Some(own) = s.median_interval() else {
-            continue;
-        };
-        let values = s.values();
-        let max = own.steps_in(max_period).min(values.len() / 2);
-        if let Some(top) = detect_periods(&values, max, 1, PERIOD_ALPHA).first() {
-            let millis = snap_to_calendar(top.period as i64 * own.millis());
-            let grid = ((millis + step.millis() / 2) / step.millis()).max(1) as usize;
-            let e = votes.entry(grid).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 += top.power_share;
-        }
+    for (millis, share) in cycles.iter().filter_map(|c| c.cycle) {
+        let grid = ((millis + step.millis() / 2) / step.millis()).max(1) as usize;
+        let e = votes.entry(grid).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += share;
     }
     let best = votes
         .iter()
         .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(a.1 .1.total_cmp(&b.1 .1)));
-    match best {
+    Some(match best {
         Some((&p, &(v, _))) if p > 1 => (
+            step,
             p,
             PeriodSource::Detected {
                 votes: v,
-                series: series.len(),
+                series: cycles.len(),
             },
         ),
-        _ => (1, PeriodSource::Flat),
-    }
+        _ => (step, 1, PeriodSource::Flat),
+    })
+}
+
+/// A series' dominant cycle (snapped to the calendar), `None` without a significant one.
+pub(crate) fn dominant_cycle(s: &Series, max_period: Interval) -> Option<(i64, f64)> {
+    let own = s.median_interval()?;
+    let values = s.values();
+    let max = own.steps_in(max_period).min(values.len() / 2);
+    let periods = detect_periods(&values, max, 1, PERIOD_ALPHA);
+    let top = periods.first()?;
+    Some((
+        snap_to_calendar(top.period as i64 * own.millis()),
+        top.power_share,
+    ))
 }
 
 /// Calendar cycles a detected period snaps to when within 3 % (the periodogram can miss by a step,
@@ -215,10 +278,10 @@ fn snap_to_calendar(millis: i64) -> i64 {
         .unwrap_or(millis)
 }
 
-/// One metric's profile over the members that have it; `None` when no member has a positive mean.
-fn metric_profile(
-    series: &[&Series],
-    step: Interval,
+/// One metric's profile from the members' partials of it; `None` when no member has a positive
+/// mean.
+pub(crate) fn metric_profile(
+    parts: &[&MetricPartial],
     period: usize,
     alpha: f64,
 ) -> Option<MetricProfile> {
@@ -226,28 +289,18 @@ fn metric_profile(
     let mut member_shapes: Vec<Vec<Option<f64>>> = Vec::new();
     let mut pooled: Vec<Vec<f64>> = vec![Vec::new(); period];
     let mut levels = Vec::new();
-    for s in series {
-        let values = s.values();
-        let Some(lvl) = MemberLevel::of(s.key.workload.clone(), s.key.metric.clone(), &values, 1.0)
-        else {
+    for part in parts {
+        levels.push(part.level.clone());
+        let Some(phases) = &part.ratios else {
             continue;
         };
-        let m = lvl.mean;
-        levels.push(lvl);
-        if m <= 0.0 {
-            continue;
-        }
-        let mut sums = vec![(0.0, 0usize); period];
-        for x in s.samples() {
-            let ph = phase(x.ts, step, period);
-            let r = x.value / m;
-            sums[ph].0 += r;
-            sums[ph].1 += 1;
-            pooled[ph].push(r);
+        for (ph, rs) in phases.iter().enumerate().take(period) {
+            pooled[ph].extend_from_slice(rs);
         }
         member_shapes.push(
-            sums.iter()
-                .map(|(s, n)| (*n > 0).then(|| s / *n as f64))
+            phases
+                .iter()
+                .map(|rs| (!rs.is_empty()).then(|| rs.iter().sum::<f64>() / rs.len() as f64))
                 .collect(),
         );
     }
@@ -257,7 +310,10 @@ fn metric_profile(
     }
     let raw: Vec<Option<f64>> = (0..period)
         .map(|ph| {
-            let at: Vec<f64> = member_shapes.iter().filter_map(|s| s[ph]).collect();
+            let at: Vec<f64> = member_shapes
+                .iter()
+                .filter_map(|s| s.get(ph).copied().flatten())
+                .collect();
             median(&at)
         })
         .collect();

@@ -12,7 +12,10 @@
 use prescale_bus::{Bus, BusError, FleetLearning, Leader, Ownership, Stored};
 use prescale_core::{ClusterId, Fingerprint, Interval, Timestamp, WorkloadId};
 use prescale_fingerprint::{FeatureVector, FleetFeatures};
-use prescale_learn::{fingerprint_features, store_features, FingerprintOptions, StoreFeatures};
+use prescale_learn::{
+    fingerprint_features, store_features, FingerprintOptions, MemberPartial, ProfileOptions,
+    StoreFeatures,
+};
 use prescale_store::{ClusterRecord, ClusteringRun, FingerprintRun, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +38,10 @@ pub struct LearnStats {
     pub results_published: AtomicU64,
     pub results_applied: AtomicU64,
     pub results_bad: AtomicU64,
+    pub profiles_published: AtomicU64,
+    pub profiles_bad: AtomicU64,
+    /// The cold-start profile partials every owner published, by workload, as last read.
+    pub partials: Mutex<Arc<BTreeMap<WorkloadId, MemberPartial>>>,
     /// The learner this instance saw last (itself when it leads).
     pub learner: Mutex<Option<String>>,
 }
@@ -52,6 +59,46 @@ pub struct FeatureRow {
     pub interval_ms: i64,
     pub names: Vec<String>,
     pub values: Vec<f64>,
+}
+
+/// One workload's cold-start profile partial as its owner computed it from its history
+/// (`prof.<workload>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRow {
+    pub version: u32,
+    pub instance: String,
+    pub partial: MemberPartial,
+}
+
+impl ProfileRow {
+    /// A stored partial, decoded and checked (the key its workload's, the numbers finite, one
+    /// list per phase).
+    pub fn decode(stored: &Stored) -> Result<ProfileRow, LearningError> {
+        let key = stored.key.clone();
+        let row: ProfileRow =
+            serde_json::from_slice(&stored.value).map_err(|e| LearningError::NotAPartial {
+                key: key.clone(),
+                detail: e.to_string(),
+            })?;
+        if row.version != FORMAT {
+            return Err(LearningError::Version {
+                key,
+                found: row.version,
+            });
+        }
+        if prescale_bus::profile_key(&row.partial.workload) != key {
+            return Err(LearningError::WrongKey {
+                key,
+                workload: row.partial.workload.to_string(),
+            });
+        }
+        row.partial.check().map_err(|e| LearningError::BadPartial {
+            key,
+            detail: e.to_string(),
+        })?;
+        Ok(row)
+    }
 }
 
 /// Why a row or result was skipped.
@@ -79,6 +126,10 @@ pub enum LearningError {
     BadName { key: String, name: String },
     #[error("{key}: interval {interval_ms} ms is not positive")]
     Interval { key: String, interval_ms: i64 },
+    #[error("{key}: not a profile partial ({detail})")]
+    NotAPartial { key: String, detail: String },
+    #[error("{key}: not a valid profile partial ({detail})")]
+    BadPartial { key: String, detail: String },
     #[error("fleet result (revision {revision}): {detail}")]
     Result { revision: u64, detail: String },
 }
@@ -355,6 +406,8 @@ impl FleetLearn {
     /// Whether a clustering was stored here.
     pub async fn round(&mut self, store: &Arc<Mutex<Store>>, opts: &FingerprintOptions) -> bool {
         self.publish_rows(store, opts).await;
+        self.publish_profiles(store).await;
+        self.read_profiles().await;
         match self.leader.token() {
             Some(token) => {
                 *lock(&self.stats.learner) = Some(self.id.clone());
@@ -414,6 +467,105 @@ impl FleetLearn {
                 }
             }
         }
+    }
+
+    /// Publishes the cold-start profile partial of every owned workload whose history is stored
+    /// here (on the grid its own series choose: `prescale_learn::MemberPartial::own`).
+    async fn publish_profiles(&self, store: &Arc<Mutex<Store>>) {
+        let parts = self.ownership.partitions();
+        let owned: BTreeSet<WorkloadId> = {
+            let st = lock(store);
+            match st.list_series() {
+                Ok(infos) => infos
+                    .into_iter()
+                    .map(|i| i.key.workload)
+                    .filter(|w| {
+                        self.ownership
+                            .holding(prescale_bus::partition_of(w, parts))
+                            .is_some()
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing series for profile partials");
+                    return;
+                }
+            }
+        };
+        let st = store.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let store = lock(&st);
+            let infos = store.list_series().unwrap_or_default();
+            let mut out = Vec::new();
+            for w in owned {
+                let series: Vec<_> = infos
+                    .iter()
+                    .filter(|i| i.key.workload == w)
+                    .filter_map(|i| store.load_series(&i.key).ok().flatten())
+                    .collect();
+                match MemberPartial::own(w.clone(), &series, &ProfileOptions::default()) {
+                    Ok(p) => out.push(p),
+                    Err(e) => tracing::debug!(workload = %w, error = %e, "no profile partial yet"),
+                }
+            }
+            out
+        })
+        .await;
+        let partials = match built {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "computing profile partials panicked");
+                return;
+            }
+        };
+        for partial in partials {
+            let workload = partial.workload.clone();
+            let row = ProfileRow {
+                version: FORMAT,
+                instance: self.id.clone(),
+                partial,
+            };
+            let bytes = match serde_json::to_vec(&row) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(%workload, error = %e, "profile partial not encoded");
+                    continue;
+                }
+            };
+            match self.learning.put_profile(&workload, bytes).await {
+                Ok(_) => {
+                    self.stats
+                        .profiles_published
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(%workload, error = %e, "profile partial not published");
+                }
+            }
+        }
+    }
+
+    /// Reads every owner's profile partials for cold start (a bad one counted and skipped).
+    async fn read_profiles(&self) {
+        let stored = match self.learning.profiles().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the profile partials; next period");
+                return;
+            }
+        };
+        let mut partials = BTreeMap::new();
+        for s in &stored {
+            match ProfileRow::decode(s) {
+                Ok(r) => {
+                    partials.insert(r.partial.workload.clone(), r.partial);
+                }
+                Err(e) => {
+                    self.stats.profiles_bad.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "profile partial skipped");
+                }
+            }
+        }
+        *lock(&self.stats.partials) = Arc::new(partials);
     }
 
     async fn lead(

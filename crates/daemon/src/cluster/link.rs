@@ -67,12 +67,26 @@ pub struct ClusterView {
     pub learner: Option<String>,
     pub feature_rows_published: u64,
     pub feature_rows_bad: u64,
+    pub profile_rows_published: u64,
+    pub profile_rows_bad: u64,
     pub fleet_results_published: u64,
     pub fleet_results_applied: u64,
     pub fleet_results_bad: u64,
 }
 
 impl ClusterLink {
+    /// The cold-start profile partials the fleet's owners published (by workload), as last read.
+    pub fn published_partials(
+        &self,
+    ) -> Arc<std::collections::BTreeMap<WorkloadId, prescale_learn::MemberPartial>> {
+        self.inner
+            .learn_stats
+            .partials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// A link over `ownership` (the daemon builds it in [`super::Cluster::start`]; public for
     /// embedding and tests). Fence checks block on `handle`.
     pub fn new(
@@ -206,6 +220,8 @@ impl ClusterLink {
                 .clone(),
             feature_rows_published: i.learn_stats.rows_published.load(Ordering::Relaxed),
             feature_rows_bad: i.learn_stats.rows_bad.load(Ordering::Relaxed),
+            profile_rows_published: i.learn_stats.profiles_published.load(Ordering::Relaxed),
+            profile_rows_bad: i.learn_stats.profiles_bad.load(Ordering::Relaxed),
             fleet_results_published: i.learn_stats.results_published.load(Ordering::Relaxed),
             fleet_results_applied: i.learn_stats.results_applied.load(Ordering::Relaxed),
             fleet_results_bad: i.learn_stats.results_bad.load(Ordering::Relaxed),

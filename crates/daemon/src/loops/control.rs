@@ -732,7 +732,8 @@ fn tick_one(
         );
     }
     if slot.controller.wants_prior() && !window.is_empty() {
-        cold_start(slot, &lock(io).decisions, now);
+        let published = fence.as_ref().map(|(link, _)| link.published_partials());
+        cold_start(slot, &lock(io).decisions, published.as_deref(), now);
     }
     let usage: Vec<Usage<'_>> = usage
         .iter()
@@ -863,7 +864,14 @@ fn follow_upstreams(slots: &mut [Slot]) {
 
 /// While the workload's own history is too short to fit: the controller's prior comes from its
 /// nearest cluster's profile (prescale-learn's cold-start rule).
-fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
+/// In a cluster, members stored elsewhere come from the partials their owners published.
+fn cold_start(
+    slot: &mut Slot,
+    store: &Store,
+    published: Option<&BTreeMap<WorkloadId, prescale_learn::MemberPartial>>,
+    now: Timestamp,
+) {
+    let none = BTreeMap::new();
     let spec = slot.controller.spec();
     let target = prescale_learn::PriorTarget {
         workload: &spec.workload,
@@ -873,7 +881,10 @@ fn cold_start(slot: &mut Slot, store: &Store, now: Timestamp) {
         horizon: spec.decision_lead_steps() + spec.refit_every,
     };
     let (recent, end) = slot.controller.recent();
-    if let Some(p) = slot.cold.next(store, &target, recent, end, now) {
+    if let Some(p) = slot
+        .cold
+        .next(store, published.unwrap_or(&none), &target, recent, end, now)
+    {
         slot.controller.set_prior(p.end, p.forecast, p.label);
     }
 }
