@@ -31,6 +31,19 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
+/// Median of already sorted data: [`quantile_sorted`] at 0.5, bit for bit, with the ranks and
+/// the weight (0 or ½) found by integer arithmetic rather than `floor`/`ceil` of a float rank
+/// (auto's combination takes the median of every prefix of a few forecasts per point).
+pub fn median_sorted(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let (a, b) = (sorted[(n - 1) / 2], sorted[n / 2]);
+    let frac = if n.is_multiple_of(2) { 0.5 } else { 0.0 };
+    Some(a + (b - a) * frac)
+}
+
 /// Inputs up to this long are copied to the stack rather than the heap by [`quantile`].
 const ON_STACK: usize = 64;
 /// Inputs up to this long are sorted by a branch-free network rather than selected.
@@ -202,6 +215,21 @@ mod tests {
             let want = quantile_sorted(&sorted, q).map(f64::to_bits);
             proptest::prop_assert_eq!(quantile(&xs, q).map(f64::to_bits), want);
             proptest::prop_assert_eq!(quantile_in_place(&mut xs.clone(), q).map(f64::to_bits), want);
+        }
+
+        #[test]
+        fn median_sorted_is_quantile_sorted_at_a_half(
+            picks in proptest::collection::vec(0usize..8, 0..40),
+            xs in proptest::collection::vec(-1e6f64..1e6, 0..40),
+        ) {
+            // ties, signed zeros and infinities (NaN-free) as well as spread values
+            let values = [-0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY, 1.5, 1.5, -2.0, 1e300];
+            let mut sorted: Vec<f64> = picks.iter().map(|&i| values[i]).chain(xs).collect();
+            sorted.sort_by(f64::total_cmp);
+            proptest::prop_assert_eq!(
+                median_sorted(&sorted).map(f64::to_bits),
+                quantile_sorted(&sorted, 0.5).map(f64::to_bits)
+            );
         }
 
         #[test]
