@@ -3,9 +3,12 @@
 //!
 //! Which combination is used (how many of the best-ranked candidates, mean or median) is decided
 //! per series on the model-selection origins before the forecast origin, never on the points
-//! being forecast.
+//! being forecast. The choice merges every option at once: per origin and step the candidates'
+//! values are read once in rank order, and the mean and the median of every prefix of them come
+//! from one running sum and one insertion into a small sorted array (the same values, bit for
+//! bit, as merging each option on its own).
 
-use prescale_math::median;
+use prescale_math::median_sorted;
 
 /// How the members' forecasts are merged, step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,29 +29,122 @@ impl Merge {
     }
 }
 
+/// The mean and the median of every prefix of the members' values at one origin and step.
+struct Prefixes {
+    /// The values seen so far, in `f64::total_cmp` order.
+    sorted: Vec<f64>,
+}
+
+impl Prefixes {
+    fn new(members: usize) -> Self {
+        Self {
+            sorted: Vec::with_capacity(members),
+        }
+    }
+
+    /// Reads `rows[m][j]` for every member `m` in rank order and writes the mean and the median
+    /// of the first `m + 1` of them to `means[m]` and `medians[m]`. The mean sums left to right
+    /// from `-0.0` as `Iterator::sum` does; the median is `median_sorted` of the values sorted by
+    /// `total_cmp`, the order statistics `prescale_math::median` interpolates.
+    fn fill(&mut self, rows: &[&[f64]], j: usize, means: &mut [f64], medians: &mut [f64]) {
+        self.sorted.clear();
+        let mut sum = -0.0;
+        for ((row, mean), median) in rows.iter().zip(means).zip(medians) {
+            let x = row[j];
+            sum += x;
+            // insertion: shift the larger values up one place (values of equal `total_cmp` key
+            // have the same bits, so where among them `x` goes does not matter)
+            self.sorted.push(x);
+            let mut at = self.sorted.len() - 1;
+            while at > 0 && self.sorted[at - 1].total_cmp(&x).is_gt() {
+                self.sorted[at] = self.sorted[at - 1];
+                at -= 1;
+            }
+            self.sorted[at] = x;
+            *mean = sum / self.sorted.len() as f64;
+            // never None: `sorted` holds at least `x`
+            *median = median_sorted(&self.sorted).unwrap_or(f64::NAN);
+        }
+    }
+}
+
+/// Every option's merged paths at once: for `k` in `1..=members.len()`, the mean and the median
+/// of the first `k` members, stored per point (origin-major, then step) with one slot per `k`.
+struct AllOptions {
+    /// The path length at each origin (the first member's shape).
+    lens: Vec<usize>,
+    /// The number of members merged in the widest option.
+    members: usize,
+    /// `means[point * members + k - 1]`: the mean of the first `k` members at that point.
+    means: Vec<f64>,
+    /// Like `means`, for the median.
+    medians: Vec<f64>,
+}
+
+impl AllOptions {
+    /// Merges `members[m][origin][step]` for every prefix of the members. Every member must have
+    /// paths of the first one's shape.
+    fn new(members: &[&[Vec<f64>]]) -> Self {
+        let lens: Vec<usize> = members
+            .first()
+            .map(|f| f.iter().map(Vec::len).collect())
+            .unwrap_or_default();
+        let n = members.len();
+        let points: usize = lens.iter().sum();
+        let mut means = vec![0.0; points * n];
+        let mut medians = vec![0.0; points * n];
+        let mut prefixes = Prefixes::new(n);
+        let mut rows: Vec<&[f64]> = Vec::with_capacity(n);
+        let mut at = 0;
+        for (o, &len) in lens.iter().enumerate() {
+            rows.clear();
+            rows.extend(members.iter().map(|m| m[o].as_slice()));
+            for j in 0..len {
+                let slots = at..at + n;
+                prefixes.fill(&rows, j, &mut means[slots.clone()], &mut medians[slots]);
+                at += n;
+            }
+        }
+        Self {
+            lens,
+            members: n,
+            means,
+            medians,
+        }
+    }
+
+    /// Writes the merge of the first `k` members (`1 ≤ k ≤ members`) into `out`, which must have
+    /// the paths' shape.
+    fn write(&self, k: usize, how: Merge, out: &mut [Vec<f64>]) {
+        let values = match how {
+            Merge::Mean => &self.means,
+            Merge::Median => &self.medians,
+        };
+        let mut slot = k - 1;
+        for path in out.iter_mut() {
+            for v in path.iter_mut() {
+                *v = values[slot];
+                slot += self.members;
+            }
+        }
+    }
+
+    /// A zeroed set of paths of the members' shape.
+    fn blank(&self) -> Vec<Vec<f64>> {
+        self.lens.iter().map(|&len| vec![0.0; len]).collect()
+    }
+}
+
 /// Element-wise merge of the members' paths: `members[m][origin][step]` → `[origin][step]`. Every
 /// member must have paths of the same shape; an empty member list gives no paths.
 pub(crate) fn merge_paths(members: &[&[Vec<f64>]], how: Merge) -> Vec<Vec<f64>> {
-    let Some(first) = members.first() else {
+    if members.is_empty() {
         return Vec::new();
-    };
-    let mut buf = Vec::with_capacity(members.len());
-    first
-        .iter()
-        .enumerate()
-        .map(|(o, path)| {
-            (0..path.len())
-                .map(|j| {
-                    buf.clear();
-                    buf.extend(members.iter().map(|m| m[o][j]));
-                    match how {
-                        Merge::Mean => buf.iter().sum::<f64>() / buf.len() as f64,
-                        Merge::Median => median(&buf).unwrap_or(f64::NAN),
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    }
+    let all = AllOptions::new(members);
+    let mut out = all.blank();
+    all.write(members.len(), how, &mut out);
+    out
 }
 
 /// The chosen option: how many of the best-ranked candidates, merged how, and its error.
@@ -74,7 +170,13 @@ pub(crate) fn choose(
         how: Merge::Mean,
         error: error(first),
     };
-    for k in 2..=max_members.min(ranked.len()) {
+    let widest = max_members.min(ranked.len());
+    if widest < 2 {
+        return Some(best);
+    }
+    let all = AllOptions::new(&ranked[..widest]);
+    let mut paths = all.blank();
+    for k in 2..=widest {
         // the median of two is their mean
         let hows: &[Merge] = if k >= 3 {
             &[Merge::Mean, Merge::Median]
@@ -82,7 +184,8 @@ pub(crate) fn choose(
             &[Merge::Mean]
         };
         for &how in hows {
-            let e = error(&merge_paths(&ranked[..k], how));
+            all.write(k, how, &mut paths);
+            let e = error(&paths);
             if e < best.error {
                 best = Choice {
                     members: k,
@@ -98,8 +201,142 @@ pub(crate) fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prescale_math::median;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
+
+    /// The straightforward merge `merge_paths` replaced: gathers the members' values at each
+    /// point and takes their sum or `prescale_math::median`. The reference for the incremental one.
+    fn reference_merge(members: &[&[Vec<f64>]], how: Merge) -> Vec<Vec<f64>> {
+        let Some(first) = members.first() else {
+            return Vec::new();
+        };
+        first
+            .iter()
+            .enumerate()
+            .map(|(o, path)| {
+                (0..path.len())
+                    .map(|j| {
+                        let buf: Vec<f64> = members.iter().map(|m| m[o][j]).collect();
+                        match how {
+                            Merge::Mean => buf.iter().sum::<f64>() / buf.len() as f64,
+                            Merge::Median => median(&buf).unwrap_or(f64::NAN),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `choose` as it was before, merging each option on its own with `reference_merge`.
+    fn reference_choose(
+        ranked: &[&[Vec<f64>]],
+        max_members: usize,
+        error: impl Fn(&[Vec<f64>]) -> f64,
+    ) -> Option<Choice> {
+        let first = ranked.first()?;
+        let mut best = Choice {
+            members: 1,
+            how: Merge::Mean,
+            error: error(first),
+        };
+        for k in 2..=max_members.min(ranked.len()) {
+            let hows: &[Merge] = if k >= 3 {
+                &[Merge::Mean, Merge::Median]
+            } else {
+                &[Merge::Mean]
+            };
+            for &how in hows {
+                let e = error(&reference_merge(&ranked[..k], how));
+                if e < best.error {
+                    best = Choice {
+                        members: k,
+                        how,
+                        error: e,
+                    };
+                }
+            }
+        }
+        Some(best)
+    }
+
+    fn bits(paths: &[Vec<f64>]) -> Vec<Vec<u64>> {
+        paths
+            .iter()
+            .map(|p| p.iter().map(|v| v.to_bits()).collect())
+            .collect()
+    }
+
+    /// Random candidates of one random shape (origins with paths of different lengths, some
+    /// empty) whose values are often tied: drawn from a few values (signed zeros, a huge and a
+    /// tiny one) half the time, uniformly otherwise.
+    fn random_candidates(rng: &mut StdRng) -> Vec<Vec<Vec<f64>>> {
+        const TIES: [f64; 7] = [0.0, -0.0, 1.0, -1.0, 2.5, 1e300, -1e-300];
+        let members = rng.gen_range(1..=20);
+        let lens: Vec<usize> = (0..rng.gen_range(0..6))
+            .map(|_| rng.gen_range(0..7))
+            .collect();
+        (0..members)
+            .map(|_| {
+                lens.iter()
+                    .map(|&len| {
+                        (0..len)
+                            .map(|_| {
+                                if rng.gen_bool(0.5) {
+                                    TIES[rng.gen_range(0..TIES.len())]
+                                } else {
+                                    rng.gen_range(-100.0..100.0)
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every option's merge, all at once, equals the straightforward merge bit for bit.
+    #[test]
+    fn incremental_merge_equals_the_reference_bit_for_bit() {
+        let mut rng = StdRng::seed_from_u64(14);
+        let mut checked = 0;
+        for _ in 0..2000 {
+            let cands = random_candidates(&mut rng);
+            let ranked: Vec<&[Vec<f64>]> = cands.iter().map(Vec::as_slice).collect();
+            let all = AllOptions::new(&ranked);
+            let mut out = all.blank();
+            for k in 1..=ranked.len() {
+                for how in [Merge::Mean, Merge::Median] {
+                    let want = bits(&reference_merge(&ranked[..k], how));
+                    all.write(k, how, &mut out);
+                    assert_eq!(bits(&out), want, "k {k} {how:?} of {cands:?}");
+                    assert_eq!(bits(&merge_paths(&ranked[..k], how)), want);
+                    checked += want.iter().map(Vec::len).sum::<usize>();
+                }
+            }
+        }
+        assert!(checked > 100_000, "only {checked} points compared");
+    }
+
+    /// `choose` picks the same option with the same error bits as merging each option alone,
+    /// including on ties between options (few distinct values) that only the order breaks.
+    #[test]
+    fn choose_equals_the_reference_choice() {
+        let mut rng = StdRng::seed_from_u64(15);
+        for _ in 0..2000 {
+            let cands = random_candidates(&mut rng);
+            let ranked: Vec<&[Vec<f64>]> = cands.iter().map(Vec::as_slice).collect();
+            let err = |p: &[Vec<f64>]| -> f64 {
+                p.iter().flatten().map(|v| (v - 1.0).abs().min(1e6)).sum()
+            };
+            for max in [1, 2, 3, 8, 20] {
+                let got = choose(&ranked, max, err).unwrap();
+                let want = reference_choose(&ranked, max, err).unwrap();
+                assert_eq!((got.members, got.how), (want.members, want.how));
+                assert_eq!(got.error.to_bits(), want.error.to_bits());
+            }
+        }
+    }
 
     fn mae(y: &[f64], paths: &[Vec<f64>]) -> f64 {
         let n = y.len() as f64;
