@@ -501,30 +501,56 @@ fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
     let learning = prescale_bus::FleetLearning::new(&bus);
     rt.block_on(learning.put("prof.garbage", b"{not a partial".to_vec()))
         .unwrap();
-    // The newcomer's own three minutes, at the waves' mean level.
+    // Once a has counted it, a has read every partial b published (before the garbage), so the
+    // newcomer's first cold-start lookup (a minute before the next) finds them.
+    wait_for(
+        Duration::from_secs(30),
+        "a counting the malformed partial",
+        &[&a, &b],
+        || (a.count("profile_rows_bad") >= 1).then_some(()),
+    );
+    // The newcomer's own points, at the waves' mean level: its last three minutes, then one
+    // every 15 s as a live workload sends them (each new step is decided, from the prior once the
+    // profile was found).
+    let post = |pts: Vec<(&str, Vec<(&str, &str)>, i64, f64)>| {
+        let r = http()
+            .post(&format!("{}/api/v1/write", a.base()))
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .send(&encode(&from_points(pts))[..])
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    };
     let now = now_ms() / STEP_MS * STEP_MS;
-    let pts: Vec<_> = (1..=3)
-        .map(|k| {
-            (
-                "cpu",
-                vec![("job", newbie.as_str())],
-                now - k * STEP_MS + 1,
-                100.0,
-            )
-        })
-        .collect();
-    let r = http()
-        .post(&format!("{}/api/v1/write", a.base()))
-        .header("Content-Encoding", "snappy")
-        .header("Content-Type", "application/x-protobuf")
-        .send(&encode(&from_points(pts))[..])
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    post(
+        (1..=3)
+            .map(|k| {
+                (
+                    "cpu",
+                    vec![("job", newbie.as_str())],
+                    now - k * STEP_MS + 1,
+                    100.0,
+                )
+            })
+            .collect(),
+    );
+    let mut posted = Instant::now();
     let (model, f) = wait_for(
-        Duration::from_secs(60),
+        // the profile is looked up at a step boundary (a minute) and the next step decided
+        // from it: up to two minutes and a bit
+        Duration::from_secs(150),
         "a cold-start forecast of the new workload on a",
         &[&a, &b],
         || {
+            if posted.elapsed() > Duration::from_secs(15) {
+                post(vec![(
+                    "cpu",
+                    vec![("job", newbie.as_str())],
+                    now_ms(),
+                    100.0,
+                )]);
+                posted = Instant::now();
+            }
             let d = a.get(&format!("/api/v1/decisions?workload={newbie}&limit=10"))?;
             // the decision names the profile (the forecast view's model is the fitted one's)
             let model = d["decisions"].as_array()?.iter().find_map(|r| {
@@ -537,7 +563,6 @@ fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
             Some((model, v["forecasts"][0].clone()))
         },
     );
-    assert!(a.count("profile_rows_bad") >= 1, "{:?}", a.view());
     let ts: Vec<i64> = f["ts"]
         .as_array()
         .unwrap()
