@@ -512,7 +512,11 @@ fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
     // The newcomer's own points, at the waves' mean level: its last three minutes, then one
     // every 15 s as a live workload sends them (each new step is decided, from the prior once the
     // profile was found).
-    let post = |pts: Vec<(&str, Vec<(&str, &str)>, i64, f64)>| {
+    let post = |at: &[(i64, f64)]| {
+        let pts: Vec<_> = at
+            .iter()
+            .map(|(t, v)| ("cpu", vec![("job", newbie.as_str())], *t, *v))
+            .collect();
         let r = http()
             .post(&format!("{}/api/v1/write", a.base()))
             .header("Content-Encoding", "snappy")
@@ -522,18 +526,8 @@ fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
         assert_eq!(r.status(), 204);
     };
     let now = now_ms() / STEP_MS * STEP_MS;
-    post(
-        (1..=3)
-            .map(|k| {
-                (
-                    "cpu",
-                    vec![("job", newbie.as_str())],
-                    now - k * STEP_MS + 1,
-                    100.0,
-                )
-            })
-            .collect(),
-    );
+    let first: Vec<(i64, f64)> = (1..=3).map(|k| (now - k * STEP_MS + 1, 100.0)).collect();
+    post(&first);
     let mut posted = Instant::now();
     let (model, f) = wait_for(
         // the profile is looked up at a step boundary (a minute) and the next step decided
@@ -543,12 +537,7 @@ fn a_new_workload_cold_starts_from_a_cluster_another_instance_stores() {
         &[&a, &b],
         || {
             if posted.elapsed() > Duration::from_secs(15) {
-                post(vec![(
-                    "cpu",
-                    vec![("job", newbie.as_str())],
-                    now_ms(),
-                    100.0,
-                )]);
+                post(&[(now_ms(), 100.0)]);
                 posted = Instant::now();
             }
             let d = a.get(&format!("/api/v1/decisions?workload={newbie}&limit=10"))?;
