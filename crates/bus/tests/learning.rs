@@ -1,9 +1,10 @@
 //! The fleet-learning bucket against a real `nats-server -js`: rows written by two instances are
 //! listed once each (the latest value, in key order, escaped keys included), the result key is
-//! not a row, a rewritten row replaces the old one, and the result reads back with its revision.
+//! not a row, a rewritten row replaces the old one, and the result reads back with its revision;
+//! profile partials are listed apart from the rows.
 
 use prescale_bus::testkit::nats_or_skip;
-use prescale_bus::{row_key, Bus, BusOptions, FleetLearning};
+use prescale_bus::{profile_key, row_key, Bus, BusOptions, FleetLearning};
 use prescale_core::WorkloadId;
 use std::time::Duration;
 
@@ -48,4 +49,15 @@ async fn rows_are_listed_once_each_and_the_result_is_not_a_row() {
         (result.revision, result.value.as_slice()),
         (rev, &b"result"[..])
     );
+    // Profile partials: their own prefix, listed apart from the feature rows.
+    b.put_profile(&w("web"), b"p-1".to_vec()).await.unwrap();
+    a.put_profile(&w("web"), b"p-2".to_vec()).await.unwrap();
+    let profiles = b.profiles().await.unwrap();
+    let listed: Vec<(&str, &[u8])> = profiles
+        .iter()
+        .map(|r| (r.key.as_str(), r.value.as_slice()))
+        .collect();
+    assert_eq!(listed, [("prof.web", &b"p-2"[..])]);
+    assert_eq!(profiles[0].key, profile_key(&w("web")));
+    assert_eq!(b.rows().await.unwrap().len(), 2);
 }
