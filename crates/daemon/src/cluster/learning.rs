@@ -797,6 +797,47 @@ mod tests {
     }
 
     #[test]
+    fn bad_profile_partials_are_named() {
+        let w = WorkloadId::new("web").unwrap();
+        let key = prescale_bus::profile_key(&w);
+        let at = |value: Vec<u8>| Stored {
+            key: key.clone(),
+            revision: 1,
+            value,
+        };
+        let mut partial = MemberPartial {
+            workload: w.clone(),
+            step: Interval::from_millis(60_000).unwrap(),
+            period: 2,
+            cycles: Vec::new(),
+            metrics: Default::default(),
+        };
+        let row = |p: &MemberPartial| {
+            serde_json::to_vec(&ProfileRow {
+                version: FORMAT,
+                instance: "a".into(),
+                partial: p.clone(),
+            })
+            .unwrap()
+        };
+        assert!(ProfileRow::decode(&at(row(&partial))).is_ok());
+        let e = ProfileRow::decode(&at(b"{nope".to_vec())).unwrap_err();
+        assert!(
+            e.to_string().starts_with("prof.web: not a profile partial"),
+            "{e}"
+        );
+        let mut other = partial.clone();
+        other.workload = WorkloadId::new("api").unwrap();
+        assert!(matches!(
+            ProfileRow::decode(&at(row(&other))),
+            Err(LearningError::WrongKey { .. })
+        ));
+        partial.period = 0;
+        let e = ProfileRow::decode(&at(row(&partial))).unwrap_err();
+        assert!(matches!(e, LearningError::BadPartial { .. }), "{e}");
+    }
+
+    #[test]
     fn merge_keeps_the_common_interval_and_the_newest_time() {
         assert!(merge(&[]).is_none());
         let mut odd = row("odd", 60_000, 99, 9.0);
