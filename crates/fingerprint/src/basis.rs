@@ -43,13 +43,19 @@ impl FleetFeatures {
             .iter()
             .map(|w| Ok((w.workload.clone(), features_validated(w, cfg)?)))
             .collect::<Result<_, FingerprintError>>()?;
+        Ok(FleetFeatures::from_raw(raw))
+    }
+
+    /// Already computed per-workload features (e.g. rows gathered from other instances), with
+    /// `names` the sorted union of theirs.
+    pub fn from_raw(raw: Vec<(WorkloadId, FeatureVector)>) -> FleetFeatures {
         let names = raw
             .iter()
             .flat_map(|(_, fv)| fv.names.iter().cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        Ok(FleetFeatures { raw, names })
+        FleetFeatures { raw, names }
     }
 }
 

@@ -219,14 +219,8 @@ pub fn merge(rows: &[FeatureRow]) -> Option<StoreFeatures> {
             )
         })
         .collect();
-    let names = raw
-        .iter()
-        .flat_map(|(_, fv)| fv.names.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
     Some(StoreFeatures {
-        features: FleetFeatures { raw, names },
+        features: FleetFeatures::from_raw(raw),
         interval: Interval::from_millis(interval_ms)?,
         as_of: Timestamp(chosen.iter().map(|r| r.at).max()?),
     })
