@@ -206,6 +206,26 @@ pub struct ScalerStages {
     pub pause_limit: Option<u32>,
 }
 
+/// How the replicas would be bought: each decision records the purchase mix (committed, spot,
+/// on-demand) and its hourly cost; nothing is bought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalerPurchase {
+    /// The name of a pricing catalogue the daemon lists in `[kubernetes] pricing` (a scaler names
+    /// one of those, never a file).
+    pub pricing: String,
+    /// The catalogue's type one replica runs on; its first type when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// The workload tolerates spot interruptions; false (no spot) when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interruptible: Option<bool>,
+    /// Highest share of the replicas bought on spot, 0 to 1; 1 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_spot_share: Option<f64>,
+}
+
 /// Whether the scaler only forecasts and records, or also acts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScalerMode {
@@ -338,6 +358,9 @@ pub struct PredictiveScalerSpec {
     /// Upstream workloads (prescale ids) whose predicted rise this one follows; none when omitted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// The purchase mix each decision is priced with; none when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase: Option<ScalerPurchase>,
 }
 
 /// `spec.policy` is a name or a table: any value is kept for the daemon's one validation to read

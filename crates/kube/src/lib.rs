@@ -55,8 +55,8 @@ pub use async_actuator::{AsyncKubeActuator, Change, ResourcesChange};
 pub use crd::{
     PredictiveScaler, PredictiveScalerSpec, PredictiveScalerStatus, ScaleTargetRef,
     ScalerCondition, ScalerEvent, ScalerGate, ScalerMetric, ScalerMode, ScalerPredictor,
-    ScalerResource, ScalerResources, ScalerRetry, ScalerShadow, ScalerSlo, ScalerStages,
-    ScalerWarmup, ScalerWarmupAction, ScalerWarmupType, SpecProblem,
+    ScalerPurchase, ScalerResource, ScalerResources, ScalerRetry, ScalerShadow, ScalerSlo,
+    ScalerStages, ScalerWarmup, ScalerWarmupAction, ScalerWarmupType, SpecProblem,
 };
 pub use error::KubeError;
 pub use hpa::{HpaGuard, HpaRef, KEDA_SCALED_OBJECT_LABEL};

@@ -126,6 +126,9 @@ pub struct FileKubernetes {
     pub scaler_namespace: Option<String>,
     /// How often the scalers are listed again (default "30s").
     pub resync: Option<String>,
+    /// Pricing catalogues a `PredictiveScaler` may name in `spec.purchase.pricing`, by name:
+    /// `pricing = { aws = "/etc/prescale/pricing.toml" }` (a scaler never names a file).
+    pub pricing: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `[alerts]`: a webhook that receives each anomaly event as it opens and closes.

@@ -117,6 +117,9 @@ pub struct ScalersConfig {
     /// `None`: every namespace.
     pub namespace: Option<String>,
     pub resync: Duration,
+    /// `[kubernetes] pricing`: the catalogues scalers may name, by name (each read and checked
+    /// once at start-up), as file paths.
+    pub pricing: std::collections::BTreeMap<String, String>,
 }
 
 /// `[alerts]`: anomaly events are posted as JSON to `webhook`, signed when a secret is set.

@@ -24,6 +24,19 @@ pub struct PurchaseConfig {
     pub max_spot_share: Option<f64>,
 }
 
+/// The pricing catalogue at `path` (spot price histories read beside it), or what is wrong with
+/// it, naming the file (and the line, when the text is at fault).
+pub(super) fn read_catalogue(path: &str) -> Result<PricingCatalogue, String> {
+    let file = Path::new(path);
+    let text = std::fs::read_to_string(file).map_err(|e| format!("reading {path:?}: {e}"))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    PricingCatalogue::parse(&text, |name| {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).map_err(|e| format!("reading {}: {e}", p.display()))
+    })
+    .map_err(|e| format!("{path}: {e}"))
+}
+
 /// The purchase settings of `f`, problems reported at `origin`'s paths
 /// (`workload[i].purchase.pricing`); `None` when they cannot be used.
 pub(super) fn purchase(
@@ -31,22 +44,9 @@ pub(super) fn purchase(
     origin: Origin,
     f: PurchaseConfig,
 ) -> Option<PurchaseMixSpec> {
-    let path = Path::new(&f.pricing);
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| {
-            c.fail(
-                origin.at("purchase.pricing"),
-                format!("reading {:?}: {e}", f.pricing),
-            )
-        })
+    let catalogue = read_catalogue(&f.pricing)
+        .map_err(|e| c.fail(origin.at("purchase.pricing"), e))
         .ok()?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let catalogue = PricingCatalogue::parse(&text, |file| {
-        let p = dir.join(file);
-        std::fs::read_to_string(&p).map_err(|e| format!("reading {}: {e}", p.display()))
-    })
-    .map_err(|e| c.fail(origin.at("purchase.pricing"), format!("{}: {e}", f.pricing)))
-    .ok()?;
     let instance = match &f.instance_type {
         Some(name) => catalogue
             .instance(name)
@@ -164,6 +164,36 @@ mod tests {
                     && p.message.contains("line 1")
                     && p.message.contains("on_demand = -1")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_catalogues_scalers_may_name_are_read_once_and_bad_ones_named() {
+        use crate::config::DaemonConfig;
+        let good = format!(
+            "[kubernetes]\npredictive_scalers = true\npricing = {{ aws = {:?} }}\n",
+            example()
+        );
+        let c = DaemonConfig::from_toml(&good).unwrap();
+        let scalers = c.kubernetes.scalers.unwrap();
+        assert_eq!(scalers.pricing.get("aws"), Some(&example()));
+
+        let missing = format!(
+            "[kubernetes]\npredictive_scalers = true\npricing = {{ aws = {:?}, gcp = \"/nonexistent/gcp.toml\" }}\n",
+            example()
+        );
+        let e = DaemonConfig::from_toml(&missing).unwrap_err().to_string();
+        assert!(
+            e.contains("kubernetes.pricing.gcp") && e.contains("/nonexistent/gcp.toml"),
+            "{e}"
+        );
+        assert!(!e.contains("kubernetes.pricing.aws"), "{e}");
+
+        let unused = format!("[kubernetes]\npricing = {{ aws = {:?} }}\n", example());
+        let e = DaemonConfig::from_toml(&unused).unwrap_err().to_string();
+        assert!(
+            e.contains("kubernetes.pricing") && e.contains("predictive_scalers"),
+            "{e}"
         );
     }
 }

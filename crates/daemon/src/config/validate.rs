@@ -491,13 +491,28 @@ fn kubernetes(c: &mut Check, k: Option<FileKubernetes>) -> KubernetesConfig {
         Duration::from_secs(30),
         SECOND,
     );
-    let scalers = k
-        .predictive_scalers
-        .unwrap_or(false)
-        .then(|| ScalersConfig {
-            namespace: k.scaler_namespace.filter(|n| !n.trim().is_empty()),
-            resync,
-        });
+    let pricing = k.pricing.unwrap_or_default();
+    for (name, path) in &pricing {
+        let at = format!("kubernetes.pricing.{name}");
+        if name.trim().is_empty() {
+            c.fail(&at, "a catalogue name must not be empty");
+        }
+        if let Err(e) = super::purchase::read_catalogue(path) {
+            c.fail(&at, e);
+        }
+    }
+    let scalers = k.predictive_scalers.unwrap_or(false);
+    if !scalers && !pricing.is_empty() {
+        c.fail(
+            "kubernetes.pricing",
+            "only PredictiveScalers name these catalogues: set predictive_scalers = true, or price a [[workload]] with [workload.purchase]",
+        );
+    }
+    let scalers = scalers.then(|| ScalersConfig {
+        namespace: k.scaler_namespace.filter(|n| !n.trim().is_empty()),
+        resync,
+        pricing,
+    });
     KubernetesConfig {
         api_server,
         options,

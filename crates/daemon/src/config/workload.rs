@@ -265,15 +265,50 @@ fn stages_config(s: &prescale_kube::ScalerStages) -> super::actions::StagesConfi
     }
 }
 
+/// A scaler's `spec.purchase` as a `[workload.purchase]`: its catalogue name resolved to the file
+/// the daemon lists for it.
+fn purchase_config(
+    p: &prescale_kube::ScalerPurchase,
+    pricing: &std::collections::BTreeMap<String, String>,
+) -> Result<super::PurchaseConfig, SpecProblem> {
+    let Some(file) = pricing.get(p.pricing.trim()) else {
+        let known = pricing.keys().cloned().collect::<Vec<_>>();
+        return Err(SpecProblem {
+            path: "spec.purchase.pricing".into(),
+            message: if known.is_empty() {
+                format!(
+                    "catalogue {:?}: the daemon lists none ([kubernetes] pricing)",
+                    p.pricing
+                )
+            } else {
+                format!(
+                    "catalogue {:?} is not one the daemon lists ([kubernetes] pricing: {})",
+                    p.pricing,
+                    known.join(", ")
+                )
+            },
+        });
+    };
+    Ok(super::PurchaseConfig {
+        pricing: file.clone(),
+        instance_type: p.instance_type.clone(),
+        interruptible: p.interruptible,
+        max_spot_share: p.max_spot_share,
+    })
+}
+
 impl WorkloadConfig {
     /// The settings a `PredictiveScaler` in `namespace` writes, as a `[[workload]]` would: its
     /// first metric, bounds, lead, step, budget, policy, mode, model, cold start, resources,
-    /// exogenous inputs, warm-up, stages and `depends_on`, and a `kubernetes` actuator on its
-    /// target. Only the workload id, the metric list and values TOML cannot hold can fail here;
-    /// every value is checked by [`WorkloadConfig::validate`].
+    /// exogenous inputs, warm-up, stages, `depends_on` and purchase, and a `kubernetes` actuator
+    /// on its target. `pricing` maps the catalogue names a scaler may use to their files
+    /// (`[kubernetes] pricing`). Only the workload id, the metric list, an unlisted catalogue and
+    /// values TOML cannot hold can fail here; every value is checked by
+    /// [`WorkloadConfig::validate`].
     pub fn from_scaler(
         namespace: &str,
         spec: &PredictiveScalerSpec,
+        pricing: &std::collections::BTreeMap<String, String>,
     ) -> Result<WorkloadConfig, SpecProblem> {
         let workload = prescale_kube::workload_id(namespace, spec)?;
         let first = match spec.metrics.as_slice() {
@@ -317,6 +352,11 @@ impl WorkloadConfig {
             min: r.min.clone(),
             max: r.max.clone(),
         };
+        let purchase = spec
+            .purchase
+            .as_ref()
+            .map(|p| purchase_config(p, pricing))
+            .transpose()?;
         Ok(WorkloadConfig {
             workload: workload.to_string(),
             metric: first.name.clone(),
@@ -365,7 +405,7 @@ impl WorkloadConfig {
             }),
             stages: spec.stages.as_ref().map(stages_config),
             depends_on: (!spec.depends_on.is_empty()).then(|| spec.depends_on.clone()),
-            purchase: None,
+            purchase,
         })
     }
 
@@ -667,10 +707,14 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
         let a = from_toml
             .validate(Origin::File(0), Mode::ForecastOnly, &registry())
             .unwrap();
-        let b = WorkloadConfig::from_scaler("shop", &scaler(serde_json::json!({})))
-            .unwrap()
-            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
-            .unwrap();
+        let b = WorkloadConfig::from_scaler(
+            "shop",
+            &scaler(serde_json::json!({})),
+            &Default::default(),
+        )
+        .unwrap()
+        .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+        .unwrap();
         assert_eq!(a.spec, b.spec);
         assert_eq!(a.actuator, b.actuator);
         assert_eq!(a.own_mode, Some(Mode::Act));
@@ -685,6 +729,62 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
     }
 
     #[test]
+    fn a_scaler_prices_with_a_catalogue_the_daemon_lists_and_never_names_a_file() {
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/pricing.example.toml")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let listed: std::collections::BTreeMap<String, String> =
+            [("aws".to_string(), example.clone())].into();
+        let purchase = serde_json::json!({"purchase": {
+            "pricing": "aws", "instanceType": "c5.large", "interruptible": true, "maxSpotShare": 0.5
+        }});
+        let b = WorkloadConfig::from_scaler("shop", &scaler(purchase), &listed)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap();
+        // The same purchase as the table writes.
+        let a = toml::from_str::<WorkloadConfig>(&format!(
+            "{SAME_AS_TOML}[purchase]\npricing = {example:?}\ninstance_type = \"c5.large\"\ninterruptible = true\nmax_spot_share = 0.5\n"
+        ))
+        .unwrap()
+        .validate(Origin::File(0), Mode::ForecastOnly, &registry())
+        .unwrap();
+        let (a, b) = (a.purchase.unwrap(), b.purchase.unwrap());
+        assert_eq!(b.instance.name, "c5.large");
+        assert_eq!(a.instance.name, b.instance.name);
+        assert_eq!(a.spec, b.spec);
+
+        // A name the daemon does not list, or a file path, is refused naming the known ones.
+        for name in ["gcp", example.as_str()] {
+            let bad = scaler(serde_json::json!({"purchase": {"pricing": name}}));
+            let p = WorkloadConfig::from_scaler("shop", &bad, &listed).unwrap_err();
+            assert_eq!(p.path, "spec.purchase.pricing");
+            assert!(p.message.contains("aws"), "{p}");
+        }
+        let none = WorkloadConfig::from_scaler(
+            "shop",
+            &scaler(serde_json::json!({"purchase": {"pricing": "aws"}})),
+            &Default::default(),
+        )
+        .unwrap_err();
+        assert!(none.message.contains("lists none"), "{none}");
+        // A bad value is named by the spec's own path.
+        let bad = scaler(serde_json::json!({"purchase": {"pricing": "aws", "maxSpotShare": 1.5}}));
+        let problems = WorkloadConfig::from_scaler("shop", &bad, &listed)
+            .unwrap()
+            .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+            .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "spec.purchase.maxSpotShare"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn a_scalers_problems_carry_its_own_paths() {
         let bad = scaler(serde_json::json!({
             "model": "crystal-ball", "staleAfter": "soon", "leadTime": "later",
@@ -692,7 +792,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             "resources": {"cpu": {"metric": "cpu_cores", "min": "lots"}},
             "minReplicas": 30
         }));
-        let problems = WorkloadConfig::from_scaler("shop", &bad)
+        let problems = WorkloadConfig::from_scaler("shop", &bad, &Default::default())
             .unwrap()
             .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
             .unwrap_err();
@@ -727,6 +827,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
                 "slo": {"metric": "latency_p99", "max": 0.4},
                 "shadows": [{"name": "lean", "policy": "predictive@0.05", "leadTime": "2m"}]
             })),
+            &Default::default(),
         )
         .unwrap()
         .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
@@ -744,7 +845,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             "slo": {"metric": "latency_p99", "max": -1.0},
             "shadows": [{"name": "x", "leadTime": "later", "violationBudget": 3.0}]
         }));
-        let problems = WorkloadConfig::from_scaler("shop", &bad)
+        let problems = WorkloadConfig::from_scaler("shop", &bad, &Default::default())
             .unwrap()
             .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
             .unwrap_err();
@@ -762,7 +863,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             {"name": "rps", "capacityPerReplica": 50.0},
             {"name": "cpu", "capacityPerReplica": 0.8}
         ]}));
-        let p = WorkloadConfig::from_scaler("shop", &two).unwrap_err();
+        let p = WorkloadConfig::from_scaler("shop", &two, &Default::default()).unwrap_err();
         assert_eq!(p.path, "spec.metrics");
         assert!(p.message.contains("exactly one"), "{p:?}");
     }
@@ -788,7 +889,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             "stages": {"maxStep": 4, "interval": "2m", "pauseLimit": 3,
                 "gate": {"metric": "latency_p99_seconds", "max": 0.3}}
         });
-        let b = WorkloadConfig::from_scaler("shop", &scaler(fields.clone()))
+        let b = WorkloadConfig::from_scaler("shop", &scaler(fields.clone()), &Default::default())
             .unwrap()
             .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
             .unwrap();
@@ -810,7 +911,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
         bad["stages"]["interval"] = serde_json::json!("often");
         bad["stages"]["pauseLimit"] = serde_json::json!(0);
         bad["stages"]["gate"]["metric"] = serde_json::json!("");
-        let problems = WorkloadConfig::from_scaler("shop", &scaler(bad))
+        let problems = WorkloadConfig::from_scaler("shop", &scaler(bad), &Default::default())
             .unwrap()
             .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
             .unwrap_err();
@@ -847,11 +948,14 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             .validate(Origin::File(0), Mode::ForecastOnly, &registry())
             .unwrap();
         let table = serde_json::json!({"kind": "threshold", "up": 1.4, "down": 0.6, "resize": 1.2});
-        let b =
-            WorkloadConfig::from_scaler("shop", &scaler(serde_json::json!({ "policy": table })))
-                .unwrap()
-                .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
-                .unwrap();
+        let b = WorkloadConfig::from_scaler(
+            "shop",
+            &scaler(serde_json::json!({ "policy": table })),
+            &Default::default(),
+        )
+        .unwrap()
+        .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
+        .unwrap();
         assert_eq!(a.spec.policy, b.spec.policy);
         assert_ne!(
             b.spec.policy,
@@ -859,7 +963,7 @@ events = [{ at = "2026-12-24T00:00:00Z", kind = "holiday" }]
             "the table's own thresholds"
         );
         let bad = scaler(serde_json::json!({"policy": {"kind": "threshold", "upp": 2.0}}));
-        let problems = WorkloadConfig::from_scaler("shop", &bad)
+        let problems = WorkloadConfig::from_scaler("shop", &bad, &Default::default())
             .unwrap()
             .validate(Origin::Scaler, Mode::ForecastOnly, &registry())
             .unwrap_err();

@@ -27,6 +27,8 @@ pub struct ScalerSync {
     source: Option<ScalerSource>,
     /// The actuator kinds slots are built with (Kubernetes connected as configured).
     registry: prescale_actuate::Registry,
+    /// `[kubernetes] pricing`: the catalogues a scaler's `spec.purchase` may name.
+    pricing: BTreeMap<String, String>,
     resync: Duration,
     listed_at: Option<Instant>,
     /// The entries of the last list, by key (`namespace/name`).
@@ -67,6 +69,7 @@ impl ScalerSync {
         Ok(Some(ScalerSync {
             source: Some(source),
             registry: k.registry(),
+            pricing: sc.pricing.clone(),
             resync: sc.resync,
             listed_at: None,
             entries: BTreeMap::new(),
@@ -152,7 +155,8 @@ impl ScalerSync {
         let Some(spec) = entry.spec.as_ref() else {
             return Err(entry.problems.clone());
         };
-        let config = WorkloadConfig::from_scaler(&entry.namespace, spec).map_err(|p| vec![p])?;
+        let config = WorkloadConfig::from_scaler(&entry.namespace, spec, &self.pricing)
+            .map_err(|p| vec![p])?;
         // The scaler's mode is its own (forecast-only when omitted), so the global one never applies.
         config
             .validate(Origin::Scaler, Mode::ForecastOnly, &self.registry)
