@@ -2,7 +2,8 @@
 //! a compact point-batch codec, durable pull consumers per partition, and the ownership of
 //! partitions by leases in a JetStream key-value bucket (revision-based fencing tokens, membership
 //! heartbeats, rendezvous hashing over the live members), one elected leader per fleet-wide role,
-//! and the bucket through which the elected learner sees every instance's workloads.
+//! and the bucket through which the elected learner sees every instance's workloads and hands
+//! every instance the fleet models it trained.
 
 pub mod blocking;
 pub mod codec;
@@ -14,6 +15,7 @@ pub mod hash;
 pub mod leader;
 pub mod learning;
 pub mod lease;
+pub mod models;
 pub mod ownership;
 pub mod publisher;
 pub mod snapshots;
@@ -28,6 +30,7 @@ pub use error::BusError;
 pub use leader::{Leader, LeaderError, LeaderInfo};
 pub use learning::{profile_key, row_key, FleetLearning, Stored};
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
+pub use models::{history_key, FleetModels};
 pub use ownership::{rendezvous, Holding, Ownership, OwnershipView, RoundReport};
 pub use publisher::{PublishReport, Publisher};
 pub use snapshots::{snapshot_key, Snapshots};

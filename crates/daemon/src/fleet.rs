@@ -55,6 +55,11 @@ pub struct FleetModelView {
     pub offered_to: Vec<String>,
     /// The exogenous features of a gbm: predictor slots and whether events are read.
     pub exogenous: ExogLayout,
+    /// The instance that trained it, when a cluster's learner did (`None`: this instance).
+    pub trained_by: Option<String>,
+    /// The workloads whose histories it was trained on, sorted (empty for a model loaded from
+    /// the store, which does not keep them).
+    pub trained_on: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -226,6 +231,14 @@ fn training_series<'a>(group: &[&'a Offered]) -> (usize, Vec<FleetSeries<'a>>) {
     (horizon, series)
 }
 
+/// The workloads of `group`, sorted.
+fn trained_on(group: &[&Offered]) -> Vec<String> {
+    let mut w: Vec<String> = group.iter().map(|o| o.workload.clone()).collect();
+    w.sort();
+    w.dedup();
+    w
+}
+
 /// One trained model per step length with at least two usable histories: trained for the longest
 /// horizon any of them forecasts, the season of the most common one, no calendar (the control
 /// loop's histories carry none). Returns the models with their views and what was skipped.
@@ -270,6 +283,8 @@ pub fn train(
                     train_seconds: started.elapsed().as_secs_f64(),
                     offered_to: Vec::new(),
                     exogenous: gbm.exog,
+                    trained_by: None,
+                    trained_on: trained_on(&group),
                 };
                 out.push((Arc::new(gbm), view));
             }
@@ -327,6 +342,8 @@ pub fn train_clusters(
                     train_seconds: started.elapsed().as_secs_f64(),
                     offered_to: Vec::new(),
                     exogenous: ExogLayout::default(),
+                    trained_by: None,
+                    trained_on: trained_on(group),
                 };
                 out.push((Arc::new(m), view));
             }

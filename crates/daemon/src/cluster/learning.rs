@@ -44,6 +44,18 @@ pub struct LearnStats {
     pub partials: Mutex<Arc<BTreeMap<WorkloadId, MemberPartial>>>,
     /// The learner this instance saw last (itself when it leads).
     pub learner: Mutex<Option<String>>,
+    /// Fleet models (see [`super::fleet_models`]): training histories published here, skipped
+    /// as malformed by the learner, or not published for being too large; generations
+    /// published as the learner, applied from the learner, and refused (malformed, truncated,
+    /// a chunk missing or not matching the manifest's checksum).
+    pub histories_published: AtomicU64,
+    pub histories_bad: AtomicU64,
+    pub histories_too_large: AtomicU64,
+    pub models_published: AtomicU64,
+    pub models_applied: AtomicU64,
+    pub models_bad: AtomicU64,
+    /// The fleet-model generation in use here (published or applied).
+    pub models_generation: Mutex<Option<String>>,
 }
 
 /// One workload's raw window features as its owner computed them.
@@ -393,6 +405,11 @@ impl FleetLearn {
             },
             rounds,
         ))
+    }
+
+    /// The `leader.learn` lease (the fleet models' learner is the same instance).
+    pub fn leader(&self) -> Arc<Leader> {
+        self.leader.clone()
     }
 
     /// One learning round: publishes the owned workloads' rows; the learner then fingerprints and

@@ -72,6 +72,17 @@ pub struct ClusterView {
     pub fleet_results_published: u64,
     pub fleet_results_applied: u64,
     pub fleet_results_bad: u64,
+    /// Fleet models (gbm, cluster GRU/LSTM) across instances: training histories this instance
+    /// published, skipped as malformed while training, or too large to publish; generations
+    /// published as the learner, applied from it, refused (malformed, truncated, corrupted);
+    /// and the generation in use here.
+    pub training_histories_published: u64,
+    pub training_histories_bad: u64,
+    pub training_histories_too_large: u64,
+    pub fleet_models_published: u64,
+    pub fleet_models_applied: u64,
+    pub fleet_models_bad: u64,
+    pub fleet_models_generation: Option<String>,
 }
 
 impl ClusterLink {
@@ -225,6 +236,18 @@ impl ClusterLink {
             fleet_results_published: i.learn_stats.results_published.load(Ordering::Relaxed),
             fleet_results_applied: i.learn_stats.results_applied.load(Ordering::Relaxed),
             fleet_results_bad: i.learn_stats.results_bad.load(Ordering::Relaxed),
+            training_histories_published: i.learn_stats.histories_published.load(Ordering::Relaxed),
+            training_histories_bad: i.learn_stats.histories_bad.load(Ordering::Relaxed),
+            training_histories_too_large: i.learn_stats.histories_too_large.load(Ordering::Relaxed),
+            fleet_models_published: i.learn_stats.models_published.load(Ordering::Relaxed),
+            fleet_models_applied: i.learn_stats.models_applied.load(Ordering::Relaxed),
+            fleet_models_bad: i.learn_stats.models_bad.load(Ordering::Relaxed),
+            fleet_models_generation: i
+                .learn_stats
+                .models_generation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! publishes every decision to `prescale.decisions.<workload>`, and keeps the global mode and kill
 //! switch in step with the controls bucket. Each owned workload's learned headroom follows it to
 //! its next owner through the snapshots bucket ([`carry`]). Fingerprints and clusters are learned
-//! over the whole fleet by one elected instance from every instance's feature rows ([`learning`]). With the bus away, leases run out:
+//! over the whole fleet by one elected instance from every instance's feature rows ([`learning`]),
+//! and that instance trains the fleet models on every owner's histories for all ([`fleet_models`]). With the bus away, leases run out:
 //! nothing is decided or acted on (the fleet holds) until the bus returns and the leases are
 //! taken again.
 
@@ -16,6 +17,7 @@ pub mod carry;
 mod consume;
 mod controls_sync;
 pub mod fenced;
+pub mod fleet_models;
 pub mod learning;
 pub mod link;
 pub mod sink;

@@ -61,6 +61,33 @@ pub async fn spawn(
             Some((f, rounds))
         }
     };
+    // a cluster's fleet models: trained by the learner over every owner's histories, in a task
+    // of their own with their own store connection (training never holds up a learning round)
+    let models = match (link, &fleet, learn.fleet_every) {
+        (Some(l), Some((f, _)), Some(every)) => {
+            let (db, opts) = (
+                cfg.db.clone(),
+                StoreOptions {
+                    synchronous: cfg.synchronous,
+                },
+            );
+            let store = tokio::task::spawn_blocking(move || Store::open_with(&db, &opts))
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))??;
+            Some(crate::cluster::fleet_models::start(
+                l,
+                f.leader(),
+                store,
+                insight.fleet().clone(),
+                crate::cluster::fleet_models::Schedule {
+                    every,
+                    cells: learn.cluster_models.clone(),
+                },
+                shutdown.clone(),
+            ))
+        }
+        _ => None,
+    };
     tracing::info!(
         fingerprint_every = %crate::config::show_duration(learn.fingerprint_every),
         cluster_every = %crate::config::show_duration(learn.cluster_every),
@@ -72,6 +99,9 @@ pub async fn spawn(
         run(learn, store, insight, fleet, shutdown).await;
         if let Some(r) = rounds {
             let _ = r.await;
+        }
+        if let Some(m) = models {
+            let _ = m.await;
         }
     })))
 }
@@ -161,7 +191,8 @@ pub async fn run(
     loop {
         let job = tokio::select! {
             _ = stopped(&mut shutdown) => break,
-            _ = fleet_tick.tick(), if cfg.fleet_every.is_some() => {
+            // a cluster's fleet models are trained by its learner (crate::cluster::fleet_models)
+            _ = fleet_tick.tick(), if cfg.fleet_every.is_some() && fleet.is_none() => {
                 if !train_fleet(&store, &hub, &cfg.cluster_models, &mut shutdown).await {
                     break;
                 }
@@ -170,7 +201,7 @@ pub async fn run(
             _ = fingerprint_tick.tick() => {
                 if let Some(f) = fleet.as_mut() {
                     let opts = fingerprint_options(&windows, reducer, basis);
-                    if !fleet_round(f, &store, &hub, &cfg, &opts, &mut shutdown).await {
+                    if !fleet_round(f, &store, &opts, &mut shutdown).await {
                         break;
                     }
                     continue;
@@ -224,36 +255,23 @@ pub async fn run(
     }
 }
 
-/// A cluster's learning round (see [`spawn`]), then the cluster models retrained when the stored
-/// clustering moved a workload. False when shutdown came first.
+/// A cluster's learning round (see [`spawn`]); the fleet and cluster models are retrained by the
+/// cluster's fleet-models task when the clustering moves a workload. False when shutdown came
+/// first.
 async fn fleet_round(
     fleet: &mut crate::cluster::learning::FleetLearn,
     store: &Arc<Mutex<Store>>,
-    hub: &crate::fleet::FleetHub,
-    cfg: &LearnConfig,
     opts: &FingerprintOptions,
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
-    let reclustered = tokio::select! {
-        r = fleet.round(store, opts) => r,
-        _ = stopped(shutdown) => return false,
-    };
-    if !reclustered || cfg.fleet_every.is_none() {
-        return true;
+    tokio::select! {
+        _ = fleet.round(store, opts) => true,
+        _ = stopped(shutdown) => false,
     }
-    let (st, h) = (store.clone(), hub.clone());
-    let changed = tokio::task::spawn_blocking(move || h.clusters_changed(&membership(&lock(&st))))
-        .await
-        .unwrap_or(false);
-    if changed {
-        tracing::info!("clusters changed: retraining the fleet and cluster models");
-        return train_fleet(store, hub, &cfg.cluster_models, shutdown).await;
-    }
-    true
 }
 
 /// When the first fleet training starts after the loop does.
-const FIRST_FLEET_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const FIRST_FLEET_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long the fleet training waits for the control loop to offer its histories.
 const OFFER_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -283,6 +301,8 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
                 train_seconds: row.seconds,
                 offered_to: Vec::new(),
                 exogenous: Default::default(),
+                trained_by: None,
+                trained_on: Vec::new(),
             }
         };
         // `gru@<cluster>` / `lstm@<cluster>`
@@ -327,7 +347,7 @@ fn load_fleet(store: &Store, hub: &crate::fleet::FleetHub) -> usize {
 }
 
 /// The cluster of each workload in the latest k-means clustering (empty without one).
-fn membership(store: &Store) -> BTreeMap<String, u32> {
+pub(crate) fn membership(store: &Store) -> BTreeMap<String, u32> {
     match store.latest_clustering(prescale_learn::KMEANS) {
         Ok(Some((_, run))) => run
             .clusters
@@ -374,27 +394,7 @@ async fn train_fleet(
     let (store, hub) = (store.clone(), hub.clone());
     let work = tokio::task::spawn_blocking(move || {
         let members = membership(&lock(&store));
-        let (grus, skipped) = crate::fleet::train_clusters(&offered, &members, at, &cells);
-        for s in &skipped {
-            tracing::info!(reason = %s, "cluster model not trained");
-        }
-        for (m, view) in &grus {
-            save_and_log(
-                &store,
-                view,
-                format!("{}@{}", view.kind, view.cluster.unwrap_or(0)),
-                m.to_json(),
-            );
-        }
-        hub.publish_clusters(grus, members);
-        let (models, skipped) = crate::fleet::train(&offered, at);
-        for s in &skipped {
-            tracing::info!(reason = %s, "fleet model not trained");
-        }
-        for (gbm, view) in models {
-            save_and_log(&store, &view, view.kind.clone(), gbm.to_json());
-            hub.publish(gbm, view);
-        }
+        train_offered(&store, &hub, &offered, members, at, &cells, None);
     });
     tokio::select! {
         r = work => {
@@ -407,9 +407,68 @@ async fn train_fleet(
     }
 }
 
+/// One trained fleet or cluster model: its view and its saved form (what the store keeps, and a
+/// cluster's learner publishes).
+pub(crate) struct Trained {
+    /// `gbm`, or `<cell>@<cluster>` for a cluster model (the store's kind).
+    pub kind: String,
+    pub view: crate::fleet::FleetModelView,
+    pub body: String,
+}
+
+/// Trains the fleet gbm of every step and the cluster models of `cells` on `offered` (the cluster
+/// of each workload in `members`), saves them with the store and publishes them on `hub` (the
+/// cluster models with `members`); `by` names the cluster's learner when it trained them. What
+/// was trained.
+pub(crate) fn train_offered(
+    store: &Mutex<Store>,
+    hub: &crate::fleet::FleetHub,
+    offered: &[crate::fleet::Offered],
+    members: BTreeMap<String, u32>,
+    at: Timestamp,
+    cells: &[prescale_forecast::neural::CellKind],
+    by: Option<&str>,
+) -> Vec<Trained> {
+    let mut out = Vec::new();
+    let (grus, skipped) = crate::fleet::train_clusters(offered, &members, at, cells);
+    for s in &skipped {
+        tracing::info!(reason = %s, "cluster model not trained");
+    }
+    let mut published = Vec::new();
+    for (m, mut view) in grus {
+        view.trained_by = by.map(str::to_string);
+        let kind = format!("{}@{}", view.kind, view.cluster.unwrap_or(0));
+        let body = m.to_json();
+        save_and_log(store, &view, kind.clone(), body.clone());
+        out.push(Trained {
+            kind,
+            view: view.clone(),
+            body,
+        });
+        published.push((m, view));
+    }
+    hub.publish_clusters(published, members);
+    let (models, skipped) = crate::fleet::train(offered, at);
+    for s in &skipped {
+        tracing::info!(reason = %s, "fleet model not trained");
+    }
+    for (gbm, mut view) in models {
+        view.trained_by = by.map(str::to_string);
+        let body = gbm.to_json();
+        save_and_log(store, &view, view.kind.clone(), body.clone());
+        out.push(Trained {
+            kind: view.kind.clone(),
+            view: view.clone(),
+            body,
+        });
+        hub.publish(gbm, view);
+    }
+    out
+}
+
 /// Saves a trained fleet or cluster model under `kind` (a failed save is logged: the model is
 /// used, not kept) and logs it.
-fn save_and_log(
+pub(crate) fn save_and_log(
     store: &Mutex<Store>,
     view: &crate::fleet::FleetModelView,
     kind: String,
