@@ -7,8 +7,14 @@
 //! Every phase spans `--ticks` ticks (default `refit_every`, so each phase holds the same number of
 //! scheduled refit ticks). Prints a report and one `ROW` line per thread count for bench/tick.sh:
 //! `ROW workloads sizing threads mean_s worst_s per_workload_us rss_per_workload_bytes history_steps
-//! refit_tick_s shift_tick_s warm_s cpu_s_per_tick fits_per_tick` (refit/shift: mean wall time of
-//! the ticks with / without forecaster refits; CPU: user + system time of the process per tick).
+//! refit_tick_s shift_tick_s warm_s cpu_s_per_tick fits_per_tick rss_end_per_workload_bytes`
+//! (refit/shift: mean wall time of the ticks with / without forecaster refits; CPU: user + system
+//! time of the process per tick; sizing `replicas+gbm` / `resources+gbm` with `--fleet`; RSS after
+//! the seeding tick and after the timed ticks).
+//!
+//! `--fleet K` trains the fleet gbm once (as the daemon's learn loop does: one model per step
+//! length, shared by every controller) on K workloads' histories spread over the fleet, before the
+//! seeding tick, and offers it to every controller's `auto`, so every fit weighs it.
 //!
 //! Every workload is seeded on the same tick with the same history, as the daemon's first tick
 //! does; each controller's own refit phase (stable per workload id) spreads the scheduled refits
@@ -49,7 +55,7 @@ struct Args {
     warm_threads: usize,
     split_sample: usize,
     resources: bool,
-    /// Train the fleet gbm on this many workloads' histories after the warm-up and hand it to
+    /// Train the fleet gbm on this many workloads' histories before the seeding tick and hand it to
     /// every controller (0: no fleet model).
     fleet: usize,
     /// Percent of the workloads with two shadows.
@@ -357,6 +363,70 @@ fn main() {
         .collect();
     let build_s = t.elapsed().as_secs_f64();
     let rss_built = vm_rss_bytes();
+    // The fleet gbm, the way the daemon's learn loop makes it: one model per step length, trained
+    // once on the workloads' step histories and shared (one `Arc`) by every controller's `auto`.
+    // It is trained before the seeding tick (as after a restart that loads the saved model), so
+    // every workload's first fit already weighs it; its training rows are capped
+    // (`FleetConfig::max_rows`), so a sample of `--fleet K` histories, spread evenly over the
+    // fleet, gives a model of the same size as all of them would.
+    let fleet_input = (a.fleet > 0).then(|| {
+        use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+        let k = a.fleet.min(n);
+        let picked: Vec<usize> = (0..k).map(|j| j * n / k).collect();
+        let histories: Vec<Vec<f64>> = picked
+            .iter()
+            .map(|&i| aligned(&a, i, 0, a.history as i64))
+            .collect();
+        let names: Vec<String> = picked.iter().map(|i| format!("w{i:06}")).collect();
+        let horizon = slots
+            .iter()
+            .map(|s| s.controller.forecast_horizon())
+            .max()
+            .unwrap_or(1);
+        let series: Vec<FleetSeries<'_>> = histories
+            .iter()
+            .zip(&names)
+            .map(|(values, name)| FleetSeries {
+                name,
+                values,
+                season: Some(a.season),
+                timing: None,
+                context: &[],
+            })
+            .collect();
+        let t = Instant::now();
+        let gbm = GbmFleet::train(
+            &series,
+            &FleetConfig {
+                horizon,
+                ..FleetConfig::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("training the fleet gbm: {e}"));
+        let train_s = t.elapsed().as_secs_f64();
+        println!(
+            "fleet: gbm trained on {} workloads' {}-step histories ({} rows, {} trees, horizon {horizon}) \
+             in {train_s:.2} s, offered to all {n} controllers' auto from the seeding tick",
+            gbm.series,
+            a.history,
+            gbm.rows,
+            gbm.trees()
+        );
+        FleetInput {
+            gbm: std::sync::Arc::new(gbm),
+            timing: None,
+            context: Vec::new(),
+            rnn: Vec::new(),
+            exog: None,
+        }
+    });
+    if let Some(input) = &fleet_input {
+        for s in slots.iter_mut() {
+            s.controller.set_fleet(Some(input.clone()));
+        }
+    }
+    // The training histories are freed; what stays is the shared model.
+    let rss_fleet = vm_rss_bytes();
     let h = a.history as i64;
     let t = Instant::now();
     let warm = Fleet::with_threads(a.warm_threads).run(&mut slots, |s| {
@@ -385,52 +455,6 @@ fn main() {
         a.warm_threads,
         warm_s / n as f64 * 1e6
     );
-
-    if a.fleet > 0 {
-        use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
-        let names: Vec<String> = (0..a.fleet.min(n)).map(|i| format!("w{i}")).collect();
-        let horizon = slots
-            .iter()
-            .map(|s| s.controller.forecast_horizon())
-            .max()
-            .unwrap_or(1);
-        let series: Vec<FleetSeries<'_>> = slots
-            .iter()
-            .zip(&names)
-            .map(|(s, name)| FleetSeries {
-                name,
-                values: s.controller.recent().0,
-                season: Some(a.season),
-                timing: None,
-                context: &[],
-            })
-            .collect();
-        let t = Instant::now();
-        let gbm = GbmFleet::train(
-            &series,
-            &FleetConfig {
-                horizon,
-                ..FleetConfig::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("training the fleet gbm: {e}"));
-        let train_s = t.elapsed().as_secs_f64();
-        let input = FleetInput {
-            gbm: std::sync::Arc::new(gbm),
-            timing: None,
-            context: Vec::new(),
-            rnn: Vec::new(),
-            exog: None,
-        };
-        for s in slots.iter_mut() {
-            s.controller.set_fleet(Some(input.clone()));
-        }
-        println!(
-            "fleet: gbm trained on {} workloads' histories ({} rows, horizon {horizon}) in {train_s:.2} s, \
-             offered to all {n} controllers' auto",
-            input.gbm.series, input.gbm.rows
-        );
-    }
 
     // Steady-state ticks, one per simulated minute, continuing the timeline across phases.
     let mut k = h;
@@ -478,20 +502,29 @@ fn main() {
     let hist: usize = slots.iter().map(|s| s.controller.history_len()).sum();
     let hist_per = hist as f64 / n.max(1) as f64;
 
+    let fmt_kib =
+        |b: Option<f64>| b.map_or("n/a".to_string(), |b| format!("{:.1} KiB", b / 1024.0));
     let per_workload = |from: Option<u64>, to: Option<u64>| match (from, to) {
         (Some(f), Some(t)) => Some(t.saturating_sub(f) as f64 / n.max(1) as f64),
         _ => None,
     };
     let rss_ctrl = per_workload(rss0, rss_built);
+    if fleet_input.is_some() {
+        println!(
+            "fleet: RSS grew {} per workload while training (histories and rows freed, the model \
+             kept; counted in the figures below, so they overstate a controller's share by at most that)",
+            fmt_kib(per_workload(rss_built, rss_fleet))
+        );
+    }
     let rss_per = per_workload(rss0, rss_warm);
     let rss_per_end = per_workload(rss0, rss_end);
-    let fmt_b = |b: Option<f64>| b.map_or("n/a".to_string(), |b| format!("{:.1} KiB", b / 1024.0));
+
     println!(
         "memory (VmRSS delta / N): built {}, after warm-up {}, after the timed ticks {}; \
          history held {hist_per:.0} steps = {:.1} KiB of f64 per workload",
-        fmt_b(rss_ctrl),
-        fmt_b(rss_per),
-        fmt_b(rss_per_end),
+        fmt_kib(rss_ctrl),
+        fmt_kib(rss_per),
+        fmt_kib(rss_per_end),
         hist_per * 8.0 / 1024.0
     );
 
@@ -519,18 +552,20 @@ fn main() {
             base.map_or(1.0, |b| b / m.max(f64::MIN_POSITIVE)),
         );
         println!(
-            "ROW {n} {} {} {m:.6} {worst:.6} {:.3} {:.0} {hist_per:.0} {:.6} {:.6} {warm_s:.3} {cpu:.3} {:.1}",
+            "ROW {n} {}{} {} {m:.6} {worst:.6} {:.3} {:.0} {hist_per:.0} {:.6} {:.6} {warm_s:.3} {cpu:.3} {:.1} {:.0}",
             if a.resources {
                 "resources"
             } else {
                 "replicas"
             },
+            if a.fleet > 0 { "+gbm" } else { "" },
             p.threads,
             m / n as f64 * 1e6,
             rss_per.unwrap_or(0.0),
             mean(&refit).unwrap_or(0.0),
             mean(&shift).unwrap_or(0.0),
             fits as f64 / p.ticks.len().max(1) as f64,
+            rss_per_end.unwrap_or(0.0),
         );
     }
     split(&a, &slots);
