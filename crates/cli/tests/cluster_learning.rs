@@ -39,11 +39,16 @@ impl Instance {
 
     /// An instance whose config ends with `workloads` (`[[workload]]` tables).
     fn with(dir: &Path, nats: &str, id: &str, workloads: &str) -> Instance {
+        Instance::with_learn(dir, nats, id, "fleet = false\n", workloads)
+    }
+
+    /// An instance with `learn` at the end of its `[learn]` table (fleet model settings).
+    fn with_learn(dir: &Path, nats: &str, id: &str, learn: &str, workloads: &str) -> Instance {
         let cfg = dir.join(format!("{id}.toml"));
         std::fs::write(
             &cfg,
             format!(
-                "tick = \"1s\"\n[agent]\nenabled = false\n[learn]\nfingerprint_every = \"1s\"\ncluster_every = \"1h\"\nwindows = [\"1h\", \"6h\"]\nfleet = false\n[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = {PARTITIONS}\n{workloads}"
+                "tick = \"1s\"\n[agent]\nenabled = false\n[learn]\nfingerprint_every = \"1s\"\ncluster_every = \"1h\"\nwindows = [\"1h\", \"6h\"]\n{learn}[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = {PARTITIONS}\n{workloads}"
             ),
         )
         .unwrap();
@@ -606,4 +611,258 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
         syy += (b - my) * (b - my);
     }
     sxy / (sxx * syy).sqrt()
+}
+
+/// `/api/v1/models`' fleet model of `kind` (the first), if any.
+fn fleet_model(i: &Instance, kind: &str) -> Option<serde_json::Value> {
+    let v = i.get("/api/v1/models")?;
+    v["fleet"]
+        .as_array()?
+        .iter()
+        .find(|m| m["kind"].as_str() == Some(kind))
+        .cloned()
+}
+
+/// Fleet models across instances: two instances each own and store four of eight controlled
+/// workloads (two waves, two flat levels each, `model = "gbm"`); the learner trains the fleet gbm
+/// and the cluster GRUs on all eight histories from the bus, and the other instance serves the
+/// learner's gbm (trained on workloads it does not store) to its own controllers, whose decisions
+/// name it. A malformed manifest and a truncated generation are counted and ignored (the models
+/// in use stay). After kill -9 of the learner, the survivor trains the fleet models itself.
+#[test]
+fn the_learner_trains_fleet_models_on_every_instance_s_workloads_and_the_others_use_them() {
+    let Some(nats) = nats_or_skip(
+        "the_learner_trains_fleet_models_on_every_instance_s_workloads_and_the_others_use_them",
+    ) else {
+        return;
+    };
+    let parts = Partitions::new(PARTITIONS).unwrap();
+    let ids = vec!["a".to_string(), "b".to_string()];
+    let owner = |w: &str| {
+        prescale_bus::rendezvous(partition_of(&WorkloadId::new(w).unwrap(), parts), &ids)
+            .unwrap()
+            .to_string()
+    };
+    let pick = |prefix: &str, want: &str| -> Vec<String> {
+        let p: Vec<String> = (0..400)
+            .map(|i| format!("{prefix}-{i}"))
+            .filter(|w| owner(w) == want)
+            .take(2)
+            .collect();
+        assert_eq!(p.len(), 2, "two {prefix} workloads owned by {want}");
+        p
+    };
+    let mut fleet: Vec<(String, &str, &str)> = Vec::new(); // (workload, shape, owner)
+    for shape in ["wave", "flat"] {
+        for o in ["a", "b"] {
+            for w in pick(shape, o) {
+                fleet.push((w, shape, o));
+            }
+        }
+    }
+    let workloads: String = fleet
+        .iter()
+        .map(|(w, _, _)| {
+            format!("[[workload]]\nworkload = \"{w}\"\nmetric = \"cpu\"\ncapacity_per_replica = 10.0\nstep = \"1m\"\nlead = \"5m\"\nstale_after = \"1h\"\nmodel = \"gbm\"\n")
+        })
+        .collect();
+    let learn = "fleet = true\nfleet_every = \"15s\"\ncluster_models = [\"gru\"]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Instance::with_learn(dir.path(), &nats.url(), "a", learn, &workloads);
+    let mut b = Instance::with_learn(dir.path(), &nats.url(), "b", learn, &workloads);
+    a.start();
+    b.start();
+    wait_for(
+        Duration::from_secs(20),
+        "two members, each owning its four workloads",
+        &[&a, &b],
+        || {
+            let (va, vb) = (a.view()?, b.view()?);
+            (strings(&va["members"]).len() == 2
+                && strings(&vb["members"]).len() == 2
+                && strings(&va["owned"]).len() == 4
+                && strings(&vb["owned"]).len() == 4)
+                .then_some(())
+        },
+    );
+    let mut end = 0;
+    for (seed, (w, shape, _)) in fleet.iter().enumerate() {
+        end = push_history(&a, w, shape, seed);
+    }
+    let every: BTreeSet<String> = fleet.iter().map(|(w, _, _)| w.clone()).collect();
+    let trained_on = |m: &serde_json::Value| -> BTreeSet<String> {
+        strings(&m["trained_on"]).into_iter().collect()
+    };
+    // The follower serves the learner's gbm, trained on all eight workloads.
+    let (learner, gbm) = wait_for(
+        Duration::from_secs(150),
+        "the learner's gbm over all eight workloads on the other instance",
+        &[&a, &b],
+        || {
+            let learner = a.view()?["learner"].as_str()?.to_string();
+            let other = if learner == "a" { &b } else { &a };
+            let m = fleet_model(other, "gbm")?;
+            (m["trained_by"].as_str() == Some(learner.as_str()) && trained_on(&m) == every)
+                .then_some((learner, m))
+        },
+    );
+    let (lead, other) = if learner == "a" {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert_eq!(gbm["series"], 8, "{gbm}");
+    // the follower stores only its own four workloads, and trained nothing itself
+    let stored = other.get("/api/v1/workloads").unwrap().to_string();
+    for (w, _, o) in &fleet {
+        assert_eq!(
+            stored.contains(&format!("\"{w}\"")),
+            *o == other.id.as_str(),
+            "{}'s store and {w} (owned by {o}): {stored}",
+            other.id
+        );
+    }
+    let v = other.view().unwrap();
+    assert!(v["fleet_models_applied"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["fleet_models_published"], 0, "{v}");
+    assert!(
+        v["training_histories_published"].as_u64().unwrap() >= 4,
+        "{v}"
+    );
+    assert!(lead.count("fleet_models_published") >= 1);
+    // the cluster models too: a GRU per cluster of the fleet-wide clustering, by the learner
+    let gru = wait_for(
+        Duration::from_secs(60),
+        "the learner's cluster GRUs on the other instance",
+        &[lead, other],
+        || {
+            let m = fleet_model(other, "gru")?;
+            (m["trained_by"].as_str() == Some(learner.as_str())).then_some(m)
+        },
+    );
+    assert!(trained_on(&gru).len() >= 2, "{gru}");
+    // The follower's own workloads are decided with it.
+    let mine: Vec<&String> = fleet
+        .iter()
+        .filter(|f| f.2 == other.id.as_str())
+        .map(|f| &f.0)
+        .collect();
+    // live points, one every 15 s, so the steps complete and are decided
+    let mut posted: Option<Instant> = None;
+    let model = wait_for(
+        Duration::from_secs(150),
+        "a decision of the follower's own workload by the fleet gbm",
+        &[lead, other],
+        || {
+            if posted.is_none_or(|p| p.elapsed() > Duration::from_secs(15)) {
+                let now = now_ms();
+                let pts: Vec<_> = fleet
+                    .iter()
+                    .enumerate()
+                    .map(|(seed, (w, shape, _))| {
+                        let k = SAMPLES - 1 + (now - end) / STEP_MS;
+                        (
+                            "cpu",
+                            vec![("job", w.as_str())],
+                            now,
+                            demand(shape, seed, k),
+                        )
+                    })
+                    .collect();
+                let r = http()
+                    .post(&format!("{}/api/v1/write", other.base()))
+                    .header("Content-Encoding", "snappy")
+                    .header("Content-Type", "application/x-protobuf")
+                    .send(&encode(&from_points(pts))[..])
+                    .unwrap();
+                assert_eq!(r.status(), 204);
+                posted = Some(Instant::now());
+            }
+            mine.iter().find_map(|w| {
+                let d = other.get(&format!("/api/v1/decisions?workload={w}&limit=5"))?;
+                d["decisions"].as_array()?.iter().find_map(|r| {
+                    // e.g. "GBM[60 trees, 8 series] (gbm, no season, refit every 12 steps)"
+                    r["model"]
+                        .as_str()
+                        .filter(|m| m.starts_with("GBM[") && m.contains(", 8 series]"))
+                        .map(str::to_string)
+                })
+            })
+        },
+    );
+    let generation = other.view().unwrap()["fleet_models_generation"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A malformed manifest, then a generation whose one chunk is truncated: both counted by the
+    // follower and ignored; it keeps the learner's generation.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bus = rt
+        .block_on(prescale_bus::Bus::connect(
+            &nats.url(),
+            prescale_bus::BusOptions::new("models-test", Duration::from_secs(2)),
+        ))
+        .unwrap();
+    let models = prescale_bus::FleetModels::new(&bus);
+    let manifest = rt.block_on(models.manifest()).unwrap().unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&manifest.value).unwrap();
+    let chunk0 = rt
+        .block_on(models.chunk(m["generation"].as_str().unwrap(), 0))
+        .unwrap()
+        .unwrap();
+    let bad_before = other.count("fleet_models_bad");
+    rt.block_on(models.put("models.manifest", b"{not a manifest".to_vec()))
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        "the malformed manifest counted",
+        &[lead, other],
+        || (other.count("fleet_models_bad") > bad_before).then_some(()),
+    );
+    m["generation"] = "9-9".into();
+    let half = chunk0.value[..chunk0.value.len() / 2].to_vec();
+    rt.block_on(models.put("models.9-9.0", half)).unwrap();
+    rt.block_on(models.put("models.manifest", serde_json::to_vec(&m).unwrap()))
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        "the truncated generation counted",
+        &[lead, other],
+        || (other.count("fleet_models_bad") > bad_before + 1).then_some(()),
+    );
+    let v = other.view().unwrap();
+    assert_eq!(
+        v["fleet_models_generation"].as_str(),
+        Some(generation.as_str())
+    );
+    assert_eq!(
+        fleet_model(other, "gbm").unwrap()["trained_by"].as_str(),
+        Some(learner.as_str())
+    );
+
+    // kill -9 of the learner: the survivor takes the learner lease and trains the fleet models
+    // itself from the histories on the bus (its own and the dead learner's).
+    lead.kill9();
+    let gbm = wait_for(
+        Duration::from_secs(90),
+        "the survivor training the fleet models",
+        &[other],
+        || {
+            let v = other.view()?;
+            let m = fleet_model(other, "gbm")?;
+            (v["fleet_models_published"].as_u64()? >= 1
+                && m["trained_by"].as_str() == Some(other.id.as_str())
+                && trained_on(&m) == every)
+                .then_some(m)
+        },
+    );
+    let sizes = (chunk0.value.len(), m["bytes"].as_u64().unwrap_or(0));
+    eprintln!(
+        "follower decided with {model} from learner {learner}; survivor {} retrained on {} series; generation {} bytes ({} in chunk 0)",
+        other.id, gbm["series"], sizes.1, sizes.0
+    );
 }
