@@ -5,6 +5,9 @@
 //! When forecast error stays high — a controlled workload's recent band coverage is 20 points or
 //! more under its nominal level over at least 50 scored steps, or drift has been declared — the
 //! fleet is also re-clustered after the next fingerprint run, at most every 10 minutes.
+//! The fleet models (`[learn] fleet`) are trained in a task of their own, so fingerprinting and
+//! clustering go on meanwhile; in a cluster the learner trains them for every instance
+//! (`crate::cluster::fleet_models`).
 
 use super::stopped;
 use crate::clock;
@@ -188,14 +191,14 @@ pub async fn run(
         fleet_every.min(std::time::Duration::from_secs(u32::MAX.into())),
     );
     fleet_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // the fleet training in progress: in a task of its own, so fingerprinting and clustering go on
+    let mut training: Option<JoinHandle<()>> = None;
     loop {
         let job = tokio::select! {
             _ = stopped(&mut shutdown) => break,
             // a cluster's fleet models are trained by its learner (crate::cluster::fleet_models)
             _ = fleet_tick.tick(), if cfg.fleet_every.is_some() && fleet.is_none() => {
-                if !train_fleet(&store, &hub, &cfg.cluster_models, &mut shutdown).await {
-                    break;
-                }
+                train_in_background(&mut training, &store, &hub, &cfg.cluster_models, &shutdown);
                 continue;
             }
             _ = fingerprint_tick.tick() => {
@@ -244,15 +247,41 @@ pub async fn run(
                     .unwrap_or(false);
                     if changed {
                         tracing::info!("clusters changed: retraining the fleet and cluster models");
-                        if !train_fleet(&store, &hub, &cfg.cluster_models, &mut shutdown).await {
-                            break;
-                        }
+                        train_in_background(
+                            &mut training,
+                            &store,
+                            &hub,
+                            &cfg.cluster_models,
+                            &shutdown,
+                        );
                     }
                 }
             }
             Err(e) => tracing::error!(error = %e, "learn job panicked; retrying next period"),
         }
     }
+    if let Some(t) = training {
+        t.abort();
+    }
+}
+
+/// Starts a fleet training (see [`train_fleet`]) unless one is still running.
+fn train_in_background(
+    training: &mut Option<JoinHandle<()>>,
+    store: &Arc<Mutex<Store>>,
+    hub: &crate::fleet::FleetHub,
+    cells: &[prescale_forecast::neural::CellKind],
+    shutdown: &watch::Receiver<bool>,
+) {
+    if training.as_ref().is_some_and(|t| !t.is_finished()) {
+        tracing::debug!("fleet training still running; not started again");
+        return;
+    }
+    let (store, hub, cells, mut shutdown) =
+        (store.clone(), hub.clone(), cells.to_vec(), shutdown.clone());
+    *training = Some(tokio::spawn(async move {
+        train_fleet(&store, &hub, &cells, &mut shutdown).await;
+    }));
 }
 
 /// A cluster's learning round (see [`spawn`]); the fleet and cluster models are retrained by the
@@ -363,7 +392,8 @@ pub(crate) fn membership(store: &Store) -> BTreeMap<String, u32> {
 }
 
 /// Asks the control loop for its histories, trains the fleet models on a blocking thread, saves
-/// and publishes them. False when shutdown came first.
+/// and publishes them (run in its own task by [`train_in_background`]). False when shutdown came
+/// first.
 async fn train_fleet(
     store: &Arc<Mutex<Store>>,
     hub: &crate::fleet::FleetHub,
