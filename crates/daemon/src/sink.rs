@@ -22,9 +22,23 @@ pub trait PointSink: Send + 'static {
     /// Commits `points` and the samples of `series` durably (all or nothing); returns how many
     /// samples were written.
     fn append(&mut self, points: &[Point], series: &[SeriesPoints]) -> Result<usize, SinkError>;
+    /// Commits like [`PointSink::append`] but may return before the commit is durable, with the
+    /// wait for it, so that the writer can commit the next batch meanwhile (the embedded store's
+    /// group commit); acknowledge only once the wait returned `Ok`. By default `append`, with
+    /// nothing left to wait for.
+    fn append_deferred(
+        &mut self,
+        points: &[Point],
+        series: &[SeriesPoints],
+    ) -> Result<(usize, Option<DurableWait>), SinkError> {
+        self.append(points, series).map(|n| (n, None))
+    }
     /// Applies retention as of `now`; returns a one-line summary for the log.
     fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError>;
 }
+
+/// Blocks until a deferred commit is durable (see [`PointSink::append_deferred`]).
+pub type DurableWait = Box<dyn FnOnce() -> Result<(), SinkError> + Send>;
 
 /// Old decisions deleted per transaction.
 const DECISIONS_PER_BATCH: usize = 10_000;
@@ -33,6 +47,17 @@ impl PointSink for Store {
     fn append(&mut self, points: &[Point], series: &[SeriesPoints]) -> Result<usize, SinkError> {
         self.append_batch(points, series)?;
         Ok(points.len() + series.iter().map(|s| s.samples.len()).sum::<usize>())
+    }
+
+    fn append_deferred(
+        &mut self,
+        points: &[Point],
+        series: &[SeriesPoints],
+    ) -> Result<(usize, Option<DurableWait>), SinkError> {
+        let (_, pending) = self.append_batch_deferred(points, series)?;
+        let n = points.len() + series.iter().map(|s| s.samples.len()).sum::<usize>();
+        let wait: DurableWait = Box::new(move || pending.wait().map_err(SinkError::from));
+        Ok((n, Some(wait)))
     }
 
     fn retention(&mut self, r: &RetentionSchedule, now: Timestamp) -> Result<String, SinkError> {

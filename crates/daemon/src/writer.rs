@@ -1,5 +1,8 @@
 //! The single writer: batches points from every source into one sink commit per flush, with
 //! back-pressure (a bounded queue) and acknowledgements for callers that must wait for durability.
+//! A sink that commits before its commit is durable (the embedded store's group commit) hands back
+//! the wait for it; the acknowledgements are sent from a task that waits, while the writer goes on
+//! committing the next batch (at most `MAX_SYNCING` commits wait at once).
 
 use crate::config::{RetentionSchedule, WriterConfig};
 use crate::selfmetrics::SelfMetrics;
@@ -10,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Commits waiting to become durable at once; the writer waits for one before committing more.
+const MAX_SYNCING: usize = 4;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum WriteError {
@@ -187,6 +193,7 @@ async fn run(
         since: None,
     };
     let mut closing = false;
+    let syncing = &mut JoinSet::new();
     while !closing {
         let job = match p.since {
             None => rx.recv().await,
@@ -195,7 +202,7 @@ async fn run(
                 tokio::select! {
                     j = rx.recv() => j,
                     _ = tokio::time::sleep_until(deadline) => {
-                        commit(&sink, &mut p, &metrics).await;
+                        commit(&sink, &mut p, &metrics, syncing).await;
                         continue;
                     }
                 }
@@ -224,7 +231,7 @@ async fn run(
                     urgent = true;
                 }
                 Job::Retention { schedule, now, ack } => {
-                    commit(&sink, &mut p, &metrics).await;
+                    commit(&sink, &mut p, &metrics, syncing).await;
                     let r = retention(&sink, schedule, now, &metrics).await;
                     if let Some(a) = ack {
                         let _ = a.send(r);
@@ -241,7 +248,7 @@ async fn run(
             next = rx.try_recv().ok();
         }
         if urgent || closing || p.samples >= cfg.max_batch_points {
-            commit(&sink, &mut p, &metrics).await;
+            commit(&sink, &mut p, &metrics, syncing).await;
         }
     }
     // Closed: commit whatever is still queued.
@@ -261,20 +268,34 @@ async fn run(
             _ => {}
         }
     }
-    commit(&sink, &mut p, &metrics).await;
+    commit(&sink, &mut p, &metrics, syncing).await;
+    while syncing.join_next().await.is_some() {}
 }
 
-async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) {
+async fn commit(
+    sink: &SharedSink,
+    p: &mut Pending,
+    metrics: &Arc<SelfMetrics>,
+    syncing: &mut JoinSet<()>,
+) {
     p.since = None;
     p.samples = 0;
     let points = std::mem::take(&mut p.points);
     let series = std::mem::take(&mut p.series);
     let acks = std::mem::take(&mut p.acks);
     if points.is_empty() && series.is_empty() {
+        if !acks.is_empty() {
+            // A flush: everything committed before it must be durable first.
+            while syncing.join_next().await.is_some() {}
+        }
         for (a, _) in acks {
             let _ = a.send(Ok(0));
         }
         return;
+    }
+    while syncing.try_join_next().is_some() {}
+    while syncing.len() >= MAX_SYNCING {
+        syncing.join_next().await;
     }
     let sink = sink.clone();
     let m = metrics.clone();
@@ -284,7 +305,8 @@ async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) 
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let r = guard.append(&points, &series);
+        let r = guard.append_deferred(&points, &series);
+        drop(guard);
         let took = start.elapsed();
         match &r {
             Ok(_) => m.append(took, &points, &series),
@@ -294,7 +316,30 @@ async fn commit(sink: &SharedSink, p: &mut Pending, metrics: &Arc<SelfMetrics>) 
     })
     .await;
     let result = match joined {
-        Ok(Ok(n)) => Ok(n),
+        Ok(Ok((n, None))) => Ok(n),
+        Ok(Ok((n, Some(wait)))) => {
+            // Acknowledged once durable, while the writer commits the next batch.
+            let m = metrics.clone();
+            syncing.spawn(async move {
+                let durable = tokio::task::spawn_blocking(wait).await;
+                let result = match durable {
+                    Ok(Ok(())) => Ok(n),
+                    Ok(Err(e)) => {
+                        m.append_error();
+                        tracing::error!(error = %e, "store commit not durable");
+                        Err(WriteError::Commit(e.to_string()))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "store sync task failed");
+                        Err(WriteError::Commit(e.to_string()))
+                    }
+                };
+                for (a, n) in acks {
+                    let _ = a.send(result.clone().map(|_| n));
+                }
+            });
+            return;
+        }
         Ok(Err(msg)) => {
             tracing::error!(error = %msg, "store commit failed");
             Err(WriteError::Commit(msg))

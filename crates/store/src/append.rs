@@ -3,6 +3,7 @@
 
 use crate::chunks;
 use crate::error::{invalid, Context, StoreError};
+use crate::group_commit::PendingCommit;
 use crate::head::Head;
 use crate::open::Store;
 use crate::wal_log::{self, Run};
@@ -114,10 +115,25 @@ impl Store {
         points: &[Point],
         series: &[SeriesPoints],
     ) -> Result<AppendStats, StoreError> {
+        let (stats, pending) = self.append_batch_deferred(points, series)?;
+        pending.wait()?;
+        Ok(stats)
+    }
+
+    /// [`Store::append_batch`] without waiting for the disk: the batch is committed (every read
+    /// sees it) when this returns, and durable once the returned [`PendingCommit::wait`] returned
+    /// `Ok` (acknowledge it only then). The caller may append the next batch meanwhile; batches
+    /// waiting together share one fsync of the journal (group commit, see `PendingCommit`). With
+    /// `synchronous=NORMAL` or in memory there is nothing to wait for.
+    pub fn append_batch_deferred(
+        &mut self,
+        points: &[Point],
+        series: &[SeriesPoints],
+    ) -> Result<(AppendStats, PendingCommit), StoreError> {
         let total = points.len() + series.iter().map(|s| s.samples.len()).sum::<usize>();
         let context = format!("appending {total} points");
         if total == 0 {
-            return Ok(AppendStats::default());
+            return Ok((AppendStats::default(), PendingCommit::done(&self.group)));
         }
         if let Some((i, p)) = points
             .iter()
@@ -148,19 +164,35 @@ impl Store {
             .map(|p| (&p.key, &p.labels, std::slice::from_ref(&p.sample)))
             .chain(series.iter().map(|g| (&*g.key, &*g.labels, &g.samples[..])));
         let Store {
-            conn, cache, head, ..
+            conn,
+            cache,
+            head,
+            group,
+            group_appends,
+            ..
         } = self;
         let head = head.get_mut().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
+        // The commit does not wait for the disk; `group` fsyncs the journal for it (and for the
+        // other appends waiting then) before it is acknowledged.
+        if *group_appends {
+            set_synchronous(conn, "NORMAL", &context)?;
+        }
+        let result = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(&context)?;
-        let result = append_in(&tx, cache, head, groups, total, &context);
-        let result = match result {
-            Ok(done) => tx.commit().ctx(&context).map(|()| done),
-            Err(e) => Err(e),
+            .ctx(&context)
+            .and_then(|tx| {
+                let done = append_in(&tx, cache, head, groups, total, &context)?;
+                tx.commit().ctx(&context).map(|()| done)
+            });
+        // Every other write commits at FULL, as before.
+        let restored = if *group_appends {
+            set_synchronous(conn, "FULL", &context)
+        } else {
+            Ok(())
         };
-        match result {
-            Ok((stats, (seq, bytes), runs, slots)) => {
+        let result = result.map(|done| (done, PendingCommit::after_commit(group)));
+        let result = match result {
+            Ok(((stats, (seq, bytes), runs, slots), pending)) => {
                 head.applied_own(seq, &runs, bytes);
                 for (key, entry) in slots {
                     match cache.ids.get_mut(key) {
@@ -170,7 +202,7 @@ impl Store {
                         }
                     }
                 }
-                Ok(stats)
+                Ok((stats, pending))
             }
             Err(e) => {
                 head.invalidate();
@@ -178,8 +210,19 @@ impl Store {
                 cache.data_version = None;
                 Err(e)
             }
-        }
+        };
+        restored?;
+        result
     }
+}
+
+/// Sets this connection's `PRAGMA synchronous` (outside a transaction).
+fn set_synchronous(conn: &Connection, level: &str, context: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!("PRAGMA synchronous = {level}"))
+        .ctx(context)?
+        .execute([])
+        .ctx(context)?;
+    Ok(())
 }
 
 /// What a committed append leaves to record: its stats, log row (sequence number and length), runs
@@ -379,5 +422,46 @@ fn write_series_row(
                 .ctx(context)?;
             Ok((id, true))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::open::Store;
+    use prescale_core::{Labels, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId};
+
+    #[test]
+    fn the_connection_is_back_at_full_after_every_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let level = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(level(&store), 2, "FULL after opening");
+        let point = Point {
+            key: SeriesKey::new(WorkloadId::new("w").unwrap(), MetricName::new("m").unwrap()),
+            labels: Labels::new(),
+            sample: Sample {
+                ts: Timestamp(1),
+                value: 1.0,
+            },
+        };
+        let (_, pending) = store
+            .append_batch_deferred(std::slice::from_ref(&point), &[])
+            .unwrap();
+        assert_eq!(level(&store), 2, "FULL again after an append");
+        pending.wait().unwrap();
+        // A failed append (non-finite value) leaves it at FULL too.
+        let bad = Point {
+            sample: Sample {
+                ts: Timestamp(2),
+                value: f64::NAN,
+            },
+            ..point
+        };
+        assert!(store.append_points(&[bad]).is_err());
+        assert_eq!(level(&store), 2);
     }
 }

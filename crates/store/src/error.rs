@@ -41,6 +41,21 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The store's write-ahead journal could not be opened or synced when the store was opened.
+    #[error("opening the journal {path}: {source}")]
+    Journal {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An fsync of the journal failed: the appends it covered (and every later one on this handle)
+    /// were committed but are not known to be durable. Reopen the store to append again.
+    #[error("syncing the journal {path}: {source}; appends since the last successful sync are not durable, reopen the store")]
+    Sync {
+        path: String,
+        #[source]
+        source: std::sync::Arc<std::io::Error>,
+    },
     /// The value to save, or a stored row, is invalid.
     #[error("{context}: {reason}")]
     Invalid { context: String, reason: String },

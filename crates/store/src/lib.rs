@@ -11,6 +11,9 @@
 //!
 //! One file, WAL journal, `synchronous=FULL`, foreign keys on; every write is one transaction, so a
 //! write that fails (or a process killed mid-write) leaves the file as it was before that write.
+//! Appends commit without waiting for the disk and are made durable by one fsync of the journal for
+//! all the appends waiting at the time (group commit, `group_commit.rs`), before they return
+//! (`append_batch`) or before their `PendingCommit::wait` returns (`append_batch_deferred`).
 
 mod annotations;
 mod append;
@@ -25,6 +28,7 @@ mod error;
 mod fingerprints;
 mod fleet_models;
 mod forecasts;
+mod group_commit;
 mod head;
 mod open;
 mod options;
@@ -46,6 +50,7 @@ pub use decisions::{DecidedReplicas, DecisionRow};
 pub use error::StoreError;
 pub use fingerprints::{basis_id, BasisFingerprint, StoredBasis};
 pub use fleet_models::{FleetModelRow, FLEET_MODELS_KEPT};
+pub use group_commit::PendingCommit;
 pub use open::Store;
 pub use options::{StoreOptions, Synchronous};
 pub use read_pool::ReadPool;

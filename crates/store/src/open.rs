@@ -2,6 +2,7 @@
 
 use crate::append::SeriesCache;
 use crate::error::{Context, StoreError};
+use crate::group_commit::GroupCommit;
 use crate::head::Head;
 use crate::options::{StoreOptions, Synchronous};
 use crate::schema::migrate;
@@ -24,6 +25,11 @@ pub struct Store {
     pub(crate) cache: SeriesCache,
     /// This handle's copy of the write-ahead log (see head.rs).
     pub(crate) head: std::sync::Mutex<Head>,
+    /// Makes appends durable (see group_commit.rs).
+    pub(crate) group: std::sync::Arc<GroupCommit>,
+    /// Appends commit at `synchronous=NORMAL` and leave the fsync to `group` (the store is a file
+    /// opened with `synchronous=FULL`); every other write commits at FULL.
+    pub(crate) group_appends: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -71,7 +77,7 @@ impl Store {
             path: name.clone(),
             source,
         })?;
-        Self::setup(conn, name, true, options)
+        Self::setup(conn, name, Some(path), options)
     }
 
     /// A private in-memory store (tests, simulations).
@@ -81,13 +87,13 @@ impl Store {
             path: name.clone(),
             source,
         })?;
-        Self::setup(conn, name, false, &StoreOptions::default())
+        Self::setup(conn, name, None, &StoreOptions::default())
     }
 
     fn setup(
         mut conn: Connection,
         path: String,
-        wal: bool,
+        file: Option<&Path>,
         options: &StoreOptions,
     ) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
@@ -97,7 +103,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Appends, reads through the head and retention use about 30 distinct statements.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        if wal {
+        if file.is_some() {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
                 .map_err(open_err)?;
@@ -117,11 +123,19 @@ impl Store {
             .map_err(open_err)?;
         migrate(&mut conn, &path)?;
         crate::convert::finish(&mut conn, &format!("converting {path} to chunks"))?;
+        let group = match (file, options.synchronous) {
+            (Some(file), Synchronous::Full) => Some(GroupCommit::journal(file)?),
+            _ => None,
+        };
+        let group_appends = group.is_some();
+        let group = group.unwrap_or_else(|| GroupCommit::nothing(&path));
         Ok(Store {
             conn,
             path,
             cache: SeriesCache::default(),
             head: std::sync::Mutex::new(Head::default()),
+            group: std::sync::Arc::new(group),
+            group_appends,
         })
     }
 
@@ -141,6 +155,12 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .ctx(&context)
+    }
+
+    /// Fsyncs of the journal made so far to make this handle's appends durable (group commit:
+    /// appends that waited together shared one, so this may be fewer than the appends).
+    pub fn journal_syncs(&self) -> u64 {
+        self.group.syncs()
     }
 
     /// The path the store was opened with (`:memory:` for in-memory stores).

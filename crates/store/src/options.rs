@@ -3,8 +3,9 @@
 /// When a commit is forced to stable storage (`PRAGMA synchronous`; the journal is always WAL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
-    /// Every commit is fsynced before it returns: acknowledged writes survive a kill -9 and a power
-    /// loss. The default.
+    /// Every commit is fsynced before it returns (an append before its `PendingCommit::wait`
+    /// returns, with the appends waiting at the same time: group commit): acknowledged writes
+    /// survive a kill -9 and a power loss. The default.
     #[default]
     Full,
     /// Commits are written to the WAL without fsync: acknowledged writes survive a kill -9 of the

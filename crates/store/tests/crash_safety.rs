@@ -416,3 +416,170 @@ fn acknowledged_grouped_appends_survive_sigkill_at_random_points() {
     assert!(largest > 200, "largest chunk {largest} samples");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const CONCURRENT_CHILD_ENV: &str = "PRESCALE_STORE_CRASH_CONCURRENT_CHILD";
+const CONCURRENT_TEST_NAME: &str = "concurrent_group_commits_survive_sigkill";
+/// Writer threads sharing one store handle, each appending its own series.
+const WRITERS: usize = 8;
+const WRITER_SERIES: usize = 100;
+const WRITER_PER_SERIES: i64 = 5;
+
+fn writer_keys(writer: usize) -> Vec<Arc<SeriesKey>> {
+    (0..WRITER_SERIES)
+        .map(|i| {
+            Arc::new(SeriesKey::new(
+                WorkloadId::new(format!("writer{writer}")).unwrap(),
+                MetricName::new(format!("m{i}")).unwrap(),
+            ))
+        })
+        .collect()
+}
+
+/// Batches stored whole for `key` (sample `i` at second `i`, value `i / 5`), checking each sample.
+fn writer_batches(store: &Store, key: &SeriesKey) -> i64 {
+    let samples = store
+        .load_series(key)
+        .unwrap()
+        .map_or_else(Vec::new, |s| s.samples().to_vec());
+    for (i, s) in samples.iter().enumerate() {
+        let i = i as i64;
+        assert_eq!(
+            (s.ts.0, s.value),
+            (i * 1000, (i / WRITER_PER_SERIES) as f64),
+            "{key}: sample {i} missing, repeated or wrong"
+        );
+    }
+    let n = samples.len() as i64;
+    assert_eq!(n % WRITER_PER_SERIES, 0, "{key}: a partial batch ({n})");
+    n / WRITER_PER_SERIES
+}
+
+/// Child mode: 8 threads share one handle; each appends its batches with `append_batch_deferred`
+/// under the lock, waits for durability outside it (so that waits overlap and share fsyncs) and
+/// prints `ACK writer batch`.
+fn run_concurrent_child(path: &Path) {
+    let store = Arc::new(std::sync::Mutex::new(
+        Store::open(path).expect("child opens the store"),
+    ));
+    let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, out) = (Arc::clone(&store), Arc::clone(&out));
+            std::thread::spawn(move || {
+                let keys = writer_keys(w);
+                let labels = Arc::new(Labels::new());
+                let start = writer_batches(&store.lock().unwrap(), &keys[0]);
+                for batch in start..start + 100_000 {
+                    let series: Vec<SeriesPoints> = keys
+                        .iter()
+                        .map(|k| SeriesPoints {
+                            key: Arc::clone(k),
+                            labels: Arc::clone(&labels),
+                            samples: (0..WRITER_PER_SERIES)
+                                .map(|i| Sample {
+                                    ts: Timestamp((batch * WRITER_PER_SERIES + i) * 1000),
+                                    value: batch as f64,
+                                })
+                                .collect(),
+                        })
+                        .collect();
+                    let (_, pending) = store
+                        .lock()
+                        .unwrap()
+                        .append_batch_deferred(&[], &series)
+                        .expect("child append");
+                    pending.wait().expect("child append durable");
+                    let mut out = out.lock().unwrap();
+                    writeln!(out, "ACK {w} {batch}").expect("child stdout");
+                    out.flush().expect("child stdout");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer thread");
+    }
+}
+
+#[test]
+fn concurrent_group_commits_survive_sigkill() {
+    if let Ok(path) = std::env::var(CONCURRENT_CHILD_ENV) {
+        run_concurrent_child(Path::new(&path));
+        return;
+    }
+    let dir = temp_dir("crash-concurrent");
+    let db = dir.join("prescale.db");
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..3 {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                CONCURRENT_TEST_NAME,
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CONCURRENT_CHILD_ENV, &db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut child = KillOnDrop(child);
+        let stdout = child.0.stdout.take().unwrap();
+        // The last batch each writer acknowledged; killed once 150 to 449 acknowledgements were read
+        // this round (with the writers still going), 0 to 20 ms later.
+        let mut acked: Vec<Option<i64>> = vec![None; WRITERS];
+        let target = 150 + next(&mut rng) % 300;
+        let delay = Duration::from_micros(next(&mut rng) % 20_000);
+        let mut seen = 0;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let Some(rest) = line.split("ACK ").nth(1) else {
+                continue;
+            };
+            let mut it = rest.split_whitespace().map(|x| x.parse::<i64>().unwrap());
+            let (w, b) = (it.next().unwrap() as usize, it.next().unwrap());
+            acked[w] = Some(b);
+            seen += 1;
+            if seen >= target {
+                std::thread::sleep(delay);
+                child.0.kill().unwrap();
+                break;
+            }
+        }
+        let status = child.0.wait().unwrap();
+        assert!(
+            !status.success(),
+            "round {round}: the child was killed, not finished"
+        );
+        assert!(
+            seen >= target,
+            "round {round}: the child stopped early ({status})"
+        );
+
+        let store = Store::open(&db).unwrap();
+        let mut stored = 0;
+        for (w, last) in acked.iter().enumerate() {
+            let keys = writer_keys(w);
+            let b = writer_batches(&store, &keys[0]);
+            if let Some(last) = last {
+                assert!(
+                    b > *last,
+                    "round {round}: writer {w}: {b} batches stored, batch {last} acknowledged"
+                );
+            }
+            for key in &keys[1..] {
+                assert_eq!(
+                    writer_batches(&store, key),
+                    b,
+                    "round {round}: {key}: batches differ between one writer's series"
+                );
+            }
+            stored += b;
+        }
+        println!(
+            "round {round}: killed {} ms after {seen} acknowledgements; {stored} batches of {WRITERS} writers found",
+            delay.as_millis()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -890,3 +890,48 @@ fn a_new_store_is_owner_only() {
     drop(Store::open(&db).unwrap());
     assert_eq!(mode(&db), 0o640);
 }
+
+#[test]
+fn deferred_appends_are_visible_at_once_and_waits_together_share_one_fsync() {
+    let dir = TempDir::new("group-commit");
+    let k = key("web", "cpu");
+    let mut store = Store::open(&dir.db()).unwrap();
+    let before = store.journal_syncs();
+    let pending: Vec<_> = (0..10)
+        .map(|b| {
+            let (stats, p) = store
+                .append_batch_deferred(&[], &[group(&k, "a", &[(b * 1000, b as f64)])])
+                .unwrap();
+            assert_eq!(stats.inserted, 1);
+            p
+        })
+        .collect();
+    // Committed: every read sees them before any wait.
+    assert_eq!(raw(&store, &k).len(), 10);
+    assert_eq!(store.journal_syncs(), before, "no fsync before a wait");
+    // The first wait fsyncs once for all ten; the others find themselves covered.
+    for p in pending {
+        p.wait().unwrap();
+    }
+    assert_eq!(store.journal_syncs(), before + 1);
+    // A plain append waits for its own fsync; an empty one has nothing to wait for.
+    store.append_points(&[pt(&k, 20_000, 1.0)]).unwrap();
+    assert_eq!(store.journal_syncs(), before + 2);
+    store.append_points(&[]).unwrap();
+    let (_, p) = store.append_batch_deferred(&[], &[]).unwrap();
+    p.wait().unwrap();
+    assert_eq!(store.journal_syncs(), before + 2);
+    drop(store);
+    let store = Store::open(&dir.db()).unwrap();
+    assert_eq!(raw(&store, &k).len(), 11);
+
+    // At synchronous=NORMAL and in memory there is nothing to fsync.
+    let normal = prescale_store::StoreOptions {
+        synchronous: prescale_store::Synchronous::Normal,
+    };
+    let mut store = Store::open_with(&dir.db(), &normal).unwrap();
+    store.append_points(&[pt(&k, 30_000, 1.0)]).unwrap();
+    let mut memory = Store::open_in_memory().unwrap();
+    memory.append_points(&[pt(&k, 30_000, 1.0)]).unwrap();
+    assert_eq!((store.journal_syncs(), memory.journal_syncs()), (0, 0));
+}
