@@ -109,6 +109,38 @@ impl NelderMead {
         (self.phase != Phase::Done).then_some(self.pending.as_slice())
     }
 
+    /// Writes to `out` (cleared first) the points that may be asked right after the pending one,
+    /// before any value is told: the rest of the initial simplex or of a shrink (all of them
+    /// will be asked), or after a reflection the expansion and both contractions (at most one of
+    /// them will be). Each is computed as [`NelderMead::tell`] will compute it, so a value
+    /// evaluated ahead for one of them can be told when it is asked. Nothing ahead while an
+    /// expansion or a contraction is pending (the next reflection depends on its value).
+    /// Returns whether every point written will be asked (false after a reflection).
+    pub fn ask_ahead(&self, out: &mut Vec<Vec<f64>>) -> bool {
+        out.clear();
+        let d = self.centroid.len();
+        match self.phase {
+            Phase::Init(i) if d > 0 => {
+                let start = self.simplex.first().map_or(&self.pending, |(x, _)| x);
+                out.extend((i..d).map(|k| self.init_vertex(start, k)));
+                true
+            }
+            Phase::Reflect => {
+                for t in [GAMMA, RHO, -RHO] {
+                    let mut x = self.along(t, d);
+                    self.clamp(&mut x);
+                    out.push(x);
+                }
+                false
+            }
+            Phase::Shrink(i) => {
+                out.extend(self.simplex.iter().skip(i + 1).map(|(x, _)| x.clone()));
+                true
+            }
+            _ => true,
+        }
+    }
+
     /// Takes the objective value at the point last asked (non-finite counts as +∞).
     pub fn tell(&mut self, value: f64) {
         let v = if value.is_finite() {
@@ -525,5 +557,125 @@ mod tests {
         for (r, f) in runs.into_iter().zip(fs) {
             assert_eq!(r.minimum(), nelder_mead(f, &[0.0, 0.0], &lo, &hi, opts));
         }
+    }
+
+    #[test]
+    fn points_asked_ahead_are_the_points_asked_next() {
+        // A driver that evaluates the pending point and every point asked ahead in one round,
+        // then tells values for as long as the points asked were evaluated: the same points and
+        // minimum as one evaluation at a time, in fewer rounds, and every initial or shrunk
+        // vertex and every expansion or contraction found among the points asked ahead.
+        type Objective = fn(&[f64]) -> f64;
+        let objectives: [(Objective, usize); 5] = [
+            (|x| (x[0] - 0.3).powi(2) + 2.0 * (x[1] + 0.5).powi(2), 2),
+            (
+                |x| 100.0 * (x[1] - x[0] * x[0]).powi(2) + (1.0 - x[0]).powi(2),
+                2,
+            ),
+            (|x| (x[0] - 5.0).powi(2), 1),
+            (
+                |x| {
+                    if x[0] + x[1] > 0.5 {
+                        f64::INFINITY
+                    } else {
+                        (x[0] * 3.0).floor() + x[2].abs()
+                    }
+                },
+                3,
+            ),
+            (|_| 1.0, 0),
+        ];
+        for (k, (f, d)) in objectives.into_iter().enumerate() {
+            for (max_evals, f_tol, step) in [(7, 1e-7, 0.1), (120, 1e-6, 0.15), (500, 1e-14, 0.3)] {
+                let opts = NelderMeadOptions {
+                    max_evals,
+                    f_tol,
+                    step,
+                };
+                let (x0, lo, hi) = (vec![0.2; d], vec![-1.0; d], vec![1.0; d]);
+                let mut want_points = Vec::new();
+                let want = nelder_mead(
+                    |x| {
+                        want_points.push(x.to_vec());
+                        f(x)
+                    },
+                    &x0,
+                    &lo,
+                    &hi,
+                    opts,
+                );
+                let mut nm = NelderMead::new(&x0, &lo, &hi, opts);
+                let (mut got_points, mut rounds, mut ahead) = (Vec::new(), 0, Vec::new());
+                while let Some(x) = nm.ask() {
+                    rounds += 1;
+                    let mut round = vec![x.to_vec()];
+                    let certain = nm.ask_ahead(&mut ahead);
+                    assert_eq!(certain, !matches!(nm.phase, Phase::Reflect));
+                    round.append(&mut ahead);
+                    let values: Vec<f64> = round.iter().map(|x| f(x)).collect();
+                    while let Some(x) = nm.ask() {
+                        let Some(i) = round.iter().position(|z| z.as_slice() == x) else {
+                            break;
+                        };
+                        got_points.push(x.to_vec());
+                        nm.tell(values[i]);
+                    }
+                }
+                assert_eq!(got_points, want_points, "objective {k}, {opts:?}");
+                assert_eq!(nm.minimum(), want, "objective {k}, {opts:?}");
+                assert!(
+                    rounds < want_points.len() || want_points.len() <= 1,
+                    "objective {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_points_asked_ahead_follow_the_phase() {
+        // Each phase's points ahead, checked after every value told on an objective of
+        // pseudo-random values and infinities (contractions fail and the simplex shrinks): the
+        // rest of the initial simplex or of a shrink (all asked next, in order), the expansion
+        // and the contractions after a reflection (one of them asked next, or a new reflection).
+        let f = |x: &[f64]| {
+            if x[0] + x[1] > 0.5 {
+                f64::INFINITY
+            } else {
+                // pseudo-random values: contractions often fail
+                ((x[0] * 12.9898 + x[1] * 78.233 + x[2]).sin() * 43758.5453).fract()
+            }
+        };
+        let opts = NelderMeadOptions {
+            max_evals: 500,
+            f_tol: 1e-14,
+            step: 0.3,
+        };
+        let d = 3;
+        let mut nm = NelderMead::new(&[0.2; 3], &[-1.0; 3], &[1.0; 3], opts);
+        let (mut ahead, mut seen_shrink) = (Vec::new(), false);
+        while let Some(x) = nm.ask() {
+            let x = x.to_vec();
+            nm.ask_ahead(&mut ahead);
+            let phase = nm.phase.clone();
+            nm.tell(f(&x));
+            let next = nm.ask().map(<[f64]>::to_vec);
+            match phase {
+                Phase::Init(i) if i < d => assert_eq!(next.as_ref(), ahead.first()),
+                Phase::Shrink(i) if i < d => {
+                    seen_shrink = true;
+                    assert_eq!(next.as_ref(), ahead.first());
+                }
+                Phase::Reflect => {
+                    assert_eq!(ahead.len(), 3);
+                    if let (Some(n), Phase::Expand { .. } | Phase::Contract { .. }) =
+                        (&next, &nm.phase)
+                    {
+                        assert!(ahead.contains(n), "{n:?} not in {ahead:?}");
+                    }
+                }
+                _ => assert!(ahead.is_empty(), "{phase:?}: {ahead:?}"),
+            }
+        }
+        assert!(seen_shrink, "the objective should force a shrink");
     }
 }

@@ -8,7 +8,7 @@
 //! from one running sum and one insertion into a small sorted array (the same values, bit for
 //! bit, as merging each option on its own).
 
-use prescale_math::median_sorted;
+use prescale_math::{median, median_sorted};
 
 /// How the members' forecasts are merged, step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,22 +129,38 @@ impl AllOptions {
         }
     }
 
-    /// A zeroed set of paths of the members' shape.
+    /// A zeroed set of paths of the members' shape (every option is written to it in turn).
     fn blank(&self) -> Vec<Vec<f64>> {
         self.lens.iter().map(|&len| vec![0.0; len]).collect()
     }
 }
 
 /// Element-wise merge of the members' paths: `members[m][origin][step]` → `[origin][step]`. Every
-/// member must have paths of the same shape; an empty member list gives no paths.
+/// member must have paths of the same shape; an empty member list gives no paths. Only the one
+/// option is merged: the members' values at each point summed left to right from `-0.0` (as
+/// `Iterator::sum`) or their median, the values [`choose`] scored for it, bit for bit.
 pub(crate) fn merge_paths(members: &[&[Vec<f64>]], how: Merge) -> Vec<Vec<f64>> {
-    if members.is_empty() {
+    let Some(first) = members.first() else {
         return Vec::new();
-    }
-    let all = AllOptions::new(members);
-    let mut out = all.blank();
-    all.write(members.len(), how, &mut out);
-    out
+    };
+    let mut buf = Vec::with_capacity(members.len());
+    first
+        .iter()
+        .enumerate()
+        .map(|(o, path)| {
+            (0..path.len())
+                .map(|j| {
+                    buf.clear();
+                    buf.extend(members.iter().map(|m| m[o][j]));
+                    match how {
+                        Merge::Mean => buf.iter().fold(-0.0, |s, x| s + x) / buf.len() as f64,
+                        // never None: `buf` holds the first member's value
+                        Merge::Median => median(&buf).unwrap_or(f64::NAN),
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The chosen option: how many of the best-ranked candidates, merged how, and its error.

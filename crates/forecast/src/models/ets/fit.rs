@@ -5,6 +5,10 @@ use super::spec::{ErrorType, EtsParams, EtsSpec, SeasonType, TrendType};
 use crate::optimize::{NelderMead, NelderMeadOptions};
 use prescale_math::{least_squares_slope, mean};
 
+/// Points one round of [`fit_specs`] evaluates together at most, ahead-asked ones included
+/// (the widest pass of [`flat_pass`]).
+const LANES: usize = 8;
+
 /// Parameter bounds (Hyndman et al.: usual region, with beta and gamma scaled by alpha).
 const LO: f64 = 1e-4;
 const HI: f64 = 0.9999;
@@ -97,29 +101,32 @@ pub fn neg2_loglik(spec: &EtsSpec, p: &EtsParams, init: &EtsState, y: &[f64]) ->
 /// The likelihood of several forms or parameter sets in one pass over `y` each: a run's
 /// recursion is a chain of dependent operations (latency-bound), so independent runs side by
 /// side keep the core's units busy. Non-seasonal runs go through [`flat_pass`] up to eight at
-/// a time; seasonal ones point by point together. Every run's arithmetic is exactly that of
+/// a time, those with additive and with multiplicative errors apart (the latter's sums cost
+/// more); seasonal ones point by point together. Every run's arithmetic is exactly that of
 /// running it alone.
 fn neg2_logliks(runs: &mut [LikRun<'_>], y: &[f64]) {
-    let (mut flat, mut seasonal) = (Vec::new(), Vec::new());
+    let (mut additive, mut mult, mut seasonal) = (Vec::new(), Vec::new(), Vec::new());
     for run in runs.iter_mut() {
-        match run.spec.season {
-            SeasonType::None => flat.push(run),
+        match (run.spec.season, run.spec.error) {
+            (SeasonType::None, ErrorType::Additive) => additive.push(run),
+            (SeasonType::None, ErrorType::Multiplicative) => mult.push(run),
             _ => seasonal.push(run),
         }
     }
-    for chunk in flat.chunks_mut(8) {
-        let mult = chunk
-            .iter()
-            .any(|r| r.spec.error == ErrorType::Multiplicative);
-        match (chunk.len(), mult) {
-            (1, false) => flat_pass::<1, false>(chunk, y),
-            (1, true) => flat_pass::<1, true>(chunk, y),
-            (2, false) => flat_pass::<2, false>(chunk, y),
-            (2, true) => flat_pass::<2, true>(chunk, y),
-            (3 | 4, false) => flat_pass::<4, false>(chunk, y),
-            (3 | 4, true) => flat_pass::<4, true>(chunk, y),
-            (_, false) => flat_pass::<8, false>(chunk, y),
-            (_, true) => flat_pass::<8, true>(chunk, y),
+    for chunk in additive.chunks_mut(8) {
+        match chunk.len() {
+            1 => flat_pass::<1, false>(chunk, y),
+            2 => flat_pass::<2, false>(chunk, y),
+            3 | 4 => flat_pass::<4, false>(chunk, y),
+            _ => flat_pass::<8, false>(chunk, y),
+        }
+    }
+    for chunk in mult.chunks_mut(8) {
+        match chunk.len() {
+            1 => flat_pass::<1, true>(chunk, y),
+            2 => flat_pass::<2, true>(chunk, y),
+            3 | 4 => flat_pass::<4, true>(chunk, y),
+            _ => flat_pass::<8, true>(chunk, y),
         }
     }
     if seasonal.is_empty() {
@@ -134,19 +141,23 @@ fn neg2_logliks(runs: &mut [LikRun<'_>], y: &[f64]) {
     }
 }
 
-/// Pushes `y` through up to `W` non-seasonal runs with their states and sums in registers.
+/// Points [`flat_pass`] runs the recursion over before it adds up their errors.
+const BLOCK: usize = 128;
+
+/// Pushes `y` through up to `W` non-seasonal runs with their states in registers.
 /// Every trend is written `t = l + φ b`, `b ← d b + β e` (φ = d = 0 and β = 0 without a trend,
 /// φ = d = 1 for an additive one), the same values as [`EtsState::update`]: the products by 0
 /// and 1 are exact (a trend of 0 stays 0 while the errors are finite; a non-finite error makes
-/// the likelihood non-finite either way). With `MULT` (some run's error is multiplicative)
-/// the multiplicative-error sums are kept for every lane and used for those runs only.
+/// the likelihood non-finite either way). The recursion (the latency-bound chain) runs over a
+/// block of points keeping each point's `μ` and error; the sums are then taken over the block,
+/// lane by lane in the points' order, as [`LikRun::push`] takes them. With `MULT` (the runs'
+/// errors are multiplicative) the relative-error sum and Σ ln μ are kept too.
 fn flat_pass<const W: usize, const MULT: bool>(runs: &mut [&mut LikRun<'_>], y: &[f64]) {
     let Some(first) = runs.first() else { return };
     // lanes past the runs repeat the first; their results are dropped
     let (mut phi, mut damp) = ([0.0; W], [0.0; W]);
     let (mut alpha, mut beta) = ([0.0; W], [0.0; W]);
     let (mut level, mut trend) = ([0.0; W], [0.0; W]);
-    let mut mult = [false; W];
     for k in 0..W {
         let r = runs.get(k).unwrap_or(first);
         (phi[k], damp[k], beta[k]) = match r.spec.trend {
@@ -155,34 +166,48 @@ fn flat_pass<const W: usize, const MULT: bool>(runs: &mut [&mut LikRun<'_>], y: 
             TrendType::Damped => (r.p.phi, r.p.phi, r.p.beta),
         };
         (alpha[k], level[k], trend[k]) = (r.p.alpha, r.s.level, r.s.trend);
-        mult[k] = r.spec.error == ErrorType::Multiplicative;
     }
     let (mut sse, mut abs, mut rel2) = ([0.0; W], [0.0; W], [0.0; W]);
     let (mut log_mu, mut prod) = ([0.0; W], [1.0; W]);
     let mut failed = [false; W];
-    for &v in y {
-        let (mut old, mut mu, mut all_ok) = ([0.0; W], [0.0; W], true);
-        for k in 0..W {
-            let t = level[k] + phi[k] * trend[k];
-            let e = v - t;
-            sse[k] += e * e;
-            abs[k] += e.abs();
-            level[k] = t + alpha[k] * e;
-            trend[k] = damp[k] * trend[k] + beta[k] * e;
-            if MULT {
+    let mut mus = [[0.0; W]; BLOCK];
+    let mut errs = [[0.0; W]; BLOCK];
+    for block in y.chunks(BLOCK) {
+        for ((&v, mu), err) in block.iter().zip(&mut mus).zip(&mut errs) {
+            for k in 0..W {
+                let t = level[k] + phi[k] * trend[k];
+                let e = v - t;
+                level[k] = t + alpha[k] * e;
+                trend[k] = damp[k] * trend[k] + beta[k] * e;
+                (mu[k], err[k]) = (t, e);
+            }
+        }
+        let n = block.len();
+        for (mu, err) in mus[..n].iter().zip(&errs[..n]) {
+            for k in 0..W {
+                let e = err[k];
+                sse[k] += e * e;
+                abs[k] += e.abs();
+            }
+            if !MULT {
+                continue;
+            }
+            let (mut old, mut all_ok) = ([0.0; W], true);
+            for k in 0..W {
+                let (t, e) = (mu[k], err[k]);
                 let r = e / t;
                 rel2[k] += r * r;
-                failed[k] |= mult[k] & (t <= 0.0);
+                failed[k] |= t <= 0.0;
                 // Σ ln μ as LikRun::push keeps it: the product goes on while μ and it stay in
                 // range; the rare other steps are mended below
                 let p = prod[k] * t;
                 let ok = (1e-100..=1e100).contains(&t) & (1e-200..=1e200).contains(&p);
-                all_ok &= ok | !mult[k] | failed[k];
-                (old[k], mu[k], prod[k]) = (prod[k], t, p);
+                all_ok &= ok | failed[k];
+                (old[k], prod[k]) = (prod[k], p);
             }
-        }
-        if MULT && !all_ok {
-            log_out(&mult, &failed, &old, &mu, &mut prod, &mut log_mu);
+            if !all_ok {
+                log_out(&failed, &old, mu, &mut prod, &mut log_mu);
+            }
         }
     }
     for (k, r) in runs.iter_mut().enumerate() {
@@ -193,7 +218,7 @@ fn flat_pass<const W: usize, const MULT: bool>(runs: &mut [&mut LikRun<'_>], y: 
             trend[k]
         };
         (r.sse, r.abs, r.rel2, r.log_mu, r.prod) = (sse[k], abs[k], rel2[k], log_mu[k], prod[k]);
-        r.failed = failed[k];
+        r.failed = MULT && failed[k];
     }
 }
 
@@ -205,7 +230,6 @@ fn flat_pass<const W: usize, const MULT: bool>(runs: &mut [&mut LikRun<'_>], y: 
 #[cold]
 #[inline(never)]
 fn log_out<const W: usize>(
-    mult: &[bool; W],
     failed: &[bool; W],
     old: &[f64; W],
     mu: &[f64; W],
@@ -214,8 +238,7 @@ fn log_out<const W: usize>(
 ) {
     for k in 0..W {
         let (t, p) = (mu[k], prod[k]);
-        if !mult[k] || failed[k] || ((1e-100..=1e100).contains(&t) && (1e-200..=1e200).contains(&p))
-        {
+        if failed[k] || ((1e-100..=1e100).contains(&t) && (1e-200..=1e200).contains(&p)) {
             continue;
         }
         if (1e-100..=1e100).contains(&t) {
@@ -345,20 +368,53 @@ pub fn fit_specs(specs: &[EtsSpec], y: &[f64], max_evals: usize) -> Vec<EtsFit> 
             Some((spec, init, NelderMead::new(&x0, &lo, &hi, opts)))
         })
         .collect();
+    // Each round evaluates every form's pending point and, up to `LANES` in all, the points its
+    // minimization will ask next (the rest of an initial simplex or a shrink) or may (the
+    // expansion and contractions after a reflection; additive errors only, whose lanes cost
+    // little beside the latency-bound recursion, where the multiplicative ones' divisions do),
+    // then tells each form its values for as long as it asks points evaluated this round. A
+    // point's likelihood does not depend on its company, so the points asked and the values
+    // told are those of one evaluation at a time: only the number of passes over `y` changes.
+    // (form, point) evaluated this round
+    let mut asked: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut ahead = Vec::new();
+    let mut batch = Vec::new();
     loop {
-        let (mut who, mut runs) = (Vec::new(), Vec::new());
-        for (i, (spec, init, nm)) in forms.iter().enumerate() {
+        asked.clear();
+        for (i, (_, _, nm)) in forms.iter().enumerate() {
             if let Some(x) = nm.ask() {
-                who.push(i);
-                runs.push(LikRun::new(spec, params_from(spec, x), init));
+                asked.push((i, x.to_vec()));
             }
         }
-        if runs.is_empty() {
+        if asked.is_empty() {
             break;
         }
-        neg2_logliks(&mut runs, y);
-        for (i, run) in who.into_iter().zip(&runs) {
-            forms[i].2.tell(run.result(y.len()).0);
+        for k in 0..asked.len() {
+            if asked.len() >= LANES {
+                break;
+            }
+            let i = asked[k].0;
+            let certain = forms[i].2.ask_ahead(&mut ahead);
+            if !certain && forms[i].0.error == ErrorType::Multiplicative {
+                continue;
+            }
+            let room = LANES - asked.len();
+            asked.extend(ahead.drain(..).take(room).map(|x| (i, x)));
+        }
+        batch.clear();
+        batch.extend(asked.iter().map(|(i, x)| {
+            // the form's `&EtsSpec` itself: the runs must not borrow `forms`
+            let spec: &EtsSpec = forms[*i].0;
+            LikRun::new(spec, params_from(spec, x), &forms[*i].1)
+        }));
+        neg2_logliks(&mut batch, y);
+        for (i, (_, _, nm)) in forms.iter_mut().enumerate() {
+            while let Some(x) = nm.ask() {
+                let Some(k) = asked.iter().position(|(f, z)| *f == i && same_bits(z, x)) else {
+                    break;
+                };
+                nm.tell(batch[k].result(y.len()).0);
+            }
         }
     }
     let (mut heads, mut runs) = (Vec::new(), Vec::new());
@@ -391,6 +447,11 @@ pub fn fit_specs(specs: &[EtsSpec], y: &[f64], max_evals: usize) -> Vec<EtsFit> 
             })
         })
         .collect()
+}
+
+/// Whether two parameter vectors are the same bits.
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// Starting point and box of the free parameters (alpha, beta*, gamma*, phi as applicable).
@@ -487,6 +548,113 @@ mod tests {
         let s = initial_state(&spec, &y).unwrap();
         assert_eq!(s.season, vec![1.0, -1.0, 2.0, -2.0]);
         assert!((s.level - 10.0).abs() < 1e-12);
+    }
+
+    /// The likelihood point by point through `LikRun::push` alone.
+    fn push_loglik(spec: &EtsSpec, p: &EtsParams, init: &EtsState, y: &[f64]) -> (f64, f64) {
+        let mut run = LikRun::new(spec, *p, init);
+        for &v in y {
+            if !run.failed {
+                run.push(v);
+            }
+        }
+        run.result(y.len())
+    }
+
+    /// `fit_specs` as it was without the lockstep: one form and one point at a time, nothing
+    /// evaluated ahead. The reference for the rounds that also evaluate points asked ahead.
+    fn reference_fit_specs(specs: &[EtsSpec], y: &[f64], max_evals: usize) -> Vec<EtsFit> {
+        let opts = NelderMeadOptions {
+            max_evals,
+            f_tol: 1e-6,
+            step: 0.15,
+        };
+        specs
+            .iter()
+            .filter_map(|spec| {
+                let init = initial_state(spec, y)?;
+                let (x0, lo, hi) = search_box(spec);
+                let mut nm = NelderMead::new(&x0, &lo, &hi, opts);
+                while let Some(x) = nm.ask() {
+                    let (lik, _) = push_loglik(spec, &params_from(spec, x), &init, y);
+                    nm.tell(lik);
+                }
+                let p = params_from(spec, &nm.minimum().x);
+                let (lik, mae) = push_loglik(spec, &p, &init, y);
+                if !lik.is_finite() {
+                    return None;
+                }
+                let n = y.len() as f64;
+                let k = (spec.n_smoothing() + spec.n_states() + 1) as f64;
+                let aicc = if n - k - 1.0 > 0.0 {
+                    lik + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+                } else {
+                    f64::INFINITY
+                };
+                Some(EtsFit {
+                    spec: *spec,
+                    params: p,
+                    init,
+                    aicc,
+                    mae,
+                })
+            })
+            .collect()
+    }
+
+    fn fit_bits(fits: &[EtsFit]) -> Vec<(String, [u64; 6])> {
+        fits.iter()
+            .map(|f| {
+                let p = f.params;
+                let b = [p.alpha, p.beta, p.gamma, p.phi, f.aicc, f.mae].map(f64::to_bits);
+                (f.spec.to_string(), b)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fits_with_points_asked_ahead_equal_one_point_at_a_time() {
+        // Every form of the full search (seasonal ones included), alone and together, on
+        // series like the replays' (a daily wave with bursts, a trend, a series crossing zero,
+        // a constant one): the same parameters, AICc and error, bit for bit.
+        let mut rng = prescale_math::SplitMix64(5);
+        let wave: Vec<f64> = (0..1024)
+            .map(|t| {
+                let burst = if rng.uniform() < 0.02 { 300.0 } else { 0.0 };
+                120.0
+                    + 50.0 * (t as f64 * std::f64::consts::TAU / 288.0).sin()
+                    + 8.0 * rng.normal()
+                    + burst
+            })
+            .collect();
+        let trend: Vec<f64> = (0..600)
+            .map(|t| 10.0 + 0.05 * t as f64 + rng.uniform())
+            .collect();
+        let crossing: Vec<f64> = (0..500)
+            .map(|t| 3.0 * (t as f64 / 30.0).sin() + rng.uniform() - 0.5)
+            .collect();
+        let hourly: Vec<f64> = (0..400)
+            .map(|t| 20.0 + 5.0 * ((t % 12) as f64) + rng.uniform())
+            .collect();
+        for (y, season) in [
+            (&wave, None),
+            (&trend, None),
+            (&crossing, Some(12)),
+            (&hourly, Some(12)),
+            (&vec![4.0; 300], None),
+        ] {
+            let specs = super::super::EtsSearch::full(season).candidates(y);
+            for max_evals in [5, 120] {
+                let want = reference_fit_specs(&specs, y, max_evals);
+                assert_eq!(fit_bits(&fit_specs(&specs, y, max_evals)), fit_bits(&want));
+                assert_eq!(fit_specs(&specs, y, max_evals), want);
+                for spec in &specs {
+                    let alone = fit_specs(std::slice::from_ref(spec), y, max_evals);
+                    let want = reference_fit_specs(std::slice::from_ref(spec), y, max_evals);
+                    assert_eq!(fit_bits(&alone), fit_bits(&want), "{spec}");
+                }
+            }
+        }
     }
 
     #[test]
