@@ -6,7 +6,8 @@
 # the journal; VictoriaMetrics: its data directory after a forced flush). The last line is the
 # ratio of prescale (synchronous=full, acknowledged after a durable commit) to VictoriaMetrics.
 # The store appends remote-write batches grouped by series (one write-ahead log row and one commit per
-# writer batch) and flushes the log into compressed chunks every 262,144 samples.
+# writer batch, acknowledged once an fsync of the journal that covers it returned: group commit, the
+# writer commits the next batch meanwhile) and flushes the log into compressed chunks every 262,144 samples.
 # Usage: bench/ingest.sh [--baseline BIN] [--requests N]   (needs /usr/bin/victoria-metrics: apt-get
 # install victoria-metrics). --baseline runs another build's ingest_bench example (e.g. one built from
 # an older commit) in the same run, as one more row. PRESCALE_INGEST_BENCH_BIN=path runs that build of
