@@ -31,39 +31,61 @@ impl Merge {
 
 /// The mean and the median of every prefix of the members' values at one origin and step.
 struct Prefixes {
-    /// The values seen so far, in `f64::total_cmp` order.
-    sorted: Vec<f64>,
+    /// The values seen so far as [`order_key`]s, ascending (`f64::total_cmp` order).
+    keys: Vec<i64>,
+}
+
+/// An integer ordered as [`f64::total_cmp`] orders the floats; its own inverse on the bits.
+#[inline]
+fn order_key(bits: i64) -> i64 {
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 impl Prefixes {
     fn new(members: usize) -> Self {
         Self {
-            sorted: Vec::with_capacity(members),
+            keys: Vec::with_capacity(members),
         }
     }
 
     /// Reads `rows[m][j]` for every member `m` in rank order and writes the mean and the median
     /// of the first `m + 1` of them to `means[m]` and `medians[m]`. The mean sums left to right
     /// from `-0.0` as `Iterator::sum` does; the median is `median_sorted` of the values sorted by
-    /// `total_cmp`, the order statistics `prescale_math::median` interpolates.
+    /// `total_cmp`, the order statistics `prescale_math::median` interpolates (of one value when
+    /// they are the same one, as `median_sorted` takes it for an odd count).
     fn fill(&mut self, rows: &[&[f64]], j: usize, means: &mut [f64], medians: &mut [f64]) {
-        self.sorted.clear();
+        self.keys.clear();
         let mut sum = -0.0;
         for ((row, mean), median) in rows.iter().zip(means).zip(medians) {
             let x = row[j];
             sum += x;
-            // insertion: shift the larger values up one place (values of equal `total_cmp` key
-            // have the same bits, so where among them `x` goes does not matter)
-            self.sorted.push(x);
-            let mut at = self.sorted.len() - 1;
-            while at > 0 && self.sorted[at - 1].total_cmp(&x).is_gt() {
-                self.sorted[at] = self.sorted[at - 1];
-                at -= 1;
+            // insertion without a branch on the data: the new sorted value at `i` is the old
+            // one there, `x`, or the old one before it, whichever lies between (equal keys have
+            // equal bits, so where among them `x` goes does not matter)
+            let xk = order_key(x.to_bits() as i64);
+            self.keys.push(i64::MAX);
+            let n = self.keys.len();
+            // the middle order statistics, taken as they are written (read back from memory
+            // just after, they would wait on the stores)
+            let (lo, hi) = ((n - 1) / 2, n / 2);
+            let (mut a, mut b) = (0, 0);
+            let mut before = i64::MIN;
+            for (i, k) in self.keys.iter_mut().enumerate() {
+                let old = *k;
+                *k = old.min(before.max(xk));
+                before = old;
+                a = if i == lo { *k } else { a };
+                b = if i == hi { *k } else { b };
             }
-            self.sorted[at] = x;
-            *mean = sum / self.sorted.len() as f64;
-            // never None: `sorted` holds at least `x`
-            *median = median_sorted(&self.sorted).unwrap_or(f64::NAN);
+            let value = |key: i64| f64::from_bits(order_key(key) as u64);
+            *mean = sum / n as f64;
+            // never None: both slices hold a value
+            *median = if n % 2 == 1 {
+                median_sorted(&[value(a)])
+            } else {
+                median_sorted(&[value(a), value(b)])
+            }
+            .unwrap_or(f64::NAN);
         }
     }
 }
