@@ -14,8 +14,8 @@ pub const MIN_VOTES: usize = 2;
 pub struct ModelReport {
     pub workload: String,
     pub step_ms: i64,
-    /// The kind its `auto` chose on a full (seasonal) history; `None` while it is young or its
-    /// model is not one kind (an ensemble).
+    /// The kind its `auto` chose on a full (seasonal) history (for a combination, its
+    /// top-ranked member, see [`chosen_kind`]); `None` while it is young.
     pub chosen: Option<ModelKind>,
 }
 
@@ -76,10 +76,17 @@ impl Winners {
     }
 }
 
-/// The kind a controller's model label names (`mstl`, `gbm`, ...), when it is one kind chosen on a
-/// full history: a young path (`gbm-young`, `…@cluster`) or an ensemble (`mean(…)`) names none.
+/// The kind a controller's model label names (`mstl`, `gbm`, ...), when it was chosen on a full
+/// history. A combination (`mean(gbm,ets)`, `median(…)`) lists its members best first by `auto`'s
+/// cross-validated error, so it votes for its first member: the one kind a young workload can
+/// start with that did best on this member's history. A young path (`gbm-young`, `…@cluster`)
+/// names none.
 pub fn chosen_kind(label: &str) -> Option<ModelKind> {
-    label.parse().ok().filter(|k| *k != ModelKind::Auto)
+    let first = ["mean(", "median("]
+        .iter()
+        .find_map(|merge| label.strip_prefix(merge)?.strip_suffix(')'))
+        .map_or(label, |members| members.split(',').next().unwrap_or(""));
+    first.trim().parse().ok().filter(|k| *k != ModelKind::Auto)
 }
 
 #[cfg(test)]
@@ -127,12 +134,40 @@ mod tests {
     }
 
     #[test]
-    fn young_paths_and_ensembles_name_no_kind() {
+    fn young_paths_name_no_kind_and_combinations_their_best_member() {
         assert_eq!(chosen_kind("mstl"), Some(ModelKind::Mstl));
         assert_eq!(chosen_kind("gbm"), Some(ModelKind::Gbm));
         assert_eq!(chosen_kind("gbm-young"), None);
         assert_eq!(chosen_kind("mstl@cluster"), None);
-        assert_eq!(chosen_kind("mean(ets,theta)"), None);
         assert_eq!(chosen_kind("auto"), None);
+        assert_eq!(chosen_kind("mean(ets,theta)"), Some(ModelKind::Ets));
+        assert_eq!(chosen_kind("median(gbm,gru,ets)"), Some(ModelKind::Gbm));
+        assert_eq!(
+            chosen_kind("mean(seasonal_naive,ets)"),
+            Some(ModelKind::SeasonalNaive)
+        );
+        // not a combination auto writes: no kind rather than a guess
+        assert_eq!(chosen_kind("mean(young,ets)"), None);
+        assert_eq!(chosen_kind("mean()"), None);
+        assert_eq!(chosen_kind("mean(ets"), None);
+        assert_eq!(chosen_kind("max(ets,theta)"), None);
+    }
+
+    #[test]
+    fn combinations_vote_so_a_cluster_of_ensembles_has_a_winner() {
+        // three members whose auto combined, led by gbm twice: gbm wins, where before no member
+        // of the cluster voted and it had no winner
+        let membership: BTreeMap<String, u32> = [("a", 0), ("b", 0), ("c", 0)]
+            .map(|(w, c)| (w.to_string(), c))
+            .into();
+        let labels = ["median(gbm,ets,theta)", "mean(gbm,mstl)", "mean(mstl,gbm)"];
+        let reports: Vec<ModelReport> = ["a", "b", "c"]
+            .iter()
+            .zip(labels)
+            .map(|(w, l)| report(w, chosen_kind(l)))
+            .collect();
+        let w = Winners::tally(&reports, &membership);
+        assert_eq!(w.winner(60_000, 0), Some(ModelKind::Gbm));
+        assert_eq!(w.views()[0].votes.get("mstl"), Some(&1));
     }
 }
