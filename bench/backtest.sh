@@ -4,25 +4,32 @@
 # the 44 series (each on its points before its scored windows), then the cold start from 1 h, 6 h,
 # 1 d (leave-series-out fleet models). Prints both tables and the issue's goals against them.
 # Usage: bench/backtest.sh [extra prescale backtest flags]
+# Env:   BIN=path/to/prescale (a binary built elsewhere, e.g. the build before a change, run as is)
+#        OUT=dir (where the JSON goes, default target/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d ../shared/data ]; then
   echo "bench/backtest.sh: ../shared/data not found beside the checkout; nothing to measure" >&2
   exit 1
 fi
-cargo build --release -q -p prescale-cli
-out=target/bench
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  cargo build --release -q -p prescale-cli
+  bin=target/release/prescale
+fi
+out=${OUT:-target/bench}
 mkdir -p "$out"
 echo "== local models only (--fleet off)"
-target/release/prescale backtest --suite bench/shared44.toml --fleet off \
+"$bin" backtest --suite bench/shared44.toml --fleet off \
   --models naive,seasonal_naive,ets,mstl,theta,arima,auto --json "$out/backtest_local.json" "$@"
 echo
 echo "== with the fleet models"
-target/release/prescale backtest --suite bench/shared44.toml \
+"$bin" backtest --suite bench/shared44.toml \
   --models naive,gbm,gru,lstm,auto --json "$out/backtest.json" "$@"
 echo
 echo "== cold start (gbm and auto; recurrent models left out to keep five leave-series-out trainings short)"
-target/release/prescale backtest --suite bench/shared44.toml \
+"$bin" backtest --suite bench/shared44.toml \
   --models naive,gbm,auto --cold-start 1h,6h,1d --json "$out/backtest_cold.json" "$@"
 python3 - "$out/backtest_local.json" "$out/backtest.json" "$out/backtest_cold.json" <<'PY'
 import json, sys
