@@ -27,6 +27,27 @@ pub fn conformal_quantile(sorted: &[f64], alpha: f64) -> Option<f64> {
     quantile_sorted(sorted, corrected_level(alpha, sorted.len()))
 }
 
+/// `|x|` of every value of `sorted` (ascending by `total_cmp`), ascending: the negative part read
+/// backwards and the rest merged in one pass, the same values in the same order as sorting the
+/// magnitudes (equal under `total_cmp` means bit-identical, so ties cannot reorder).
+fn sorted_magnitudes(sorted: &[f64]) -> Vec<f64> {
+    let split = sorted.partition_point(|x| x.is_sign_negative());
+    let mut neg = sorted[..split].iter().rev().map(|x| x.abs()).peekable();
+    let mut pos = sorted[split..].iter().copied().peekable();
+    let mut out = Vec::with_capacity(sorted.len());
+    loop {
+        let next = match (neg.peek(), pos.peek()) {
+            (Some(a), Some(b)) if a.total_cmp(b).is_le() => neg.next(),
+            (Some(_), Some(_)) => pos.next(),
+            (Some(_), None) => neg.next(),
+            (None, Some(_)) => pos.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
+
 /// Sorted calibration residuals for each horizon step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConformalTable {
@@ -43,9 +64,7 @@ impl ConformalTable {
             r.retain(|x| x.is_finite());
             // unstable: equal under total_cmp means bit-identical, so the order is the same
             r.sort_unstable_by(f64::total_cmp);
-            let mut a: Vec<f64> = r.iter().map(|x| x.abs()).collect();
-            a.sort_unstable_by(f64::total_cmp);
-            abs.push(a);
+            abs.push(sorted_magnitudes(&r));
             signed.push(r);
         }
         ConformalTable { abs, signed }
@@ -86,6 +105,39 @@ impl ConformalTable {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn magnitudes_merged_from_sorted_residuals_equal_sorting_them() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let mut cases: Vec<Vec<f64>> = vec![
+            vec![],
+            vec![0.0],
+            vec![-0.0, 0.0, -0.0],
+            vec![-3.0, 3.0, -3.0, 3.0, 1.0, -1.0],
+            vec![f64::NEG_INFINITY, -2.0, 5.0, f64::INFINITY, -0.0],
+            vec![-5.0, -4.0, -1.0],
+            vec![1.0, 2.0, 2.0, 9.0],
+        ];
+        for n in [1, 2, 3, 10, 144, 1000] {
+            // Rounded values so equal magnitudes of both signs are common.
+            cases.push((0..n).map(|_| ((next() - 0.5) * 20.0).round()).collect());
+            cases.push((0..n).map(|_| (next() - 0.3) * 1e3).collect());
+        }
+        for mut r in cases {
+            r.sort_unstable_by(f64::total_cmp);
+            let mut want: Vec<f64> = r.iter().map(|x| x.abs()).collect();
+            want.sort_unstable_by(f64::total_cmp);
+            let got = sorted_magnitudes(&r);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{r:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
