@@ -12,7 +12,7 @@ fn the_example_scaler_validates_as_a_workload() {
     let text = std::fs::read_to_string(&path).unwrap();
     let scaler: PredictiveScaler = serde_yaml::from_str(&text).unwrap();
     let ns = scaler.metadata.namespace.clone().unwrap();
-    let config = WorkloadConfig::from_scaler(&ns, &scaler.spec).unwrap();
+    let config = WorkloadConfig::from_scaler(&ns, &scaler.spec, &Default::default()).unwrap();
     let registry = prescale_daemon::config::KubernetesConfig::default().registry();
     let w = config
         .validate(Origin::Scaler, Mode::ForecastOnly, &registry)
