@@ -37,13 +37,13 @@ pub fn centred_moving_average(x: &[f64], p: usize) -> Vec<Option<f64>> {
 /// length `p` is defined; `None` for phases without data. Medians keep bursts out of the profile.
 fn phase_medians(
     x: &[f64],
+    trend: &[Option<f64>],
     p: usize,
     offset: usize,
     f: impl Fn(f64, f64) -> Option<f64>,
 ) -> Option<Vec<Option<f64>>> {
-    let trend = centred_moving_average(x, p);
     let mut buckets: Vec<Vec<f64>> = vec![Vec::with_capacity(x.len() / p.max(1) + 1); p];
-    for (t, (v, tr)) in x.iter().zip(&trend).enumerate() {
+    for (t, (v, tr)) in x.iter().zip(trend).enumerate() {
         if let Some(tr) = tr {
             buckets[(offset + t) % p].push(f(*v, *tr)?);
         }
@@ -55,7 +55,18 @@ fn phase_medians(
 /// `offset`): per-phase median of `x − trend`, centred to zero mean. Indexed by absolute phase
 /// `(offset + t) % p`. `None` when no phase has data.
 pub fn additive_profile(x: &[f64], p: usize, offset: usize) -> Option<Vec<f64>> {
-    let med = phase_medians(x, p, offset, |v, tr| Some(v - tr))?;
+    additive_profile_on(x, &centred_moving_average(x, p), p, offset)
+}
+
+/// [`additive_profile`] over `trend`, the [`centred_moving_average`] of `x` with length `p` computed
+/// once by a caller that needs it for several measures.
+pub fn additive_profile_on(
+    x: &[f64],
+    trend: &[Option<f64>],
+    p: usize,
+    offset: usize,
+) -> Option<Vec<f64>> {
+    let med = phase_medians(x, trend, p, offset, |v, tr| Some(v - tr))?;
     if med.iter().all(Option::is_none) {
         return None;
     }
@@ -68,7 +79,17 @@ pub fn additive_profile(x: &[f64], p: usize, offset: usize) -> Option<Vec<f64>> 
 /// Multiplicative seasonal profile (per-phase median of `x / trend`, normalized to mean 1); `None`
 /// unless every trend value is positive and every phase has data.
 pub fn multiplicative_profile(x: &[f64], p: usize, offset: usize) -> Option<Vec<f64>> {
-    let med = phase_medians(x, p, offset, |v, tr| (tr > 0.0).then(|| v / tr))?;
+    multiplicative_profile_on(x, &centred_moving_average(x, p), p, offset)
+}
+
+/// [`multiplicative_profile`] over `trend`, the [`centred_moving_average`] of `x` with length `p`.
+pub fn multiplicative_profile_on(
+    x: &[f64],
+    trend: &[Option<f64>],
+    p: usize,
+    offset: usize,
+) -> Option<Vec<f64>> {
+    let med = phase_medians(x, trend, p, offset, |v, tr| (tr > 0.0).then(|| v / tr))?;
     let mut s: Vec<f64> = med.into_iter().collect::<Option<Vec<f64>>>()?;
     let m = mean(&s)?;
     if m <= 0.0 {
@@ -81,11 +102,26 @@ pub fn multiplicative_profile(x: &[f64], p: usize, offset: usize) -> Option<Vec<
 /// Strength of seasonality (Wang, Smith & Hyndman 2006) of an additive profile over `x`:
 /// `max(0, 1 − Var(remainder) / Var(seasonal + remainder))`, on the detrended part.
 pub fn seasonal_strength(x: &[f64], profile: &[f64], offset: usize) -> Option<f64> {
+    seasonal_strength_on(
+        x,
+        &centred_moving_average(x, profile.len()),
+        profile,
+        offset,
+    )
+}
+
+/// [`seasonal_strength`] over `trend`, the [`centred_moving_average`] of `x` with the profile's
+/// length.
+pub fn seasonal_strength_on(
+    x: &[f64],
+    trend: &[Option<f64>],
+    profile: &[f64],
+    offset: usize,
+) -> Option<f64> {
     let p = profile.len();
-    let trend = centred_moving_average(x, p);
     let mut detrended = Vec::new();
     let mut remainder = Vec::new();
-    for (t, (v, tr)) in x.iter().zip(&trend).enumerate() {
+    for (t, (v, tr)) in x.iter().zip(trend).enumerate() {
         if let Some(tr) = tr {
             let d = v - tr;
             detrended.push(d);

@@ -6,7 +6,9 @@
 use crate::optimize::{nelder_mead, NelderMeadOptions};
 use crate::path::PathModel;
 use prescale_math::least_squares_slope;
-use prescale_math::seasonal::{additive_profile, multiplicative_profile, seasonal_strength};
+use prescale_math::seasonal::{
+    additive_profile_on, centred_moving_average, multiplicative_profile_on, seasonal_strength_on,
+};
 
 /// Points before the calibration tail used to estimate alpha and the slope.
 const FIT_WINDOW: usize = 1024;
@@ -46,14 +48,16 @@ impl Adjustment {
         };
         let start = fit_end.saturating_sub(SEASON_CYCLES * m);
         let x = &y[start..fit_end];
-        let Some(add) = additive_profile(x, m, start) else {
+        // One trend for the three measures (each would compute the same one).
+        let trend = centred_moving_average(x, m);
+        let Some(add) = additive_profile_on(x, &trend, m, start) else {
             return Adjustment::None;
         };
-        if seasonal_strength(x, &add, start).unwrap_or(0.0) < MIN_STRENGTH {
+        if seasonal_strength_on(x, &trend, &add, start).unwrap_or(0.0) < MIN_STRENGTH {
             return Adjustment::None;
         }
         if x.iter().all(|&v| v > 0.0) {
-            if let Some(mul) = multiplicative_profile(x, m, start) {
+            if let Some(mul) = multiplicative_profile_on(x, &trend, m, start) {
                 if mul.iter().all(|&s| s > 0.0) {
                     return Adjustment::Multiplicative(mul);
                 }
