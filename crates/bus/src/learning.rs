@@ -60,10 +60,7 @@ impl FleetLearning {
     /// what a reader does with a malformed row).
     #[doc(hidden)]
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<u64, BusError> {
-        self.kv
-            .put(key, Bytes::from(bytes))
-            .await
-            .map_err(|e| BusError::nats(format!("writing {key}"), e))
+        put(&self.kv, key, bytes).await
     }
 
     /// Every feature row now stored (one subject-filtered stream-info request and a read per
@@ -88,23 +85,9 @@ impl FleetLearning {
     }
 
     async fn list(&self, prefix: &str, what: &str) -> Result<Vec<Stored>, BusError> {
-        let kv = &self.kv;
-        let mut subjects: Vec<(String, usize)> = kv
-            .stream
-            .info_with_subjects(format!("{}{prefix}>", kv.prefix))
-            .await
-            .map_err(|e| BusError::nats(what, e))?
-            .try_collect()
-            .await
-            .map_err(|e| BusError::nats(what, e))?;
-        subjects.sort();
-        subjects.dedup();
-        let mut out = Vec::with_capacity(subjects.len());
-        for (subject, _) in subjects {
-            let Some(key) = subject.strip_prefix(kv.prefix.as_str()) else {
-                continue;
-            };
-            if let Some(s) = self.get(key).await? {
+        let mut out = Vec::new();
+        for key in keys(&self.kv, prefix, what).await? {
+            if let Some(s) = get(&self.kv, &key).await? {
                 out.push(s);
             }
         }
@@ -122,14 +105,50 @@ impl FleetLearning {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Stored>, BusError> {
-        match self.kv.entry(key).await {
-            Ok(Some(e)) if e.operation == kv::Operation::Put => Ok(Some(Stored {
-                key: key.to_string(),
-                revision: e.revision,
-                value: e.value.to_vec(),
-            })),
-            Ok(_) => Ok(None),
-            Err(e) => Err(BusError::nats(format!("reading {key}"), e)),
-        }
+        get(&self.kv, key).await
     }
+}
+
+/// Writes `bytes` under `key` of the learning bucket `kv`; the revision.
+pub(crate) async fn put(kv: &kv::Store, key: &str, bytes: Vec<u8>) -> Result<u64, BusError> {
+    kv.put(key, Bytes::from(bytes))
+        .await
+        .map_err(|e| BusError::nats(format!("writing {key}"), e))
+}
+
+/// The stored value of `key` in `kv`; `None` when absent or deleted.
+pub(crate) async fn get(kv: &kv::Store, key: &str) -> Result<Option<Stored>, BusError> {
+    match kv.entry(key).await {
+        Ok(Some(e)) if e.operation == kv::Operation::Put => Ok(Some(Stored {
+            key: key.to_string(),
+            revision: e.revision,
+            value: e.value.to_vec(),
+        })),
+        Ok(_) => Ok(None),
+        Err(e) => Err(BusError::nats(format!("reading {key}"), e)),
+    }
+}
+
+/// The keys of `kv` under `prefix` that hold a message (one subject-filtered stream-info request),
+/// in key order; deleted keys' tombstones are listed too and read back as `None`. `what` names the
+/// listing in an error.
+pub(crate) async fn keys(
+    kv: &kv::Store,
+    prefix: &str,
+    what: &str,
+) -> Result<Vec<String>, BusError> {
+    let mut subjects: Vec<(String, usize)> = kv
+        .stream
+        .info_with_subjects(format!("{}{prefix}>", kv.prefix))
+        .await
+        .map_err(|e| BusError::nats(what, e))?
+        .try_collect()
+        .await
+        .map_err(|e| BusError::nats(what, e))?;
+    subjects.sort();
+    subjects.dedup();
+    Ok(subjects
+        .into_iter()
+        .filter_map(|(s, _)| s.strip_prefix(kv.prefix.as_str()).map(str::to_string))
+        .collect())
 }

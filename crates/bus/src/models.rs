@@ -11,8 +11,6 @@ use crate::learning::Stored;
 use crate::snapshots::escaped;
 use crate::{Bus, BusError};
 use async_nats::jetstream::kv;
-use bytes::Bytes;
-use futures_util::TryStreamExt;
 use prescale_core::WorkloadId;
 
 /// Key prefix of the training histories.
@@ -146,43 +144,17 @@ impl FleetModels {
     /// manifest or chunk).
     #[doc(hidden)]
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<u64, BusError> {
-        self.kv
-            .put(key, Bytes::from(bytes))
-            .await
-            .map_err(|e| BusError::nats(format!("writing {key}"), e))
+        crate::learning::put(&self.kv, key, bytes).await
     }
 
     /// The stored value of `key`; `None` when absent or deleted.
     pub async fn get(&self, key: &str) -> Result<Option<Stored>, BusError> {
-        match self.kv.entry(key).await {
-            Ok(Some(e)) if e.operation == kv::Operation::Put => Ok(Some(Stored {
-                key: key.to_string(),
-                revision: e.revision,
-                value: e.value.to_vec(),
-            })),
-            Ok(_) => Ok(None),
-            Err(e) => Err(BusError::nats(format!("reading {key}"), e)),
-        }
+        crate::learning::get(&self.kv, key).await
     }
 
-    /// The keys under `prefix` that hold a message (one subject-filtered stream-info request),
-    /// in key order; deleted keys' tombstones are listed too and read back as `None`.
+    /// The keys under `prefix` that hold a message, in key order.
     async fn keys(&self, prefix: &str, what: &str) -> Result<Vec<String>, BusError> {
-        let kv = &self.kv;
-        let mut subjects: Vec<(String, usize)> = kv
-            .stream
-            .info_with_subjects(format!("{}{prefix}>", kv.prefix))
-            .await
-            .map_err(|e| BusError::nats(what, e))?
-            .try_collect()
-            .await
-            .map_err(|e| BusError::nats(what, e))?;
-        subjects.sort();
-        subjects.dedup();
-        Ok(subjects
-            .into_iter()
-            .filter_map(|(s, _)| s.strip_prefix(kv.prefix.as_str()).map(str::to_string))
-            .collect())
+        crate::learning::keys(&self.kv, prefix, what).await
     }
 }
 
