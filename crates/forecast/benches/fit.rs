@@ -1,9 +1,11 @@
 //! Criterion benchmark: each model's `fit` on a 4032-point synthetic seasonal series (season 288),
 //! and the fleet gbm's share of a fit: `gbm` and `auto` with the fleet model against `auto` without,
-//! in the same run (the ratio is what compares).
+//! in the same run (the ratio is what compares); and inference alone: one 27-step forecast from the
+//! end of the series by the trained fleet gbm, GRU and LSTM, against seasonal naive's fit there.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use prescale_forecast::fleet::{FleetConfig, FleetInput, FleetSeries, GbmFleet};
+use prescale_forecast::neural::{CellKind, RnnConfig, RnnFleet};
 use prescale_forecast::{fleet_forecaster, forecaster, ModelConfig, ModelKind};
 use std::sync::Arc;
 
@@ -102,5 +104,82 @@ fn bench_fleet(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_fit, bench_fleet);
+/// Inference only: the models are trained once outside the timing, then each iteration makes one
+/// forecast (steps 1..=27 from the end of a 4032-point series). The recurrent models train briefly
+/// (one epoch over 2 000 windows): a forecast's cost depends on their shape (window 48, hidden 16,
+/// the daemon's defaults), not on how well they were trained. Seasonal naive's whole fit on the
+/// same series is the baseline measured in the same run.
+fn bench_inference(c: &mut Criterion) {
+    let horizon = 27;
+    let train: Vec<Vec<f64>> = (0..40).map(|i| seeded(4032, 100 + i)).collect();
+    let names: Vec<String> = (0..train.len()).map(|i| format!("s{i}")).collect();
+    let input: Vec<FleetSeries<'_>> = train
+        .iter()
+        .zip(&names)
+        .map(|(v, name)| FleetSeries {
+            name,
+            values: v,
+            season: Some(288),
+            timing: None,
+            context: &[],
+        })
+        .collect();
+    let cfg = FleetConfig {
+        horizon,
+        ..FleetConfig::default()
+    };
+    let gbm = match GbmFleet::train(&input, &cfg) {
+        Ok(g) => g,
+        Err(e) => panic!("training the bench's fleet gbm: {e}"),
+    };
+    let rnn = |kind| {
+        let cfg = RnnConfig {
+            epochs: 1,
+            max_windows: 2_000,
+            ..RnnConfig::new(kind, horizon)
+        };
+        match RnnFleet::train(&input, &cfg) {
+            Ok(m) => m,
+            Err(e) => panic!("training the bench's {kind:?}: {e}"),
+        }
+    };
+    let (gru, lstm) = (rnn(CellKind::Gru), rnn(CellKind::Lstm));
+    let fleet = FleetInput {
+        gbm: Arc::new(gbm.clone()),
+        timing: None,
+        context: Vec::new(),
+        rnn: Vec::new(),
+        exog: None,
+    };
+    let y = series(4032);
+    let end = y.len();
+    let naive = forecaster(
+        ModelKind::SeasonalNaive,
+        &ModelConfig {
+            season: Some(288),
+            max_horizon: horizon,
+            ..ModelConfig::default()
+        },
+    );
+    let mut group = c.benchmark_group("inference_4032_h27");
+    group.bench_function("seasonal_naive_fit", |b| {
+        b.iter(|| {
+            naive
+                .fit(black_box(&y))
+                .map(|f| f.describe().calibration_points)
+        })
+    });
+    group.bench_function("gbm", |b| {
+        b.iter(|| gbm.predict_path(black_box(&y), end, horizon, fleet.info(Some(288))))
+    });
+    group.bench_function("gru", |b| {
+        b.iter(|| gru.predict_path(black_box(&y), end, horizon, Some(288)))
+    });
+    group.bench_function("lstm", |b| {
+        b.iter(|| lstm.predict_path(black_box(&y), end, horizon, Some(288)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_fit, bench_fleet, bench_inference);
 criterion_main!(benches);
