@@ -22,9 +22,48 @@ pub struct DecisionRow {
 /// One decision's replica counts: `(at, mode, before, after)`.
 pub type DecidedReplicas = (Timestamp, String, Option<u32>, Option<u32>);
 
+/// A `decisions` row as selected (`id, workload, at, mode, before, after, record`), before its
+/// workload id is checked.
+pub(crate) type RawDecision = (i64, String, i64, String, Option<u32>, Option<u32>, String);
+
+/// Reads a [`RawDecision`] from a row selected in that column order.
+pub(crate) fn raw_decision(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDecision> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+/// The row id and decision of a [`RawDecision`]; an invalid stored workload id is an error.
+pub(crate) fn decision_of(
+    context: &str,
+    (id, workload, at, mode, before, after, record_json): RawDecision,
+) -> Result<(i64, DecisionRow), StoreError> {
+    let workload =
+        WorkloadId::new(workload).map_err(|e| invalid(context, format!("stored workload: {e}")))?;
+    Ok((
+        id,
+        DecisionRow {
+            workload,
+            at: Timestamp(at),
+            mode,
+            before,
+            after,
+            record_json,
+        },
+    ))
+}
+
 impl Store {
     /// Deletes the decisions made before `before`, `batch` rows per transaction (so the write lock
-    /// is held briefly however many there are); returns how many went.
+    /// is held briefly however many there are); returns how many went. The newest row (highest
+    /// id) stays even when older: SQLite gives a new row the highest id plus one, so an emptied
+    /// table would reuse ids the decision outbox's cursor (outbox.rs) has already passed.
     pub fn prune_decisions(
         &mut self,
         before: Timestamp,
@@ -38,7 +77,8 @@ impl Store {
                 .conn
                 .prepare_cached(
                     "DELETE FROM decisions WHERE id IN
-                     (SELECT id FROM decisions WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                     (SELECT id FROM decisions WHERE at < ?1
+                      AND id < (SELECT MAX(id) FROM decisions) ORDER BY at LIMIT ?2)",
                 )
                 .ctx(&context)?
                 .execute(params![before.0, batch])
@@ -83,19 +123,8 @@ impl Store {
             None => "loading decisions".to_string(),
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        type Raw = (i64, String, i64, String, Option<u32>, Option<u32>, String);
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Raw> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        };
-        let raw: Vec<Raw> = match workload {
+        let map = raw_decision;
+        let raw: Vec<RawDecision> = match workload {
             Some(w) => {
                 let mut st = self
                     .conn
@@ -121,23 +150,7 @@ impl Store {
                 rows.collect::<Result<_, _>>().ctx(&context)?
             }
         };
-        raw.into_iter()
-            .map(|(id, workload, at, mode, before, after, record_json)| {
-                let workload = WorkloadId::new(workload)
-                    .map_err(|e| invalid(&context, format!("stored workload: {e}")))?;
-                Ok((
-                    id,
-                    DecisionRow {
-                        workload,
-                        at: Timestamp(at),
-                        mode,
-                        before,
-                        after,
-                        record_json,
-                    },
-                ))
-            })
-            .collect()
+        raw.into_iter().map(|r| decision_of(&context, r)).collect()
     }
 
     /// The replica counts one workload's decisions recorded up to `to`, oldest first: `(at,

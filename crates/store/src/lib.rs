@@ -32,6 +32,7 @@ mod group_commit;
 mod head;
 mod open;
 mod options;
+mod outbox;
 mod read_pool;
 mod records;
 mod retention;

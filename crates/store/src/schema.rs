@@ -249,6 +249,14 @@ CREATE TABLE log_state (
 );
 INSERT INTO log_state (id, flushed) VALUES (1, 0);
 "#,
+    // 10: outboxes (outbox.rs): per outbox (`decisions`: the decision log published to the bus),
+    // the highest row id published and acknowledged. No row until the outbox first starts.
+    r#"
+CREATE TABLE outbox (
+    name      TEXT PRIMARY KEY,
+    published INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -34,7 +34,7 @@ fn old_file(path: &Path) {
     drop(store);
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
-        "DROP TABLE chunks; DROP TABLE wal_log; DROP TABLE log_state;
+        "DROP TABLE chunks; DROP TABLE wal_log; DROP TABLE log_state; DROP TABLE outbox;
          CREATE TABLE samples (series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
              ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
          CREATE TABLE samples_head (gen INTEGER NOT NULL, series_id INTEGER NOT NULL,

@@ -88,7 +88,7 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
         .unwrap();
     {
         // Turn the file back into schema 5: no score column (6), no series summaries (7), no
-        // fingerprint bases (8), samples as rows (9).
+        // fingerprint bases (8), samples as rows (9), no outbox (10).
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         conn.execute_batch(
             "ALTER TABLE fingerprints DROP COLUMN reconstruction_error;
@@ -100,6 +100,7 @@ fn fingerprints_stored_before_schema_6_have_no_anomaly_score() {
              DROP TABLE chunks;
              DROP TABLE wal_log;
              DROP TABLE log_state;
+             DROP TABLE outbox;
              CREATE TABLE samples (series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
                  ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
              CREATE TABLE samples_head (gen INTEGER NOT NULL, series_id INTEGER NOT NULL,
