@@ -32,7 +32,7 @@ pub use learning::{profile_key, row_key, FleetLearning, Stored};
 pub use lease::{Fence, FenceError, Lease, LeaseValue};
 pub use models::{history_key, FleetModels};
 pub use ownership::{rendezvous, Holding, Ownership, OwnershipView, RoundReport};
-pub use publisher::{PublishReport, Publisher};
+pub use publisher::{DecisionMessage, DecisionsAcked, PublishReport, Publisher};
 pub use snapshots::{snapshot_key, Snapshots};
 pub use subject::{decisions_subject, partition_of, points_subject, Partitions};
 

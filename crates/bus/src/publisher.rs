@@ -91,28 +91,70 @@ impl Publisher {
         Ok(())
     }
 
-    /// Publishes a decision (JSON) to `prescale.decisions.<workload>`; `id` (the workload and
-    /// step) keeps a decision published twice stored once.
-    pub async fn publish_decision(
-        &self,
-        workload: &WorkloadId,
-        id: &str,
-        json: Vec<u8>,
-    ) -> Result<(), BusError> {
-        let subject = decisions_subject(workload);
-        self.js
-            .send_publish(
-                subject.clone(),
-                PublishMessage::build()
-                    .payload(Bytes::from(json))
-                    .message_id(id),
-            )
-            .await
-            .map_err(|e| BusError::nats(format!("publishing to {subject}"), e))?
-            .await
-            .map_err(|e| BusError::nats(format!("acknowledgement of {subject}"), e))?;
-        Ok(())
+    /// Publishes decisions (JSON) to `prescale.decisions.<workload>`: `batch` in order, all of it
+    /// in flight at once, then awaits the acknowledgements in order. Reports how many leading
+    /// messages were acknowledged: the first that fails (to send or to be acknowledged) ends the
+    /// count, and the messages after it are to be published again (those the stream did store are
+    /// then recognised by their ids within its duplicate window, and counted as duplicates).
+    pub async fn publish_decisions(&self, batch: &[DecisionMessage]) -> DecisionsAcked {
+        let mut acks = Vec::with_capacity(batch.len());
+        let mut error = None;
+        for m in batch {
+            let subject = decisions_subject(&m.workload);
+            match self
+                .js
+                .send_publish(
+                    subject.clone(),
+                    PublishMessage::build()
+                        .payload(Bytes::from(m.json.clone()))
+                        .message_id(m.id.as_str()),
+                )
+                .await
+            {
+                Ok(ack) => acks.push((subject, ack)),
+                Err(e) => {
+                    error = Some(BusError::nats(format!("publishing to {subject}"), e));
+                    break;
+                }
+            }
+        }
+        let mut done = DecisionsAcked::default();
+        for (subject, ack) in acks {
+            match ack.await {
+                Ok(a) => {
+                    done.acked += 1;
+                    done.duplicates += usize::from(a.duplicate);
+                }
+                Err(e) => {
+                    done.error = Some(BusError::nats(format!("acknowledgement of {subject}"), e));
+                    return done;
+                }
+            }
+        }
+        done.error = error;
+        done
     }
+}
+
+/// One decision to publish: its workload (the subject), message id and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionMessage {
+    pub workload: WorkloadId,
+    /// `<workload>@<step>`: the stream stores a message published again within its duplicate
+    /// window once.
+    pub id: String,
+    pub json: Vec<u8>,
+}
+
+/// What [`Publisher::publish_decisions`] came to.
+#[derive(Debug, Default)]
+pub struct DecisionsAcked {
+    /// The leading messages acknowledged, in order.
+    pub acked: usize,
+    /// Of those, the ones the stream had already stored (same id within its duplicate window).
+    pub duplicates: usize,
+    /// Why the message after the acknowledged ones failed; `None` when all were acknowledged.
+    pub error: Option<BusError>,
 }
 
 /// `<partition>-<hash of the payload>-<length>`: the same batch published again (a retry after a

@@ -1,6 +1,7 @@
 //! Test harness: runs the real `nats-server -js` on a free loopback port with a temporary store
 //! directory, waits until it accepts connections, and kills it on drop. It can be stopped and
-//! started again on the same port and directory (a bus outage).
+//! started again on the same port and directory (a bus outage). [`read_stream`] reads back every
+//! message a stream holds, with its message id.
 //!
 //! Enabled by the `testkit` feature; meant for integration tests and benchmarks only.
 
@@ -19,6 +20,75 @@ pub enum NatsTestError {
     Missing,
     #[error("starting nats-server: {0}")]
     Start(String),
+    #[error("reading stream {stream}: {detail}")]
+    Read { stream: String, detail: String },
+}
+
+/// One message a stream holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub sequence: u64,
+    pub subject: String,
+    /// The `Nats-Msg-Id` it was published with.
+    pub msg_id: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// Every message `stream` holds on the server at `url`, in stream order.
+pub async fn read_stream(url: &str, stream: &str) -> Result<Vec<StoredMessage>, NatsTestError> {
+    let err = |detail: String| NatsTestError::Read {
+        stream: stream.to_string(),
+        detail,
+    };
+    let client = async_nats::connect(url)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let js = async_nats::jetstream::new(client);
+    let mut s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let state = s
+        .info()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .state
+        .clone();
+    let mut out = Vec::new();
+    if state.messages == 0 {
+        return Ok(out);
+    }
+    for seq in state.first_sequence..=state.last_sequence {
+        match s.get_raw_message(seq).await {
+            Ok(m) => out.push(StoredMessage {
+                sequence: m.sequence,
+                subject: m.subject.to_string(),
+                msg_id: m
+                    .headers
+                    .get(async_nats::header::NATS_MESSAGE_ID)
+                    .map(|v| v.to_string()),
+                payload: m.payload.to_vec(),
+            }),
+            // A sequence removed (limits, deletes) leaves a gap.
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound => {}
+            Err(e) => return Err(err(format!("message {seq}: {e}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// [`read_stream`] from synchronous code (a test's thread, not inside a runtime).
+pub fn read_stream_blocking(url: &str, stream: &str) -> Result<Vec<StoredMessage>, NatsTestError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NatsTestError::Read {
+            stream: stream.to_string(),
+            detail: e.to_string(),
+        })?
+        .block_on(read_stream(url, stream))
 }
 
 /// A running `nats-server -js`; killed on drop.

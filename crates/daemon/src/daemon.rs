@@ -141,18 +141,28 @@ impl Daemon {
             tracing::error!(problem = %p, "the saved mode and kill switches could not be restored: global kill switch engaged until an operator releases it");
         }
         let cluster = match (joined, &store_writer) {
-            (Some((bus, ownership)), Some((store, _))) => Some(crate::cluster::Cluster::start(
-                bus,
-                ownership,
-                controls.clone(),
-                cfg.control
-                    .workloads
-                    .iter()
-                    .map(|w| w.spec.workload.clone())
-                    .collect(),
-                store.clone(),
-                shutdown_rx.clone(),
-            )),
+            (Some((bus, ownership)), Some((store, _))) => {
+                // The decision outbox starts before the control loop first decides.
+                let db = cfg.db.clone();
+                let decisions = tokio::task::spawn_blocking(move || {
+                    crate::cluster::outbox::DecisionLog::open(&db, &opts)
+                })
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))??;
+                Some(crate::cluster::Cluster::start(
+                    bus,
+                    ownership,
+                    controls.clone(),
+                    cfg.control
+                        .workloads
+                        .iter()
+                        .map(|w| w.spec.workload.clone())
+                        .collect(),
+                    store.clone(),
+                    decisions,
+                    shutdown_rx.clone(),
+                ))
+            }
             _ => None,
         };
         let controlled = crate::controlled::Controlled::new(

@@ -1,19 +1,17 @@
 //! What the control loop and the API see of the cluster: which workloads this instance owns now
 //! (with the fencing token of each one's partition), the fence check before an actuation, and the
-//! queue of decisions to publish.
+//! wake-up of the decision outbox (which publishes from the store's decision log, see
+//! [`super::outbox`]).
 
-use prescale_bus::{partition_of, Fence, FenceError, Ownership, Publisher, Snapshots};
+use prescale_bus::{partition_of, Fence, FenceError, Ownership, Snapshots};
 use prescale_control::DecisionRecord;
 use prescale_core::WorkloadId;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-/// Decisions waiting to be published; beyond this they are dropped and counted (the store keeps
-/// them all).
-pub const DECISION_QUEUE: usize = 10_000;
 /// A fence check that takes longer fails (the actuation is refused).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -29,12 +27,11 @@ pub(super) struct Inner {
     pub(super) snapshots: Snapshots,
     pub(super) snapshot_stats: super::carry::SnapshotStats,
     pub(super) learn_stats: Arc<super::learning::LearnStats>,
-    decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
+    pub(super) outbox: Arc<super::outbox::OutboxStats>,
+    wake: mpsc::Sender<()>,
     configured: Vec<WorkloadId>,
     bad_messages: AtomicU64,
     points_consumed: AtomicU64,
-    decisions_published: AtomicU64,
-    decisions_dropped: AtomicU64,
     fenced_off: AtomicU64,
 }
 
@@ -51,8 +48,15 @@ pub struct ClusterView {
     pub lease_ttl_ms: u64,
     pub bad_messages: u64,
     pub points_consumed: u64,
+    /// The decision outbox: logged decisions the stream acknowledged as new, acknowledged as
+    /// already stored (published again, de-duplicated by message id), failed publish attempts
+    /// (each retried: none is dropped), logged decisions not yet acknowledged, and logged
+    /// decisions skipped because their record is not JSON.
     pub decisions_published: u64,
-    pub decisions_dropped: u64,
+    pub decisions_duplicates: u64,
+    pub decisions_retries: u64,
+    pub decisions_backlog: u64,
+    pub decisions_unpublishable: u64,
     /// Actuations refused because the fencing token was no longer current.
     pub fenced_off: u64,
     /// Controller snapshots written, restored from on a take-over, refused (corrupt, newer
@@ -99,11 +103,12 @@ impl ClusterLink {
     }
 
     /// A link over `ownership` (the daemon builds it in [`super::Cluster::start`]; public for
-    /// embedding and tests). Fence checks block on `handle`.
+    /// embedding and tests). Fence checks block on `handle`; [`ClusterLink::decided`] sends on
+    /// `wake`.
     pub fn new(
         ownership: Arc<Ownership>,
         handle: tokio::runtime::Handle,
-        decisions: mpsc::Sender<(DecisionRecord, Option<Fence>)>,
+        wake: mpsc::Sender<()>,
         configured: Vec<WorkloadId>,
     ) -> ClusterLink {
         ClusterLink {
@@ -113,12 +118,11 @@ impl ClusterLink {
                 learn_stats: Default::default(),
                 ownership,
                 handle,
-                decisions,
+                outbox: Default::default(),
+                wake,
                 configured,
                 bad_messages: AtomicU64::new(0),
                 points_consumed: AtomicU64::new(0),
-                decisions_published: AtomicU64::new(0),
-                decisions_dropped: AtomicU64::new(0),
                 fenced_off: AtomicU64::new(0),
             }),
         }
@@ -169,17 +173,19 @@ impl ClusterLink {
         r
     }
 
-    /// Queues `record` for `prescale.decisions.<workload>` (dropped and counted when the queue is
-    /// full).
-    pub fn decided(&self, record: &DecisionRecord, fence: Option<Fence>) {
-        if self
-            .inner
-            .decisions
-            .try_send((record.clone(), fence))
-            .is_err()
-        {
-            self.inner.decisions_dropped.fetch_add(1, Ordering::Relaxed);
-        }
+    /// A decision was made (and saved to the decision log): wakes the outbox, which publishes
+    /// it from the log (with the fence it was made under while that is still held). A wake-up
+    /// already pending covers this one.
+    pub fn decided(&self, _record: &DecisionRecord, _fence: Option<Fence>) {
+        let _ = self.inner.wake.try_send(());
+    }
+
+    /// The fence `workload`'s decision made at `at_ms` was made under, while this instance still
+    /// holds it: held since before `at_ms` (a lease lost and taken again since has a new token).
+    pub fn fence_at(&self, workload: &WorkloadId, at_ms: i64) -> Option<Fence> {
+        self.fence_of(workload)
+            .filter(|(_, since)| *since <= at_ms)
+            .map(|(f, _)| f)
     }
 
     /// This instance's id.
@@ -216,8 +222,11 @@ impl ClusterLink {
             lease_ttl_ms: u64::try_from(i.ownership.lease_ttl().as_millis()).unwrap_or(u64::MAX),
             bad_messages: i.bad_messages.load(Ordering::Relaxed),
             points_consumed: i.points_consumed.load(Ordering::Relaxed),
-            decisions_published: i.decisions_published.load(Ordering::Relaxed),
-            decisions_dropped: i.decisions_dropped.load(Ordering::Relaxed),
+            decisions_published: i.outbox.published.load(Ordering::Relaxed),
+            decisions_duplicates: i.outbox.duplicates.load(Ordering::Relaxed),
+            decisions_retries: i.outbox.retries.load(Ordering::Relaxed),
+            decisions_backlog: i.outbox.backlog.load(Ordering::Relaxed),
+            decisions_unpublishable: i.outbox.unpublishable.load(Ordering::Relaxed),
             fenced_off: i.fenced_off.load(Ordering::Relaxed),
             snapshots_written: i.snapshot_stats.written.load(Ordering::Relaxed),
             snapshots_restored: i.snapshot_stats.restored.load(Ordering::Relaxed),
@@ -248,64 +257,6 @@ impl ClusterLink {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-        }
-    }
-}
-
-/// A published decision: who decided it under which fencing token, and the record.
-#[derive(Serialize)]
-struct Published<'a> {
-    instance: &'a str,
-    partition: Option<u32>,
-    token: Option<u64>,
-    record: &'a DecisionRecord,
-}
-
-/// Publishes queued decisions until shutdown; one that cannot be published is logged and counted
-/// as dropped (the store has it).
-pub(super) async fn publish_decisions(
-    publisher: Publisher,
-    link: ClusterLink,
-    mut rx: mpsc::Receiver<(DecisionRecord, Option<Fence>)>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let (record, fence) = tokio::select! {
-            _ = crate::loops::stopped(&mut shutdown) => return,
-            next = rx.recv() => match next {
-                Some(n) => n,
-                None => return,
-            },
-        };
-        let id = link.inner.ownership.id();
-        let body = Published {
-            instance: id,
-            partition: fence.map(|f| f.partition),
-            token: fence.map(|f| f.token),
-            record: &record,
-        };
-        let json = match serde_json::to_vec(&body) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::warn!(workload = %record.workload, error = %e, "encoding a decision");
-                continue;
-            }
-        };
-        // One message per workload and step: published twice, stored once.
-        let msg_id = format!("{}@{}", record.workload, record.at.0);
-        match publisher
-            .publish_decision(&record.workload, &msg_id, json)
-            .await
-        {
-            Ok(()) => {
-                link.inner
-                    .decisions_published
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                link.inner.decisions_dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(workload = %record.workload, error = %e, "publishing a decision");
-            }
         }
     }
 }

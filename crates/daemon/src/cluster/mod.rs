@@ -4,7 +4,8 @@
 //! locally; each instance holds the leases of its rendezvous share of the partitions (see
 //! prescale-bus), consumes those partitions' points into its own store, runs the control loop only
 //! for the workloads of those partitions, checks its lease's fencing token before every actuation,
-//! publishes every decision to `prescale.decisions.<workload>`, and keeps the global mode and kill
+//! publishes every decision of its store's decision log to `prescale.decisions.<workload>` (an
+//! outbox: from a cursor kept in the store, retried until acknowledged, [`outbox`]), and keeps the global mode and kill
 //! switch in step with the controls bucket. Each owned workload's learned headroom follows it to
 //! its next owner through the snapshots bucket ([`carry`]). Fingerprints and clusters are learned
 //! over the whole fleet by one elected instance from every instance's feature rows ([`learning`]),
@@ -20,6 +21,7 @@ pub mod fenced;
 pub mod fleet_models;
 pub mod learning;
 pub mod link;
+pub mod outbox;
 pub mod sink;
 
 pub use carry::{Carried, Resumed};
@@ -55,23 +57,34 @@ impl Cluster {
     }
 
     /// Starts the lease rounds (with the partition consumers writing to `store`, and the
-    /// controls sync) and the decision publisher.
+    /// controls sync) and the decision outbox publishing `decisions`.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         bus: Bus,
         ownership: Arc<Ownership>,
         controls: Controls,
         configured: Vec<WorkloadId>,
         store: WriterHandle,
+        decisions: outbox::DecisionLog,
         shutdown: watch::Receiver<bool>,
     ) -> Cluster {
         let publisher = Publisher::new(bus.js.clone(), ownership.partitions());
-        let (decisions_tx, decisions_rx) = tokio::sync::mpsc::channel(link::DECISION_QUEUE);
+        // A wake-up pending is enough: the outbox reads whatever the log holds.
+        let (wake_tx, wake_rx) = tokio::sync::mpsc::channel(1);
         let link = ClusterLink::new(
             ownership.clone(),
             tokio::runtime::Handle::current(),
-            decisions_tx,
+            wake_tx,
             configured,
         );
+        let fence_link = link.clone();
+        let outbox = outbox::Outbox {
+            log: decisions,
+            publisher: publisher.clone(),
+            instance: ownership.id().to_string(),
+            fence_of: Arc::new(move |w: &WorkloadId, at: i64| fence_link.fence_at(w, at)),
+            stats: link.inner.outbox.clone(),
+        };
         let tasks = vec![
             tokio::spawn(rounds(
                 bus,
@@ -81,12 +94,7 @@ impl Cluster {
                 store,
                 shutdown.clone(),
             )),
-            tokio::spawn(link::publish_decisions(
-                publisher.clone(),
-                link.clone(),
-                decisions_rx,
-                shutdown,
-            )),
+            tokio::spawn(outbox.run(wake_rx, shutdown)),
         ];
         Cluster {
             link,
