@@ -263,18 +263,9 @@ fn consumers(monitor: &str) -> String {
     out.join("\n")
 }
 
-#[test]
-fn three_instances_share_fail_over_fence_and_hold_through_a_bus_outage() {
-    let _alone = ONE_CLUSTER_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(mut nats) =
-        nats_or_skip("three_instances_share_fail_over_fence_and_hold_through_a_bus_outage")
-    else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let acts = dir.path().join("actuations.log");
+/// An instance of the twelve [`workloads`], each acting through an exec actuator that appends
+/// `instance workload issued-at replicas` to `acts`.
+fn acting_instance(dir: &Path, nats: &str, id: &str, acts: &Path) -> Instance {
     let mut workload_toml = String::new();
     for w in workloads() {
         workload_toml.push_str(&format!(
@@ -294,72 +285,86 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
             acts.display()
         ));
     }
+    let cfg = dir.join(format!("{id}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "tick = \"250ms\"\nmode = \"act\"\napi_token = \"{TOKEN}\"\n[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{nats}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = 16\n{workload_toml}",
+        ),
+    )
+    .unwrap();
+    Instance {
+        id: id.to_string(),
+        port: TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+        db: dir.join(format!("{id}.db")),
+        cfg,
+        log: dir.join(format!("{id}.log")),
+        child: None,
+    }
+}
+
+/// Demand for every workload, pushed every 250 ms to whichever of `instances` answers (it
+/// publishes to the bus; the owner consumes) until `stop`: a 4 s sawtooth, so the replicas change
+/// every second. The hpa policy runs without scale-in stabilization: with the default 300 s
+/// window an owner that had held a workload long enough to reach the sawtooth's peak kept it
+/// there for 5 minutes, and an owner that got the workload back after the bus outage had nothing
+/// to change (the "no actuation after the bus came back" failure under load).
+fn feed(instances: &[Instance], stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let targets: Vec<String> = instances.iter().map(Instance::base).collect();
+    std::thread::spawn(move || {
+        let mut n = 0usize;
+        while !stop.load(Ordering::SeqCst) {
+            let t = now_ms();
+            let level = 10.0 + 40.0 * ((t / 1000) % 4) as f64;
+            let names = workloads();
+            let pts: Vec<_> = names
+                .iter()
+                .map(|w| ("cpu", vec![("job", w.as_str())], t, level))
+                .collect();
+            let body = encode(&from_points(pts));
+            for k in 0..targets.len() {
+                let base = &targets[(n + k) % targets.len()];
+                let ok = http()
+                    .post(&format!("{base}/api/v1/write"))
+                    .header("Content-Encoding", "snappy")
+                    .header("Content-Type", "application/x-protobuf")
+                    .send(&body[..])
+                    .is_ok_and(|r| r.status() == 204);
+                if ok {
+                    break;
+                }
+            }
+            n += 1;
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    })
+}
+
+#[test]
+fn three_instances_share_fail_over_fence_and_hold_through_a_bus_outage() {
+    let _alone = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(mut nats) =
+        nats_or_skip("three_instances_share_fail_over_fence_and_hold_through_a_bus_outage")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let acts = dir.path().join("actuations.log");
     let mut instances: Vec<Instance> = ["a", "b", "c"]
         .iter()
-        .map(|id| {
-            let cfg = dir.path().join(format!("{id}.toml"));
-            std::fs::write(
-                &cfg,
-                format!(
-                    "tick = \"250ms\"\nmode = \"act\"\napi_token = \"{TOKEN}\"\n[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"{id}\"\nlease_ttl = \"2s\"\npartitions = 16\n{workload_toml}",
-                    nats.url()
-                ),
-            )
-            .unwrap();
-            Instance {
-                id: id.to_string(),
-                port: TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(),
-                db: dir.path().join(format!("{id}.db")),
-                cfg,
-                log: dir.path().join(format!("{id}.log")),
-                child: None,
-            }
-        })
+        .map(|id| acting_instance(dir.path(), &nats.url(), id, &acts))
         .collect();
     for i in instances.iter_mut() {
         i.start();
     }
-
-    // Demand for every workload, pushed every 250 ms to whichever instance answers (it publishes
-    // to the bus; the owner consumes): a 4 s sawtooth, so the replicas change every second. The
-    // hpa policy runs without scale-in stabilization: with the default 300 s window an owner that
-    // had held a workload long enough to reach the sawtooth's peak kept it there for 5 minutes,
-    // and an owner that got the workload back after the bus outage had nothing to change (the
-    // "no actuation after the bus came back" failure under load).
     let stop = Arc::new(AtomicBool::new(false));
-    let targets: Arc<Mutex<Vec<String>>> =
-        Arc::new(Mutex::new(instances.iter().map(Instance::base).collect()));
-    let feeder = {
-        let (stop, targets) = (stop.clone(), targets.clone());
-        std::thread::spawn(move || {
-            let mut n = 0usize;
-            while !stop.load(Ordering::SeqCst) {
-                let t = now_ms();
-                let level = 10.0 + 40.0 * ((t / 1000) % 4) as f64;
-                let names = workloads();
-                let pts: Vec<_> = names
-                    .iter()
-                    .map(|w| ("cpu", vec![("job", w.as_str())], t, level))
-                    .collect();
-                let body = encode(&from_points(pts));
-                let list = targets.lock().unwrap().clone();
-                for k in 0..list.len() {
-                    let base = &list[(n + k) % list.len()];
-                    let ok = http()
-                        .post(&format!("{base}/api/v1/write"))
-                        .header("Content-Encoding", "snappy")
-                        .header("Content-Type", "application/x-protobuf")
-                        .send(&body[..])
-                        .is_ok_and(|r| r.status() == 204);
-                    if ok {
-                        break;
-                    }
-                }
-                n += 1;
-                std::thread::sleep(Duration::from_millis(250));
-            }
-        })
-    };
+    let feeder = feed(&instances, stop.clone());
 
     // 1. Every workload owned by exactly one of the three.
     let all: Vec<&Instance> = instances.iter().collect();
@@ -921,4 +926,177 @@ fn a_killed_owners_learned_headroom_follows_the_workload() {
     assert!(status.success(), "c exited {status:?}");
     let last = read().expect("c's snapshot at shutdown");
     assert_eq!(last.written_by, "c");
+}
+
+/// An instance's decision log read from its store file (the process stopped): each decision's
+/// message id `<workload>@<at>` by row id, and the outbox's cursor.
+fn decision_log(db: &Path) -> (Vec<(i64, String)>, i64) {
+    let store = prescale_store::Store::open(db).unwrap();
+    let rows = store
+        .decisions_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(id, d)| (id, format!("{}@{}", d.workload, d.at.0)))
+        .collect();
+    (rows, store.decision_outbox_cursor().unwrap().unwrap_or(0))
+}
+
+/// The decisions stream's messages by message id, with how many times each is stored.
+fn decisions_on_bus(nats: &str) -> BTreeMap<String, usize> {
+    let mut by_id = BTreeMap::new();
+    for m in prescale_bus::testkit::read_stream_blocking(nats, "PRESCALE_DECISIONS").unwrap() {
+        *by_id
+            .entry(m.msg_id.expect("a decision without a message id"))
+            .or_insert(0) += 1;
+    }
+    by_id
+}
+
+/// No decision lost (issue 16): two instances decide the twelve workloads; the bus goes away
+/// while they decide (their decisions wait in the store, not published) and one is killed -9
+/// with its backlog; the bus returns and it restarts; the other is killed -9 while deciding with
+/// the bus up and restarts. Then nothing decides (the feed stops, both are killed -9 and come back
+/// without workloads, publishing what they had left), and every decision of each instance's
+/// decision log is on `PRESCALE_DECISIONS` exactly once by its message id, and nothing else is.
+#[test]
+fn every_logged_decision_reaches_the_bus_once_through_kill_9_and_an_outage() {
+    let _alone = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(mut nats) =
+        nats_or_skip("every_logged_decision_reaches_the_bus_once_through_kill_9_and_an_outage")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let acts = dir.path().join("actuations.log");
+    let mut instances: Vec<Instance> = ["a", "b"]
+        .iter()
+        .map(|id| acting_instance(dir.path(), &nats.url(), id, &acts))
+        .collect();
+    for i in instances.iter_mut() {
+        i.start();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed(&instances, stop.clone());
+    let members = ["a", "b"];
+    wait_settled(
+        &instances.iter().collect::<Vec<_>>(),
+        &members,
+        Duration::from_secs(20),
+        "start",
+    );
+    for i in &instances {
+        wait_view(i, Duration::from_secs(20), "decisions published", |v| {
+            v["decisions_published"].as_u64() > Some(0)
+        });
+    }
+
+    // 1. The bus goes away while they decide (the leases hold for up to a period; an actuation's
+    // fence check then fails, the decision is logged all the same): once a's decisions of that
+    // time wait unpublished, it is killed.
+    nats.stop();
+    wait_view(
+        &instances[0],
+        Duration::from_secs(10),
+        "a decision waiting with the bus away",
+        |v| v["decisions_backlog"].as_u64() > Some(0),
+    );
+    instances[0].kill9();
+    let (a_log, a_cursor) = decision_log(&instances[0].db);
+    let a_backlog = a_log.iter().filter(|(id, _)| *id > a_cursor).count();
+    assert!(
+        a_backlog > 0,
+        "a had no unpublished decision when killed ({} logged)",
+        a_log.len()
+    );
+    nats.restart().unwrap();
+    instances[0].start();
+    wait_settled(
+        &instances.iter().collect::<Vec<_>>(),
+        &members,
+        Duration::from_secs(30),
+        "after the outage and a's restart",
+    );
+
+    // 2. b killed -9 while it decides with the bus up; it restarts.
+    std::thread::sleep(Duration::from_secs(2));
+    instances[1].kill9();
+    let (b_log, b_cursor) = decision_log(&instances[1].db);
+    let b_backlog = b_log.iter().filter(|(id, _)| *id > b_cursor).count();
+    instances[1].start();
+    wait_settled(
+        &instances.iter().collect::<Vec<_>>(),
+        &members,
+        Duration::from_secs(30),
+        "after b's restart",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    // 3. Nothing decides any more; each instance comes back without workloads and publishes
+    // what its log still holds.
+    stop.store(true, Ordering::SeqCst);
+    feeder.join().unwrap();
+    let mut logged: BTreeSet<String> = BTreeSet::new();
+    let mut rows = 0usize;
+    let mut left = Vec::new();
+    let mut ends = Vec::new();
+    for i in instances.iter_mut() {
+        i.kill9();
+        let (log, cursor) = decision_log(&i.db);
+        rows += log.len();
+        ends.push(log.len());
+        left.push(log.iter().filter(|(id, _)| *id > cursor).count());
+        logged.extend(log.into_iter().map(|(_, m)| m));
+        let drain = dir.path().join(format!("{}-drain.toml", i.id));
+        std::fs::write(
+            &drain,
+            format!(
+                "[agent]\nenabled = false\n[learn]\nenabled = false\n[cluster]\nnats = \"{}\"\nid = \"{}\"\nlease_ttl = \"2s\"\npartitions = 16\n",
+                nats.url(),
+                i.id
+            ),
+        )
+        .unwrap();
+        i.cfg = drain;
+        i.start();
+    }
+    // Two instances never decide the same workload and step: each decision has its own id.
+    assert_eq!(
+        logged.len(),
+        rows,
+        "two logged decisions share a message id"
+    );
+    let start = Instant::now();
+    loop {
+        let on_bus = decisions_on_bus(&nats.url());
+        let missing: Vec<&String> = logged.iter().filter(|m| !on_bus.contains_key(*m)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} logged decisions never reached the bus, e.g. {:?}; views {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)],
+            instances.iter().map(Instance::view).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for i in &instances {
+        wait_view(i, Duration::from_secs(10), "the backlog published", |v| {
+            v["decisions_backlog"].as_u64() == Some(0)
+        });
+    }
+    let on_bus = decisions_on_bus(&nats.url());
+    let twice: Vec<_> = on_bus.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    let keys: BTreeSet<String> = on_bus.keys().cloned().collect();
+    assert_eq!(keys, logged, "the bus holds exactly the logged decisions");
+    eprintln!(
+        "decisions logged {rows} (a, b: {ends:?}), on the bus {} (each once); unpublished at kill -9: a {a_backlog} of {} (bus away), b {b_backlog} of {} (bus up); left to the drain restart: {left:?}",
+        on_bus.len(),
+        a_log.len(),
+        b_log.len()
+    );
 }
