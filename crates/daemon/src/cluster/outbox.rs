@@ -133,10 +133,7 @@ impl Outbox {
             }
             let from = cursor;
             let page = on_store(&store, move |s| {
-                Ok((
-                    s.decisions_after(from, PAGE)?,
-                    s.decisions_count_after(from)?,
-                ))
+                Ok((s.decisions_after(from, PAGE)?, s.decisions_backlog(from)?))
             })
             .await;
             let rows = match page {
