@@ -5,8 +5,8 @@
 //! per series on the model-selection origins before the forecast origin, never on the points
 //! being forecast. The choice merges every option at once: per origin and step the candidates'
 //! values are read once in rank order, and the mean and the median of every prefix of them come
-//! from one running sum and one insertion into a small sorted array (the same values, bit for
-//! bit, as merging each option on its own).
+//! from one running sum and one insertion into a small sorted array, four points side by side
+//! (the same values, bit for bit, as merging each option on its own).
 
 use prescale_math::{median, median_sorted};
 
@@ -29,75 +29,137 @@ impl Merge {
     }
 }
 
-/// The mean and the median of every prefix of the members' values at one origin and step.
-struct Prefixes {
-    /// The values seen so far as [`order_key`]s, ascending (`f64::total_cmp` order).
-    keys: Vec<i64>,
-}
+/// Points [`fill`] merges side by side: each lane is one point (origin and step), so the
+/// insertion of a member's values is one vector operation per sorted slot instead of a chain
+/// of scalar ones per point.
+const LANES: usize = 4;
 
 /// An integer ordered as [`f64::total_cmp`] orders the floats; its own inverse on the bits.
-#[inline]
+#[inline(always)]
 fn order_key(bits: i64) -> i64 {
     bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
-impl Prefixes {
-    fn new(members: usize) -> Self {
-        Self {
-            keys: Vec::with_capacity(members),
+/// Reads `rows[m][j..j + w]` (`w <= LANES`) for every member `m` in rank order and writes the
+/// mean and the median of the first `m + 1` of them at each of the `w` points to
+/// `means[m * stride + at + lane]` and `medians[..]`. The mean sums left to right from `-0.0` as
+/// `Iterator::sum` does; the median is `median_sorted` of the values sorted by `total_cmp`, the
+/// order statistics `prescale_math::median` interpolates (of one value when they are the same
+/// one, as `median_sorted` takes it for an odd count). `keys` is scratch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fill_body(
+    rows: &[&[f64]],
+    j: usize,
+    w: usize,
+    keys: &mut Vec<[i64; LANES]>,
+    stride: usize,
+    at: usize,
+    means: &mut [f64],
+    medians: &mut [f64],
+) {
+    keys.clear();
+    let mut sum = [-0.0; LANES];
+    for (m, row) in rows.iter().enumerate() {
+        // lanes past `w` repeat the first point; they are not written
+        let mut x = [row[j]; LANES];
+        for (l, v) in row[j..j + w].iter().enumerate() {
+            x[l] = *v;
         }
-    }
-
-    /// Reads `rows[m][j]` for every member `m` in rank order and writes the mean and the median
-    /// of the first `m + 1` of them to `means[m]` and `medians[m]`. The mean sums left to right
-    /// from `-0.0` as `Iterator::sum` does; the median is `median_sorted` of the values sorted by
-    /// `total_cmp`, the order statistics `prescale_math::median` interpolates (of one value when
-    /// they are the same one, as `median_sorted` takes it for an odd count).
-    fn fill(&mut self, rows: &[&[f64]], j: usize, means: &mut [f64], medians: &mut [f64]) {
-        self.keys.clear();
-        let mut sum = -0.0;
-        for ((row, mean), median) in rows.iter().zip(means).zip(medians) {
-            let x = row[j];
-            sum += x;
-            // insertion without a branch on the data: the new sorted value at `i` is the old
-            // one there, `x`, or the old one before it, whichever lies between (equal keys have
-            // equal bits, so where among them `x` goes does not matter)
-            let xk = order_key(x.to_bits() as i64);
-            self.keys.push(i64::MAX);
-            let n = self.keys.len();
-            // the middle order statistics, taken as they are written (read back from memory
-            // just after, they would wait on the stores)
-            let (lo, hi) = ((n - 1) / 2, n / 2);
-            let (mut a, mut b) = (0, 0);
-            let mut before = i64::MIN;
-            for (i, k) in self.keys.iter_mut().enumerate() {
-                let old = *k;
-                *k = old.min(before.max(xk));
-                before = old;
-                a = if i == lo { *k } else { a };
-                b = if i == hi { *k } else { b };
+        let mut xk = [0i64; LANES];
+        for l in 0..LANES {
+            sum[l] += x[l];
+            xk[l] = order_key(x[l].to_bits() as i64);
+        }
+        // insertion without a branch on the data: the new sorted value at `i` is the old one
+        // there, `x`, or the old one before it, whichever lies between (equal keys have equal
+        // bits, so where among them `x` goes does not matter)
+        keys.push([i64::MAX; LANES]);
+        let n = m + 1;
+        // the middle order statistics, taken as they are written
+        let (lo, hi) = ((n - 1) / 2, n / 2);
+        let (mut a, mut b) = ([0i64; LANES], [0i64; LANES]);
+        let mut before = [i64::MIN; LANES];
+        for (i, k) in keys.iter_mut().enumerate() {
+            let old = *k;
+            for l in 0..LANES {
+                k[l] = old[l].min(before[l].max(xk[l]));
             }
-            let value = |key: i64| f64::from_bits(order_key(key) as u64);
-            *mean = sum / n as f64;
+            before = old;
+            if i == lo {
+                a = *k;
+            }
+            if i == hi {
+                b = *k;
+            }
+        }
+        let value = |key: i64| f64::from_bits(order_key(key) as u64);
+        let slot = m * stride + at;
+        for l in 0..w {
+            means[slot + l] = sum[l] / n as f64;
             // never None: both slices hold a value
-            *median = if n % 2 == 1 {
-                median_sorted(&[value(a)])
+            medians[slot + l] = if n % 2 == 1 {
+                median_sorted(&[value(a[l])])
             } else {
-                median_sorted(&[value(a), value(b)])
+                median_sorted(&[value(a[l]), value(b[l])])
             }
             .unwrap_or(f64::NAN);
         }
     }
 }
 
+/// [`fill_body`] compiled for AVX2 (the same arithmetic: every vector operation rounds or
+/// compares as its scalar one).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn fill_avx2(
+    rows: &[&[f64]],
+    j: usize,
+    w: usize,
+    keys: &mut Vec<[i64; LANES]>,
+    stride: usize,
+    at: usize,
+    means: &mut [f64],
+    medians: &mut [f64],
+) {
+    fill_body(rows, j, w, keys, stride, at, means, medians)
+}
+
+/// [`fill_body`] for every run of up to [`LANES`] points of one origin, compiled for the
+/// widest vectors this CPU has (`avx2` as detected) or the baseline.
+#[allow(clippy::too_many_arguments)]
+fn fill(
+    avx2: bool,
+    rows: &[&[f64]],
+    len: usize,
+    keys: &mut Vec<[i64; LANES]>,
+    stride: usize,
+    at: usize,
+    means: &mut [f64],
+    medians: &mut [f64],
+) {
+    for j in (0..len).step_by(LANES) {
+        let w = LANES.min(len - j);
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: `avx2` only where the CPU has AVX2 (`AllOptions::new`)
+            unsafe { fill_avx2(rows, j, w, keys, stride, at + j, means, medians) };
+            continue;
+        }
+        let _ = avx2;
+        fill_body(rows, j, w, keys, stride, at + j, means, medians);
+    }
+}
+
 /// Every option's merged paths at once: for `k` in `1..=members.len()`, the mean and the median
-/// of the first `k` members, stored per point (origin-major, then step) with one slot per `k`.
+/// of the first `k` members, stored per option (`k`), then per point (origin-major, then step).
 struct AllOptions {
     /// The path length at each origin (the first member's shape).
     lens: Vec<usize>,
-    /// The number of members merged in the widest option.
-    members: usize,
-    /// `means[point * members + k - 1]`: the mean of the first `k` members at that point.
+    /// The number of points (the sum of `lens`).
+    points: usize,
+    /// `means[(k - 1) * points + point]`: the mean of the first `k` members at that point.
     means: Vec<f64>,
     /// Like `means`, for the median.
     medians: Vec<f64>,
@@ -107,6 +169,15 @@ impl AllOptions {
     /// Merges `members[m][origin][step]` for every prefix of the members. Every member must have
     /// paths of the first one's shape.
     fn new(members: &[&[Vec<f64>]]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        Self::new_on(avx2, members)
+    }
+
+    /// [`AllOptions::new`], with AVX2 when `avx2` (which the CPU must have).
+    fn new_on(avx2: bool, members: &[&[Vec<f64>]]) -> Self {
         let lens: Vec<usize> = members
             .first()
             .map(|f| f.iter().map(Vec::len).collect())
@@ -115,21 +186,27 @@ impl AllOptions {
         let points: usize = lens.iter().sum();
         let mut means = vec![0.0; points * n];
         let mut medians = vec![0.0; points * n];
-        let mut prefixes = Prefixes::new(n);
+        let mut keys = Vec::with_capacity(n);
         let mut rows: Vec<&[f64]> = Vec::with_capacity(n);
         let mut at = 0;
         for (o, &len) in lens.iter().enumerate() {
             rows.clear();
             rows.extend(members.iter().map(|m| m[o].as_slice()));
-            for j in 0..len {
-                let slots = at..at + n;
-                prefixes.fill(&rows, j, &mut means[slots.clone()], &mut medians[slots]);
-                at += n;
-            }
+            fill(
+                avx2,
+                &rows,
+                len,
+                &mut keys,
+                points,
+                at,
+                &mut means,
+                &mut medians,
+            );
+            at += len;
         }
         Self {
             lens,
-            members: n,
+            points,
             means,
             medians,
         }
@@ -142,12 +219,11 @@ impl AllOptions {
             Merge::Mean => &self.means,
             Merge::Median => &self.medians,
         };
-        let mut slot = k - 1;
+        let mut at = (k - 1) * self.points;
         for path in out.iter_mut() {
-            for v in path.iter_mut() {
-                *v = values[slot];
-                slot += self.members;
-            }
+            let len = path.len();
+            path.copy_from_slice(&values[at..at + len]);
+            at += len;
         }
     }
 
@@ -341,15 +417,22 @@ mod tests {
         for _ in 0..2000 {
             let cands = random_candidates(&mut rng);
             let ranked: Vec<&[Vec<f64>]> = cands.iter().map(Vec::as_slice).collect();
-            let all = AllOptions::new(&ranked);
-            let mut out = all.blank();
-            for k in 1..=ranked.len() {
-                for how in [Merge::Mean, Merge::Median] {
-                    let want = bits(&reference_merge(&ranked[..k], how));
-                    all.write(k, how, &mut out);
-                    assert_eq!(bits(&out), want, "k {k} {how:?} of {cands:?}");
-                    assert_eq!(bits(&merge_paths(&ranked[..k], how)), want);
-                    checked += want.iter().map(Vec::len).sum::<usize>();
+            // the baseline instructions and, where the CPU has them, AVX2
+            let mut all = vec![AllOptions::new_on(false, &ranked)];
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                all.push(AllOptions::new_on(true, &ranked));
+            }
+            for all in &all {
+                let mut out = all.blank();
+                for k in 1..=ranked.len() {
+                    for how in [Merge::Mean, Merge::Median] {
+                        let want = bits(&reference_merge(&ranked[..k], how));
+                        all.write(k, how, &mut out);
+                        assert_eq!(bits(&out), want, "k {k} {how:?} of {cands:?}");
+                        assert_eq!(bits(&merge_paths(&ranked[..k], how)), want);
+                        checked += want.iter().map(Vec::len).sum::<usize>();
+                    }
                 }
             }
         }
