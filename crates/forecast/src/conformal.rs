@@ -5,7 +5,7 @@
 //! interpolation via `prescale_math::quantile_sorted`): symmetric bands use the quantile of `|residual|`;
 //! asymmetric bands use the `α/2` and `1−α/2` corrected quantiles of the signed residuals.
 
-use prescale_math::quantile_sorted;
+use prescale_math::{quantile_sorted, sort_total};
 
 /// How interval offsets are derived from residuals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,8 +62,8 @@ impl ConformalTable {
         let mut signed = Vec::with_capacity(residuals_per_step.len());
         for mut r in residuals_per_step {
             r.retain(|x| x.is_finite());
-            // unstable: equal under total_cmp means bit-identical, so the order is the same
-            r.sort_unstable_by(f64::total_cmp);
+            // by total_cmp: equal under it means bit-identical, so the order is the same
+            sort_total(&mut r);
             abs.push(sorted_magnitudes(&r));
             signed.push(r);
         }

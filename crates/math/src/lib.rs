@@ -17,6 +17,6 @@ pub use rng::SplitMix64;
 pub use robust::{mad, MAD_TO_SIGMA};
 pub use stats::{
     autocorrelation, least_squares_slope, mean, mean_abs_diff, median, median_in_place,
-    median_sorted, nonneg_line_fit, quantile, quantile_in_place, quantile_sorted, std_dev,
-    variance,
+    median_sorted, nonneg_line_fit, quantile, quantile_in_place, quantile_sorted, sort_total,
+    std_dev, total_key, variance,
 };

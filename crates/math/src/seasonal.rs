@@ -42,7 +42,9 @@ fn phase_medians(
     offset: usize,
     f: impl Fn(f64, f64) -> Option<f64>,
 ) -> Option<Vec<Option<f64>>> {
-    let mut buckets: Vec<Vec<f64>> = vec![Vec::with_capacity(x.len() / p.max(1) + 1); p];
+    // each with room for its share (`vec![v; p]` would clone the empty buckets without it)
+    let room = x.len() / p.max(1) + 1;
+    let mut buckets: Vec<Vec<f64>> = (0..p).map(|_| Vec::with_capacity(room)).collect();
     for (t, (v, tr)) in x.iter().zip(trend).enumerate() {
         if let Some(tr) = tr {
             buckets[(offset + t) % p].push(f(*v, *tr)?);

@@ -8,7 +8,7 @@
 //! from one running sum and one insertion into a small sorted array, four points side by side
 //! (the same values, bit for bit, as merging each option on its own).
 
-use prescale_math::{median, median_sorted};
+use prescale_math::{median, median_sorted, total_key};
 
 /// How the members' forecasts are merged, step by step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,6 @@ impl Merge {
 /// insertion of a member's values is one vector operation per sorted slot instead of a chain
 /// of scalar ones per point.
 const LANES: usize = 4;
-
-/// An integer ordered as [`f64::total_cmp`] orders the floats; its own inverse on the bits.
-#[inline(always)]
-fn order_key(bits: i64) -> i64 {
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
-}
 
 /// Reads `rows[m][j..j + w]` (`w <= LANES`) for every member `m` in rank order and writes the
 /// mean and the median of the first `m + 1` of them at each of the `w` points to
@@ -69,7 +63,7 @@ fn fill_body(
         let mut xk = [0i64; LANES];
         for l in 0..LANES {
             sum[l] += x[l];
-            xk[l] = order_key(x[l].to_bits() as i64);
+            xk[l] = total_key(x[l].to_bits() as i64);
         }
         // insertion without a branch on the data: the new sorted value at `i` is the old one
         // there, `x`, or the old one before it, whichever lies between (equal keys have equal
@@ -93,7 +87,7 @@ fn fill_body(
                 b = *k;
             }
         }
-        let value = |key: i64| f64::from_bits(order_key(key) as u64);
+        let value = |key: i64| f64::from_bits(total_key(key) as u64);
         let slot = m * stride + at;
         for l in 0..w {
             means[slot + l] = sum[l] / n as f64;
