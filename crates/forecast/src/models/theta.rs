@@ -3,7 +3,7 @@
 //! least-squares slope, with classical seasonal adjustment (multiplicative for positive data, else
 //! additive) when a season is known, two cycles fit and the seasonal strength is material.
 
-use crate::optimize::{nelder_mead, NelderMeadOptions};
+use crate::optimize::{NelderMead, NelderMeadOptions};
 use crate::path::PathModel;
 use prescale_math::least_squares_slope;
 use prescale_math::seasonal::{
@@ -90,6 +90,57 @@ fn ses_sse(alpha: f64, level0: f64, x: &[f64]) -> (f64, f64) {
     (sse, abs / x.len().max(1) as f64)
 }
 
+/// Lanes of [`ses_sse_lanes`]: the point a minimization asks and those it may ask next (after
+/// a reflection, the expansion and both contractions).
+const LANES: usize = 4;
+
+/// The squared-error sums [`ses_sse`] computes for each alpha of `alphas`, in one pass over `x`
+/// (each lane's arithmetic exactly its own: the recursion is latency-bound, so side by side the
+/// lanes cost about one).
+fn ses_sse_lanes(alphas: [f64; LANES], level0: f64, x: &[f64]) -> [f64; LANES] {
+    let (mut l, mut sse) = ([level0; LANES], [0.0; LANES]);
+    for &v in x {
+        for k in 0..LANES {
+            let e = v - l[k];
+            sse[k] += e * e;
+            l[k] += alphas[k] * e;
+        }
+    }
+    sse
+}
+
+/// The alpha minimizing [`ses_sse`] by Nelder–Mead, as `optimize::nelder_mead` finds it (the
+/// same points asked, the same values told), each evaluation also computing the points the
+/// minimization may ask next (`NelderMead::ask_ahead`) so most steps take one pass over `x`.
+fn fit_alpha(level0: f64, x: &[f64]) -> f64 {
+    let mut nm = NelderMead::new(
+        &[0.3],
+        &[0.01],
+        &[0.9999],
+        NelderMeadOptions {
+            max_evals: 40,
+            f_tol: 1e-6,
+            step: 0.2,
+        },
+    );
+    let mut ahead = Vec::new();
+    while let Some(asked) = nm.ask() {
+        let mut alphas = [asked[0]; LANES];
+        nm.ask_ahead(&mut ahead);
+        for (a, p) in alphas.iter_mut().skip(1).zip(&ahead) {
+            *a = p[0];
+        }
+        let sse = ses_sse_lanes(alphas, level0, x);
+        while let Some(next) = nm.ask() {
+            let Some(k) = alphas.iter().position(|a| a.to_bits() == next[0].to_bits()) else {
+                break;
+            };
+            nm.tell(sse[k]);
+        }
+    }
+    nm.minimum().x[0]
+}
+
 impl ThetaModel {
     /// Fits on `y[..fit_end]`; `None` for fewer than 3 points.
     pub fn fit(y: &[f64], fit_end: usize, season: Option<usize>) -> Option<ThetaModel> {
@@ -102,18 +153,7 @@ impl ThetaModel {
             return None;
         }
         let level0 = x[0];
-        let best = nelder_mead(
-            |a| ses_sse(a[0], level0, &x).0,
-            &[0.3],
-            &[0.01],
-            &[0.9999],
-            NelderMeadOptions {
-                max_evals: 40,
-                f_tol: 1e-6,
-                step: 0.2,
-            },
-        );
-        let alpha = best.x[0];
+        let alpha = fit_alpha(level0, &x);
         let (_, mae) = ses_sse(alpha, level0, &x);
         let drift = least_squares_slope(&x)? / 2.0;
         Some(ThetaModel {
@@ -189,6 +229,61 @@ mod tests {
         for (j, v) in f.iter().enumerate() {
             let want = y[199] + 1.5 * (j + 1) as f64;
             assert!((v - want).abs() < 0.01, "{f:?}");
+        }
+    }
+
+    /// The fit as it was: `nelder_mead` evaluating `ses_sse` one point at a time.
+    fn reference_alpha(level0: f64, x: &[f64]) -> f64 {
+        let best = crate::optimize::nelder_mead(
+            |a| ses_sse(a[0], level0, x).0,
+            &[0.3],
+            &[0.01],
+            &[0.9999],
+            NelderMeadOptions {
+                max_evals: 40,
+                f_tol: 1e-6,
+                step: 0.2,
+            },
+        );
+        best.x[0]
+    }
+
+    #[test]
+    fn alpha_with_points_asked_ahead_equals_one_point_at_a_time() {
+        // noisy levels, a random walk, a trend, bursts, a constant and a short series: the
+        // same alpha bit for bit (so the same model)
+        let mut rng = prescale_math::SplitMix64(3);
+        let mut walk = 50.0;
+        let series: Vec<Vec<f64>> = vec![
+            (0..1024).map(|_| 100.0 + 10.0 * rng.normal()).collect(),
+            (0..1024)
+                .map(|_| {
+                    walk += rng.normal();
+                    walk
+                })
+                .collect(),
+            (0..700).map(|t| 0.5 * t as f64 + rng.uniform()).collect(),
+            (0..900)
+                .map(|t| {
+                    if t % 97 == 0 {
+                        500.0
+                    } else {
+                        20.0 + rng.uniform()
+                    }
+                })
+                .collect(),
+            vec![7.0; 300],
+            vec![1.0, 5.0, 2.0],
+        ];
+        for x in &series {
+            let want = reference_alpha(x[0], x);
+            assert_eq!(fit_alpha(x[0], x).to_bits(), want.to_bits(), "{want}");
+            // and every lane's sum is the one-point sum, whatever the company
+            let alphas = [0.01, want, 0.5, 0.9999];
+            let lanes = ses_sse_lanes(alphas, x[0], x);
+            for (a, got) in alphas.iter().zip(lanes) {
+                assert_eq!(got.to_bits(), ses_sse(*a, x[0], x).0.to_bits(), "alpha {a}");
+            }
         }
     }
 
