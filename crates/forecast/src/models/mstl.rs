@@ -39,7 +39,9 @@ pub fn decompose(y: &[f64], fit_end: usize, periods: &[usize]) -> Vec<(usize, Ve
     let start = fit_end.saturating_sub(DECOMPOSE_CYCLES * longest);
     let x = &y[start..fit_end];
     let mut profiles: Vec<(usize, Vec<f64>)> = periods.iter().map(|&p| (p, vec![0.0; p])).collect();
-    for _ in 0..ITERATIONS {
+    // with one period nothing else is removed, so every pass computes the same profile as the first
+    let passes = if profiles.len() == 1 { 1 } else { ITERATIONS };
+    for _ in 0..passes {
         for i in 0..profiles.len() {
             let adjusted: Vec<f64> = x
                 .iter()
@@ -131,6 +133,61 @@ mod tests {
         assert_eq!(mstl_periods(Some(24), &[], 400 * 24), vec![24, 168]);
         assert_eq!(mstl_periods(Some(4), &[10, 4], 100), vec![4, 10]);
         assert!(mstl_periods(None, &[], 100).is_empty());
+    }
+
+    /// `decompose` as it was: every backfitting pass, also with one period.
+    fn reference_decompose(y: &[f64], fit_end: usize, periods: &[usize]) -> Vec<(usize, Vec<f64>)> {
+        let longest = periods.iter().copied().max().unwrap_or(1);
+        let start = fit_end.saturating_sub(DECOMPOSE_CYCLES * longest);
+        let x = &y[start..fit_end];
+        let mut profiles: Vec<(usize, Vec<f64>)> =
+            periods.iter().map(|&p| (p, vec![0.0; p])).collect();
+        for _ in 0..ITERATIONS {
+            for i in 0..profiles.len() {
+                let adjusted: Vec<f64> = x
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &v)| {
+                        v - profiles
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != i)
+                            .map(|(_, (p, s))| s[(start + t) % p])
+                            .sum::<f64>()
+                    })
+                    .collect();
+                let p = profiles[i].0;
+                if let Some(s) = additive_profile(&adjusted, p, start) {
+                    profiles[i].1 = s;
+                }
+            }
+        }
+        profiles
+    }
+
+    #[test]
+    fn one_pass_for_one_period_equals_every_pass() {
+        let mut rng = prescale_math::SplitMix64(9);
+        let y: Vec<f64> = (0..2000)
+            .map(|t| 50.0 + 10.0 * ((t % 24) as f64).sin() + 3.0 * rng.normal())
+            .collect();
+        for (fit_end, periods) in [
+            (2000, vec![24]),
+            (1500, vec![24]),
+            (2000, vec![24, 168]),
+            (40, vec![24]),
+        ] {
+            let bits = |d: Vec<(usize, Vec<f64>)>| -> Vec<(usize, Vec<u64>)> {
+                d.into_iter()
+                    .map(|(p, s)| (p, s.iter().map(|v| v.to_bits()).collect()))
+                    .collect()
+            };
+            assert_eq!(
+                bits(decompose(&y, fit_end, &periods)),
+                bits(reference_decompose(&y, fit_end, &periods)),
+                "{fit_end} {periods:?}"
+            );
+        }
     }
 
     #[test]
