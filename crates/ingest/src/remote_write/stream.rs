@@ -35,6 +35,8 @@ struct SeriesHead {
 #[derive(Debug)]
 pub struct Checked {
     series: Vec<Bytes>,
+    /// Samples of each series (so a chunk's sample vectors are allocated at their size).
+    counts: Vec<usize>,
     /// Metric metadata of the request (family kinds), decoded in full: it is small.
     pub metadata: Vec<MetricMetadata>,
     /// Samples in the request.
@@ -57,13 +59,17 @@ pub fn check(buf: Vec<u8>, limits: &Limits) -> Result<Checked, RemoteWriteError>
         });
     }
     let mut samples = 0usize;
+    let mut counts = Vec::with_capacity(wire.timeseries.len());
     for (i, raw) in wire.timeseries.iter().enumerate() {
         let head = SeriesHead::decode(raw.clone()).map_err(protobuf)?;
         validate_labels(i, &head.labels, limits)?;
+        let mut n = 0usize;
         for s in SampleFields::new(raw) {
-            Sample::decode(s?).map_err(protobuf)?;
-            samples += 1;
+            sample(s?)?;
+            n += 1;
         }
+        counts.push(n);
+        samples += n;
     }
     if samples > limits.max_samples {
         return Err(RemoteWriteError::TooManySamples {
@@ -73,6 +79,7 @@ pub fn check(buf: Vec<u8>, limits: &Limits) -> Result<Checked, RemoteWriteError>
     }
     Ok(Checked {
         series: wire.timeseries,
+        counts,
         metadata: wire.metadata,
         samples,
     })
@@ -84,6 +91,7 @@ impl Checked {
     pub fn chunks(&self, max_samples: usize) -> Chunks<'_> {
         Chunks {
             series: &self.series,
+            counts: &self.counts,
             next_series: 0,
             current: None,
             max_samples: max_samples.max(1),
@@ -94,9 +102,11 @@ impl Checked {
 /// Iterator of [`Checked::chunks`].
 pub struct Chunks<'a> {
     series: &'a [Bytes],
+    counts: &'a [usize],
     next_series: usize,
-    /// The series being read: its labels and where its wire fields continue.
-    current: Option<(Vec<Label>, SampleFields<'a>)>,
+    /// The series being read: its labels, where its wire fields continue and how many samples are
+    /// left in it.
+    current: Option<(Vec<Label>, SampleFields<'a>, usize)>,
     max_samples: usize,
 }
 
@@ -110,27 +120,31 @@ impl Iterator for Chunks<'_> {
         };
         let mut room = self.max_samples;
         while room > 0 {
-            let (labels, fields) = match &mut self.current {
+            let (labels, fields, left) = match &mut self.current {
                 Some(c) => c,
                 None => {
                     let Some(raw) = self.series.get(self.next_series) else {
                         break;
                     };
+                    let left = self.counts.get(self.next_series).copied().unwrap_or(0);
                     self.next_series += 1;
                     let head = match SeriesHead::decode(raw.clone()) {
                         Ok(h) => h,
                         Err(e) => return Some(Err(protobuf(e))),
                     };
-                    self.current.insert((head.labels, SampleFields::new(raw)))
+                    self.current
+                        .insert((head.labels, SampleFields::new(raw), left))
                 }
             };
-            let mut samples = Vec::with_capacity(room.min(4096));
+            // Sized to what this chunk takes of the series (its count is known from `check`).
+            let mut samples = Vec::with_capacity(room.min(*left));
             let mut done = true;
             for field in fields.by_ref() {
-                let sample = match field.and_then(|f| Sample::decode(f).map_err(protobuf)) {
+                let sample = match field.and_then(sample) {
                     Ok(s) => s,
                     Err(e) => return Some(Err(e)),
                 };
+                *left = left.saturating_sub(1);
                 samples.push(sample);
                 room -= 1;
                 if room == 0 {
@@ -192,6 +206,58 @@ impl<'a> Iterator for SampleFields<'a> {
         }
         None
     }
+}
+
+/// Decodes one `Sample` message. The fields an encoder writes (`value` as key 0x09 and 8 bytes,
+/// `timestamp` as key 0x10 and a varint, either left out when zero, a repeated one overwriting the
+/// earlier as in prost) are read here; anything else (unknown fields, other wire types, a varint
+/// prost refuses) goes to prost, so the outcome is prost's in every case.
+fn sample(buf: &[u8]) -> Result<Sample, RemoteWriteError> {
+    let mut out = Sample {
+        value: 0.0,
+        timestamp: 0,
+    };
+    let mut pos = 0;
+    while let Some(&key) = buf.get(pos) {
+        match key {
+            0x09 => match buf.get(pos + 1..pos + 9) {
+                Some(b) => {
+                    let mut le = [0u8; 8];
+                    le.copy_from_slice(b);
+                    out.value = f64::from_le_bytes(le);
+                    pos += 9;
+                }
+                None => return Sample::decode(buf).map_err(protobuf),
+            },
+            0x10 => {
+                pos += 1;
+                match int64(buf, &mut pos) {
+                    Some(t) => out.timestamp = t,
+                    None => return Sample::decode(buf).map_err(protobuf),
+                }
+            }
+            _ => return Sample::decode(buf).map_err(protobuf),
+        }
+    }
+    Ok(out)
+}
+
+/// A varint as prost reads an `int64` (the low 64 bits, two's complement); `None` for one prost
+/// refuses (cut short, or a tenth byte above 1), left to prost for its message.
+fn int64(buf: &[u8], pos: &mut usize) -> Option<i64> {
+    let mut out = 0u64;
+    for i in 0..10 {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        if i == 9 && b > 1 {
+            return None;
+        }
+        out |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some(out as i64);
+        }
+    }
+    None
 }
 
 fn malformed(what: &str) -> RemoteWriteError {

@@ -177,3 +177,69 @@ fn a_sample_field_of_the_wrong_wire_type_is_refused_by_both() {
         Err(RemoteWriteError::Protobuf(_))
     ));
 }
+
+/// `sample` against prost on the same bytes: the same sample (bit for bit) or both an error.
+fn same_as_prost(buf: &[u8]) -> Result<(), String> {
+    let ours = sample(buf).map(|s| (s.timestamp, s.value.to_bits()));
+    let theirs = Sample::decode(buf).map(|s| (s.timestamp, s.value.to_bits()));
+    match (&ours, &theirs) {
+        (Ok(a), Ok(b)) if a == b => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        _ => Err(format!("{buf:02x?}: ours {ours:?}, prost {theirs:?}")),
+    }
+}
+
+#[test]
+fn samples_decode_as_prost_decodes_them() {
+    let varints: [&[u8]; 8] = [
+        &[0x00],
+        &[0x7f],
+        &[0xe8, 0x07],
+        &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+        &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02],
+        &[
+            0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+        ],
+        &[0x80],
+        &[],
+    ];
+    let value = 1.5f64.to_le_bytes();
+    let mut cases: Vec<Vec<u8>> = vec![vec![], vec![0x09], vec![0x09, 1, 2, 3]];
+    for v in varints {
+        let ts = [&[0x10u8][..], v].concat();
+        let val = [&[0x09u8][..], &value[..]].concat();
+        cases.push(ts.clone());
+        cases.push([&val[..], &ts[..]].concat());
+        cases.push([&ts[..], &val[..]].concat());
+        cases.push([&val[..], &ts[..], &ts[..]].concat());
+        // Other wire types and unknown fields go to prost.
+        cases.push([&ts[..], &[0x18, 0x05][..]].concat());
+        cases.push([&[0x0d, 0, 0, 0, 0][..], &ts[..]].concat());
+        cases.push([&[0x08][..], v].concat());
+    }
+    for c in &cases {
+        same_as_prost(c).unwrap();
+    }
+    // Every sample of a real request, and random bytes.
+    let body = encode(&request(5, 40));
+    let buf = decompress(&body, &Limits::default()).unwrap();
+    let checked = check(buf, &Limits::default()).unwrap();
+    assert_eq!(checked.samples, 200);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for len in 0..2000 {
+        let bytes: Vec<u8> = (0..len % 24)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly the two keys, so that the fast path is taken often.
+                match (x >> 8) % 4 {
+                    0 if i % 5 == 0 => 0x09,
+                    1 if i % 3 == 0 => 0x10,
+                    _ => x as u8,
+                }
+            })
+            .collect();
+        same_as_prost(&bytes).unwrap();
+    }
+}
