@@ -10,9 +10,8 @@ use crate::wal_log::{self, Run};
 use prescale_core::point::SeriesPoints;
 use prescale_core::{Labels, Point, Sample, SeriesKey, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// What one `append_points` / `append_series` / `append_batch` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,9 +43,15 @@ struct CachedSeries {
 /// own writes.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesCache {
-    ids: HashMap<SeriesKey, CachedSeries>,
+    ids: HashMap<SeriesKey, CachedSeries, KeyHasher>,
     data_version: Option<i64>,
+    /// Hashes label sets for `CachedSeries::labels_hash` (seeded per handle).
+    labels_hasher: KeyHasher,
 }
+
+/// Hashing of series keys and label sets: foldhash's quality variant, randomly seeded (several
+/// times faster than SipHash on these short strings; the caches are bounded by admission).
+type KeyHasher = foldhash::quality::RandomState;
 
 impl SeriesCache {
     /// Forgets one key (its row was deleted or its samples rewritten by another path).
@@ -72,10 +77,10 @@ impl SeriesCache {
     }
 }
 
-fn labels_hash(labels: &Labels) -> u64 {
-    let mut h = DefaultHasher::new();
-    labels.hash(&mut h);
-    h.finish()
+impl SeriesCache {
+    fn labels_hash(&self, labels: &Labels) -> u64 {
+        self.labels_hasher.hash_one(labels)
+    }
 }
 
 /// A series of the batch being appended.
@@ -257,7 +262,7 @@ fn append_in<'a>(
 
     // Resolve every group to its series (entries change only in `slots` until the commit).
     let mut slots: Vec<Slot<'_>> = Vec::new();
-    let mut slot_of: HashMap<&SeriesKey, usize> = HashMap::new();
+    let mut slot_of: HashMap<&SeriesKey, usize, KeyHasher> = HashMap::default();
     let mut rows: Vec<(i64, i64, f64, usize)> = Vec::with_capacity(total);
     let mut last: Option<(Group<'a>, usize)> = None;
     // Shared (`Arc`) keys and labels compare by address first.
@@ -272,11 +277,11 @@ fn append_in<'a>(
                 Some(&i) => {
                     write_series_row(tx, key, labels, context)?;
                     slots[i].labels = labels;
-                    slots[i].entry.labels_hash = labels_hash(labels);
+                    slots[i].entry.labels_hash = cache.labels_hash(labels);
                     i
                 }
                 None => {
-                    let h = labels_hash(labels);
+                    let h = cache.labels_hash(labels);
                     let entry = match cache.ids.get(key) {
                         Some(c) if c.labels_hash == h => *c,
                         Some(c) => {

@@ -7,9 +7,8 @@ use crate::chunk_codec::{self, Resume};
 use crate::error::{invalid, Context, StoreError};
 use prescale_core::Sample;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::Hasher;
+use std::hash::BuildHasher;
 
 /// Samples per chunk when a run is cut into chunks, and the most an appended chunk grows to.
 pub(crate) const CHUNK_SAMPLES: usize = 1024;
@@ -28,12 +27,12 @@ pub(crate) struct Open {
 }
 
 /// Newest-chunk states by series id, kept by a handle between flushes.
-pub(crate) type OpenChunks = HashMap<i64, Open>;
+pub(crate) type OpenChunks = HashMap<i64, Open, foldhash::fast::RandomState>;
 
 fn data_hash(data: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    h.write(data);
-    h.finish()
+    // Fixed seed: a state is compared only with hashes this process made. foldhash, not SipHash:
+    // every flush hashes each appended chunk twice.
+    foldhash::fast::FixedState::with_seed(0x5eed_c4a9_0f1e_77d3).hash_one(data)
 }
 
 // The key of `chunks` is (series_id, start_ts DESC), so its index hands a series' chunks newest
@@ -489,7 +488,7 @@ mod tests {
                     value: -1.0,
                 },
             ],
-            &mut OpenChunks::new(),
+            &mut OpenChunks::default(),
             "t",
         )
         .unwrap();
@@ -526,7 +525,7 @@ mod tests {
         // 40 flushes of 33 samples: the first a chunk, each later one appended to it (only the
         // new samples encoded) until 31 x 33 = 1023 samples; the 32nd does not fit and starts the
         // next chunk.
-        let mut open = OpenChunks::new();
+        let mut open = OpenChunks::default();
         let all: Vec<Sample> = (0..40 * 33).map(|i| s(i * 10)).collect();
         for (k, batch) in all.chunks(33).enumerate() {
             let m = merge(conn, 1, batch, &mut open, "t").unwrap();
@@ -539,7 +538,7 @@ mod tests {
 
         // Without the state (another handle, a restart) the chunk is decoded and encoded again.
         let more: Vec<Sample> = (1320..1353).map(|i| s(i * 10)).collect();
-        merge(conn, 1, &more, &mut OpenChunks::new(), "t").unwrap();
+        merge(conn, 1, &more, &mut OpenChunks::default(), "t").unwrap();
         assert_eq!(sizes(conn, 1), [1023, 330]);
         // A stale state (the chunk was rewritten since) is refused: the bytes decide.
         let later: Vec<Sample> = (1353..1386).map(|i| s(i * 10)).collect();

@@ -44,7 +44,7 @@ struct Synced {
 #[derive(Debug, Default)]
 pub(crate) struct Head {
     synced: Option<Synced>,
-    series: HashMap<i64, SeriesHead>,
+    series: HashMap<i64, SeriesHead, foldhash::fast::RandomState>,
     /// Samples applied since the last flush (repeats included: an upper bound of the memory held).
     samples: usize,
     /// Bytes of the log rows applied since the last flush.
