@@ -120,9 +120,30 @@ pub fn validate(req: &WriteRequest, limits: &Limits) -> Result<(), RemoteWriteEr
     Ok(())
 }
 
-pub(crate) fn validate_labels(
+fn name_of<L: LabelParts>(l: &L) -> &str {
+    l.parts().0
+}
+
+/// A label as a name and a value: a decoded [`Label`], or a pair borrowed from the wire.
+pub(crate) trait LabelParts {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl LabelParts for Label {
+    fn parts(&self) -> (&str, &str) {
+        (&self.name, &self.value)
+    }
+}
+
+impl LabelParts for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+pub(crate) fn validate_labels<L: LabelParts>(
     series: usize,
-    labels: &[Label],
+    labels: &[L],
     limits: &Limits,
 ) -> Result<(), RemoteWriteError> {
     if labels.len() > limits.max_labels_per_series {
@@ -133,21 +154,21 @@ pub(crate) fn validate_labels(
         });
     }
     let mut name = None;
-    for l in labels {
-        if l.name.is_empty() {
+    for (n, v) in labels.iter().map(LabelParts::parts) {
+        if n.is_empty() {
             return Err(RemoteWriteError::EmptyLabelName { series });
         }
-        let size = l.name.len() + l.value.len();
+        let size = n.len() + v.len();
         if size > limits.max_label_bytes {
             return Err(RemoteWriteError::LabelTooLarge {
                 series,
-                name: l.name.chars().take(64).collect(),
+                name: n.chars().take(64).collect(),
                 size,
                 limit: limits.max_label_bytes,
             });
         }
-        if l.name == NAME_LABEL {
-            name = Some(l.value.as_str());
+        if n == NAME_LABEL {
+            name = Some(v);
         }
     }
     match name {
@@ -159,14 +180,14 @@ pub(crate) fn validate_labels(
         series,
         name: name.chars().take(64).collect(),
     };
-    if labels.windows(2).all(|w| w[0].name < w[1].name) {
+    if labels.windows(2).all(|w| name_of(&w[0]) < name_of(&w[1])) {
         return Ok(());
     }
-    if let Some(w) = labels.windows(2).find(|w| w[0].name == w[1].name) {
-        return Err(dup(&w[0].name));
+    if let Some(w) = labels.windows(2).find(|w| name_of(&w[0]) == name_of(&w[1])) {
+        return Err(dup(name_of(&w[0])));
     }
     // Unsorted: sort references (label counts are bounded by the limit above).
-    let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
+    let mut names: Vec<&str> = labels.iter().map(name_of).collect();
     names.sort_unstable();
     match names.windows(2).find(|w| w[0] == w[1]) {
         Some(w) => Err(dup(w[0])),

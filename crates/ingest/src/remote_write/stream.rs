@@ -60,9 +60,14 @@ pub fn check(buf: Vec<u8>, limits: &Limits) -> Result<Checked, RemoteWriteError>
     }
     let mut samples = 0usize;
     let mut counts = Vec::with_capacity(wire.timeseries.len());
+    let mut pairs = Vec::new();
     for (i, raw) in wire.timeseries.iter().enumerate() {
-        let head = SeriesHead::decode(raw.clone()).map_err(protobuf)?;
-        validate_labels(i, &head.labels, limits)?;
+        if wire_labels(raw, &mut pairs).is_some() {
+            validate_labels(i, &pairs, limits)?;
+        } else {
+            let head = SeriesHead::decode(raw.clone()).map_err(protobuf)?;
+            validate_labels(i, &head.labels, limits)?;
+        }
         let mut n = 0usize;
         for s in SampleFields::new(raw) {
             sample(s?)?;
@@ -128,12 +133,11 @@ impl Iterator for Chunks<'_> {
                     };
                     let left = self.counts.get(self.next_series).copied().unwrap_or(0);
                     self.next_series += 1;
-                    let head = match SeriesHead::decode(raw.clone()) {
-                        Ok(h) => h,
-                        Err(e) => return Some(Err(protobuf(e))),
+                    let labels = match series_labels(raw) {
+                        Ok(l) => l,
+                        Err(e) => return Some(Err(e)),
                     };
-                    self.current
-                        .insert((head.labels, SampleFields::new(raw), left))
+                    self.current.insert((labels, SampleFields::new(raw), left))
                 }
             };
             // Sized to what this chunk takes of the series (its count is known from `check`).
@@ -206,6 +210,61 @@ impl<'a> Iterator for SampleFields<'a> {
         }
         None
     }
+}
+
+/// The labels of one encoded `TimeSeries`, as prost decodes them.
+fn series_labels(raw: &Bytes) -> Result<Vec<Label>, RemoteWriteError> {
+    let mut pairs = Vec::new();
+    if wire_labels(raw, &mut pairs).is_some() {
+        return Ok(pairs.iter().map(|&(n, v)| Label::new(n, v)).collect());
+    }
+    SeriesHead::decode(raw.clone())
+        .map(|h| h.labels)
+        .map_err(protobuf)
+}
+
+/// The labels of one encoded `TimeSeries` as slices of it, into `out`, when it holds only labels
+/// (each only name and value strings) and samples; `None` for anything else (exemplars, unknown
+/// fields, other wire types, framing or UTF-8 that prost refuses): decode it with prost then, for
+/// prost's outcome. A repeated name or value overwrites the earlier one, as in prost.
+fn wire_labels<'a>(raw: &'a [u8], out: &mut Vec<(&'a str, &'a str)>) -> Option<()> {
+    out.clear();
+    let mut pos = 0;
+    while let Some(&key) = raw.get(pos) {
+        pos += 1;
+        match key {
+            0x0a => {
+                let label = delimited(raw, &mut pos)?;
+                let (mut name, mut value) = ("", "");
+                let mut at = 0;
+                while let Some(&k) = label.get(at) {
+                    at += 1;
+                    let text = std::str::from_utf8(delimited(label, &mut at)?).ok()?;
+                    match k {
+                        0x0a => name = text,
+                        0x12 => value = text,
+                        _ => return None,
+                    }
+                }
+                out.push((name, value));
+            }
+            // The samples: framing only, their content is read by `sample`.
+            0x12 => {
+                delimited(raw, &mut pos)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+/// A length-delimited field's value (after its key), within `buf`.
+fn delimited<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let len = usize::try_from(int64(buf, pos)? as u64).ok()?;
+    let end = pos.checked_add(len)?;
+    let value = buf.get(*pos..end)?;
+    *pos = end;
+    Some(value)
 }
 
 /// Decodes one `Sample` message. The fields an encoder writes (`value` as key 0x09 and 8 bytes,

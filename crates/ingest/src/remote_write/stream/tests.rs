@@ -243,3 +243,65 @@ fn samples_decode_as_prost_decodes_them() {
         same_as_prost(&bytes).unwrap();
     }
 }
+
+/// `series_labels` against prost's `SeriesHead` on the same bytes: the same labels or both an error.
+fn labels_as_prost(raw: &[u8]) -> Result<(), String> {
+    let bytes = Bytes::copy_from_slice(raw);
+    let ours = series_labels(&bytes);
+    let theirs = SeriesHead::decode(bytes.clone()).map(|h| h.labels);
+    match (&ours, &theirs) {
+        (Ok(a), Ok(b)) if a == b => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        _ => Err(format!("{raw:02x?}: ours {ours:?}, prost {theirs:?}")),
+    }
+}
+
+#[test]
+fn series_labels_decode_as_prost_decodes_them() {
+    let req = request(3, 4);
+    let series: Vec<Vec<u8>> = req.timeseries.iter().map(|t| t.encode_to_vec()).collect();
+    let label = |n: &[u8], v: &[u8]| {
+        let mut l = vec![0x0a, n.len() as u8];
+        l.extend(n);
+        l.extend([0x12, v.len() as u8]);
+        l.extend(v);
+        let mut f = vec![0x0a, l.len() as u8];
+        f.extend(l);
+        f
+    };
+    // Real series take the borrowed path.
+    assert!(series.iter().all(|s| wire_labels(s, &mut Vec::new()).is_some()));
+    let mut cases: Vec<Vec<u8>> = series.clone();
+    cases.extend([
+        vec![],
+        label(b"__name__", b"x"),
+        [label(b"a", b"1"), label(b"a", b"2")].concat(),
+        // A repeated name inside one label, an empty label, bad UTF-8, an exemplar, an unknown field.
+        vec![0x0a, 0x06, 0x0a, 0x01, b'a', 0x0a, 0x01, b'b'],
+        vec![0x0a, 0x00],
+        label(b"a", &[0xff, 0xfe]),
+        [label(b"a", b"1"), vec![0x1a, 0x00]].concat(),
+        [label(b"a", b"1"), vec![0x20, 0x05]].concat(),
+        [label(b"a", b"1"), vec![0x12, 0x05, 0x00]].concat(),
+        vec![0x0a, 0x80, 0x80, 0x00],
+    ]);
+    for c in &cases {
+        labels_as_prost(c).unwrap();
+    }
+    // Damaged copies of real series: cut short, or one byte changed.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for s in &series {
+        for cut in 0..s.len() {
+            labels_as_prost(&s[..cut]).unwrap();
+        }
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut d = s.clone();
+            let at = (x >> 16) as usize % d.len();
+            d[at] = x as u8;
+            labels_as_prost(&d).unwrap();
+        }
+    }
+}
