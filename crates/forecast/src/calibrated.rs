@@ -53,6 +53,22 @@ impl Plan {
     }
 }
 
+/// Whether `y` never goes below zero; then every forecast of it is floored at zero when served
+/// (point and band), and `auto` scores and merges its candidates' paths floored the same way.
+pub(crate) fn never_negative(y: &[f64]) -> bool {
+    y.iter().all(|&v| v >= 0.0)
+}
+
+/// Floors every negative value of `paths` at zero (what [`Fitted::predict`] serves for a series
+/// that [`never_negative`] holds); a NaN stays NaN, so a diverged path is still seen as one.
+pub(crate) fn floor_at_zero(paths: &mut [Vec<f64>]) {
+    for v in paths.iter_mut().flatten() {
+        if *v < 0.0 {
+            *v = 0.0;
+        }
+    }
+}
+
 /// Fails on the first non-finite value.
 pub(crate) fn check_finite(y: &[f64]) -> Result<(), ForecastError> {
     match y.iter().position(|v| !v.is_finite()) {
@@ -117,7 +133,7 @@ impl Calibrated {
             info,
             point,
             table,
-            nonneg: y.iter().all(|&v| v >= 0.0),
+            nonneg: never_negative(y),
             mode: IntervalMode::default(),
         })
     }
