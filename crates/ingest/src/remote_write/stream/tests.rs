@@ -270,7 +270,9 @@ fn series_labels_decode_as_prost_decodes_them() {
         f
     };
     // Real series take the borrowed path.
-    assert!(series.iter().all(|s| wire_labels(s, &mut Vec::new()).is_some()));
+    assert!(series
+        .iter()
+        .all(|s| wire_labels(s, &mut Vec::new()).is_some()));
     let mut cases: Vec<Vec<u8>> = series.clone();
     cases.extend([
         vec![],
