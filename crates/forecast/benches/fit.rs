@@ -50,14 +50,18 @@ fn bench_fit(c: &mut Criterion) {
     group.finish();
 }
 
-/// The tick benchmark's shape: horizon 27 (refit every 12 + lead 2, guarded), season 288.
-fn bench_fleet(c: &mut Criterion) {
-    let horizon = 27;
+/// The fleet models' training set in both fleet benchmarks: 40 seeded 4032-point series.
+fn training_series() -> (Vec<Vec<f64>>, Vec<String>) {
     let train: Vec<Vec<f64>> = (0..40).map(|i| seeded(4032, 100 + i)).collect();
-    let names: Vec<String> = (0..train.len()).map(|i| format!("s{i}")).collect();
-    let input: Vec<FleetSeries<'_>> = train
+    let names = (0..train.len()).map(|i| format!("s{i}")).collect();
+    (train, names)
+}
+
+/// `train` as the fleet models read it (season 288, no timing or context).
+fn fleet_series<'a>(train: &'a [Vec<f64>], names: &'a [String]) -> Vec<FleetSeries<'a>> {
+    train
         .iter()
-        .zip(&names)
+        .zip(names)
         .map(|(v, name)| FleetSeries {
             name,
             values: v,
@@ -65,7 +69,14 @@ fn bench_fleet(c: &mut Criterion) {
             timing: None,
             context: &[],
         })
-        .collect();
+        .collect()
+}
+
+/// The tick benchmark's shape: horizon 27 (refit every 12 + lead 2, guarded), season 288.
+fn bench_fleet(c: &mut Criterion) {
+    let horizon = 27;
+    let (train, names) = training_series();
+    let input = fleet_series(&train, &names);
     let cfg = FleetConfig {
         horizon,
         ..FleetConfig::default()
@@ -111,19 +122,8 @@ fn bench_fleet(c: &mut Criterion) {
 /// same series is the baseline measured in the same run.
 fn bench_inference(c: &mut Criterion) {
     let horizon = 27;
-    let train: Vec<Vec<f64>> = (0..40).map(|i| seeded(4032, 100 + i)).collect();
-    let names: Vec<String> = (0..train.len()).map(|i| format!("s{i}")).collect();
-    let input: Vec<FleetSeries<'_>> = train
-        .iter()
-        .zip(&names)
-        .map(|(v, name)| FleetSeries {
-            name,
-            values: v,
-            season: Some(288),
-            timing: None,
-            context: &[],
-        })
-        .collect();
+    let (train, names) = training_series();
+    let input = fleet_series(&train, &names);
     let cfg = FleetConfig {
         horizon,
         ..FleetConfig::default()
