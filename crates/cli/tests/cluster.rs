@@ -42,6 +42,22 @@ struct Instance {
 }
 
 impl Instance {
+    /// Instance `id` run with config file `cfg`, its store and log in `dir`, on a free port.
+    fn new(dir: &Path, id: &str, cfg: PathBuf) -> Instance {
+        Instance {
+            id: id.to_string(),
+            port: TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+            db: dir.join(format!("{id}.db")),
+            cfg,
+            log: dir.join(format!("{id}.log")),
+            child: None,
+        }
+    }
+
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -293,18 +309,7 @@ actuator = {{ type = "exec", program = "/bin/sh", args = ["-c", "echo \"$PRESCAL
         ),
     )
     .unwrap();
-    Instance {
-        id: id.to_string(),
-        port: TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port(),
-        db: dir.join(format!("{id}.db")),
-        cfg,
-        log: dir.join(format!("{id}.log")),
-        child: None,
-    }
+    Instance::new(dir, id, cfg)
 }
 
 /// Demand for every workload, pushed every 250 ms to whichever of `instances` answers (it
@@ -593,18 +598,7 @@ fn the_agent_publishes_to_the_bus_and_the_owner_stores_it() {
         ),
     )
     .unwrap();
-    let mut solo = Instance {
-        id: "solo".into(),
-        port: TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port(),
-        db: dir.path().join("solo.db"),
-        cfg,
-        log: dir.path().join("solo.log"),
-        child: None,
-    };
+    let mut solo = Instance::new(dir.path(), "solo", cfg);
     solo.start();
     let start = Instant::now();
     while solo
@@ -747,18 +741,7 @@ max = 50
         ),
     )
     .unwrap();
-    Instance {
-        id: id.to_string(),
-        port: TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port(),
-        db: dir.join(format!("{id}.db")),
-        cfg,
-        log: dir.join(format!("{id}.log")),
-        child: None,
-    }
+    Instance::new(dir, id, cfg)
 }
 
 /// Waits until `i`'s `/api/v1/cluster` satisfies `ok`.

@@ -72,19 +72,24 @@ fn fleet_series<'a>(train: &'a [Vec<f64>], names: &'a [String]) -> Vec<FleetSeri
         .collect()
 }
 
+/// The fleet gbm both fleet benchmarks train on `input`, for steps 1..=`horizon`.
+fn fleet_gbm(input: &[FleetSeries<'_>], horizon: usize) -> GbmFleet {
+    let cfg = FleetConfig {
+        horizon,
+        ..FleetConfig::default()
+    };
+    match GbmFleet::train(input, &cfg) {
+        Ok(g) => g,
+        Err(e) => panic!("training the bench's fleet gbm: {e}"),
+    }
+}
+
 /// The tick benchmark's shape: horizon 27 (refit every 12 + lead 2, guarded), season 288.
 fn bench_fleet(c: &mut Criterion) {
     let horizon = 27;
     let (train, names) = training_series();
     let input = fleet_series(&train, &names);
-    let cfg = FleetConfig {
-        horizon,
-        ..FleetConfig::default()
-    };
-    let gbm = match GbmFleet::train(&input, &cfg) {
-        Ok(g) => Arc::new(g),
-        Err(e) => panic!("training the bench's fleet gbm: {e}"),
-    };
+    let gbm = Arc::new(fleet_gbm(&input, horizon));
     let fleet = FleetInput {
         gbm,
         timing: None,
@@ -124,14 +129,7 @@ fn bench_inference(c: &mut Criterion) {
     let horizon = 27;
     let (train, names) = training_series();
     let input = fleet_series(&train, &names);
-    let cfg = FleetConfig {
-        horizon,
-        ..FleetConfig::default()
-    };
-    let gbm = match GbmFleet::train(&input, &cfg) {
-        Ok(g) => g,
-        Err(e) => panic!("training the bench's fleet gbm: {e}"),
-    };
+    let gbm = fleet_gbm(&input, horizon);
     let rnn = |kind| {
         let cfg = RnnConfig {
             epochs: 1,

@@ -4,7 +4,6 @@
 //! [`super::outbox`]).
 
 use prescale_bus::{partition_of, Fence, FenceError, Ownership, Snapshots};
-use prescale_control::DecisionRecord;
 use prescale_core::WorkloadId;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,7 +175,7 @@ impl ClusterLink {
     /// A decision was made (and saved to the decision log): wakes the outbox, which publishes
     /// it from the log (with the fence it was made under while that is still held). A wake-up
     /// already pending covers this one.
-    pub fn decided(&self, _record: &DecisionRecord, _fence: Option<Fence>) {
+    pub fn decided(&self) {
         let _ = self.inner.wake.try_send(());
     }
 

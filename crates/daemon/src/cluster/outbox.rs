@@ -156,12 +156,15 @@ impl Outbox {
                 continue;
             }
             for chunk in rows.chunks(WINDOW) {
-                let encoded: Vec<(i64, Option<DecisionMessage>)> = chunk
-                    .iter()
-                    .map(|(id, row)| (*id, message(&instance, &fence_of, row, &stats)))
-                    .collect();
-                let batch: Vec<DecisionMessage> =
-                    encoded.iter().filter_map(|(_, m)| m.clone()).collect();
+                // Each row's id and whether it has a message in `batch` (an unpublishable one
+                // has none, and is passed with the rows around it).
+                let mut encoded: Vec<(i64, bool)> = Vec::with_capacity(chunk.len());
+                let mut batch: Vec<DecisionMessage> = Vec::with_capacity(chunk.len());
+                for (id, row) in chunk {
+                    let m = message(&instance, &fence_of, row, &stats);
+                    encoded.push((*id, m.is_some()));
+                    batch.extend(m);
+                }
                 let done = tokio::select! {
                     _ = crate::loops::stopped(&mut shutdown) => return,
                     done = publisher.publish_decisions(&batch) => done,
@@ -175,14 +178,14 @@ impl Outbox {
                 // Past every row up to the first message not acknowledged.
                 let mut acked = done.acked;
                 let mut passed = cursor;
-                for (id, m) in &encoded {
-                    if m.is_some() {
+                for &(id, has_message) in &encoded {
+                    if has_message {
                         if acked == 0 {
                             break;
                         }
                         acked -= 1;
                     }
-                    passed = *id;
+                    passed = id;
                 }
                 if passed > cursor {
                     cursor = passed;

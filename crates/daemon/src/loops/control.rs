@@ -394,7 +394,7 @@ pub(crate) fn pass(
             // Between decisions nothing changes that the API shows: publish on decisions.
             if let Some(record) = tick_one(slot, io, desired, global, now, fence) {
                 if let Some((link, f)) = fence {
-                    link.decided(&record, Some(f));
+                    link.decided();
                     link.decided_under(&mut slot.carried, &slot.controller, f);
                 }
                 let metric = slot.controller.spec().metric.to_string();
