@@ -814,30 +814,42 @@ fn the_learner_trains_fleet_models_on_every_instance_s_workloads_and_the_others_
         .block_on(models.chunk(m["generation"].as_str().unwrap(), 0))
         .unwrap()
         .unwrap();
-    let bad_before = other.count("fleet_models_bad");
-    rt.block_on(models.put("models.manifest", b"{not a manifest".to_vec()))
-        .unwrap();
-    wait_for(
-        Duration::from_secs(20),
-        "the malformed manifest counted",
-        &[lead, other],
-        || (other.count("fleet_models_bad") > bad_before).then_some(()),
-    );
+    // The learner republishes every `fleet_every`, which may overwrite a tampered manifest
+    // before the follower polls it: each wait re-puts the tampered manifest whenever the stored
+    // one is no longer it, until the follower has counted it.
+    let tamper = |manifest_bytes: &[u8], what: &str| {
+        let before = other.count("fleet_models_bad");
+        wait_for(Duration::from_secs(60), what, &[lead, other], || {
+            if other.count("fleet_models_bad") > before {
+                return Some(());
+            }
+            let stored = rt.block_on(models.manifest()).ok().flatten();
+            if stored.is_none_or(|s| s.value != manifest_bytes) {
+                rt.block_on(models.put("models.manifest", manifest_bytes.to_vec()))
+                    .unwrap();
+            }
+            None
+        })
+    };
+    tamper(b"{not a manifest", "the malformed manifest counted");
     m["generation"] = "9-9".into();
     let half = chunk0.value[..chunk0.value.len() / 2].to_vec();
     rt.block_on(models.put("models.9-9.0", half)).unwrap();
-    rt.block_on(models.put("models.manifest", serde_json::to_vec(&m).unwrap()))
-        .unwrap();
-    wait_for(
-        Duration::from_secs(20),
+    tamper(
+        &serde_json::to_vec(&m).unwrap(),
         "the truncated generation counted",
-        &[lead, other],
-        || (other.count("fleet_models_bad") > bad_before + 1).then_some(()),
     );
-    let v = other.view().unwrap();
-    assert_eq!(
-        v["fleet_models_generation"].as_str(),
-        Some(generation.as_str())
+    // The follower kept a generation the learner published (the one seen above, or a later
+    // retraining's), never the truncated one.
+    let kept = other.view().unwrap()["fleet_models_generation"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(kept, "9-9");
+    let (token, _) = generation.split_once('-').unwrap();
+    assert!(
+        kept.starts_with(&format!("{token}-")),
+        "kept {kept}, first applied {generation}"
     );
     assert_eq!(
         fleet_model(other, "gbm").unwrap()["trained_by"].as_str(),
