@@ -58,6 +58,25 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Switches the connection to WAL and returns the journal mode it is in. SQLite answers this busy
+/// at once, without its busy handler, while another connection is switching the same new file
+/// (it takes the exclusive lock without waiting), so a busy answer is retried for up to
+/// [`BUSY_TIMEOUT`], as any other lock of the store is waited for.
+fn wal_mode(conn: &Connection) -> Result<String, rusqlite::Error> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            answer => return answer,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -104,9 +123,7 @@ impl Store {
         // Appends, reads through the head and retention use about 30 distinct statements.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if file.is_some() {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(open_err)?;
+            let mode = wal_mode(&conn).map_err(open_err)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(open_err(rusqlite::Error::InvalidParameterName(format!(
                     "journal_mode stayed {mode:?}, WAL is required"
