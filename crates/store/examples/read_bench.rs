@@ -5,8 +5,9 @@
 //! two days of 15-s samples for the window read. Also the file's bytes per sample and the memory the
 //! writing handle holds.
 //!
-//! `cargo run --release -p prescale-store --example read_bench [-- SERIES SAMPLES]`
-//! (default 10,000 × 500).
+//! `cargo run --release -p prescale-store --example read_bench [-- SERIES SAMPLES [FILE]]`
+//! (default 10,000 × 500; the file is built in a temporary folder and removed, or at FILE, which
+//! must not exist yet, and kept, e.g. to time `GET /api/v1/workloads` of a daemon serving it).
 
 use prescale_core::{Labels, MetricName, Point, Sample, SeriesKey, Timestamp, WorkloadId};
 use prescale_store::Store;
@@ -49,14 +50,21 @@ fn rss() -> Option<u64> {
 }
 
 fn main() -> Result<(), Error> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let keep = raw.get(2).map(std::path::PathBuf::from);
+    let args: Vec<usize> = raw
+        .iter()
+        .take(2)
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
     let series = args.first().copied().unwrap_or(10_000);
     let samples = args.get(1).copied().unwrap_or(500);
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("read.db");
+    let db = match keep {
+        Some(path) if path.exists() => return Err(format!("{} exists", path.display()).into()),
+        Some(path) => path,
+        None => dir.path().join("read.db"),
+    };
     let mut store = Store::open(&db)?;
     let metrics = ["cpu_cores", "memory_bytes", "requests"];
     let keys: Vec<SeriesKey> = (0..series)
