@@ -31,17 +31,45 @@ impl Rfc3339 {
     }
 }
 
-impl std::fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Rfc3339 {
+    /// The 24 ASCII bytes of the text, digit by digit (`GET /api/v1/workloads` writes two per
+    /// series; through `write!` they were a quarter of its CPU at 10k series).
+    fn text(&self) -> [u8; 24] {
         let ((y, m, d), t) = (self.ymd, self.in_day);
         let (h, min, s, milli) = (t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000);
-        write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, v: i64| {
+            let mut v = v;
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, h);
+        put(14, 2, min);
+        put(17, 2, s);
+        put(20, 3, milli);
+        b
+    }
+}
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.text();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?)
     }
 }
 
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let text = self.text();
+        match std::str::from_utf8(&text) {
+            Ok(t) => s.serialize_str(t),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
     }
 }
 
@@ -101,6 +129,29 @@ mod tests {
         assert_eq!(rfc3339(-62_167_219_200_001), None);
         assert_eq!(rfc3339(i64::MAX), None);
         assert_eq!(rfc3339(i64::MIN), None);
+    }
+
+    /// The digit-by-digit text equals the `write!` formatting it replaced, as text and as JSON,
+    /// at instants spread over the whole range (every field's width and carry).
+    #[test]
+    fn text_equals_the_formatted_reference() {
+        let reference = |t: &Rfc3339| {
+            let ((y, m, d), t) = (t.ymd, t.in_day);
+            let (h, min, s, milli) = (t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000);
+            format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+        };
+        let (lo, hi) = (-62_167_219_200_000i64, 253_402_300_799_999i64);
+        let step = (hi - lo) / 100_003;
+        let edges = [lo, hi, -1, 0, 1, 999, 1000, 59_999, 86_399_999, 86_400_000];
+        for ms in (0..=100_003).map(|i| lo + i * step).chain(edges) {
+            let t = Rfc3339::new(ms).unwrap();
+            assert_eq!(t.to_string(), reference(&t), "{ms}");
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", reference(&t)),
+                "{ms}"
+            );
+        }
     }
 
     /// Every day of four centuries round-trips through the month lengths of the calendar.
