@@ -1,7 +1,8 @@
 //! `auto`: per-series model choice by rolling-origin cross-validation on the series' own recent past.
 //!
-//! Every candidate (naive, seasonal naive, AutoETS, Theta, MSTL, and the robust medians of
-//! `robust.rs`: last 12/48/288 points, same phase over the last 3/7 cycles) is fitted once on the data before the
+//! Every candidate (naive, seasonal naive, AutoETS, Theta, MSTL, the robust medians of
+//! `robust.rs`: last 12/48/288 points, same phase over the last 3/7 cycles, the nearest-neighbour
+//! analogs of `analog.rs`, and the fleet's models when there are any) is fitted once on the data before the
 //! selection tail; its recursion then forecasts `max_horizon` steps from every selection origin (one
 //! step apart) without refitting. The option with the lowest mean absolute error over all origins and
 //! steps (the scored MASE up to the series' scale) wins: the best single candidate, or the mean or
@@ -10,6 +11,7 @@
 //! winner's signed residuals at the last `calibration_windows` origins calibrate its intervals per
 //! horizon step, each tail at its own quantile (skewed errors, e.g. of bursty CPU, get skewed bands).
 
+use super::analog::Analog;
 use super::build;
 use super::combine::{choose, merge_paths};
 use super::robust::{SeasonalMedian, WindowMedian};
@@ -91,6 +93,7 @@ pub(crate) fn fit_auto(
         let m = WindowMedian { window };
         models.push((m.spec(), Box::new(m)));
     }
+    models.push((Analog.spec(), Box::new(Analog)));
     if let Some(period) = season {
         for cycles in SEASONAL_MEDIAN_CYCLES {
             if plan.fit_end >= cycles * period {

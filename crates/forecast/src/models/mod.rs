@@ -1,5 +1,6 @@
 //! The forecasting models and the one `Forecaster` that dispatches to them.
 
+pub(crate) mod analog;
 pub mod arima;
 pub mod auto;
 pub(crate) mod combine;
