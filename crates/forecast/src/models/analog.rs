@@ -11,7 +11,7 @@
 //! with it measured mean MASE 0.873 against 0.919 without it.
 
 use crate::path::PathModel;
-use prescale_math::median_in_place;
+use prescale_math::median_sorted;
 
 /// Neighbours merged per forecast (k = 8 / 16 / 32 measured 0.900 / 0.884 / 0.891 with the whole
 /// history as library and one weight on the mean).
@@ -24,76 +24,226 @@ const MEAN_WINDOW: usize = 12;
 /// Weight of the recent mean against each of the last three values (1 measured 0.881, 2 0.873).
 const MEAN_WEIGHT: f64 = 2.0;
 
-/// The description of moment `t` (`t >= MEAN_WINDOW`).
-fn key(y: &[f64], t: usize) -> [f64; 4] {
-    let mean = y[t - MEAN_WINDOW..t].iter().sum::<f64>() / MEAN_WINDOW as f64;
-    [y[t - 1], y[t - 2], y[t - 3], MEAN_WEIGHT * mean]
+/// The descriptions of moments `from..=end` (`from >= MEAN_WINDOW`), one column per value so
+/// that an origin's distances to all of them are computed four or eight moments at a time.
+struct Keys {
+    from: usize,
+    cols: [Vec<f64>; 4],
+}
+
+impl Keys {
+    fn new(y: &[f64], from: usize, end: usize) -> Keys {
+        let n = (end + 1).saturating_sub(from);
+        let mut cols: [Vec<f64>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));
+        for t in from..=end {
+            let mean = y[t - MEAN_WINDOW..t].iter().sum::<f64>() / MEAN_WINDOW as f64;
+            let key = [y[t - 1], y[t - 2], y[t - 3], MEAN_WEIGHT * mean];
+            for (c, v) in cols.iter_mut().zip(key) {
+                c.push(v);
+            }
+        }
+        Keys { from, cols }
+    }
+
+    /// The description of moment `t`.
+    fn at(&self, t: usize) -> [f64; 4] {
+        std::array::from_fn(|c| self.cols[c][t - self.from])
+    }
+
+    /// The [`K`] moments of `lo..=hi` nearest to `q`, scanned from `hi` down, a later moment kept
+    /// over an earlier one at an equal distance, into `best` as (distance, moment) ascending.
+    /// `best` may hold the previous origin's answer on entry: the moments after those (the
+    /// neighbours one step on, usually near again) bound the K-th distance before the scan, so
+    /// that almost every moment farther than them is passed over without an insertion.
+    /// `dist` is scratch.
+    #[inline(always)]
+    fn nearest(
+        &self,
+        q: &[f64; 4],
+        lo: usize,
+        hi: usize,
+        dist: &mut Vec<f64>,
+        best: &mut Vec<(f64, usize)>,
+    ) {
+        let (a, b) = (lo - self.from, hi + 1 - self.from);
+        let [c0, c1, c2, c3] = &self.cols;
+        let (c0, c1, c2, c3) = (&c0[a..b], &c1[a..b], &c2[a..b], &c3[a..b]);
+        // one pass over the four columns (summed in column order, as the plain search does)
+        dist.clear();
+        dist.extend((0..b - a).map(|i| {
+            let sq = |v: f64, qc: f64| (v - qc) * (v - qc);
+            0.0 + sq(c0[i], q[0]) + sq(c1[i], q[1]) + sq(c2[i], q[2]) + sq(c3[i], q[3])
+        }));
+        let successors = best.iter().map(|&(_, t)| t + 1);
+        let bound = if best.len() == K && successors.clone().all(|t| (lo..=hi).contains(&t)) {
+            successors
+                .map(|t| dist[t - lo])
+                .fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            f64::INFINITY
+        };
+        // the K best so far, ascending, unfilled slots at infinity; a new one goes after those at
+        // its distance (so of equal distances the later moment, met first, stays)
+        let mut top = [(f64::INFINITY, usize::MAX); K];
+        let offer = |top: &mut [(f64, usize); K], i: usize, d: f64| {
+            if d <= bound && d < top[K - 1].0 {
+                let mut j = K - 1;
+                while j > 0 && top[j - 1].0 > d {
+                    top[j] = top[j - 1];
+                    j -= 1;
+                }
+                top[j] = (d, lo + i);
+            }
+        };
+        // from the latest moment down, eight at a time: a block none of whose distances beats
+        // the current K-th is passed over at once
+        let tail = dist.len() % 8;
+        for i in (dist.len() - tail..dist.len()).rev() {
+            offer(&mut top, i, dist[i]);
+        }
+        for (b, block) in dist[..dist.len() - tail].chunks_exact(8).enumerate().rev() {
+            let worst = top[K - 1].0.min(bound.next_up());
+            // comparisons without a dependency between them (a running minimum would chain)
+            if !block.iter().fold(false, |any, &d| any | (d < worst)) {
+                continue;
+            }
+            for (i, &d) in block.iter().enumerate().rev() {
+                offer(&mut top, b * 8 + i, d);
+            }
+        }
+        best.clear();
+        best.extend(top.iter().filter(|x| x.1 != usize::MAX));
+    }
+}
+
+/// Batcher's odd-even merge sort of [`K`] inputs as compare-exchange pairs (63 for 16).
+const NETWORK: [(u8, u8); network_len()] = network();
+
+const fn network_len() -> usize {
+    let (mut count, mut p) = (0, 1);
+    while p < K {
+        let mut k = p;
+        while k >= 1 {
+            let mut j = k % p;
+            while j + k < K {
+                let mut i = 0;
+                while i < k && i + j + k < K {
+                    if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
+                        count += 1;
+                    }
+                    i += 1;
+                }
+                j += 2 * k;
+            }
+            k /= 2;
+        }
+        p *= 2;
+    }
+    count
+}
+
+const fn network() -> [(u8, u8); network_len()] {
+    let mut out = [(0u8, 0u8); network_len()];
+    let (mut n, mut p) = (0, 1);
+    while p < K {
+        let mut k = p;
+        while k >= 1 {
+            let mut j = k % p;
+            while j + k < K {
+                let mut i = 0;
+                while i < k && i + j + k < K {
+                    if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
+                        out[n] = ((i + j) as u8, (i + j + k) as u8);
+                        n += 1;
+                    }
+                    i += 1;
+                }
+                j += 2 * k;
+            }
+            k /= 2;
+        }
+        p *= 2;
+    }
+    out
+}
+
+/// The median of each column of `rows` ([`K`] rows of `h` values, row after row): the rows are
+/// put through [`NETWORK`] column by column at once (a compare-exchange of two rows is `h`
+/// independent minima and maxima), then each column's two middle values are averaged.
+#[inline(always)]
+fn column_medians(rows: &mut [f64], h: usize, out: &mut Vec<f64>) {
+    for &(a, b) in &NETWORK {
+        let (lower, upper) = rows.split_at_mut(b as usize * h);
+        let (ra, rb) = (&mut lower[a as usize * h..][..h], &mut upper[..h]);
+        for (x, y) in ra.iter_mut().zip(rb.iter_mut()) {
+            let (u, v) = (*x, *y);
+            *x = u.min(v);
+            *y = u.max(v);
+        }
+    }
+    out.clear();
+    out.extend((0..h).map(|j| {
+        let mid = [rows[(K / 2 - 1) * h + j], rows[K / 2 * h + j]];
+        median_sorted(&mid).unwrap_or(mid[0])
+    }));
 }
 
 /// Forecasts each step as the median of what followed the [`K`] nearest past moments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Analog;
 
-impl Analog {
-    /// The descriptions of moments `MEAN_WINDOW..=end` (none when `end < MEAN_WINDOW`).
-    fn keys(y: &[f64], end: usize) -> Vec<[f64; 4]> {
-        (MEAN_WINDOW..=end).map(|t| key(y, t)).collect()
-    }
+/// [`Analog`]'s paths (see [`PathModel::paths`] below), for the caller to compile as it needs.
+#[inline(always)]
+fn paths_body(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+    let clip = |o: usize| o.min(y.len());
+    let end = origins.iter().map(|&o| clip(o)).max().unwrap_or(0);
+    let start = origins.iter().map(|&o| clip(o)).min().unwrap_or(0);
+    // moment t may serve origin o when t + h <= o and t > o - h - LIBRARY
+    let from = (start + 1).saturating_sub(h + LIBRARY).max(MEAN_WINDOW);
+    let keys = (end >= from).then(|| Keys::new(y, from, end));
+    let (mut dist, mut best) = (Vec::new(), Vec::with_capacity(K));
+    let (mut rows, mut medians) = (vec![0.0; K * h], Vec::with_capacity(h));
+    origins
+        .iter()
+        .map(|&o| {
+            let o = clip(o);
+            let last = o.checked_sub(1).map_or(0.0, |i| y[i]);
+            let Some(keys) = keys.as_ref().filter(|_| o >= MEAN_WINDOW + h) else {
+                return vec![last; h];
+            };
+            let hi = o - h;
+            let lo = (hi + 1).saturating_sub(LIBRARY).max(from);
+            if hi < lo || hi + 1 - lo < K {
+                return vec![last; h];
+            }
+            keys.nearest(&keys.at(o), lo, hi, &mut dist, &mut best);
+            for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
+                row.copy_from_slice(&y[t..t + h]);
+            }
+            column_medians(&mut rows, h, &mut medians);
+            medians.clone()
+        })
+        .collect()
 }
 
-/// The `K` nearest of `keys[i]` to `q` for `i` in `lo..=hi`, scanned from `hi` down, a later one
-/// kept over an earlier one at an equal distance; returned as indices into `keys`.
-fn nearest(keys: &[[f64; 4]], q: &[f64; 4], lo: usize, hi: usize, best: &mut Vec<(f64, usize)>) {
-    best.clear();
-    for i in (lo..=hi).rev() {
-        let k = &keys[i];
-        let d = (k[0] - q[0]).powi(2)
-            + (k[1] - q[1]).powi(2)
-            + (k[2] - q[2]).powi(2)
-            + (k[3] - q[3]).powi(2);
-        if best.len() < K {
-            let at = best.partition_point(|b| b.0 <= d);
-            best.insert(at, (d, i));
-        } else if d < best[K - 1].0 {
-            best.pop();
-            let at = best.partition_point(|b| b.0 <= d);
-            best.insert(at, (d, i));
-        }
-    }
+/// [`paths_body`] compiled for AVX2 (the same arithmetic, four moments or steps at a time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn paths_avx2(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+    paths_body(y, origins, h)
 }
 
 impl PathModel for Analog {
-    /// The moments' descriptions are computed once for all origins; an origin with fewer than
-    /// [`K`] past moments whose `h` steps are known forecasts its last value.
+    /// The descriptions of the moments any origin searches, and of the origins, are computed
+    /// once; an origin with fewer than [`K`] past moments whose `h` steps are known forecasts its
+    /// last value. With AVX2 where the CPU has it.
     fn paths(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
-        let end = origins.iter().map(|&o| o.min(y.len())).max().unwrap_or(0);
-        let keys = Analog::keys(y, end);
-        let mut best = Vec::with_capacity(K + 1);
-        let mut buf = Vec::with_capacity(K);
-        origins
-            .iter()
-            .map(|&o| {
-                let o = o.min(y.len());
-                let last = o.checked_sub(1).map_or(0.0, |i| y[i]);
-                // moments t with t + h <= o, t >= MEAN_WINDOW; key index t - MEAN_WINDOW
-                let Some(hi) = o.checked_sub(h + MEAN_WINDOW) else {
-                    return vec![last; h];
-                };
-                let lo = hi.saturating_sub(LIBRARY - 1);
-                if o < MEAN_WINDOW || hi + 1 - lo < K {
-                    return vec![last; h];
-                }
-                let q = keys[o - MEAN_WINDOW];
-                nearest(&keys, &q, lo, hi, &mut best);
-                (0..h)
-                    .map(|j| {
-                        buf.clear();
-                        buf.extend(best.iter().map(|&(_, i)| y[i + MEAN_WINDOW + j]));
-                        median_in_place(&mut buf).unwrap_or(last)
-                    })
-                    .collect()
-            })
-            .collect()
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (detected just above)
+            return unsafe { paths_avx2(y, origins, h) };
+        }
+        paths_body(y, origins, h)
     }
     fn spec(&self) -> String {
         format!("Analog[{K}]")
@@ -174,6 +324,72 @@ mod tests {
         );
     }
 
+    /// The search written plainly: every moment's distance, sorted (later first at equal
+    /// distances), the median of the first `K` futures per step.
+    fn reference(y: &[f64], o: usize, h: usize) -> Vec<f64> {
+        let key = |t: usize| {
+            let mean = y[t - MEAN_WINDOW..t].iter().sum::<f64>() / MEAN_WINDOW as f64;
+            [y[t - 1], y[t - 2], y[t - 3], MEAN_WEIGHT * mean]
+        };
+        let q = key(o);
+        let lo = (o + 1 - h).saturating_sub(LIBRARY).max(MEAN_WINDOW);
+        let mut d: Vec<(f64, usize)> = (lo..=o - h)
+            .map(|t| {
+                let k = key(t);
+                ((0..4).map(|c| (k[c] - q[c]) * (k[c] - q[c])).sum(), t)
+            })
+            .collect();
+        d.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        (0..h)
+            .map(|j| {
+                let v: Vec<f64> = d[..K].iter().map(|&(_, t)| y[t + j]).collect();
+                prescale_math::median(&v).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paths_equal_the_plain_search() {
+        // bursts on a daily wave with noise; values repeat, so ties are common
+        let y: Vec<f64> = (0..4200)
+            .map(|t| {
+                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
+                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
+                (wave + burst + ((t * 31) % 7) as f64).round()
+            })
+            .collect();
+        let origins: Vec<usize> = (3000..3200).chain([4200]).collect();
+        for h in [1, 12, 27] {
+            let paths = Analog.paths(&y, &origins, h);
+            for (&o, p) in origins.iter().zip(&paths) {
+                assert_eq!(p, &reference(&y, o, h), "origin {o}, h {h}");
+            }
+            // the baseline build of the same code, whichever one `paths` took here
+            assert_eq!(paths_body(&y, &origins, h), paths);
+        }
+    }
+
+    #[test]
+    fn the_network_sorts_every_column() {
+        assert_eq!(NETWORK.len(), 63);
+        let h = 5;
+        let mut rows: Vec<f64> = (0..K * h)
+            .map(|i| ((i * 7919 + 13) % 101) as f64 - 50.0)
+            .collect();
+        let columns: Vec<Vec<f64>> = (0..h)
+            .map(|j| (0..K).map(|r| rows[r * h + j]).collect())
+            .collect();
+        let mut out = Vec::new();
+        column_medians(&mut rows, h, &mut out);
+        for (j, c) in columns.iter().enumerate() {
+            let mut sorted = c.clone();
+            sorted.sort_by(f64::total_cmp);
+            let got: Vec<f64> = (0..K).map(|r| rows[r * h + j]).collect();
+            assert_eq!(got, sorted);
+            assert_eq!(Some(out[j]), prescale_math::median(c));
+        }
+    }
+
     #[test]
     fn too_short_a_past_forecasts_the_last_value() {
         let y: Vec<f64> = (0..40).map(|t| t as f64).collect();
@@ -193,9 +409,9 @@ mod tests {
         y[100] = 50.0;
         let p = &Analog.paths(&y, &[2000], 4)[0];
         assert_eq!(p, &vec![3.0; 4]);
-        let mut best = Vec::new();
-        let keys = Analog::keys(&y, 2000);
-        nearest(&keys, &keys[1900], 0, 1800, &mut best);
+        let (mut dist, mut best) = (Vec::new(), Vec::new());
+        let keys = Keys::new(&y, MEAN_WINDOW, 2000);
+        keys.nearest(&keys.at(1900), MEAN_WINDOW, 1800, &mut dist, &mut best);
         let mut got: Vec<usize> = best.iter().map(|b| b.1).collect();
         got.sort_unstable();
         assert_eq!(got, (1800 + 1 - K..=1800).collect::<Vec<_>>());
