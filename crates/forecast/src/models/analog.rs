@@ -70,10 +70,11 @@ impl Keys {
         let (c0, c1, c2, c3) = (&c0[a..b], &c1[a..b], &c2[a..b], &c3[a..b]);
         // one pass over the four columns (summed in column order, as the plain search does)
         dist.clear();
-        dist.extend((0..b - a).map(|i| {
-            let sq = |v: f64, qc: f64| (v - qc) * (v - qc);
-            0.0 + sq(c0[i], q[0]) + sq(c1[i], q[1]) + sq(c2[i], q[2]) + sq(c3[i], q[3])
-        }));
+        dist.resize(b - a, 0.0);
+        let sq = |v: f64, qc: f64| (v - qc) * (v - qc);
+        for ((((d, v0), v1), v2), v3) in dist.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
+            *d = 0.0 + sq(*v0, q[0]) + sq(*v1, q[1]) + sq(*v2, q[2]) + sq(*v3, q[3]);
+        }
         let successors = best.iter().map(|&(_, t)| t + 1);
         let bound = if best.len() == K && successors.clone().all(|t| (lo..=hi).contains(&t)) {
             successors
