@@ -117,34 +117,17 @@ impl Keys {
     }
 }
 
-/// Batcher's odd-even merge sort of [`K`] inputs as compare-exchange pairs (63 for 16).
-const NETWORK: [(u8, u8); network_len()] = network();
+/// Room for the compare-exchange pairs of [`batcher`] (Batcher's network for 16 has 63).
+const NETWORK_ROOM: usize = K * K / 2;
+/// [`batcher`]'s pairs and how many of them there are.
+const BATCHER: ([(u8, u8); NETWORK_ROOM], usize) = batcher();
+/// Batcher's odd-even merge sort of [`K`] inputs as compare-exchange pairs, in order.
+const NETWORK: &[(u8, u8)] = BATCHER.0.split_at(BATCHER.1).0;
 
-const fn network_len() -> usize {
-    let (mut count, mut p) = (0, 1);
-    while p < K {
-        let mut k = p;
-        while k >= 1 {
-            let mut j = k % p;
-            while j + k < K {
-                let mut i = 0;
-                while i < k && i + j + k < K {
-                    if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
-                        count += 1;
-                    }
-                    i += 1;
-                }
-                j += 2 * k;
-            }
-            k /= 2;
-        }
-        p *= 2;
-    }
-    count
-}
-
-const fn network() -> [(u8, u8); network_len()] {
-    let mut out = [(0u8, 0u8); network_len()];
+/// The pairs of Batcher's odd-even merge sort of [`K`] inputs (`K` a power of two) and their
+/// count.
+const fn batcher() -> ([(u8, u8); NETWORK_ROOM], usize) {
+    let mut out = [(0u8, 0u8); NETWORK_ROOM];
     let (mut n, mut p) = (0, 1);
     while p < K {
         let mut k = p;
@@ -165,7 +148,7 @@ const fn network() -> [(u8, u8); network_len()] {
         }
         p *= 2;
     }
-    out
+    (out, n)
 }
 
 /// The median of each column of `rows` ([`K`] rows of `h` values, row after row): the rows are
@@ -173,7 +156,7 @@ const fn network() -> [(u8, u8); network_len()] {
 /// independent minima and maxima), then each column's two middle values are averaged.
 #[inline(always)]
 fn column_medians(rows: &mut [f64], h: usize, out: &mut Vec<f64>) {
-    for &(a, b) in &NETWORK {
+    for &(a, b) in NETWORK {
         let (lower, upper) = rows.split_at_mut(b as usize * h);
         let (ra, rb) = (&mut lower[a as usize * h..][..h], &mut upper[..h]);
         for (x, y) in ra.iter_mut().zip(rb.iter_mut()) {
