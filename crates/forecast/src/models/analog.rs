@@ -201,6 +201,10 @@ fn paths_body(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
                 return vec![last; h];
             }
             keys.nearest(&keys.at(o), lo, hi, &mut dist, &mut best);
+            if best.len() < K {
+                // distances past f64's range (values beyond ~1e154): no neighbour is nearer
+                return vec![last; h];
+            }
             for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
                 row.copy_from_slice(&y[t..t + h]);
             }
@@ -372,6 +376,18 @@ mod tests {
             assert_eq!(got, sorted);
             assert_eq!(Some(out[j]), prescale_math::median(c));
         }
+    }
+
+    #[test]
+    fn values_whose_distances_overflow_forecast_the_last_value() {
+        // a ramp: every past moment differs from the origin's by at least 1e200 a value
+        let y: Vec<f64> = (0..600).map(|t| t as f64 * 1e200).collect();
+        let p = Analog.paths(&y, &[600], 12);
+        assert_eq!(p[0], vec![y[599]; 12]);
+        // a repeating pattern at the same size is still matched exactly (distance 0)
+        let y: Vec<f64> = (0..600).map(|t| (t % 7) as f64 * 1e200).collect();
+        let p = Analog.paths(&y, &[600], 7);
+        assert_eq!(p[0], (600..607).map(|t| y[t - 7]).collect::<Vec<_>>());
     }
 
     #[test]
