@@ -15,10 +15,10 @@ use prescale_math::median_sorted;
 
 /// Neighbours merged per forecast (k = 8 / 16 / 32 measured 0.900 / 0.884 / 0.891 with the whole
 /// history as library and one weight on the mean).
-pub const K: usize = 16;
+const K: usize = 16;
 /// Most past moments searched: one week of 5-minute steps (the whole 14-day history measured
 /// 0.884, 3.5 days 0.893, one week 0.881).
-pub const LIBRARY: usize = 2016;
+const LIBRARY: usize = 2016;
 /// Points of the recent mean in a moment's description.
 const MEAN_WINDOW: usize = 12;
 /// Weight of the recent mean against each of the last three values (1 measured 0.881, 2 0.873).
@@ -50,12 +50,9 @@ impl Keys {
         std::array::from_fn(|c| self.cols[c][t - self.from])
     }
 
-    /// The [`K`] moments of `lo..=hi` nearest to `q`, scanned from `hi` down, a later moment kept
-    /// over an earlier one at an equal distance, into `best` as (distance, moment) ascending.
-    /// `best` may hold the previous origin's answer on entry: the moments after those (the
-    /// neighbours one step on, usually near again) bound the K-th distance before the scan, so
-    /// that almost every moment farther than them is passed over without an insertion.
-    /// `dist` is scratch.
+    /// The [`K`] moments of `lo..=hi` nearest to `q` as (distance, moment), ascending, scanned
+    /// from `hi` down, a later moment kept over an earlier one at an equal distance; slots no
+    /// moment at a finite distance filled are `(inf, usize::MAX)`, at the end. `dist` is scratch.
     #[inline(always)]
     fn nearest(
         &self,
@@ -63,8 +60,7 @@ impl Keys {
         lo: usize,
         hi: usize,
         dist: &mut Vec<f64>,
-        best: &mut Vec<(f64, usize)>,
-    ) {
+    ) -> [(f64, usize); K] {
         let (a, b) = (lo - self.from, hi + 1 - self.from);
         let [c0, c1, c2, c3] = &self.cols;
         let (c0, c1, c2, c3) = (&c0[a..b], &c1[a..b], &c2[a..b], &c3[a..b]);
@@ -75,19 +71,11 @@ impl Keys {
         for ((((d, v0), v1), v2), v3) in dist.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3) {
             *d = 0.0 + sq(*v0, q[0]) + sq(*v1, q[1]) + sq(*v2, q[2]) + sq(*v3, q[3]);
         }
-        let successors = best.iter().map(|&(_, t)| t + 1);
-        let bound = if best.len() == K && successors.clone().all(|t| (lo..=hi).contains(&t)) {
-            successors
-                .map(|t| dist[t - lo])
-                .fold(f64::NEG_INFINITY, f64::max)
-        } else {
-            f64::INFINITY
-        };
         // the K best so far, ascending, unfilled slots at infinity; a new one goes after those at
         // its distance (so of equal distances the later moment, met first, stays)
         let mut top = [(f64::INFINITY, usize::MAX); K];
         let offer = |top: &mut [(f64, usize); K], i: usize, d: f64| {
-            if d <= bound && d < top[K - 1].0 {
+            if d < top[K - 1].0 {
                 let mut j = K - 1;
                 while j > 0 && top[j - 1].0 > d {
                     top[j] = top[j - 1];
@@ -103,7 +91,7 @@ impl Keys {
             offer(&mut top, i, dist[i]);
         }
         for (b, block) in dist[..dist.len() - tail].chunks_exact(8).enumerate().rev() {
-            let worst = top[K - 1].0.min(bound.next_up());
+            let worst = top[K - 1].0;
             // comparisons without a dependency between them (a running minimum would chain)
             if !block.iter().fold(false, |any, &d| any | (d < worst)) {
                 continue;
@@ -112,8 +100,7 @@ impl Keys {
                 offer(&mut top, b * 8 + i, d);
             }
         }
-        best.clear();
-        best.extend(top.iter().filter(|x| x.1 != usize::MAX));
+        top
     }
 }
 
@@ -155,7 +142,7 @@ const fn batcher() -> ([(u8, u8); NETWORK_ROOM], usize) {
 /// put through [`NETWORK`] column by column at once (a compare-exchange of two rows is `h`
 /// independent minima and maxima), then each column's two middle values are averaged.
 #[inline(always)]
-fn column_medians(rows: &mut [f64], h: usize, out: &mut Vec<f64>) {
+fn column_medians(rows: &mut [f64], h: usize) -> Vec<f64> {
     for &(a, b) in NETWORK {
         let (lower, upper) = rows.split_at_mut(b as usize * h);
         let (ra, rb) = (&mut lower[a as usize * h..][..h], &mut upper[..h]);
@@ -165,11 +152,12 @@ fn column_medians(rows: &mut [f64], h: usize, out: &mut Vec<f64>) {
             *y = u.max(v);
         }
     }
-    out.clear();
-    out.extend((0..h).map(|j| {
-        let mid = [rows[(K / 2 - 1) * h + j], rows[K / 2 * h + j]];
-        median_sorted(&mid).unwrap_or(mid[0])
-    }));
+    (0..h)
+        .map(|j| {
+            let mid = [rows[(K / 2 - 1) * h + j], rows[K / 2 * h + j]];
+            median_sorted(&mid).unwrap_or(mid[0])
+        })
+        .collect()
 }
 
 /// Forecasts each step as the median of what followed the [`K`] nearest past moments.
@@ -185,8 +173,7 @@ fn paths_body(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
     // moment t may serve origin o when t + h <= o and t > o - h - LIBRARY
     let from = (start + 1).saturating_sub(h + LIBRARY).max(MEAN_WINDOW);
     let keys = (end >= from).then(|| Keys::new(y, from, end));
-    let (mut dist, mut best) = (Vec::new(), Vec::with_capacity(K));
-    let (mut rows, mut medians) = (vec![0.0; K * h], Vec::with_capacity(h));
+    let (mut dist, mut rows) = (Vec::new(), vec![0.0; K * h]);
     origins
         .iter()
         .map(|&o| {
@@ -200,16 +187,15 @@ fn paths_body(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
             if hi < lo || hi + 1 - lo < K {
                 return vec![last; h];
             }
-            keys.nearest(&keys.at(o), lo, hi, &mut dist, &mut best);
-            if best.len() < K {
+            let best = keys.nearest(&keys.at(o), lo, hi, &mut dist);
+            if best[K - 1].1 == usize::MAX {
                 // distances past f64's range (values beyond ~1e154): no neighbour is nearer
                 return vec![last; h];
             }
             for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
                 row.copy_from_slice(&y[t..t + h]);
             }
-            column_medians(&mut rows, h, &mut medians);
-            medians.clone()
+            column_medians(&mut rows, h)
         })
         .collect()
 }
@@ -367,8 +353,7 @@ mod tests {
         let columns: Vec<Vec<f64>> = (0..h)
             .map(|j| (0..K).map(|r| rows[r * h + j]).collect())
             .collect();
-        let mut out = Vec::new();
-        column_medians(&mut rows, h, &mut out);
+        let out = column_medians(&mut rows, h);
         for (j, c) in columns.iter().enumerate() {
             let mut sorted = c.clone();
             sorted.sort_by(f64::total_cmp);
@@ -409,9 +394,9 @@ mod tests {
         y[100] = 50.0;
         let p = &Analog.paths(&y, &[2000], 4)[0];
         assert_eq!(p, &vec![3.0; 4]);
-        let (mut dist, mut best) = (Vec::new(), Vec::new());
+        let mut dist = Vec::new();
         let keys = Keys::new(&y, MEAN_WINDOW, 2000);
-        keys.nearest(&keys.at(1900), MEAN_WINDOW, 1800, &mut dist, &mut best);
+        let best = keys.nearest(&keys.at(1900), MEAN_WINDOW, 1800, &mut dist);
         let mut got: Vec<usize> = best.iter().map(|b| b.1).collect();
         got.sort_unstable();
         assert_eq!(got, (1800 + 1 - K..=1800).collect::<Vec<_>>());
