@@ -75,9 +75,10 @@ async fn the_daemon_scales_a_deployment_through_the_kubernetes_api() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
-    assert!(text.contains("\"outcome\":\"applied\""), "{text}");
-    assert!(text.contains("\"actuator\":\"kubernetes\""), "{text}");
+    decision_where(&d.base, "web", |r| {
+        r["actuation"]["outcome"] == "applied" && r["actuation"]["actuator"] == "kubernetes"
+    })
+    .await;
     d.daemon.shutdown().await.unwrap();
 }
 
@@ -240,14 +241,7 @@ cpu = { metric = "cpu_cores", min = "50m", max = "2" }"#,
         dep["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"],
         "256Mi"
     );
-    let (_, text) = get(&d.base, "/api/v1/decisions?workload=web&limit=50").await;
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let sized = v["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["resources"]["cpu"]["after"] == 1.0)
-        .unwrap_or_else(|| panic!("no decision sized 1 core: {text}"));
+    let sized = decision_where(&d.base, "web", |r| r["resources"]["cpu"]["after"] == 1.0).await;
     assert_eq!(sized["resources"]["cpu"]["metric"], "cpu_cores");
     assert_eq!(sized["resources"]["cpu"]["before"], 0.25, "{sized}");
     assert_eq!(sized["actuation"]["outcome"], "applied", "{sized}");

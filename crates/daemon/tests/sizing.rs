@@ -73,14 +73,10 @@ memory = {{ metric = "rss_bytes" }}
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (_, text) = get(&d.base, "/api/v1/decisions?workload=api&limit=100").await;
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let sized = v["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["resources"]["instance"]["after"] == "c6i.large" && r["replicas_after"] == 9)
-        .unwrap_or_else(|| panic!("no decision chose c6i.large: {text}"));
+    let sized = decision_where(&d.base, "api", |r| {
+        r["resources"]["instance"]["after"] == "c6i.large" && r["replicas_after"] == 9
+    })
+    .await;
     let inst = &sized["resources"]["instance"];
     assert!(
         (inst["hourly_cost"].as_f64().unwrap() - 9.0 * 0.085).abs() < 1e-9,

@@ -90,6 +90,38 @@ pub async fn eventually(what: &str, patience: Duration, mut f: impl FnMut() -> b
     }
 }
 
+/// The first of `workload`'s latest decisions that `wanted` accepts, polled for up to 30 s: a
+/// decision is recorded only once its actuator has returned, a moment after the actuator's
+/// effect (a command's output, a patched object) can be seen.
+pub async fn decision_where(
+    base: &str,
+    workload: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let begin = Instant::now();
+    loop {
+        let (_, text) = get(
+            base,
+            &format!("/api/v1/decisions?workload={workload}&limit=100"),
+        )
+        .await;
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if let Some(r) = v["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| wanted(r))
+        {
+            return r.clone();
+        }
+        assert!(
+            begin.elapsed() < Duration::from_secs(30),
+            "no decision of {workload} as wanted: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
