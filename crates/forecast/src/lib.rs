@@ -18,7 +18,7 @@ pub mod optimize;
 mod path;
 pub mod rolling;
 
-pub use api::{fleet_forecaster, forecaster, Fitted, Forecaster, ModelInfo};
+pub use api::{fleet_forecaster, forecaster, FitMemory, Fitted, Forecaster, ModelInfo};
 pub use backtest::{
     backtest_series, backtest_series_with_fleet, cold_start_reference, cold_start_series,
     fleet_training_len, summarize, BacktestConfig, ModelScore, ModelSummary, Scores,

@@ -20,7 +20,7 @@
 //! candidate fitted on the history minus the steps since the last refit is the last fit itself.
 
 use crate::fleet::{FleetInput, MIN_ORIGIN};
-use crate::{fleet_forecaster, forecaster, Forecaster, ModelConfig, ModelKind};
+use crate::{fleet_forecaster, forecaster, FitMemory, Forecaster, ModelConfig, ModelKind};
 use prescale_core::{Forecast, Level};
 use std::collections::VecDeque;
 
@@ -228,6 +228,9 @@ pub struct RollingForecaster {
     fallback: Option<Path>,
     probation: Option<Probation>,
     rejected: usize,
+    /// What the last fit left for the next (the analog's neighbours): refits every few steps
+    /// reuse most of it.
+    memory: FitMemory,
 }
 
 impl RollingForecaster {
@@ -280,6 +283,7 @@ impl RollingForecaster {
             fallback: None,
             probation: None,
             rejected: 0,
+            memory: FitMemory::default(),
         }
     }
 
@@ -489,10 +493,12 @@ impl RollingForecaster {
             });
         let predicted = match preferred {
             Some(p) => Ok(p),
-            None => model.fit(&history[start..]).and_then(|m| {
-                let label = short_label(&m.describe().spec);
-                m.predict(horizon, level).map(|f| (f, label))
-            }),
+            None => model
+                .fit_continuing(&history[start..], start, &mut self.memory)
+                .and_then(|m| {
+                    let label = short_label(&m.describe().spec);
+                    m.predict(horizon, level).map(|f| (f, label))
+                }),
         };
         match predicted {
             Ok((forecast, label)) => {

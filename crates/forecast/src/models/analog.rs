@@ -12,6 +12,8 @@
 
 use crate::path::PathModel;
 use prescale_math::median_sorted;
+use std::cell::OnceCell;
+use std::ops::Range;
 
 /// Neighbours merged per forecast (k = 8 / 16 / 32 measured 0.900 / 0.884 / 0.891 with the whole
 /// history as library and one weight on the mean).
@@ -164,47 +166,183 @@ fn column_medians(rows: &mut [f64], h: usize) -> Vec<f64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Analog;
 
+/// What the search found at one fit's origins, kept for the next fit of the same series: the
+/// [`K`] neighbours of each origin whose library the start of the data did not cut short, and a
+/// hash of every value they were found from. An origin's neighbours depend only on the values
+/// before it, so a refit a few steps later searches only its new origins (the rolling
+/// forecaster refits every 12 steps over 145 origins: 12 searched instead of 145).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Neighbours {
+    h: usize,
+    /// (origin's position in the whole series, each neighbour as `origin − moment`), ascending.
+    found: Vec<(usize, [u16; K])>,
+    /// The positions in the whole series whose values the neighbours were found from.
+    span: Range<usize>,
+    /// [`hash_values`] of those values.
+    hash: u64,
+}
+
+impl Neighbours {
+    /// True when these were found at horizon `h` on the values `y` (its first at position
+    /// `offset` of the whole series) still holds.
+    fn hold_for(&self, y: &[f64], offset: usize, h: usize) -> bool {
+        let Some(at) = self.span.start.checked_sub(offset) else {
+            return false;
+        };
+        let len = self.span.len();
+        self.h == h
+            && !self.found.is_empty()
+            && at + len <= y.len()
+            && hash_values(&y[at..at + len]) == self.hash
+    }
+
+    /// How many origins' neighbours are kept.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The neighbours kept for the origin at `origin` of the whole series.
+    fn of(&self, origin: usize) -> Option<&[u16; K]> {
+        let i = self.found.binary_search_by_key(&origin, |f| f.0).ok()?;
+        Some(&self.found[i].1)
+    }
+}
+
+/// A hash of the values' bits (word by word, finished by splitmix64's mixer): whether the values
+/// a [`Neighbours`] was found from are still the same, without keeping them.
+fn hash_values(y: &[f64]) -> u64 {
+    let h = y.iter().fold(y.len() as u64, |h, v| {
+        (h.rotate_left(5) ^ v.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    let h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
 /// [`Analog`]'s paths (see [`PathModel::paths`] below), for the caller to compile as it needs.
+/// With `memory` (the position of `y[0]` in the whole series, and what the last fit found), an
+/// origin whose neighbours the last fit found on the same values reuses them, and `memory` is
+/// replaced by what this call found; the paths are the same either way.
 #[inline(always)]
-fn paths_body(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
+fn paths_body(
+    y: &[f64],
+    origins: &[usize],
+    h: usize,
+    memory: Option<(usize, &mut Neighbours)>,
+) -> Vec<Vec<f64>> {
     let clip = |o: usize| o.min(y.len());
     let end = origins.iter().map(|&o| clip(o)).max().unwrap_or(0);
     let start = origins.iter().map(|&o| clip(o)).min().unwrap_or(0);
     // moment t may serve origin o when t + h <= o and t > o - h - LIBRARY
     let from = (start + 1).saturating_sub(h + LIBRARY).max(MEAN_WINDOW);
-    let keys = (end >= from).then(|| Keys::new(y, from, end));
+    // computed only when some origin has to be searched
+    let keys = OnceCell::new();
+    let (offset, mut memory) = memory.map_or((0, None), |(at, m)| (at, Some(m)));
+    let known = memory
+        .as_deref_mut()
+        .map(std::mem::take)
+        .filter(|m| m.hold_for(y, offset, h));
+    let mut found = Vec::new();
     let (mut dist, mut rows) = (Vec::new(), vec![0.0; K * h]);
-    origins
+    let paths = origins
         .iter()
         .map(|&o| {
             let o = clip(o);
             let last = o.checked_sub(1).map_or(0.0, |i| y[i]);
-            let Some(keys) = keys.as_ref().filter(|_| o >= MEAN_WINDOW + h) else {
+            if o < MEAN_WINDOW + h {
                 return vec![last; h];
-            };
+            }
             let hi = o - h;
             let lo = (hi + 1).saturating_sub(LIBRARY).max(from);
             if hi < lo || hi + 1 - lo < K {
                 return vec![last; h];
             }
-            let best = keys.nearest(&keys.at(o), lo, hi, &mut dist);
-            if best[K - 1].1 == usize::MAX {
-                // distances past f64's range (values beyond ~1e154): no neighbour is nearer
-                return vec![last; h];
+            // the library is whole (not cut short by the start of `y`): what is found depends
+            // only on the values at `o − h − LIBRARY − MEAN_WINDOW + 1 .. o`, and may be kept
+            let whole = o + 1 >= h + LIBRARY + MEAN_WINDOW;
+            let back = match known
+                .as_ref()
+                .filter(|_| whole)
+                .and_then(|m| m.of(offset + o))
+            {
+                Some(back) => *back,
+                None => {
+                    let keys = keys.get_or_init(|| Keys::new(y, from, end));
+                    let best = keys.nearest(&keys.at(o), lo, hi, &mut dist);
+                    if best[K - 1].1 == usize::MAX {
+                        // distances past f64's range (values beyond ~1e154): no neighbour is nearer
+                        return vec![last; h];
+                    }
+                    // o − t ≤ h + LIBRARY, in u16 unless h is past 63 000 steps
+                    let back: Option<[u16; K]> = best
+                        .iter()
+                        .map(|&(_, t)| u16::try_from(o - t).ok())
+                        .collect::<Option<Vec<u16>>>()
+                        .and_then(|b| b.try_into().ok());
+                    match back {
+                        Some(back) => back,
+                        None => {
+                            for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
+                                row.copy_from_slice(&y[t..t + h]);
+                            }
+                            return column_medians(&mut rows, h);
+                        }
+                    }
+                }
+            };
+            if whole {
+                found.push((offset + o, back));
             }
-            for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
+            for (row, &b) in rows.chunks_exact_mut(h).zip(&back) {
+                let t = o - usize::from(b);
                 row.copy_from_slice(&y[t..t + h]);
             }
             column_medians(&mut rows, h)
         })
-        .collect()
+        .collect();
+    if let Some(memory) = memory {
+        found.sort_unstable_by_key(|f| f.0);
+        found.dedup_by_key(|f| f.0);
+        if let (Some(first), Some(last)) = (found.first(), found.last()) {
+            let span = first.0 + 1 - h - LIBRARY - MEAN_WINDOW..last.0;
+            let hash = hash_values(&y[span.start - offset..span.end - offset]);
+            *memory = Neighbours {
+                h,
+                found,
+                span,
+                hash,
+            };
+        }
+    }
+    paths
 }
 
 /// [`paths_body`] compiled for AVX2 (the same arithmetic, four moments or steps at a time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn paths_avx2(y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
-    paths_body(y, origins, h)
+fn paths_avx2(
+    y: &[f64],
+    origins: &[usize],
+    h: usize,
+    memory: Option<(usize, &mut Neighbours)>,
+) -> Vec<Vec<f64>> {
+    paths_body(y, origins, h, memory)
+}
+
+/// [`Analog`]'s paths, with AVX2 where the CPU has it; `memory` as in [`paths_body`].
+pub(crate) fn paths_remembering(
+    y: &[f64],
+    origins: &[usize],
+    h: usize,
+    memory: Option<(usize, &mut Neighbours)>,
+) -> Vec<Vec<f64>> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (detected just above)
+        return unsafe { paths_avx2(y, origins, h, memory) };
+    }
+    paths_body(y, origins, h, memory)
 }
 
 impl PathModel for Analog {
@@ -212,12 +350,7 @@ impl PathModel for Analog {
     /// once; an origin with fewer than [`K`] past moments whose `h` steps are known forecasts its
     /// last value. With AVX2 where the CPU has it.
     fn paths(&self, y: &[f64], origins: &[usize], h: usize) -> Vec<Vec<f64>> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (detected just above)
-            return unsafe { paths_avx2(y, origins, h) };
-        }
-        paths_body(y, origins, h)
+        paths_remembering(y, origins, h, None)
     }
     fn spec(&self) -> String {
         format!("Analog[{K}]")
@@ -339,8 +472,64 @@ mod tests {
                 assert_eq!(p, &reference(&y, o, h), "origin {o}, h {h}");
             }
             // the baseline build of the same code, whichever one `paths` took here
-            assert_eq!(paths_body(&y, &origins, h), paths);
+            assert_eq!(paths_body(&y, &origins, h, None), paths);
         }
+    }
+
+    #[test]
+    fn a_refit_reuses_the_neighbours_found_on_unchanged_values_and_only_those() {
+        let y: Vec<f64> = (0..4400)
+            .map(|t| {
+                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
+                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
+                (wave + burst + ((t * 31) % 7) as f64).round()
+            })
+            .collect();
+        let (h, window) = (27, 4032);
+        // a sliding window refitted every 12 steps over its last 145 origins
+        let fit = |end: usize, memory: Option<&mut Neighbours>| {
+            let offset = end - window;
+            let origins: Vec<usize> = (window - 144..=window).collect();
+            paths_body(&y[offset..end], &origins, h, memory.map(|m| (offset, m)))
+        };
+        let mut memory = Neighbours::default();
+        for end in (window..=4400).step_by(12) {
+            assert_eq!(
+                fit(end, Some(&mut memory)),
+                fit(end, None),
+                "window ending at {end}"
+            );
+            // every origin's library is whole here, so each is kept
+            assert_eq!(memory.found.len(), 145, "window ending at {end}");
+        }
+        // the neighbours kept are the ones used: spoiled, they change the next refit's paths ...
+        let end = 4392;
+        fit(end - 12, Some(&mut memory));
+        let mut spoiled = memory.clone();
+        for f in &mut spoiled.found {
+            f.1 = [h as u16; K];
+        }
+        let plain = fit(end, None);
+        let with_spoiled = fit(end, Some(&mut spoiled.clone()));
+        assert_ne!(with_spoiled, plain);
+        // ... the 12 new origins excepted, which are searched
+        assert_eq!(with_spoiled[133..], plain[133..]);
+        // but not when a value they were found from has changed since: all are searched again
+        let mut changed = y.clone();
+        changed[end - 200] += 1.0;
+        let offset = end - window;
+        let origins: Vec<usize> = (window - 144..=window).collect();
+        let again = paths_body(
+            &changed[offset..end],
+            &origins,
+            h,
+            Some((offset, &mut spoiled)),
+        );
+        assert_eq!(again, paths_body(&changed[offset..end], &origins, h, None));
+        // nor at another horizon
+        let mut kept = memory.clone();
+        let other = paths_body(&y[offset..end], &origins, 12, Some((offset, &mut kept)));
+        assert_eq!(other, paths_body(&y[offset..end], &origins, 12, None));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! winner's signed residuals at the last `calibration_windows` origins calibrate its intervals per
 //! horizon step, each tail at its own quantile (skewed errors, e.g. of bursty CPU, get skewed bands).
 
-use super::analog::Analog;
+use super::analog::{paths_remembering, Analog, Neighbours};
 use super::build;
 use super::combine::{choose, merge_paths};
 use super::robust::{SeasonalMedian, WindowMedian};
@@ -55,12 +55,15 @@ fn mean_abs_error(y: &[f64], origins: &[usize], paths: &[Vec<f64>]) -> f64 {
     }
 }
 
-/// Fits every candidate, picks the best option by cross-validated MAE, calibrates it.
+/// Fits every candidate, picks the best option by cross-validated MAE, calibrates it. With
+/// `memory` (the position of `y[0]` in its series, and what the last fit of that series left),
+/// the analog reuses the neighbours it found then (the same paths, less search).
 pub(crate) fn fit_auto(
     y: &[f64],
     plan: &Plan,
     cfg: &ModelConfig,
     fleet: Option<&FleetInput>,
+    mut memory: Option<(usize, &mut Neighbours)>,
 ) -> Result<Calibrated, ForecastError> {
     let h = cfg.max_horizon;
     let mut origins = plan.selection.clone();
@@ -93,6 +96,7 @@ pub(crate) fn fit_auto(
         let m = WindowMedian { window };
         models.push((m.spec(), Box::new(m)));
     }
+    let analog_at = models.len();
     models.push((Analog.spec(), Box::new(Analog)));
     if let Some(period) = season {
         for cycles in SEASONAL_MEDIAN_CYCLES {
@@ -110,8 +114,13 @@ pub(crate) fn fit_auto(
     let floored = never_negative(y);
     let mut candidates: Vec<Candidate> = models
         .into_iter()
-        .filter_map(|(label, model)| {
-            let mut paths = model.paths(y, &origins, h);
+        .enumerate()
+        .filter_map(|(i, (label, model))| {
+            let mut paths = if i == analog_at {
+                paths_remembering(y, &origins, h, memory.take())
+            } else {
+                model.paths(y, &origins, h)
+            };
             if floored {
                 floor_at_zero(&mut paths);
             }
@@ -206,6 +215,35 @@ mod tests {
             .predict(12, prescale_core::Level::new(90.0).unwrap())
             .unwrap();
         assert!(f.point.iter().chain(&f.lower).all(|&v| v >= 0.0));
+    }
+
+    /// Refits that reuse the analog's neighbours (as the rolling forecaster does) give the
+    /// forecasts of fits from scratch.
+    #[test]
+    fn a_continuing_fit_forecasts_as_a_fresh_fit() {
+        let y: Vec<f64> = (0..2600)
+            .map(|t| {
+                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
+                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
+                40.0 + wave + burst + ((t * 31) % 7) as f64
+            })
+            .collect();
+        let cfg = ModelConfig::new(Some(288), 27).unwrap();
+        let auto = forecaster(ModelKind::Auto, &cfg);
+        let level = prescale_core::Level::new(90.0).unwrap();
+        let mut memory = crate::FitMemory::default();
+        let window = 2400;
+        for end in [2400, 2412, 2424, 2600] {
+            let (offset, part) = (end - window, &y[end - window..end]);
+            let again = auto.fit_continuing(part, offset, &mut memory).unwrap();
+            let fresh = auto.fit(part).unwrap();
+            assert_eq!(again.describe(), fresh.describe(), "window ending at {end}");
+            assert_eq!(
+                again.predict(27, level).unwrap(),
+                fresh.predict(27, level).unwrap()
+            );
+            assert!(memory.analog.kept() > 0);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub(crate) mod young;
 use crate::calibrated::{check_finite, Calibrated, Plan};
 use crate::fleet::{FleetError, FleetInput};
 use crate::path::PathModel;
-use crate::{Fitted, ForecastError, Forecaster, ModelConfig, ModelKind};
+use crate::{FitMemory, Fitted, ForecastError, Forecaster, ModelConfig, ModelKind};
 use ets::{EtsModel, EtsSearch};
 use mstl::{mstl_periods, MstlModel};
 use naive::{NaiveModel, SeasonalNaiveModel};
@@ -53,6 +53,26 @@ impl Forecaster for ModelForecaster {
     }
 
     fn fit(&self, y: &[f64]) -> Result<Box<dyn Fitted>, ForecastError> {
+        self.fit_remembering(y, None)
+    }
+
+    fn fit_continuing(
+        &self,
+        y: &[f64],
+        offset: usize,
+        memory: &mut FitMemory,
+    ) -> Result<Box<dyn Fitted>, ForecastError> {
+        self.fit_remembering(y, Some((offset, &mut memory.analog)))
+    }
+}
+
+impl ModelForecaster {
+    /// [`Forecaster::fit`], with `auto`'s analog reusing what the last fit found when `memory`.
+    fn fit_remembering(
+        &self,
+        y: &[f64],
+        memory: Option<(usize, &mut analog::Neighbours)>,
+    ) -> Result<Box<dyn Fitted>, ForecastError> {
         self.cfg.validate()?;
         check_finite(y)?;
         if let Some(f) = &self.fleet {
@@ -76,7 +96,7 @@ impl Forecaster for ModelForecaster {
         }
         let plan = Plan::new(y.len(), &self.cfg, self.kind == ModelKind::Auto)?;
         let fitted = if self.kind == ModelKind::Auto {
-            auto::fit_auto(y, &plan, &self.cfg, fleet)?
+            auto::fit_auto(y, &plan, &self.cfg, fleet, memory)?
         } else {
             let model = build(self.kind, y, plan.fit_end, &self.cfg, fleet)?;
             let spec = model.spec();
