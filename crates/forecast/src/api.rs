@@ -41,7 +41,7 @@ pub trait Forecaster: Send + Sync {
 
 /// What one fit of a series leaves for the next fit of the same series
 /// ([`Forecaster::fit_continuing`]): the neighbours `auto`'s analog candidate found at each
-/// origin (about 5.8 KiB at 145 origins).
+/// origin (about 5.7 KiB at 145 origins).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FitMemory {
     pub(crate) analog: crate::models::analog::Neighbours,
