@@ -374,6 +374,19 @@ impl PathModel for Analog {
     }
 }
 
+/// A test series: whole numbers on a daily wave (288 steps) with noise and bursts; values repeat,
+/// so equal distances are common.
+#[cfg(test)]
+pub(crate) fn bursty_wave(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|t| {
+            let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
+            let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
+            (wave + burst + ((t * 31) % 7) as f64).round()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,14 +478,7 @@ mod tests {
 
     #[test]
     fn paths_equal_the_plain_search() {
-        // bursts on a daily wave with noise; values repeat, so ties are common
-        let y: Vec<f64> = (0..4200)
-            .map(|t| {
-                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
-                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
-                (wave + burst + ((t * 31) % 7) as f64).round()
-            })
-            .collect();
+        let y = bursty_wave(4200);
         let origins: Vec<usize> = (3000..3200).chain([4200]).collect();
         for h in [1, 12, 27] {
             let paths = Analog.paths(&y, &origins, h);
@@ -486,13 +492,7 @@ mod tests {
 
     #[test]
     fn a_refit_reuses_the_neighbours_found_on_unchanged_values_and_only_those() {
-        let y: Vec<f64> = (0..4400)
-            .map(|t| {
-                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
-                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
-                (wave + burst + ((t * 31) % 7) as f64).round()
-            })
-            .collect();
+        let y = bursty_wave(4400);
         let (h, window) = (27, 4032);
         // a sliding window refitted every 12 steps over its last 145 origins
         let fit = |end: usize, memory: Option<&mut Neighbours>| {

@@ -221,12 +221,9 @@ mod tests {
     /// forecasts of fits from scratch.
     #[test]
     fn a_continuing_fit_forecasts_as_a_fresh_fit() {
-        let y: Vec<f64> = (0..2600)
-            .map(|t| {
-                let wave = ((t % 288) as f64 / 288.0 * std::f64::consts::TAU).sin() * 20.0;
-                let burst = if (t * 7919) % 97 < 9 { 50.0 } else { 0.0 };
-                40.0 + wave + burst + ((t * 31) % 7) as f64
-            })
+        let y: Vec<f64> = crate::models::analog::bursty_wave(2600)
+            .iter()
+            .map(|v| v + 40.0)
             .collect();
         let cfg = ModelConfig::new(Some(288), 27).unwrap();
         let auto = forecaster(ModelKind::Auto, &cfg);
