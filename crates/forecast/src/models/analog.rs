@@ -246,6 +246,11 @@ fn paths_body(
     if let Some(m) = memory.as_deref_mut().filter(|m| !m.hold_for(y, offset, h)) {
         m.found.clear();
     }
+    // a neighbour is kept as its distance back from the origin, less than h + LIBRARY: a u16
+    // unless h is past 63 000 steps, where nothing is kept
+    if h + LIBRARY > 1 << 16 {
+        memory = None;
+    }
     // the kept origins whose neighbours serve again, and the neighbours searched for the others
     let (mut reused, mut fresh) = (Vec::new(), Vec::new());
     // the first value any kept origin's neighbours were found from; whether a library was cut short
@@ -266,10 +271,10 @@ fn paths_body(
             }
             // what is found depends only on the values at `lo − MEAN_WINDOW .. o`, and on where
             // the data starts when that cut the library short
-            let back = match memory.as_deref().and_then(|m| m.of(offset + o)) {
+            let moments: [usize; K] = match memory.as_deref().and_then(|m| m.of(offset + o)) {
                 Some(back) => {
                     reused.push(offset + o);
-                    *back
+                    back.map(|b| o - usize::from(b))
                 }
                 None => {
                     let keys = keys.get_or_init(|| Keys::new(y, from, end));
@@ -278,30 +283,17 @@ fn paths_body(
                         // distances past f64's range (values beyond ~1e154): no neighbour is nearer
                         return vec![last; h];
                     }
-                    // o − t < h + LIBRARY, in u16 unless h is past 63 000 steps
-                    let back: Option<[u16; K]> = best
-                        .iter()
-                        .map(|&(_, t)| u16::try_from(o - t).ok())
-                        .collect::<Option<Vec<u16>>>()
-                        .and_then(|b| b.try_into().ok());
-                    match back {
-                        Some(back) => {
-                            fresh.push((offset + o, back));
-                            back
-                        }
-                        None => {
-                            for (row, &(_, t)) in rows.chunks_exact_mut(h).zip(&best) {
-                                row.copy_from_slice(&y[t..t + h]);
-                            }
-                            return column_medians(&mut rows, h);
-                        }
+                    let moments = best.map(|(_, t)| t);
+                    if memory.is_some() {
+                        // o − t < h + LIBRARY ≤ 2^16 (checked above where memory is kept)
+                        fresh.push((offset + o, moments.map(|t| (o - t) as u16)));
                     }
+                    moments
                 }
             };
             oldest = oldest.min(lo - MEAN_WINDOW);
             cut |= hi + 1 < LIBRARY + lo;
-            for (row, &b) in rows.chunks_exact_mut(h).zip(&back) {
-                let t = o - usize::from(b);
+            for (row, &t) in rows.chunks_exact_mut(h).zip(&moments) {
                 row.copy_from_slice(&y[t..t + h]);
             }
             column_medians(&mut rows, h)
